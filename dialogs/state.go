@@ -1,0 +1,69 @@
+package dialogs
+
+import "time"
+
+// State is everything kept for one chat: the FSM's current state name and
+// the collected fields. Field names are short because every active dialog is
+// kept in Redis (budget: 1 KiB).
+//
+// Secret fields live in Secrets, which stores never write in clear text.
+type State struct {
+	Step string `json:"st"`           // current FSM state
+	Seq  int    `json:"sq,omitempty"` // bumps on every prompt; stale buttons carry an older one
+	Lang string `json:"l,omitempty"`  // zh-Hans or en
+
+	// Identity, bound once.
+	MerchantNo   string `json:"mn,omitempty"`
+	MerchantName string `json:"nm,omitempty"` // registered name, for the holder check
+	Bound        bool   `json:"b,omitempty"`
+	PendingNo    string `json:"pn,omitempty"` // merchant no typed, phone not yet proven
+
+	// The draft application.
+	Checks   uint8  `json:"ck,omitempty"` // bit i: prerequisite i confirmed
+	Consent  bool   `json:"cs,omitempty"`
+	CardBIN  string `json:"cb,omitempty"` // first 6 and last 4 only, for display
+	CardLast string `json:"cl,omitempty"`
+	CardType string `json:"ct,omitempty"`
+	BankCode string `json:"bc,omitempty"` // from the BIN table
+	BankName string `json:"bk,omitempty"`
+	Holder   string `json:"h,omitempty"`
+	Branch   string `json:"br,omitempty"`
+	Editing  bool   `json:"ed,omitempty"` // entered the current step from the summary
+
+	// Code step (identify or verify).
+	CodeSentAt   time.Time `json:"cat,omitempty"`
+	CodeAttempts int       `json:"ca,omitempty"`
+
+	IdemKey string `json:"ik,omitempty"` // one application per confirmed summary
+	LastApp string `json:"la,omitempty"` // last application id
+
+	Touched time.Time `json:"t,omitempty"` // last merchant input
+
+	Secrets Secrets `json:"-"`
+}
+
+// Secrets are the fields a store keeps only encrypted.
+type Secrets struct {
+	CardNumber    string `json:"c,omitempty"`
+	ReservedPhone string `json:"p,omitempty"`
+	// PendingCard is a number that failed the Luhn check on a 62 card and
+	// waits for the merchant to confirm it.
+	PendingCard string `json:"pc,omitempty"`
+}
+
+// Empty reports whether s holds nothing.
+func (s Secrets) Empty() bool { return s == Secrets{} }
+
+// Durations a store applies to a chat's state.
+const (
+	DraftTTL = 24 * time.Hour      // a dialog holding card data is wiped after a day idle
+	IdleTTL  = 90 * 24 * time.Hour // binding and language alone
+)
+
+// TTL is how long a store keeps st after its last write.
+func (st *State) TTL() time.Duration {
+	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.CardLast != "" {
+		return DraftTTL
+	}
+	return IdleTTL
+}

@@ -1,0 +1,143 @@
+// Package dialogs is the settlement-card change conversation, free of
+// Telegram: it takes an Input, keeps a State, and answers with Replies (message
+// ids and arguments, buttons) and Effects (things the adapter must do).
+package dialogs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/merchantbot/merchantbot/backend"
+)
+
+// InputKind says what the merchant sent.
+type InputKind int
+
+const (
+	InText    InputKind = iota + 1 // a text message
+	InCommand                      // /start, /help, ... (Text holds the name, Arg the payload)
+	InButton                       // a button press (Data, Seq)
+	InContact                      // a shared contact
+	InMedia                        // a photo, sticker, voice, document, ...
+	InOther                        // anything else (location, poll, ...)
+)
+
+// Input is one thing the merchant did.
+type Input struct {
+	Kind      InputKind
+	Text      string   // text, or the command name without the slash
+	Arg       string   // command payload (/start change_card)
+	Data      string   // button data as the dialog wrote it
+	Seq       int      // the State.Seq the pressed button was rendered at
+	Contact   *Contact // for InContact
+	MessageID int      // the merchant's message, for DeleteMessage
+	// LanguageCode is the client's language (Telegram language_code); it picks
+	// the language on first contact only.
+	LanguageCode string
+}
+
+// Contact is a shared phone contact. OwnedBySender is true only when the
+// contact's user id equals the sender's (the adapter checks it).
+type Contact struct {
+	Phone         string
+	OwnedBySender bool
+}
+
+// Arg is a message template argument.
+type Arg = map[string]any
+
+// Reply is one message to the merchant.
+type Reply struct {
+	Key     MsgID
+	Args    Arg
+	Buttons [][]Button
+	// Edit asks the adapter to edit the message whose button was pressed
+	// instead of sending a new one, where it can.
+	Edit bool
+}
+
+// Button is one button of a Reply. Data is what comes back in Input.Data.
+type Button struct {
+	Key  MsgID
+	Args Arg
+	Data string
+	// RequestContact makes the adapter offer Telegram's share-contact button;
+	// an adapter that cannot share contacts leaves the button out.
+	RequestContact bool
+}
+
+// EffectKind is something the adapter must do besides talking.
+type EffectKind int
+
+const (
+	// DeleteMessage removes the merchant's message MessageID (it carried a
+	// card number). The adapter says so if it cannot.
+	DeleteMessage EffectKind = iota + 1
+	// HandOff asks the adapter to hand the chat to human support.
+	HandOff
+)
+
+// Effect is something the adapter must do besides talking.
+type Effect struct {
+	Kind      EffectKind
+	MessageID int
+}
+
+// Outcome is the dialog's answer to one Input.
+type Outcome struct {
+	Lang    string // language to render in ("zh-Hans" or "en")
+	Replies []Reply
+	Effects []Effect
+}
+
+// Backend is what the dialog needs from the acquirer.
+type Backend interface {
+	// VerifyMerchant checks that phone is the one on file for merchant no.
+	VerifyMerchant(ctx context.Context, no, phone string) (backend.Merchant, error)
+	// Merchant returns a merchant bound earlier.
+	Merchant(ctx context.Context, no string) (backend.Merchant, error)
+	// SendCode sends an SMS code to the phone on file of merchant no.
+	SendCode(ctx context.Context, no string) error
+	// CheckCode checks a code sent by SendCode.
+	CheckCode(ctx context.Context, no, code string) error
+	// Submit sends an application for review; the same key returns the same
+	// receipt instead of a second application.
+	Submit(ctx context.Context, key string, app backend.Application) (backend.Receipt, error)
+	// Applications lists merchant no's applications, newest first.
+	Applications(ctx context.Context, no string) ([]backend.Receipt, error)
+}
+
+// Store errors.
+var (
+	ErrBusy      = errors.New("chat is locked by another update")
+	ErrDuplicate = errors.New("update already applied")
+	ErrLockLost  = errors.New("chat lock lost to another writer")
+)
+
+// Lease is a held per-chat lock with the state read under it.
+type Lease struct {
+	Chat   int64
+	Update int64 // 0: no de-duplication
+	Token  string
+	State  *State // nil when the chat has no state yet
+}
+
+// Store keeps one State per chat. Acquire and Commit are one round trip each.
+type Store interface {
+	// Acquire takes the chat's lock and reads its state. It returns ErrBusy
+	// when another holder has the lock and ErrDuplicate when update (if not 0)
+	// was already committed.
+	Acquire(ctx context.Context, chat, update int64) (*Lease, error)
+	// Commit saves st (nil deletes it) with st.TTL(), records the lease's
+	// update as applied and releases the lock. ErrLockLost means the lock
+	// expired and someone else may have written: nothing was saved.
+	Commit(ctx context.Context, l *Lease, st *State) error
+	// Release gives the lock back without saving.
+	Release(ctx context.Context, l *Lease) error
+	// Load reads a chat's state without the lock (nil, nil when none).
+	Load(ctx context.Context, chat int64) (*State, error)
+}
+
+// Clock is injected wherever behaviour depends on time.
+type Clock func() time.Time
