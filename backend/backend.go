@@ -33,8 +33,8 @@ const (
 // has been proven.
 type Merchant struct {
 	No          string       `json:"merchant_no"`
-	Name        string       `json:"name"`         // registered legal person / operator name
-	Business    string       `json:"business"`     // shop name
+	Name        string       `json:"name"`     // registered legal person / operator name
+	Business    string       `json:"business"` // shop name
 	Kind        MerchantKind `json:"kind"`
 	PhoneMasked string       `json:"phone_masked"` // 138****0001
 	CardMasked  string       `json:"card_masked"`  // current settlement card, 622202******1234
