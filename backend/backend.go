@@ -19,6 +19,12 @@ var (
 	ErrTooManyRequests = errors.New("too many change requests today")
 	ErrChangePending   = errors.New("another change is already under review")
 	ErrUnavailable     = errors.New("backend unavailable")
+	// ErrInvalidRequest is a request the API refuses as malformed (a missing
+	// field, a card number that is not 12 to 19 digits, no idempotency key).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrUnauthorized is a missing or wrong API key: an operator's mistake,
+	// never the merchant's.
+	ErrUnauthorized = errors.New("unauthorized")
 )
 
 // MerchantKind tells an individual business from a company.

@@ -17,22 +17,26 @@ type State struct {
 	MerchantName string `json:"nm,omitempty"` // registered name, for the holder check
 	Bound        bool   `json:"b,omitempty"`
 	PendingNo    string `json:"pn,omitempty"` // merchant no typed, phone not yet proven
+	Company      bool   `json:"co,omitempty"` // settles to a company account, not a personal card
+	PhoneOnFile  string `json:"ph,omitempty"` // masked, where codes go
 
 	// The draft application.
 	Checks   uint8  `json:"ck,omitempty"` // bit i: prerequisite i confirmed
 	Consent  bool   `json:"cs,omitempty"`
-	CardBIN  string `json:"cb,omitempty"` // first 6 and last 4 only, for display
-	CardLast string `json:"cl,omitempty"`
 	CardType string `json:"ct,omitempty"`
 	BankCode string `json:"bc,omitempty"` // from the BIN table
 	BankName string `json:"bk,omitempty"`
 	Holder   string `json:"h,omitempty"`
 	Branch   string `json:"br,omitempty"`
 	Editing  bool   `json:"ed,omitempty"` // entered the current step from the summary
+	// Ret is the step to go back to from the menu, the cancel question or
+	// support.
+	Ret string `json:"r,omitempty"`
 
 	// Code step (identify or verify).
 	CodeSentAt   time.Time `json:"cat,omitempty"`
 	CodeAttempts int       `json:"ca,omitempty"`
+	Verified     bool      `json:"v,omitempty"` // the verify code was accepted; only Submit is left
 
 	IdemKey string `json:"ik,omitempty"` // one application per confirmed summary
 	LastApp string `json:"la,omitempty"` // last application id
@@ -62,7 +66,7 @@ const (
 
 // TTL is how long a store keeps st after its last write.
 func (st *State) TTL() time.Duration {
-	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.CardLast != "" {
+	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.BankName != "" {
 		return DraftTTL
 	}
 	return IdleTTL

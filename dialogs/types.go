@@ -44,13 +44,22 @@ type Contact struct {
 	OwnedBySender bool
 }
 
-// Arg is a message template argument.
+// Arg holds a message's template arguments. A value that is a Text is
+// rendered in the reply's language before it is put in.
 type Arg = map[string]any
 
-// Reply is one message to the merchant.
+// Text is one localizable text: a message id and its arguments.
+type Text struct {
+	Key  MsgID
+	Args Arg
+}
+
+// Reply is one message to the merchant: Key rendered with Args, then each of
+// Lines on a line of its own, then the buttons.
 type Reply struct {
 	Key     MsgID
 	Args    Arg
+	Lines   []Text
 	Buttons [][]Button
 	// Edit asks the adapter to edit the message whose button was pressed
 	// instead of sending a new one, where it can.
@@ -87,6 +96,7 @@ type Effect struct {
 // Outcome is the dialog's answer to one Input.
 type Outcome struct {
 	Lang    string // language to render in ("zh-Hans" or "en")
+	Seq     int    // State.Seq the buttons belong to
 	Replies []Reply
 	Effects []Effect
 }

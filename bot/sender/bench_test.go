@@ -1,0 +1,62 @@
+package sender
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// roundTrips counts commands sent to Redis: one per command, one per pipeline.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+func benchmarkDo(b *testing.B, kind Kind) {
+	rdb, prefix := testRedis(b)
+	hook := &roundTrips{}
+	rdb.AddHook(hook)
+	// Budgets no benchmark can exhaust: this measures the cost of the path, not the waiting.
+	huge := redis_rate.Limit{Rate: 1 << 30, Burst: 1 << 30, Period: time.Second}
+	s := New(rdb, WithPrefix(prefix), WithLimits(Limits{Global: huge, PerChat: huge, PerGroup: huge}))
+	ok := func(context.Context) error { return nil }
+	ctx := context.Background()
+	if err := s.Do(ctx, 1, kind, ok); err != nil { // loads redis_rate's script
+		b.Fatal(err)
+	}
+	var chat atomic.Int64
+
+	hook.n.Store(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.Do(ctx, chat.Add(1)%1000+1, kind, ok); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(hook.n.Load())/float64(b.N), "redis-rtt/op")
+}
+
+func BenchmarkDoMessage(b *testing.B) { benchmarkDo(b, Message) }
+func BenchmarkDoFree(b *testing.B)    { benchmarkDo(b, Free) }

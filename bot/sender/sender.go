@@ -1,0 +1,248 @@
+// Package sender is the one path for every outgoing Bot API call. It keeps the bot inside
+// Telegram's limits across all replicas (budgets live in Redis), honours retry_after, retries
+// transient failures and records chats that blocked the bot.
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// Kind says which budgets a call counts against.
+type Kind int
+
+const (
+	// Message is anything that posts into a chat (sendMessage, sendPhoto, editMessageText...):
+	// it takes a token from the global budget and from the chat's or group's budget.
+	Message Kind = iota
+	// Free calls (answerCallbackQuery, deleteMessage, setMyCommands...) are not rate-limited,
+	// only retried.
+	Free
+)
+
+// blockedTTL is how long a block is remembered without news from the merchant; Unblock ends
+// it earlier when the merchant writes again.
+const blockedTTL = 180 * 24 * time.Hour
+
+// Sender makes Bot API calls on behalf of every part of the bot. It is safe for concurrent use.
+type Sender struct {
+	rdb     redis.UniversalClient
+	limiter *redis_rate.Limiter
+	prefix  string
+	limits  Limits
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	jitter  func(n int64) int64
+
+	maxAttempts int
+	backoffBase time.Duration
+	backoffMax  time.Duration
+
+	stats counters
+}
+
+// New returns a Sender whose budgets, cooldowns and block records live in rdb.
+func New(rdb redis.UniversalClient, opts ...Option) *Sender {
+	s := &Sender{
+		rdb:         rdb,
+		limiter:     redis_rate.NewLimiter(rdb),
+		prefix:      "mb:rl:",
+		limits:      DefaultLimits(),
+		log:         slog.New(slog.DiscardHandler),
+		now:         time.Now,
+		sleep:       sleepContext,
+		jitter:      rand.Int64N,
+		maxAttempts: 5,
+		backoffBase: 250 * time.Millisecond,
+		backoffMax:  8 * time.Second,
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Do makes call, waiting first for the budgets of kind, and retries it while retrying can help:
+// after a 429 (waiting retry_after, which also holds back other callers for chatID on every
+// replica), a 5xx or a network error (exponential backoff with jitter), up to the maximum number
+// of attempts. A 403 records chatID as blocked and returns an error wrapping ErrBlocked; other
+// API errors (400...) are returned at once. A failure is returned as *SendError. call must use
+// the ctx it is given and be safe to repeat.
+func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		if kind == Message {
+			if err := s.acquire(ctx, chatID); err != nil {
+				return s.fail(chatID, attempt-1, err)
+			}
+		}
+		err := call(ctx)
+		if err == nil {
+			s.stats.sent.Add(1)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return s.fail(chatID, attempt, canceled(ctx, err))
+		}
+
+		what, wait := classify(err)
+		switch what {
+		case blocked:
+			s.markBlocked(ctx, chatID)
+			s.stats.blocked.Add(1)
+			return &SendError{ChatID: chatID, Attempts: attempt, Err: fmt.Errorf("%w: %w", ErrBlocked, err)}
+		case giveUp:
+			return s.fail(chatID, attempt, err)
+		case retryAfter:
+			s.stats.rateLimited429.Add(1)
+			if wait <= 0 {
+				wait = s.backoff(attempt)
+			}
+			if chatID != 0 {
+				s.setCooldown(ctx, chatID, wait)
+			}
+		case backoff:
+			wait = s.backoff(attempt)
+		}
+		if attempt >= s.maxAttempts {
+			return s.fail(chatID, attempt, err)
+		}
+
+		s.stats.retried.Add(1)
+		s.log.LogAttrs(ctx, slog.LevelWarn, "telegram call failed, retrying",
+			slog.Int64("chat_id", chatID), slog.Int("attempt", attempt),
+			slog.Duration("wait", wait), slog.String("error", redact(err)))
+		if err := s.sleep(ctx, wait); err != nil {
+			return s.fail(chatID, attempt, canceled(ctx, err))
+		}
+	}
+}
+
+func (s *Sender) fail(chatID int64, attempts int, err error) error {
+	s.stats.failed.Add(1)
+	return &SendError{ChatID: chatID, Attempts: attempts, Err: err}
+}
+
+// canceled makes sure an error caused by the end of ctx matches ctx.Err() with errors.Is.
+func canceled(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
+}
+
+// backoff returns the wait before attempt+1: base·2^(attempt-1) capped at max, the upper half
+// of it random so that replicas retrying together spread out.
+func (s *Sender) backoff(attempt int) time.Duration {
+	d := s.backoffMax
+	if shift := attempt - 1; shift < 32 && s.backoffBase<<shift < s.backoffMax {
+		d = s.backoffBase << shift
+	}
+	half := d / 2
+	return half + time.Duration(s.jitter(int64(d-half)+1))
+}
+
+// acquire waits until a Message to chatID may go: no 429 cooldown for the chat, then a token
+// from the chat's budget and one from the global budget. The chat's is taken first because it
+// is the one that makes callers wait long; holding a global token through that wait would idle
+// the global budget.
+func (s *Sender) acquire(ctx context.Context, chatID int64) error {
+	var throttled bool
+	defer func() {
+		if throttled {
+			s.stats.throttled.Add(1)
+		}
+	}()
+	if chatID != 0 {
+		if err := s.waitCooldown(ctx, chatID, &throttled); err != nil {
+			return err
+		}
+		key, limit := s.chatLimit(chatID)
+		if err := s.take(ctx, key, limit, &throttled); err != nil {
+			return err
+		}
+	}
+	return s.take(ctx, s.prefix+"global", s.limits.Global, &throttled)
+}
+
+func (s *Sender) chatLimit(chatID int64) (string, redis_rate.Limit) {
+	id := strconv.FormatInt(chatID, 10)
+	if chatID < 0 {
+		return s.prefix + "group:" + id, s.limits.PerGroup
+	}
+	return s.prefix + "chat:" + id, s.limits.PerChat
+}
+
+// take waits for one token of limit under key.
+func (s *Sender) take(ctx context.Context, key string, limit redis_rate.Limit, throttled *bool) error {
+	for {
+		res, err := s.limiter.Allow(ctx, key, limit)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if res.Allowed > 0 {
+			return nil
+		}
+		*throttled = true
+		if err := s.sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Sender) cooldownKey(chatID int64) string {
+	return s.prefix + "cooldown:" + strconv.FormatInt(chatID, 10)
+}
+
+// waitCooldown waits out a 429 cooldown of chatID set by any replica. The key holds the end of
+// the cooldown by the senders' clock (so an injected clock governs it, as it governs sleeping)
+// and expires with it.
+func (s *Sender) waitCooldown(ctx context.Context, chatID int64, throttled *bool) error {
+	for {
+		ms, err := s.rdb.Get(ctx, s.cooldownKey(chatID)).Int64()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read cooldown: %w", err)
+		}
+		wait := time.UnixMilli(ms).Sub(s.now())
+		if wait <= 0 {
+			return nil
+		}
+		*throttled = true
+		if err := s.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// setCooldown holds back Messages to chatID on every replica for d. Failing to record it only
+// costs other callers a 429 of their own, so the error is logged, not returned.
+func (s *Sender) setCooldown(ctx context.Context, chatID int64, d time.Duration) {
+	until := s.now().Add(d).UnixMilli()
+	if err := s.rdb.Set(ctx, s.cooldownKey(chatID), until, d).Err(); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "record telegram cooldown",
+			slog.Int64("chat_id", chatID), slog.String("error", err.Error()))
+	}
+}
+
+// sleepContext waits for d or until ctx is done.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

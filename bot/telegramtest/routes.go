@@ -1,0 +1,56 @@
+package telegramtest
+
+import (
+	"context"
+	"strings"
+)
+
+// route is one Bot API method. sends marks the methods Telegram's flood limits apply to.
+type route struct {
+	name   string
+	handle func(ctx context.Context, p Params) (any, *apiError)
+	sends  bool
+}
+
+// buildRoutes lists every method the fake answers; anything else is 404 "method not found".
+// Telegram matches method names case-insensitively, and so does the fake.
+func (s *Server) buildRoutes() map[string]route {
+	list := []route{
+		{name: "getMe", handle: s.getMe},
+		{name: "getUpdates", handle: s.getUpdates},
+		{name: "setWebhook", handle: s.setWebhook},
+		{name: "deleteWebhook", handle: s.deleteWebhook},
+		{name: "getWebhookInfo", handle: s.getWebhookInfo},
+
+		{name: "sendMessage", handle: s.sendMessage, sends: true},
+		{name: "sendPhoto", handle: s.sendMedia(kindPhoto), sends: true},
+		{name: "sendDocument", handle: s.sendMedia(kindDocument), sends: true},
+		{name: "sendSticker", handle: s.sendMedia(kindSticker), sends: true},
+		{name: "copyMessage", handle: s.copyMessage, sends: true},
+		{name: "forwardMessage", handle: s.forwardMessage, sends: true},
+		{name: "editMessageText", handle: s.editMessageText},
+		{name: "editMessageCaption", handle: s.editMessageCaption},
+		{name: "editMessageReplyMarkup", handle: s.editMessageReplyMarkup},
+		{name: "deleteMessage", handle: s.deleteMessage},
+		{name: "deleteMessages", handle: s.deleteMessages},
+		{name: "sendChatAction", handle: s.sendChatAction},
+		{name: "answerCallbackQuery", handle: s.answerCallbackQuery},
+
+		{name: "setMyCommands", handle: s.setMyCommands},
+		{name: "getMyCommands", handle: s.getMyCommands},
+		{name: "deleteMyCommands", handle: s.deleteMyCommands},
+
+		{name: "createForumTopic", handle: s.createForumTopic},
+		{name: "closeForumTopic", handle: s.closeForumTopic},
+		{name: "reopenForumTopic", handle: s.reopenForumTopic},
+	}
+	routes := make(map[string]route, len(list))
+	for _, rt := range list {
+		routes[strings.ToLower(rt.name)] = rt
+	}
+	return routes
+}
+
+func (s *Server) getMe(context.Context, Params) (any, *apiError) {
+	return s.BotUser(), nil
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// runConsole is a merchant chat in the terminal: each stdin line is one
+// message; each bot message is printed with its buttons as "  [N] label";
+// typing N presses button N of the last message; EOF ends.
+func runConsole(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	lang := fs.String("lang", locales.Chinese, "language on first contact: zh-Hans or en")
+	chat := fs.Int64("chat", 1, "chat id (with REDIS_URL, the same id resumes the same dialog)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *lang != locales.Chinese && *lang != locales.English {
+		return fmt.Errorf("-lang: %q is not zh-Hans or en", *lang)
+	}
+	log, err := newLogger(getenv, stderr, slog.LevelWarn)
+	if err != nil {
+		return err
+	}
+	cipher, err := dataCipher(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var st dialogs.Store
+	if url := getenv("REDIS_URL"); url != "" {
+		rdb, err := openRedis(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		st = store.NewRedis(rdb, cipher)
+	} else {
+		st = store.NewMemory(cipher)
+	}
+	catalog, err := locales.Load()
+	if err != nil {
+		return err
+	}
+	bins, err := cardbin.Load()
+	if err != nil {
+		return err
+	}
+	sb := sandbox.New(sandbox.WithCodeSink(func(phone, code string) {
+		fmt.Fprintf(stderr, "[sandbox SMS to %s] verification code %s\n", phone, code)
+	}))
+	c := newConsole(dialogs.NewEngine(sb, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
+	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
+	return c.loop(ctx, stdin)
+}
+
+// dataCipher reads DATA_KEY, or makes a key for this run only.
+func dataCipher(getenv func(string) string, stderr io.Writer) (*store.Cipher, error) {
+	raw := getenv("DATA_KEY")
+	var key []byte
+	if raw == "" {
+		fmt.Fprintln(stderr, "warning: DATA_KEY is not set; card data is encrypted with a random key for this run only.")
+		key = store.RandomKey()
+	} else {
+		var err error
+		if key, err = store.ParseKey(raw); err != nil {
+			return nil, fmt.Errorf("DATA_KEY: %w", err)
+		}
+	}
+	return store.NewCipher(key)
+}
+
+func openRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("REDIS_URL: cannot reach redis: %w", err)
+	}
+	return rdb, nil
+}
+
+func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {
+	return &console{
+		runner: dialogs.NewRunner(st, e, 0),
+		render: dialogs.NewRenderer(c, nil),
+		chat:   chat,
+		lang:   lang,
+		out:    out,
+	}
+}
+
+type console struct {
+	runner *dialogs.Runner
+	render *dialogs.Renderer
+	chat   int64
+	lang   string
+	out    io.Writer
+
+	msgID   int
+	buttons []dialogs.Button // of the last message
+	seq     int
+}
+
+func (c *console) loop(ctx context.Context, stdin io.Reader) error {
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		if err := c.say(ctx, c.input(strings.TrimRight(sc.Text(), "\r"))); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	return nil
+}
+
+// say hands one merchant input to the dialog and prints the answer.
+func (c *console) say(ctx context.Context, in dialogs.Input) error {
+	out, err := c.runner.Handle(ctx, c.chat, 0, in)
+	if err != nil {
+		return fmt.Errorf("handle message: %w", err)
+	}
+	c.print(out)
+	return nil
+}
+
+// input turns one line into what a Telegram client would have sent.
+func (c *console) input(line string) dialogs.Input {
+	c.msgID++
+	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang}
+	trimmed := strings.TrimSpace(line)
+	if strings.HasPrefix(trimmed, "/") {
+		name, arg, _ := strings.Cut(trimmed[1:], " ")
+		name, _, _ = strings.Cut(name, "@")
+		in.Kind, in.Text, in.Arg = dialogs.InCommand, name, strings.TrimSpace(arg)
+		return in
+	}
+	if n, err := strconv.Atoi(trimmed); err == nil && n >= 1 && n <= len(c.buttons) {
+		in.Kind, in.Data, in.Seq = dialogs.InButton, c.buttons[n-1].Data, c.seq
+	}
+	return in
+}
+
+func (c *console) print(out dialogs.Outcome) {
+	for _, e := range out.Effects {
+		switch e.Kind {
+		case dialogs.DeleteMessage:
+			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgMessageDeleted, nil))
+		case dialogs.HandOff:
+			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgNoSupportDesk, nil))
+		}
+	}
+	for _, r := range out.Replies {
+		fmt.Fprintln(c.out, c.render.Reply(out.Lang, r))
+		c.buttons = c.buttons[:0]
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				if b.RequestContact {
+					continue // a terminal cannot share a contact: the merchant types the phone
+				}
+				c.buttons = append(c.buttons, b)
+				fmt.Fprintf(c.out, "  [%d] %s\n", len(c.buttons), c.render.Button(out.Lang, b))
+			}
+		}
+		fmt.Fprintln(c.out)
+	}
+	c.seq = out.Seq
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+var update = flag.Bool("update", false, "rewrite the transcripts' bot lines from what the bot says now")
+
+// TestTranscripts plays every testdata/transcripts/*.txt file through the
+// console: lines "> …" are the merchant's, "@ …" are directives for the
+// harness, "#" lines are comments, and every other line is what the bot must
+// print, verbatim (blank lines included).
+//
+// Directives: "@ lang en" (before the first message), "@ store redis",
+// "@ restart" (a new process on the same Redis), "@ advance 61s" (the clock),
+// "@ photo", "@ sticker", "@ contact <phone> own|foreign" (inputs the console
+// cannot type).
+func TestTranscripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/transcripts/*.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			t.Parallel()
+			playTranscript(t, f)
+		})
+	}
+}
+
+type step struct {
+	directive string   // "@ …" without the marker
+	input     string   // "> …" without the marker
+	comment   string   // a "#" line, kept when rewriting
+	want      []string // the bot's lines after this input
+}
+
+func parseTranscript(t *testing.T, path string) []*step {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var steps []*step
+	var last *step
+	for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#"):
+			steps = append(steps, &step{comment: line})
+			last = nil
+		case strings.HasPrefix(line, "@ "):
+			last = &step{directive: line[2:]}
+			steps = append(steps, last)
+		case strings.HasPrefix(line, "> ") || line == ">":
+			last = &step{input: strings.TrimPrefix(strings.TrimPrefix(line, ">"), " ")}
+			steps = append(steps, last)
+		default:
+			if last == nil {
+				if line == "" {
+					continue
+				}
+				t.Fatalf("%s: bot line %q before any input", path, line)
+			}
+			last.want = append(last.want, line)
+		}
+	}
+	return steps
+}
+
+// harness is one "process" of the console plus what outlives a restart:
+// the sandbox acquirer, Redis and the clock.
+type harness struct {
+	t       *testing.T
+	mu      sync.Mutex
+	now     time.Time
+	sandbox *sandbox.Sandbox
+	catalog *locales.Catalog
+	bins    *cardbin.Table
+	cipher  *store.Cipher
+	lang    string
+	redis   bool
+	prefix  string
+	rdb     *redis.Client
+	out     bytes.Buffer
+	console *console
+	keys    int
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) start() {
+	var st dialogs.Store = store.NewMemory(h.cipher, store.WithClock(h.clock))
+	if h.redis {
+		if h.rdb != nil {
+			h.rdb.Close()
+		}
+		h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr()})
+		st = store.NewRedis(h.rdb, h.cipher, store.WithPrefix(h.prefix), store.WithClock(h.clock))
+	}
+	e := dialogs.NewEngine(h.sandbox, h.bins, dialogs.WithClock(h.clock), dialogs.WithKeys(func() string {
+		h.keys++
+		return fmt.Sprintf("key-%d", h.keys)
+	}))
+	h.console = newConsole(e, st, h.catalog, 42, h.lang, &h.out)
+}
+
+func redisAddr() string {
+	if a := os.Getenv("REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
+
+func playTranscript(t *testing.T, path string) {
+	steps := parseTranscript(t, path)
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	bins, err := cardbin.Load()
+	require.NoError(t, err)
+	cipher, err := store.NewCipher(store.RandomKey())
+	require.NoError(t, err)
+	h := &harness{t: t, now: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC), catalog: catalog, bins: bins,
+		cipher: cipher, lang: locales.Chinese, prefix: "mbtest:" + rand.Text() + ":"}
+	h.sandbox = sandbox.New(sandbox.WithClock(h.clock), sandbox.WithCodes(func() string { return "123456" }))
+	t.Cleanup(func() {
+		if h.rdb != nil {
+			cleanRedis(t, h.rdb, h.prefix)
+			h.rdb.Close()
+		}
+	})
+	ctx := context.Background()
+	started := false
+	failed := false
+	for _, s := range steps {
+		switch {
+		case s.comment != "":
+			continue
+		case s.directive != "":
+			if !h.directive(s.directive, started) {
+				continue
+			}
+		default:
+			if !started {
+				h.start()
+				started = true
+			}
+			require.NoError(t, h.console.say(ctx, h.console.input(s.input)), "input %q", s.input)
+		}
+		got := strings.Split(strings.TrimRight(h.out.String(), "\n"), "\n")
+		if h.out.Len() == 0 {
+			got = nil
+		}
+		h.out.Reset()
+		want := trimTrailingBlank(s.want)
+		if !equalLines(want, got) {
+			failed = true
+			if !*update {
+				t.Errorf("%s: after %q the bot said:\n%s\n--- want:\n%s", path, s.input+s.directive,
+					strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		}
+		s.want = got
+	}
+	if *update && failed {
+		writeTranscript(t, path, steps)
+	}
+}
+
+// directive applies "@ …"; it reports whether it produced bot output to
+// compare (the inputs a console cannot type).
+func (h *harness) directive(d string, started bool) bool {
+	t := h.t
+	fields := strings.Fields(d)
+	switch fields[0] {
+	case "lang":
+		require.False(t, started, "@ lang must come before the first message")
+		h.lang = fields[1]
+	case "store":
+		require.False(t, started, "@ store must come before the first message")
+		require.Equal(t, "redis", fields[1])
+		h.redis = true
+	case "restart":
+		require.True(t, h.redis, "@ restart needs @ store redis: memory does not survive a restart")
+		h.start()
+	case "advance":
+		d, err := time.ParseDuration(fields[1])
+		require.NoError(t, err)
+		h.mu.Lock()
+		h.now = h.now.Add(d)
+		h.mu.Unlock()
+	case "photo", "sticker", "contact":
+		if !started {
+			h.start()
+		}
+		in := dialogs.Input{Kind: dialogs.InMedia, LanguageCode: h.lang}
+		if fields[0] == "contact" {
+			in = dialogs.Input{Kind: dialogs.InContact, Contact: &dialogs.Contact{Phone: fields[1], OwnedBySender: fields[2] == "own"}}
+		}
+		require.NoError(t, h.console.say(context.Background(), in))
+		return true
+	default:
+		t.Fatalf("unknown directive %q", d)
+	}
+	return false
+}
+
+func trimTrailingBlank(lines []string) []string {
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+func equalLines(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func writeTranscript(t *testing.T, path string, steps []*step) {
+	var b strings.Builder
+	for _, s := range steps {
+		switch {
+		case s.comment != "":
+			b.WriteString(s.comment + "\n")
+			continue
+		case s.directive != "":
+			b.WriteString("@ " + s.directive + "\n")
+		default:
+			b.WriteString("> " + s.input + "\n")
+		}
+		for _, l := range s.want {
+			b.WriteString(l + "\n")
+		}
+		if len(s.want) > 0 {
+			b.WriteString("\n")
+		}
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+}
+
+func cleanRedis(t *testing.T, rdb *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		rdb.Del(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Logf("clean redis: %v", err)
+	}
+}

@@ -1,0 +1,541 @@
+package dialogs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/looplab/fsm"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// Limits of the dialog.
+const (
+	MaxCodeAttempts = 5
+	CodeResendAfter = 60 * time.Second
+	maxTextRunes    = 300 // longer text is no answer to any of our questions
+)
+
+// Engine runs the conversation. It keeps nothing between calls: everything
+// lives in the State it is handed, so any replica can serve any chat.
+type Engine struct {
+	backend Backend
+	bins    *cardbin.Table
+	now     Clock
+	newKey  func() string
+	log     *slog.Logger
+	table   fsm.Events
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithClock sets the clock (tests, reminders).
+func WithClock(now Clock) Option { return func(e *Engine) { e.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithKeys sets the generator of idempotency keys.
+func WithKeys(f func() string) Option { return func(e *Engine) { e.newKey = f } }
+
+// NewEngine returns an Engine that talks to b and looks cards up in bins.
+func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
+	e := &Engine{
+		backend: b,
+		bins:    bins,
+		now:     time.Now,
+		newKey:  randomKey,
+		log:     slog.New(slog.DiscardHandler),
+		table:   transitions(),
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+func randomKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+// turn is the handling of one Input.
+type turn struct {
+	*Engine
+	ctx context.Context
+	st  *State
+	in  Input
+	out Outcome
+	fsm *fsm.FSM
+}
+
+// Handle applies in to st (a zero State is a new chat) and says what to
+// answer. It never fails: problems become replies, and st is left as the
+// merchant can continue from.
+func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
+	t := &turn{Engine: e, ctx: ctx, st: st, in: in}
+	before := *st
+	t.begin()
+	t.dispatch()
+	after := *st
+	after.Touched, after.Seq = before.Touched, before.Seq
+	if after != before {
+		st.Seq++ // any change makes the buttons sent before it stale
+	}
+	t.out.Lang = st.Lang
+	t.out.Seq = st.Seq
+	return t.out
+}
+
+func (t *turn) begin() {
+	now := t.now()
+	st := t.st
+	if st.Lang == "" {
+		st.Lang = locales.Normalize(t.in.LanguageCode)
+	}
+	if st.Step == "" {
+		st.Step = StepMenu
+	}
+	if t.hasDraft() && !st.Touched.IsZero() && now.Sub(st.Touched) > DraftTTL {
+		t.wipeDraft()
+		st.Step = StepMenu
+		t.say(msgExpired, nil)
+	}
+	st.Touched = now
+	t.fsm = fsm.NewFSM(st.Step, t.table, nil)
+}
+
+func (t *turn) dispatch() {
+	in := t.in
+	switch in.Kind {
+	case InCommand:
+		t.command(strings.ToLower(in.Text), in.Arg)
+	case InButton:
+		if in.Seq != t.st.Seq {
+			t.stale()
+			return
+		}
+		t.button(in.Data)
+	case InText:
+		text := strings.TrimSpace(in.Text)
+		if t.st.Step != StepCard && t.st.Step != StepCardLuhn && looksLikeCard(text) {
+			// A card number typed where it does not belong is removed all the same.
+			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			t.say(msgStrayCard, nil)
+			t.prompt()
+			return
+		}
+		if utf8.RuneCountInString(text) > maxTextRunes {
+			if t.st.Step == StepCard || t.st.Step == StepCardLuhn {
+				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			}
+			t.say(msgTooLong, nil)
+			t.prompt()
+			return
+		}
+		if text == "" {
+			t.prompt()
+			return
+		}
+		t.text(text)
+	case InContact:
+		if t.st.Step != StepIDPhone {
+			t.say(msgContactNotNow, nil)
+			t.prompt()
+			return
+		}
+		t.contact(in.Contact)
+	default:
+		t.say(msgTextPlease, nil)
+		t.prompt()
+	}
+}
+
+// looksLikeCard reports a run of 16 or more digits: a card number.
+func looksLikeCard(text string) bool {
+	run := 0
+	for _, r := range parse.Digits(text) {
+		if r >= '0' && r <= '9' {
+			run++
+			if run >= 16 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+func (t *turn) say(key MsgID, args Arg, buttons ...[]Button) *Reply {
+	t.out.Replies = append(t.out.Replies, Reply{Key: key, Args: args, Buttons: buttons})
+	return &t.out.Replies[len(t.out.Replies)-1]
+}
+
+func (t *turn) effect(e Effect) { t.out.Effects = append(t.out.Effects, e) }
+
+func btn(key MsgID, data string) Button { return Button{Key: key, Data: data} }
+
+func row(b ...Button) []Button { return b }
+
+// fire moves the FSM; an illegal move is a bug, reported once and answered
+// with a generic apology while the state stays as it was.
+func (t *turn) fire(event string) bool {
+	if err := t.fsm.Event(t.ctx, event); err != nil {
+		t.log.Error("illegal transition", "event", event, "step", t.st.Step, "err", err)
+		t.say(msgInternal, nil)
+		return false
+	}
+	t.st.Step = t.fsm.Current()
+	return true
+}
+
+// advance goes to the next question, or back to the summary when the
+// merchant came from there to edit.
+func (t *turn) advance(event string) {
+	if t.st.Editing {
+		t.st.Editing = false
+		event = evEdited
+	}
+	if t.fire(event) {
+		t.prompt()
+	}
+}
+
+func (t *turn) hasDraft() bool {
+	s := t.st.Step
+	if s == StepMenu || s == StepCancel || s == StepSupport {
+		s = t.st.Ret
+	}
+	return contains(draftSteps, s)
+}
+
+func (t *turn) wipeDraft() {
+	st := t.st
+	st.Checks, st.Consent = 0, false
+	st.CardType, st.BankCode, st.BankName = "", "", ""
+	st.Holder, st.Branch, st.Editing, st.Ret = "", "", false, ""
+	st.CodeSentAt, st.CodeAttempts, st.Verified = time.Time{}, 0, false
+	st.IdemKey = ""
+	st.Secrets = Secrets{}
+}
+
+// ---- global commands ----
+
+func (t *turn) command(name, arg string) {
+	switch name {
+	case "start":
+		if arg == "change_card" {
+			t.toMenu()
+			t.changeCard()
+			return
+		}
+		t.toMenu()
+		t.menu(true)
+	case "help":
+		t.help()
+	case "status":
+		t.status()
+		if t.st.Step != StepMenu {
+			t.prompt()
+		}
+	case "support":
+		t.support()
+	case "cancel":
+		t.cancel()
+	case "back":
+		t.back()
+	case "language", "lang":
+		t.say(msgChooseLanguage, nil, row(btn(msgLangZh, "lang:"+locales.Chinese), btn(msgLangEn, "lang:"+locales.English)))
+	default:
+		t.say(msgUnknownCommand, nil)
+		t.prompt()
+	}
+}
+
+// toMenu parks the current step (if any) so the menu can resume it.
+func (t *turn) toMenu() {
+	st := t.st
+	switch {
+	case st.Step == StepMenu:
+	case st.Step == StepCancel || st.Step == StepSupport:
+		t.fire(evMenu)
+	default:
+		st.Ret = st.Step
+		st.Editing = false
+		t.fire(evMenu)
+	}
+}
+
+func (t *turn) menu(welcome bool) {
+	key := msgMenu
+	if welcome {
+		key = msgWelcome
+	}
+	change := btn(msgBtnChange, "m:change")
+	if t.hasDraft() || contains(identifySteps, t.st.Ret) {
+		change = Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(t.st.Ret)}, Data: "m:change"}
+	}
+	t.say(key, nil,
+		row(change),
+		row(btn(msgBtnStatus, "m:status"), btn(msgBtnSupport, "m:support")),
+		row(btn(msgBtnLanguage, "m:lang")))
+}
+
+func (t *turn) stepName(step string) Text { return Text{Key: MsgID("step_" + step)} }
+
+func (t *turn) changeCard() {
+	st := t.st
+	if st.Ret != "" && (t.hasDraft() || contains(identifySteps, st.Ret)) {
+		ret := st.Ret
+		st.Ret = ""
+		if t.fire(evResumePfx + ret) {
+			t.prompt()
+		}
+		return
+	}
+	if !st.Bound {
+		if t.fire(evIdentify) {
+			t.prompt()
+		}
+		return
+	}
+	t.wipeDraft()
+	if t.fire(evChange) {
+		t.prompt()
+	}
+}
+
+func (t *turn) help() {
+	r := t.say(msgHelp, nil)
+	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
+		Text{Key: MsgID("next_" + t.st.Step)})
+	if t.st.Step != StepMenu {
+		t.prompt()
+	}
+}
+
+func (t *turn) support() {
+	st := t.st
+	if st.Step == StepSupport {
+		t.prompt()
+		return
+	}
+	if st.Step != StepMenu {
+		st.Ret = st.Step
+	}
+	st.Editing = false
+	if t.fire(evSupport) {
+		t.effect(Effect{Kind: HandOff})
+		t.prompt()
+	}
+}
+
+func (t *turn) cancel() {
+	st := t.st
+	switch {
+	case contains(draftSteps, st.Step):
+		st.Ret = st.Step
+		st.Editing = false
+		if t.fire(evCancel) {
+			t.prompt()
+		}
+	case contains(identifySteps, st.Step):
+		st.PendingNo, st.CodeSentAt, st.CodeAttempts = "", time.Time{}, 0
+		if t.fire(evMenu) {
+			t.say(msgCancelled, nil)
+			t.menu(false)
+		}
+	case st.Step == StepCancel:
+		t.prompt()
+	default:
+		t.say(msgNothingToCancel, nil)
+		t.prompt()
+	}
+}
+
+func (t *turn) back() {
+	st := t.st
+	switch {
+	case st.Step == StepCancel || st.Step == StepSupport:
+		t.resume()
+	case st.Editing:
+		st.Editing = false
+		if t.fire(evEdited) {
+			t.prompt()
+		}
+	case t.fsm.Can(evBack):
+		if st.Step == StepVerify {
+			st.CodeAttempts, st.Verified = 0, false
+		}
+		t.fire(evBack)
+		t.prompt()
+	default:
+		t.say(msgCannotGoBack, nil)
+		t.prompt()
+	}
+}
+
+// resume returns from the cancel question or support to the step they
+// interrupted.
+func (t *turn) resume() {
+	ret := t.st.Ret
+	if ret == "" {
+		ret = StepMenu
+	}
+	t.st.Ret = ""
+	if t.fire(evResumePfx + ret) {
+		if ret == StepMenu {
+			t.menu(false)
+			return
+		}
+		t.say(msgResumed, nil)
+		t.prompt()
+	}
+}
+
+func (t *turn) stale() {
+	t.say(msgStaleButton, nil)
+	t.prompt()
+}
+
+// ---- buttons ----
+
+func (t *turn) button(data string) {
+	kind, arg, _ := strings.Cut(data, ":")
+	switch kind {
+	case "m":
+		t.menuButton(arg)
+		return
+	case "lang":
+		if arg == locales.Chinese || arg == locales.English {
+			t.st.Lang = arg
+			t.say(msgLanguageSet, nil)
+			t.prompt()
+			return
+		}
+	}
+	if h, ok := stepButtons[t.st.Step]; ok && h(t, kind, arg) {
+		return
+	}
+	t.stale()
+}
+
+func (t *turn) menuButton(arg string) {
+	switch arg {
+	case "change":
+		t.toMenu()
+		t.changeCard()
+	case "status":
+		t.status()
+		if t.st.Step != StepMenu {
+			t.prompt()
+		}
+	case "support":
+		t.support()
+	case "lang":
+		t.command("language", "")
+	default:
+		t.stale()
+	}
+}
+
+// stepButtons handle a button of the current step; false means the button
+// does not belong here (stale or forged).
+var stepButtons = map[string]func(t *turn, kind, arg string) bool{
+	StepMenu:      func(t *turn, kind, arg string) bool { return false },
+	StepIDPhone:   func(t *turn, kind, arg string) bool { return false },
+	StepIDCode:    (*turn).codeButton,
+	StepVerify:    (*turn).codeButton,
+	StepChecklist: (*turn).checklistButton,
+	StepConsent:   (*turn).consentButton,
+	StepCard:      (*turn).keepButton,
+	StepCardLuhn:  (*turn).luhnButton,
+	StepHolder:    (*turn).keepButton,
+	StepBank:      (*turn).bankButton,
+	StepBranch:    (*turn).keepButton,
+	StepPhone:     (*turn).keepButton,
+	StepSummary:   (*turn).summaryButton,
+	StepCancel:    (*turn).cancelButton,
+	StepSupport:   (*turn).supportButton,
+}
+
+// ---- text ----
+
+func (t *turn) text(text string) {
+	switch t.st.Step {
+	case StepMenu:
+		t.say(msgUseMenu, nil)
+		t.menu(false)
+	case StepMerchant:
+		t.merchantNo(text)
+	case StepIDPhone:
+		t.idPhone(text)
+	case StepIDCode, StepVerify:
+		t.code(text)
+	case StepCard, StepCardLuhn:
+		t.card(text)
+	case StepHolder:
+		t.holder(text)
+	case StepBank:
+		t.bankName(text)
+	case StepBranch:
+		t.branch(text)
+	case StepPhone:
+		t.reservedPhone(text)
+	case StepSupport:
+		t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
+	default: // the steps that are answered with buttons
+		t.say(msgUseButtons, nil)
+		t.prompt()
+	}
+}
+
+// ---- errors ----
+
+// backendError is the one place a backend error becomes a reply. Errors
+// the merchant can act on get their own message; anything else is logged
+// once and answered with "try again, your answers are kept".
+func (t *turn) backendError(op string, err error) {
+	switch {
+	case errors.Is(err, backend.ErrUnknownMerchant):
+		t.say(msgUnknownMerchant, nil)
+	case errors.Is(err, backend.ErrPhoneMismatch):
+		t.say(msgPhoneMismatch, nil, row(btn(msgBtnSupport, "m:support")))
+	case errors.Is(err, backend.ErrCodeTooSoon):
+		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()})
+	case errors.Is(err, backend.ErrTooManyRequests):
+		t.say(msgTooManyRequests, nil)
+	case errors.Is(err, backend.ErrChangePending):
+		t.say(msgChangePending, nil)
+	default:
+		t.log.Error("backend call failed", "op", op, "step", t.st.Step, "err", err)
+		t.say(msgUnavailable, nil)
+	}
+}
+
+func (t *turn) resendIn() int {
+	left := CodeResendAfter - t.now().Sub(t.st.CodeSentAt)
+	if left < time.Second {
+		return 1
+	}
+	return int((left + time.Second - 1) / time.Second)
+}
+
+// shanghai is China Standard Time; China keeps no daylight saving.
+var shanghai = time.FixedZone("CST", 8*3600)
+
+func when(ts time.Time) string { return ts.In(shanghai).Format("2006-01-02 15:04") }
+
+func maskedCard(st *State) string { return parse.MaskPAN(st.Secrets.CardNumber) }

@@ -1,0 +1,163 @@
+package dialogs
+
+import (
+	"strconv"
+
+	"github.com/merchantbot/merchantbot/backend"
+)
+
+// Message ids the dialog uses. Ids built at run time are listed by
+// DynamicIDs.
+const (
+	msgAccountDigits         MsgID = "account_digits"
+	msgAccountLength         MsgID = "account_length"
+	msgAskAccount            MsgID = "ask_account"
+	msgAskBank               MsgID = "ask_bank"
+	msgAskBranch             MsgID = "ask_branch"
+	msgAskCard               MsgID = "ask_card"
+	msgAskHolder             MsgID = "ask_holder"
+	msgAskHolderCompany      MsgID = "ask_holder_company"
+	msgAskMerchantNo         MsgID = "ask_merchant_no"
+	msgAskPhone              MsgID = "ask_phone"
+	msgAskReservedPhone      MsgID = "ask_reserved_phone"
+	msgBankConfirm           MsgID = "bank_confirm"
+	msgBankInvalid           MsgID = "bank_invalid"
+	msgBound                 MsgID = "bound"
+	msgBranchInvalid         MsgID = "branch_invalid"
+	msgBtnAgree              MsgID = "btn_agree"
+	msgBtnBankOther          MsgID = "btn_bank_other"
+	msgBtnBankYes            MsgID = "btn_bank_yes"
+	msgBtnCancel             MsgID = "btn_cancel"
+	msgBtnChange             MsgID = "btn_change"
+	msgBtnCheckDone          MsgID = "btn_check_done"
+	msgBtnConfirm            MsgID = "btn_confirm"
+	msgBtnContinue           MsgID = "btn_continue"
+	msgBtnDisagree           MsgID = "btn_disagree"
+	msgBtnDiscard            MsgID = "btn_discard"
+	msgBtnEditBank           MsgID = "btn_edit_bank"
+	msgBtnEditBranch         MsgID = "btn_edit_branch"
+	msgBtnEditCard           MsgID = "btn_edit_card"
+	msgBtnEditHolder         MsgID = "btn_edit_holder"
+	msgBtnEditPhone          MsgID = "btn_edit_phone"
+	msgBtnKeep               MsgID = "btn_keep"
+	msgBtnKeepGoing          MsgID = "btn_keep_going"
+	msgBtnLanguage           MsgID = "btn_language"
+	msgBtnLuhnNo             MsgID = "btn_luhn_no"
+	msgBtnLuhnYes            MsgID = "btn_luhn_yes"
+	msgBtnNotYet             MsgID = "btn_not_yet"
+	msgBtnResend             MsgID = "btn_resend"
+	msgBtnResubmit           MsgID = "btn_resubmit"
+	msgBtnResume             MsgID = "btn_resume"
+	msgBtnRetry              MsgID = "btn_retry"
+	msgBtnShareContact       MsgID = "btn_share_contact"
+	msgBtnStatus             MsgID = "btn_status"
+	msgBtnSupport            MsgID = "btn_support"
+	msgBtnSupportBack        MsgID = "btn_support_back"
+	msgBtnWhy                MsgID = "btn_why"
+	msgCancelConfirm         MsgID = "cancel_confirm"
+	msgCancelled             MsgID = "cancelled"
+	msgCannotGoBack          MsgID = "cannot_go_back"
+	msgCardAccepted          MsgID = "card_accepted"
+	msgCardBank              MsgID = "card_bank"
+	msgCardBankUnknown       MsgID = "card_bank_unknown"
+	msgCardDigits            MsgID = "card_digits"
+	msgCardLength            MsgID = "card_length"
+	msgCardLuhn              MsgID = "card_luhn"
+	msgCardLuhnWarn          MsgID = "card_luhn_warn"
+	msgCardNotDebit          MsgID = "card_not_debit"
+	msgCardTypeCompany       MsgID = "card_type_company"
+	msgCardTypeUnknown       MsgID = "card_type_unknown"
+	msgChangePending         MsgID = "change_pending"
+	msgCheck0Company         MsgID = "check0_company"
+	msgChecklist             MsgID = "checklist"
+	msgChooseLanguage        MsgID = "choose_language"
+	msgCodeExpired           MsgID = "code_expired"
+	msgCodeFormat            MsgID = "code_format"
+	msgCodeLocked            MsgID = "code_locked"
+	msgCodeResent            MsgID = "code_resent"
+	msgCodeSent              MsgID = "code_sent"
+	msgCodeWait              MsgID = "code_wait"
+	msgCodeWarning           MsgID = "code_warning"
+	msgCodeWrong             MsgID = "code_wrong"
+	msgConsent               MsgID = "consent"
+	msgConsentDeclined       MsgID = "consent_declined"
+	msgContactNotNow         MsgID = "contact_not_now"
+	msgContactNotYours       MsgID = "contact_not_yours"
+	msgCurrentAnswer         MsgID = "current_answer"
+	msgDiscarded             MsgID = "discarded"
+	msgExpired               MsgID = "expired"
+	msgHelp                  MsgID = "help"
+	msgHelpWhere             MsgID = "help_where"
+	msgHolderChars           MsgID = "holder_chars"
+	msgHolderLength          MsgID = "holder_length"
+	msgHolderMismatch        MsgID = "holder_mismatch"
+	msgHolderMismatchCompany MsgID = "holder_mismatch_company"
+	msgInternal              MsgID = "internal"
+	msgLangEn                MsgID = "lang_en"
+	msgLangZh                MsgID = "lang_zh"
+	msgLanguageSet           MsgID = "language_set"
+	msgMenu                  MsgID = "menu"
+	msgMerchantNoInvalid     MsgID = "merchant_no_invalid"
+	msgNotYet0               MsgID = "not_yet0"
+	msgNothingToCancel       MsgID = "nothing_to_cancel"
+	msgPhoneInvalid          MsgID = "phone_invalid"
+	msgPhoneMismatch         MsgID = "phone_mismatch"
+	msgReasonOther           MsgID = "reason_other"
+	msgResumed               MsgID = "resumed"
+	msgStaleButton           MsgID = "stale_button"
+	msgStatus                MsgID = "status"
+	msgStatusNone            MsgID = "status_none"
+	msgStatusNotBound        MsgID = "status_not_bound"
+	msgStrayCard             MsgID = "stray_card"
+	msgSubmitRetry           MsgID = "submit_retry"
+	msgSubmitted             MsgID = "submitted"
+	msgSummary               MsgID = "summary"
+	msgSummaryIncomplete     MsgID = "summary_incomplete"
+	msgSupportWaiting        MsgID = "support_waiting"
+	msgSupportRequested      MsgID = "support_requested"
+	msgTextPlease            MsgID = "text_please"
+	msgTooLong               MsgID = "too_long"
+	msgTooManyRequests       MsgID = "too_many_requests"
+	msgUnavailable           MsgID = "unavailable"
+	msgUnknownCommand        MsgID = "unknown_command"
+	msgUnknownMerchant       MsgID = "unknown_merchant"
+	msgUseButtons            MsgID = "use_buttons"
+	msgUseMenu               MsgID = "use_menu"
+	msgWelcome               MsgID = "welcome"
+)
+
+// Message ids for adapters: what they say about effects and failures.
+const (
+	MsgMessageDeleted MsgID = "message_deleted" // the card number message was removed
+	MsgDeleteFailed   MsgID = "delete_failed"   // it could not be: please delete it yourself
+	MsgProgressSafe   MsgID = "progress_safe"   // an internal failure; the merchant's answers are kept
+	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
+)
+
+// AllSteps lists every step.
+var AllSteps = append(append([]string{StepMenu, StepCancel, StepSupport}, identifySteps...), draftSteps...)
+
+// DynamicIDs lists the message ids the dialog builds at run time.
+func DynamicIDs() []MsgID {
+	var ids []MsgID
+	for _, s := range AllSteps {
+		ids = append(ids, MsgID("step_"+s), MsgID("next_"+s))
+	}
+	for i := range checkItems {
+		n := strconv.Itoa(i)
+		ids = append(ids, MsgID("check_"+n), MsgID("why_"+n))
+		if i > 0 {
+			ids = append(ids, MsgID("notyet_"+n))
+		}
+	}
+	for _, typ := range []string{"DC", "CC", "SCC", "PC"} {
+		ids = append(ids, MsgID("cardtype_"+typ))
+	}
+	for _, s := range []backend.Status{backend.StatusReview, backend.StatusApproved, backend.StatusRejected, backend.StatusEffective} {
+		ids = append(ids, MsgID("status_"+string(s)))
+	}
+	for _, r := range []string{backend.ReasonNameMismatch, backend.ReasonCreditCard, backend.ReasonTooSoon} {
+		ids = append(ids, MsgID("reason_"+r))
+	}
+	return ids
+}

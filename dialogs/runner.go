@@ -1,0 +1,95 @@
+package dialogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Runner applies one Input to one chat: it takes the chat's lock, reads the
+// state, runs the Engine, and saves the state while releasing the lock. The
+// store does each of the two steps in one round trip.
+type Runner struct {
+	store   Store
+	engine  *Engine
+	maxWait time.Duration
+}
+
+// NewRunner returns a Runner. A chat whose lock is held by another update is
+// waited for up to maxWait (0: 10 s).
+func NewRunner(s Store, e *Engine, maxWait time.Duration) *Runner {
+	if maxWait <= 0 {
+		maxWait = 10 * time.Second
+	}
+	return &Runner{store: s, engine: e, maxWait: maxWait}
+}
+
+// Handle applies in, received as update (0: no de-duplication), to chat.
+// It returns ErrDuplicate for an update that was already applied. The
+// state is saved only when the whole Input was handled: a panic in the Engine
+// releases the lock and leaves the state as it was.
+func (r *Runner) Handle(ctx context.Context, chat, update int64, in Input) (Outcome, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := r.once(ctx, chat, update, in)
+		if errors.Is(err, ErrLockLost) && attempt == 0 {
+			continue // someone else wrote meanwhile: apply the input to their state
+		}
+		return out, err
+	}
+}
+
+func (r *Runner) once(ctx context.Context, chat, update int64, in Input) (out Outcome, err error) {
+	lease, err := r.acquire(ctx, chat, update)
+	if err != nil {
+		return Outcome{}, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// A fresh context: the lock must go even when ctx is done.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = r.store.Release(rctx, lease)
+		}
+	}()
+	st := lease.State
+	if st == nil {
+		st = &State{}
+	}
+	out = r.engine.Handle(ctx, st, in)
+	if err := r.store.Commit(ctx, lease, st); err != nil {
+		if errors.Is(err, ErrLockLost) {
+			committed = true // nothing of ours to release
+		}
+		return Outcome{}, fmt.Errorf("save state: %w", err)
+	}
+	committed = true
+	return out, nil
+}
+
+// acquire waits for the chat's lock, backing off from 2 ms to 50 ms.
+func (r *Runner) acquire(ctx context.Context, chat, update int64) (*Lease, error) {
+	deadline := time.Now().Add(r.maxWait)
+	wait := 2 * time.Millisecond
+	for {
+		lease, err := r.store.Acquire(ctx, chat, update)
+		if !errors.Is(err, ErrBusy) {
+			if err != nil && !errors.Is(err, ErrDuplicate) {
+				return nil, fmt.Errorf("load state: %w", err)
+			}
+			return lease, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("chat %d: %w", chat, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < 50*time.Millisecond {
+			wait *= 2
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/storetest"
+)
+
+// TestFullDraftFitsBudget holds the design's bar: ≤ 1 KiB per active dialog.
+func TestFullDraftFitsBudget(t *testing.T) {
+	rec, err := store.EncodeState(newCipher(t), -1001234567890, storetest.FullDraft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("full draft record: %d bytes", len(rec))
+	if len(rec) > 1024 {
+		t.Fatalf("full draft record is %d bytes, budget 1024", len(rec))
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	c := newCipher(t)
+	for name, st := range map[string]*dialogs.State{
+		"full draft": storetest.FullDraft(),
+		"no secrets": {Step: "menu", Lang: "en", MerchantNo: "898310048161234", Bound: true},
+		"empty":      {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, err := store.EncodeState(c, 42, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := store.DecodeState(c, 42, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, st) {
+				t.Fatalf("round trip\n got %+v\nwant %+v", got, st)
+			}
+		})
+	}
+}
+
+func TestCodecRejects(t *testing.T) {
+	c := newCipher(t)
+	rec, err := store.EncodeState(c, 42, storetest.FullDraft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateStart := bytes.Index(rec, []byte(`"st"`))
+	tests := map[string]struct {
+		c    *store.Cipher
+		chat int64
+		rec  []byte
+	}{
+		"another key":         {newCipher(t), 42, rec},
+		"another chat":        {c, 43, rec},
+		"clear part changed":  {c, 42, flip(rec, stateStart+1)},
+		"sealed part changed": {c, 42, flip(rec, len(rec)-20)},
+		"truncated":           {c, 42, rec[:len(rec)-1]},
+		"cut in the state":    {c, 42, rec[:stateStart+3]},
+		"empty":               {c, 42, nil},
+		"unknown version":     {c, 42, flip(rec, 0)},
+		"huge length":         {c, 42, []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f, '{', '}'}},
+		"bad varint":          {c, 42, []byte{1, 0xff}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			st, err := store.DecodeState(tt.c, tt.chat, tt.rec)
+			if !errors.Is(err, store.ErrBadRecord) || st != nil {
+				t.Fatalf("DecodeState = %+v, %v; want ErrBadRecord", st, err)
+			}
+		})
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= 1
+	return b
+}
+
+func FuzzDecodeState(f *testing.F) {
+	c, err := store.NewCipher(bytes.Repeat([]byte{7}, store.KeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, st := range []*dialogs.State{storetest.FullDraft(), {Step: "menu"}} {
+		rec, err := store.EncodeState(c, 42, st)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(rec)
+	}
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		st, err := store.DecodeState(c, 42, rec)
+		if (st == nil) == (err == nil) {
+			t.Fatalf("DecodeState = %v, %v", st, err)
+		}
+	})
+}
