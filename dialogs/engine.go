@@ -98,6 +98,17 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	return t.out
 }
 
+// Resume says where st stands, without changing it: an adapter that
+// restarted shows the merchant the question they were at, with live buttons.
+func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
+	t := &turn{Engine: e, ctx: ctx, st: st}
+	if st.Step != "" && st.Step != StepMenu {
+		t.say(msgResumed, nil)
+		t.prompt()
+	}
+	return Outcome{Lang: st.Lang, Seq: st.Seq, Replies: t.out.Replies}
+}
+
 func (t *turn) begin() {
 	now := t.now()
 	st := t.st
@@ -204,8 +215,9 @@ func (t *turn) fire(event string) bool {
 // advance goes to the next question, or back to the summary when the
 // merchant came from there to edit.
 func (t *turn) advance(event string) {
-	if t.st.Editing {
-		t.st.Editing = false
+	st := t.st
+	if st.Editing || st.Refill && st.Step == StepBranch {
+		st.Editing, st.Refill = false, false
 		event = evEdited
 	}
 	if t.fire(event) {
@@ -225,7 +237,7 @@ func (t *turn) wipeDraft() {
 	st := t.st
 	st.Checks, st.Consent = 0, false
 	st.CardType, st.BankCode, st.BankName = "", "", ""
-	st.Holder, st.Branch, st.Editing, st.Ret = "", "", false, ""
+	st.Holder, st.Branch, st.Editing, st.Refill, st.Ret = "", "", false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified = time.Time{}, 0, false
 	st.IdemKey = ""
 	st.Secrets = Secrets{}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
@@ -98,15 +97,30 @@ func (t *turn) idPhone(text string) {
 		t.identifyFailed(err)
 		return
 	}
-	if err := t.backend.SendCode(t.ctx, t.st.PendingNo); err != nil {
+	t.st.PhoneOnFile = parse.MaskPhone(phone)
+	t.sendCode(t.st.PendingNo, evPhoneTyped)
+}
+
+// sendCode sends a code to merchant no's phone on file and moves on with
+// event to the step that asks for it. A code sent less than a minute ago
+// is still valid: the merchant is told when they can ask for another.
+func (t *turn) sendCode(no, event string) {
+	st := t.st
+	err := t.backend.SendCode(t.ctx, no)
+	if err != nil && !errors.Is(err, backend.ErrCodeTooSoon) {
 		t.backendError("send code", err)
 		return
 	}
-	t.st.CodeSentAt, t.st.CodeAttempts = t.now(), 0
-	t.st.PhoneOnFile = parse.MaskPhone(phone)
-	if t.fire(evPhoneTyped) {
-		t.prompt()
+	st.CodeAttempts, st.Verified = 0, false
+	if !t.fire(event) {
+		return
 	}
+	if err != nil {
+		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		return
+	}
+	st.CodeSentAt = t.now()
+	t.prompt()
 }
 
 func (t *turn) contact(c *Contact) {
@@ -142,7 +156,7 @@ func (t *turn) bind(m backend.Merchant) {
 	st := t.st
 	st.MerchantNo, st.MerchantName, st.PhoneOnFile = m.No, m.Name, m.PhoneMasked
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
-	st.CodeSentAt, st.CodeAttempts = time.Time{}, 0
+	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
 	t.say(msgBound, Arg{"Name": m.Business, "No": m.No})
 	if t.fire(evBound) {
 		t.prompt()
@@ -228,7 +242,7 @@ func (t *turn) codeButton(kind, arg string) bool {
 func (t *turn) resend() {
 	st := t.st
 	if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
-		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()})
+		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
 	if err := t.backend.SendCode(t.ctx, t.codeMerchant()); err != nil {
@@ -418,9 +432,10 @@ func (t *turn) acceptCard(digits string) {
 		r.Lines = append(r.Lines, Text{Key: msgCardBankUnknown})
 	}
 	if st.Editing && oldBank != st.BankCode {
-		// A card of another bank: the bank and branch must be asked again.
-		st.Editing, st.Branch = false, ""
-		if t.fire(evCardOK) && t.fire(evHolderOK) {
+		// A card of another bank: the bank and the branch are asked again
+		// before the summary.
+		st.Editing, st.Refill, st.Branch = false, true, ""
+		if t.fire(evNewBank) {
 			t.prompt()
 		}
 		return
@@ -484,7 +499,11 @@ func (t *turn) keepButton(kind, _ string) bool {
 // ---- holder, bank, branch, phone ----
 
 func (t *turn) holder(text string) {
-	name, err := parse.HolderName(text)
+	validate := parse.HolderName
+	if t.st.Company {
+		validate = parse.Branch // company names may hold digits: 58同城
+	}
+	name, err := validate(text)
 	switch {
 	case errors.Is(err, parse.ErrBadChars):
 		t.say(msgHolderChars, nil)
@@ -606,23 +625,7 @@ func (t *turn) summaryButton(kind, arg string) bool {
 		if st.IdemKey == "" {
 			st.IdemKey = t.newKey()
 		}
-		err := t.backend.SendCode(t.ctx, st.MerchantNo)
-		if err != nil && !errors.Is(err, backend.ErrCodeTooSoon) {
-			t.backendError("send code", err)
-			return true
-		}
-		st.CodeAttempts, st.Verified = 0, false
-		if !t.fire(evConfirm) {
-			return true
-		}
-		if err != nil {
-			// A code went out moments ago (while identifying): the merchant
-			// asks for a fresh one once the wait is over.
-			t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
-			return true
-		}
-		st.CodeSentAt = t.now()
-		t.prompt()
+		t.sendCode(st.MerchantNo, evConfirm)
 	case arg == "cancel":
 		t.cancel()
 	default:

@@ -29,19 +29,20 @@ type State struct {
 	Holder   string `json:"h,omitempty"`
 	Branch   string `json:"br,omitempty"`
 	Editing  bool   `json:"ed,omitempty"` // entered the current step from the summary
+	Refill   bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
 
 	// Code step (identify or verify).
-	CodeSentAt   time.Time `json:"cat,omitempty"`
+	CodeSentAt   time.Time `json:"cat,omitzero"`
 	CodeAttempts int       `json:"ca,omitempty"`
 	Verified     bool      `json:"v,omitempty"` // the verify code was accepted; only Submit is left
 
 	IdemKey string `json:"ik,omitempty"` // one application per confirmed summary
 	LastApp string `json:"la,omitempty"` // last application id
 
-	Touched time.Time `json:"t,omitempty"` // last merchant input
+	Touched time.Time `json:"t,omitzero"` // last merchant input
 
 	Secrets Secrets `json:"-"`
 }

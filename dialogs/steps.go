@@ -54,6 +54,7 @@ const (
 	evCardDoubt  = "card_doubt"
 	evCardOK     = "card_ok"
 	evCardRetry  = "card_retry"
+	evNewBank    = "new_bank" // an edited card is of another bank
 	evHolderOK   = "holder_ok"
 	evBankOK     = "bank_ok"
 	evBranchOK   = "branch_ok"
@@ -85,6 +86,7 @@ func transitions() fsm.Events {
 		{Name: evCardDoubt, Src: []string{StepCard}, Dst: StepCardLuhn},
 		{Name: evCardOK, Src: []string{StepCard, StepCardLuhn}, Dst: StepHolder},
 		{Name: evCardRetry, Src: []string{StepCardLuhn}, Dst: StepCard},
+		{Name: evNewBank, Src: []string{StepCard, StepCardLuhn}, Dst: StepBank},
 		{Name: evHolderOK, Src: []string{StepHolder}, Dst: StepBank},
 		{Name: evBankOK, Src: []string{StepBank}, Dst: StepBranch},
 		{Name: evBranchOK, Src: []string{StepBranch}, Dst: StepPhone},

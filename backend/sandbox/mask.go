@@ -14,10 +14,11 @@ func maskCard(number string) string {
 	return number[:6] + strings.Repeat("*", len(number)-10) + number[len(number)-4:]
 }
 
-// isCardNumber is 12 to 19 ASCII digits. The dialog normalises and checks
-// Luhn; the API only refuses what cannot be a card.
+// isCardNumber is 9 to 30 ASCII digits: a personal card (16–19) or a
+// company account (对公账号, 9–30). The dialog normalises and checks Luhn; the
+// API only refuses what cannot be an account.
 func isCardNumber(s string) bool {
-	if len(s) < 12 || len(s) > 19 {
+	if len(s) < 9 || len(s) > 30 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

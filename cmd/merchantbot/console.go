@@ -61,11 +61,16 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	sb := sandbox.New(sandbox.WithCodeSink(func(phone, code string) {
-		fmt.Fprintf(stderr, "[sandbox SMS to %s] verification code %s\n", phone, code)
-	}))
+	opts, err := sandboxOptions(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	sb := sandbox.New(opts...)
 	c := newConsole(dialogs.NewEngine(sb, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
 	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
+	if err := c.resume(ctx); err != nil {
+		return err
+	}
 	return c.loop(ctx, stdin)
 }
 
@@ -100,6 +105,8 @@ func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 
 func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {
 	return &console{
+		engine: e,
+		store:  st,
 		runner: dialogs.NewRunner(st, e, 0),
 		render: dialogs.NewRenderer(c, nil),
 		chat:   chat,
@@ -109,6 +116,8 @@ func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat in
 }
 
 type console struct {
+	engine *dialogs.Engine
+	store  dialogs.Store
 	runner *dialogs.Runner
 	render *dialogs.Renderer
 	chat   int64
@@ -140,6 +149,19 @@ func (c *console) loop(ctx context.Context, stdin io.Reader) error {
 	return nil
 }
 
+// resume shows the question a saved dialog is at (after a restart with
+// Redis), so its buttons work again.
+func (c *console) resume(ctx context.Context) error {
+	st, err := c.store.Load(ctx, c.chat)
+	if err != nil {
+		return fmt.Errorf("load state: %w", err)
+	}
+	if st != nil {
+		c.print(c.engine.Resume(ctx, st))
+	}
+	return nil
+}
+
 // say hands one merchant input to the dialog and prints the answer.
 func (c *console) say(ctx context.Context, in dialogs.Input) error {
 	out, err := c.runner.Handle(ctx, c.chat, 0, in)
@@ -161,7 +183,8 @@ func (c *console) input(line string) dialogs.Input {
 		in.Kind, in.Text, in.Arg = dialogs.InCommand, name, strings.TrimSpace(arg)
 		return in
 	}
-	if n, err := strconv.Atoi(trimmed); err == nil && n >= 1 && n <= len(c.buttons) {
+	// Only a plain number presses a button: "000001" is a code, not button 1.
+	if n, err := strconv.Atoi(trimmed); err == nil && strconv.Itoa(n) == trimmed && n >= 1 && n <= len(c.buttons) {
 		in.Kind, in.Data, in.Seq = dialogs.InButton, c.buttons[n-1].Data, c.seq
 	}
 	return in

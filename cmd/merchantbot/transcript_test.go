@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,8 +33,8 @@ var update = flag.Bool("update", false, "rewrite the transcripts' bot lines from
 //
 // Directives: "@ lang en" (before the first message), "@ store redis",
 // "@ restart" (a new process on the same Redis), "@ advance 61s" (the clock),
-// "@ photo", "@ sticker", "@ contact <phone> own|foreign" (inputs the console
-// cannot type).
+// "@ photo", "@ sticker", "@ contact <phone> own|foreign", "@ double-tap N"
+// (inputs the console cannot type).
 func TestTranscripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/transcripts/*.txt")
 	require.NoError(t, err)
@@ -202,12 +203,28 @@ func (h *harness) directive(d string, started bool) bool {
 	case "restart":
 		require.True(t, h.redis, "@ restart needs @ store redis: memory does not survive a restart")
 		h.start()
+		require.NoError(t, h.console.resume(context.Background()))
+		return true
 	case "advance":
 		d, err := time.ParseDuration(fields[1])
 		require.NoError(t, err)
 		h.mu.Lock()
 		h.now = h.now.Add(d)
 		h.mu.Unlock()
+	case "double-tap":
+		// Two presses of button N of the last message, the second one
+		// arriving after the first was applied: a double tap.
+		n, err := strconv.Atoi(fields[1])
+		require.NoError(t, err)
+		c := h.console
+		if n < 1 || n > len(c.buttons) {
+			t.Errorf("@ double-tap %d: the last message has no button %d", n, n)
+			return false
+		}
+		in := dialogs.Input{Kind: dialogs.InButton, Data: c.buttons[n-1].Data, Seq: c.seq}
+		require.NoError(t, c.say(context.Background(), in))
+		require.NoError(t, c.say(context.Background(), in))
+		return true
 	case "photo", "sticker", "contact":
 		if !started {
 			h.start()

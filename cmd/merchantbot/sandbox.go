@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+)
+
+// runSandbox serves the sandbox acquirer over HTTP (backend/openapi.yaml).
+func runSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
+	delay := fs.Duration("review-delay", sandbox.DefaultReviewDelay, "how long a review takes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(getenv, stderr, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	opts, err := sandboxOptions(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, sandbox.WithReviewDelay(*delay), sandbox.WithEvents(func(r backend.Receipt) {
+		log.Info("application status", "id", r.ID, "merchant", r.MerchantNo, "status", r.Status, "reason", r.Reason)
+	}))
+	sb := sandbox.New(opts...)
+	var hopts []sandbox.HandlerOption
+	if key := getenv("SANDBOX_API_KEY"); key != "" {
+		hopts = append(hopts, sandbox.RequireAPIKey(key))
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	}
+	srv := &http.Server{Handler: sandbox.Handler(sb, hopts...), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "sandbox acquirer listening on http://%s\n", ln.Addr())
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				sb.Tick() // reviews advance, and their events go out, without waiting for a request
+			}
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// sandboxOptions reads the sandbox's own settings: SANDBOX_CODE fixes every
+// SMS code (demos, scripted tests); codes are printed to stderr, marked as
+// sandbox, as no SMS is sent.
+func sandboxOptions(getenv func(string) string, stderr io.Writer) ([]sandbox.Option, error) {
+	opts := []sandbox.Option{sandbox.WithCodeSink(func(phone, code string) {
+		fmt.Fprintf(stderr, "[sandbox SMS to %s] verification code %s\n", phone, code)
+	})}
+	if code := getenv("SANDBOX_CODE"); code != "" {
+		if len(code) != 6 || !isDigits(code) {
+			return nil, errors.New("SANDBOX_CODE: must be 6 digits")
+		}
+		opts = append(opts, sandbox.WithCodes(func() string { return code }))
+	}
+	return opts, nil
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
