@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -49,6 +50,20 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{bundle: bundle, localizers: map[string]*i18n.Localizer{}}
 	for _, lang := range []string{Chinese, English} {
 		c.localizers[lang] = i18n.NewLocalizer(bundle, lang)
+	}
+	// go-i18n parses templates on first use; a broken one must stop the
+	// start, not a merchant's dialog.
+	for _, name := range names {
+		ids, err := IDs(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		lang := strings.TrimSuffix(name, ".toml")
+		for _, id := range ids {
+			if _, err := c.Localize(lang, id, nil); err != nil {
+				return nil, fmt.Errorf("%s: message %q: %w", name, id, err)
+			}
+		}
 	}
 	return c, nil
 }

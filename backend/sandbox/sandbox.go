@@ -37,6 +37,11 @@ func WithClock(now func() time.Time) Option { return func(s *Sandbox) { s.now = 
 // approved change takes to become effective (default 2 minutes).
 func WithReviewDelay(d time.Duration) Option { return func(s *Sandbox) { s.delay = d } }
 
+// WithResendAfter sets how soon a new code may be asked for (default
+// CodeResendAfter); scripted demos and tests that run faster than a person
+// set it low.
+func WithResendAfter(d time.Duration) Option { return func(s *Sandbox) { s.resendAfter = d } }
+
 // WithCodes sets the SMS code generator (default: 6 crypto-random digits).
 func WithCodes(newCode func() string) Option { return func(s *Sandbox) { s.newCode = newCode } }
 
@@ -53,11 +58,12 @@ func WithEvents(fn func(backend.Receipt)) Option { return func(s *Sandbox) { s.e
 
 // Sandbox is an in-memory acquirer. It is safe for concurrent use.
 type Sandbox struct {
-	now     func() time.Time
-	delay   time.Duration
-	newCode func() string
-	sink    func(phoneMasked, code string)
-	events  func(backend.Receipt)
+	now         func() time.Time
+	delay       time.Duration
+	resendAfter time.Duration
+	newCode     func() string
+	sink        func(phoneMasked, code string)
+	events      func(backend.Receipt)
 
 	mu        sync.Mutex
 	merchants map[string]*merchant
@@ -95,12 +101,13 @@ type idemKey struct{ merchantNo, key string }
 // card changes placed relative to the clock's time at New.
 func New(opts ...Option) *Sandbox {
 	s := &Sandbox{
-		now:       time.Now,
-		delay:     DefaultReviewDelay,
-		newCode:   randomCode,
-		merchants: map[string]*merchant{},
-		byKey:     map[idemKey]*application{},
-		daySeq:    map[string]int{},
+		now:         time.Now,
+		delay:       DefaultReviewDelay,
+		resendAfter: CodeResendAfter,
+		newCode:     randomCode,
+		merchants:   map[string]*merchant{},
+		byKey:       map[idemKey]*application{},
+		daySeq:      map[string]int{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -248,7 +255,7 @@ func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 		s.unlock()
 		return backend.ErrUnknownMerchant
 	}
-	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < CodeResendAfter {
+	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < s.resendAfter {
 		s.unlock()
 		return backend.ErrCodeTooSoon
 	}

@@ -32,7 +32,7 @@ func testRedis(t testing.TB) (*redis.Client, string) {
 	ctx := context.Background()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		t.Skipf("no Redis at %s: %v", addr, err)
+		t.Fatalf("no Redis at %s (the tests need one: see README): %v", addr, err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])

@@ -52,20 +52,20 @@ func testContext(t *testing.T) context.Context {
 }
 
 // postJSON calls method with a JSON body, as our own getUpdates loop does.
-func postJSON(t *testing.T, ctx context.Context, srv *telegramtest.Server, method string, params any) response {
+func postJSON(t testing.TB, ctx context.Context, srv *telegramtest.Server, method string, params any) response {
 	t.Helper()
 	body, err := json.Marshal(params)
 	require.NoError(t, err)
 	return do(t, ctx, srv.URL()+"/bot"+srv.Token()+"/"+method, "application/json", bytes.NewReader(body))
 }
 
-func postForm(t *testing.T, ctx context.Context, srv *telegramtest.Server, method string, form url.Values) response {
+func postForm(t testing.TB, ctx context.Context, srv *telegramtest.Server, method string, form url.Values) response {
 	t.Helper()
 	return do(t, ctx, srv.URL()+"/bot"+srv.Token()+"/"+method, "application/x-www-form-urlencoded",
 		strings.NewReader(form.Encode()))
 }
 
-func do(t *testing.T, ctx context.Context, u, contentType string, body io.Reader) response {
+func do(t testing.TB, ctx context.Context, u, contentType string, body io.Reader) response {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
 	require.NoError(t, err)

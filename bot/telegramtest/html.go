@@ -27,11 +27,14 @@ func ParseHTML(text string) (plain string, entities []models.MessageEntity, err 
 		tag      string
 		argument string
 		offset   int // UTF-16 offset in plain
+		seq      int // order of opening
 	}
 	var (
-		out    strings.Builder
-		utf16  int
-		nested []open
+		out      strings.Builder
+		utf16    int
+		nested   []open
+		openedAt []int // per entity, its tag's seq
+		opened   int
 	)
 	out.Grow(len(text))
 	n := len(text)
@@ -159,7 +162,8 @@ func ParseHTML(text string) (plain string, entities []models.MessageEntity, err 
 			if tag == "span" && argument != "spoiler" {
 				return "", nil, fmt.Errorf("Tag \"span\" must have class \"tg-spoiler\" at byte offset %d", begin)
 			}
-			nested = append(nested, open{tag: tag, argument: argument, offset: utf16})
+			nested = append(nested, open{tag: tag, argument: argument, offset: utf16, seq: opened})
+			opened++
 			continue
 		}
 
@@ -182,20 +186,46 @@ func ParseHTML(text string) (plain string, entities []models.MessageEntity, err 
 			return "", nil, fmt.Errorf("Unmatched end tag at byte offset %d, expected \"</%s>\", found \"</%s>\"", begin, top.tag, endTag)
 		}
 		nested = nested[:len(nested)-1]
-		if length := utf16 - top.offset; length > 0 {
-			entities = append(entities, entityFor(top.tag, top.argument, top.offset, length, out.String()))
+		length := utf16 - top.offset
+		if length == 0 {
+			continue
 		}
+		// <pre><code class="language-x"> is one pre entity with a language, as in tdlib.
+		if last := len(entities) - 1; top.tag == "pre" && last >= 0 && entities[last].Type == models.MessageEntityTypeCode &&
+			entities[last].Offset == top.offset && entities[last].Length == length && entities[last].Language != "" {
+			entities[last].Type = models.MessageEntityTypePre
+			openedAt[last] = top.seq
+			continue
+		}
+		entities = append(entities, entityFor(top.tag, top.argument, top.offset, length, out.String()))
+		openedAt = append(openedAt, top.seq)
 	}
 	if len(nested) > 0 {
 		return "", nil, fmt.Errorf("Can't find end tag corresponding to start tag \"%s\"", nested[len(nested)-1].tag)
 	}
-	sort.SliceStable(entities, func(a, b int) bool {
-		if entities[a].Offset != entities[b].Offset {
-			return entities[a].Offset < entities[b].Offset
+	// Outer entities first: by offset, then the longer, then the one opened first.
+	order := make([]int, len(entities))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool {
+		x, y := entities[order[a]], entities[order[b]]
+		if x.Offset != y.Offset {
+			return x.Offset < y.Offset
 		}
-		return entities[a].Length > entities[b].Length
+		if x.Length != y.Length {
+			return x.Length > y.Length
+		}
+		return openedAt[order[a]] < openedAt[order[b]]
 	})
-	return out.String(), entities, nil
+	sorted := make([]models.MessageEntity, len(entities))
+	for i, j := range order {
+		sorted[i] = entities[j]
+	}
+	if len(sorted) == 0 {
+		sorted = nil
+	}
+	return out.String(), sorted, nil
 }
 
 func supportedTag(tag string) bool {

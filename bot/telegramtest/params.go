@@ -72,14 +72,6 @@ func (p Params) JSON(key string, dest any) error {
 	return nil
 }
 
-func (p Params) clone() Params {
-	out := make(Params, len(p))
-	for k, v := range p {
-		out[k] = v
-	}
-	return out
-}
-
 var errBadBody = errors.New("can't parse request body")
 
 // readParams merges the query string with the body; a body value wins over a query value.

@@ -232,5 +232,8 @@ func (v *Snapshot) Violations() int { return v.s.violations }
 // Pending is how many updates wait to be confirmed.
 func (v *Snapshot) Pending() int { return v.s.pendingLocked() }
 
+// Polling reports whether a getUpdates call is waiting for updates now.
+func (v *Snapshot) Polling() bool { return v.s.poller != nil }
+
 // Deliveries lists webhook delivery attempts in order.
 func (v *Snapshot) Deliveries() []Delivery { return append([]Delivery(nil), v.s.deliveries...) }

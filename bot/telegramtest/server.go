@@ -34,6 +34,7 @@ type Server struct {
 	backoffMax      time.Duration
 	webhookClient   *http.Client
 	logCalls        bool
+	botUser         models.User
 	routes          map[string]route
 
 	httpServer   *httptest.Server
@@ -95,6 +96,8 @@ func New(opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(s)
 	}
+	botID, _ := strconv.ParseInt(strings.SplitN(s.token, ":", 2)[0], 10, 64)
+	s.botUser = models.User{ID: botID, IsBot: true, FirstName: "Test Bot", Username: s.botUsername, CanJoinGroups: true}
 	s.routes = s.buildRoutes()
 	s.httpServer = httptest.NewServer(s)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -109,19 +112,8 @@ func (s *Server) URL() string { return s.httpServer.URL }
 // Token is the token the server accepts.
 func (s *Server) Token() string { return s.token }
 
-// BotUser is what getMe returns.
-func (s *Server) BotUser() models.User {
-	id, _ := strconv.ParseInt(strings.SplitN(s.token, ":", 2)[0], 10, 64)
-	return models.User{
-		ID:                      id,
-		IsBot:                   true,
-		FirstName:               "Test Bot",
-		Username:                s.botUsername,
-		CanJoinGroups:           true,
-		CanReadAllGroupMessages: false,
-		SupportInlineQueries:    false,
-	}
-}
+// BotUser is what getMe returns; its id is the number the token starts with.
+func (s *Server) BotUser() models.User { return s.botUser }
 
 // Close ends pending long polls, stops webhook delivery and shuts the server down.
 func (s *Server) Close() {

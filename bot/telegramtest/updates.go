@@ -56,6 +56,7 @@ func (s *Server) getUpdates(ctx context.Context, p Params) (any, *apiError) {
 	}
 	me := make(chan struct{})
 	s.poller = me
+	s.notifyChangedLocked()
 	s.mu.Unlock()
 
 	var expired <-chan time.Time

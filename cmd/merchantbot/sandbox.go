@@ -74,8 +74,9 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 // sandboxOptions reads the sandbox's own settings: SANDBOX_CODE fixes every
-// SMS code (demos, scripted tests); codes are printed to stderr, marked as
-// sandbox, as no SMS is sent.
+// SMS code and SANDBOX_RESEND_AFTER shortens the wait for a new one (demos,
+// scripted tests); codes are printed to stderr, marked as sandbox, as no SMS
+// is sent.
 func sandboxOptions(getenv func(string) string, stderr io.Writer) ([]sandbox.Option, error) {
 	opts := []sandbox.Option{sandbox.WithCodeSink(func(phone, code string) {
 		fmt.Fprintf(stderr, "[sandbox SMS to %s] verification code %s\n", phone, code)
@@ -85,6 +86,13 @@ func sandboxOptions(getenv func(string) string, stderr io.Writer) ([]sandbox.Opt
 			return nil, errors.New("SANDBOX_CODE: must be 6 digits")
 		}
 		opts = append(opts, sandbox.WithCodes(func() string { return code }))
+	}
+	if v := getenv("SANDBOX_RESEND_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("SANDBOX_RESEND_AFTER: %q is not a duration like 60s", v)
+		}
+		opts = append(opts, sandbox.WithResendAfter(d))
 	}
 	return opts, nil
 }

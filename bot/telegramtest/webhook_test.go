@@ -1,0 +1,113 @@
+package telegramtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/bot/telegramtest"
+)
+
+// hook records what reaches a webhook and answers with the next status from statuses.
+type hook struct {
+	mu       sync.Mutex
+	statuses []int
+	got      []models.Update
+	secrets  []string
+}
+
+func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var u models.Update
+	_ = json.Unmarshal(body, &u)
+	h.mu.Lock()
+	h.got = append(h.got, u)
+	h.secrets = append(h.secrets, r.Header.Get("X-Telegram-Bot-Api-Secret-Token"))
+	status := http.StatusOK
+	if len(h.statuses) > 0 {
+		status, h.statuses = h.statuses[0], h.statuses[1:]
+	}
+	h.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+func (h *hook) received() ([]models.Update, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]models.Update(nil), h.got...), append([]string(nil), h.secrets...)
+}
+
+func TestWebhookDeliveryAndRedelivery(t *testing.T) {
+	srv := newServer(t)
+	ctx := testContext(t)
+	h := &hook{statuses: []int{http.StatusInternalServerError}}
+	target := httptest.NewServer(h)
+	t.Cleanup(target.Close)
+
+	first := srv.SendText(1, 1, "before the webhook")
+	b := newBot(t, srv, bot.WithSkipGetMe())
+	_, err := b.SetWebhook(ctx, &bot.SetWebhookParams{URL: target.URL, SecretToken: "s3cret"})
+	require.NoError(t, err)
+	second := srv.SendText(1, 1, "after")
+
+	require.NoError(t, srv.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 }))
+	got, secrets := h.received()
+	ids := make([]int64, len(got))
+	for i, u := range got {
+		ids[i] = u.ID
+	}
+	assert.Equal(t, []int64{first, first, second}, ids, "the 500 is redelivered before the next update")
+	assert.Equal(t, []string{"s3cret", "s3cret", "s3cret"}, secrets)
+
+	deliveries := srv.Deliveries()
+	require.Len(t, deliveries, 3)
+	assert.Equal(t, http.StatusInternalServerError, deliveries[0].Status)
+	assert.Contains(t, deliveries[0].Err, "Wrong response from the webhook: 500")
+	info, err := b.GetWebhookInfo(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, target.URL, info.URL)
+	assert.Zero(t, info.PendingUpdateCount)
+	assert.Contains(t, info.LastErrorMessage, "500")
+}
+
+func TestWebhookRoundRobinToRealBots(t *testing.T) {
+	srv := newServer(t)
+	ctx, cancel := context.WithCancel(testContext(t))
+	t.Cleanup(cancel)
+
+	// Two replicas of the real bot, each behind its own webhook handler.
+	var replicas []*httptest.Server
+	for i := range 2 {
+		b := newBot(t, srv, bot.WithSkipGetMe(), bot.WithWebhookSecretToken("s3cret"),
+			bot.WithDefaultHandler(func(ctx context.Context, b *bot.Bot, u *models.Update) {
+				_, _ = b.SendMessage(ctx, &bot.SendMessageParams{ChatID: u.Message.Chat.ID, Text: "replica " + itoa(int64(i))})
+			}))
+		go b.StartWebhook(ctx)
+		rs := httptest.NewServer(b.WebhookHandler())
+		t.Cleanup(rs.Close)
+		replicas = append(replicas, rs)
+		_, err := b.SetWebhook(ctx, &bot.SetWebhookParams{URL: rs.URL, SecretToken: "s3cret"})
+		require.NoError(t, err)
+	}
+	srv.SetWebhookTargets(replicas[0].URL, replicas[1].URL)
+
+	for range 4 {
+		srv.SendText(5, 5, "hi")
+	}
+	sent, err := srv.WaitSent(ctx, 5, 4)
+	require.NoError(t, err)
+	counts := map[string]int{}
+	for _, m := range sent {
+		counts[m.Text]++
+	}
+	assert.Equal(t, map[string]int{"replica 0": 2, "replica 1": 2}, counts)
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// buildBinary builds merchantbot once per test binary run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "merchantbot")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+func runConsoleBinary(t *testing.T, bin string, env []string, lines ...string) (stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(bin, "console")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	require.NoError(t, cmd.Run(), "console failed: %s", e.String())
+	return o.String(), e.String()
+}
+
+var (
+	toCard = []string{"/start", "1", "822100050110001", "13800000001", "123456",
+		"1", "1", "1", "1", "1", "1", "1"}
+	toSummary = []string{"6222 0212 3456 7890 128", "张三", "1", "上海张江支行", "13912345678"}
+	submit    = []string{"6", "123456"}
+)
+
+// TestConsoleBinary pipes whole conversations through the built binary:
+// the README's first command on embedded defaults, then the same chat split
+// across two processes sharing Redis.
+func TestConsoleBinary(t *testing.T) {
+	bin := buildBinary(t)
+	fast := []string{"SANDBOX_CODE=123456", "SANDBOX_RESEND_AFTER=0s", "REDIS_URL=", "DATA_KEY=", "LOG_LEVEL="}
+
+	t.Run("embedded defaults", func(t *testing.T) {
+		lines := append(append(append([]string{}, toCard...), toSummary...), submit...)
+		out, errs := runConsoleBinary(t, bin, fast, lines...)
+		assert.Contains(t, out, "提交成功！申请编号 CC")
+		assert.Contains(t, out, "622202*********0128")
+		assert.Contains(t, out, "  [1] 更换结算卡", "buttons print as '  [N] label'")
+		assert.NotContains(t, out+errs, "6222021234567890128", "the card number is never printed in full")
+		assert.Contains(t, errs, "DATA_KEY is not set")
+		assert.Contains(t, errs, "[sandbox SMS to 138****0001] verification code 123456")
+	})
+
+	t.Run("restart with redis", func(t *testing.T) {
+		chat := fmt.Sprint(rand.Int64N(1 << 40))
+		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
+		t.Cleanup(func() { cleanRedis(t, rdb, "mb:{"+chat+"}"); rdb.Close() })
+		key := "DATA_KEY=" + strings.Repeat("ab", 32)
+		env := append(append([]string{}, fast...), "REDIS_URL=redis://"+redisAddr()+"/0", key)
+		cmd := func(lines ...string) string {
+			c := exec.Command(bin, "console", "-chat", chat)
+			c.Env = append(os.Environ(), env...)
+			c.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+			out, err := c.Output()
+			require.NoError(t, err)
+			return string(out)
+		}
+		first := cmd(append(append([]string{}, toCard...), toSummary[:2]...)...)
+		assert.Contains(t, first, "这张卡的开户银行是中国工商银行，对吗？")
+		raw, err := rdb.Get(context.Background(), "mb:{"+chat+"}:s").Bytes()
+		require.NoError(t, err)
+		assert.NotContains(t, string(raw), "1234567890128", "Redis holds the card number only encrypted")
+
+		second := cmd(append(toSummary[2:], submit...)...)
+		assert.True(t, strings.HasPrefix(second, "欢迎回来，我们从原来的步骤继续。\n\n这张卡的开户银行是中国工商银行，对吗？"),
+			"a new process shows the question the dialog stopped at:\n%s", second)
+		assert.Contains(t, second, "开户支行：上海张江支行")
+		assert.Contains(t, second, "提交成功！")
+	})
+}

@@ -1,0 +1,301 @@
+package dialogs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+const (
+	card          = "6222021234567890128"
+	reservedPhone = "13912345678"
+	code          = "123456"
+)
+
+type fixture struct {
+	mu      sync.Mutex
+	now     time.Time
+	engine  *dialogs.Engine
+	runner  *dialogs.Runner
+	store   dialogs.Store
+	render  *dialogs.Renderer
+	logs    *bytes.Buffer
+	backend dialogs.Backend
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func newFixture(t testing.TB, b dialogs.Backend) *fixture {
+	t.Helper()
+	f := &fixture{now: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
+	if b == nil {
+		b = sandbox.New(sandbox.WithClock(f.clock), sandbox.WithCodes(func() string { return code }))
+	}
+	f.backend = b
+	bins, err := cardbin.Load()
+	require.NoError(t, err)
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	cipher, err := store.NewCipher(store.RandomKey())
+	require.NoError(t, err)
+	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.engine = dialogs.NewEngine(b, bins, dialogs.WithClock(f.clock), dialogs.WithLogger(log))
+	f.store = store.NewMemory(cipher, store.WithClock(f.clock))
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	f.render = dialogs.NewRenderer(catalog, nil)
+	return f
+}
+
+// chat plays one merchant, pressing buttons by their data.
+type chat struct {
+	t    testing.TB
+	f    *fixture
+	id   int64
+	seq  int
+	msg  int
+	last dialogs.Outcome
+	said []string // every rendered bot text
+}
+
+func (c *chat) send(in dialogs.Input) dialogs.Outcome {
+	c.t.Helper()
+	c.msg++
+	in.MessageID = c.msg
+	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
+	require.NoError(c.t, err)
+	require.NotEmpty(c.t, out.Replies, "input %+v got no answer", in)
+	for _, r := range out.Replies {
+		c.said = append(c.said, c.f.render.Reply(out.Lang, r))
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				c.said = append(c.said, c.f.render.Button(out.Lang, b))
+			}
+		}
+	}
+	c.seq, c.last = out.Seq, out
+	return out
+}
+
+func (c *chat) text(s string) dialogs.Outcome {
+	return c.send(dialogs.Input{Kind: dialogs.InText, Text: s})
+}
+
+func (c *chat) press(data string) dialogs.Outcome {
+	c.t.Helper()
+	found := false
+	for _, r := range c.last.Replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				found = found || b.Data == data
+			}
+		}
+	}
+	require.True(c.t, found, "no button %q in the last answer", data)
+	return c.send(dialogs.Input{Kind: dialogs.InButton, Data: data, Seq: c.seq})
+}
+
+// throughSummary walks a merchant from /start to the summary.
+func throughSummary(c *chat) {
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.press("m:change")
+	c.text("822100050110001")
+	c.text("13800000001")
+	c.text(code)
+	for i := range 6 {
+		c.press("ck:ok." + string(rune('0'+i)))
+	}
+	c.press("cs:yes")
+	c.text(card)
+	c.text("张三")
+	c.press("bank:yes")
+	c.text("上海张江支行")
+	c.f.advance(2 * time.Minute)
+	c.text(reservedPhone)
+}
+
+func TestCardDataNeverLeavesInClear(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 7}
+	out := c.text("hi") // first contact
+	_ = out
+	throughSummary(c)
+	st, err := f.store.Load(context.Background(), 7)
+	require.NoError(t, err)
+	assert.Equal(t, card, st.Secrets.CardNumber, "the draft holds the number for the submission")
+	c.press("sum:confirm")
+	out = c.text(code)
+	assert.Equal(t, dialogs.StepMenu, mustLoad(t, f, 7).Step)
+
+	all := strings.Join(c.said, "\n") + f.logs.String()
+	for _, secret := range []string{card, card[6:], reservedPhone} {
+		assert.NotContains(t, all, secret, "a reply or a log line shows card data")
+	}
+	assert.Contains(t, all, "622202*********0128", "the card is shown masked")
+	st = mustLoad(t, f, 7)
+	assert.True(t, st.Secrets.Empty(), "submission wipes the card data")
+	raw, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.NotContains(t, string(raw), card[6:])
+	apps, err := f.backend.Applications(context.Background(), "822100050110001")
+	require.NoError(t, err)
+	require.Len(t, apps, 1)
+}
+
+func mustLoad(t *testing.T, f *fixture, chat int64) *dialogs.State {
+	t.Helper()
+	st, err := f.store.Load(context.Background(), chat)
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	return st
+}
+
+func TestSubmitTwiceMakesOneApplication(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 8}
+	throughSummary(c)
+	c.press("sum:confirm")
+	// The first submission reached the acquirer but the answer was lost:
+	// the dialog stays at the verify step with the code accepted, and the
+	// retry carries the same idempotency key.
+	flaky := &flakySubmit{Backend: f.backend}
+	f.engine = dialogs.NewEngine(flaky, mustBins(t), dialogs.WithClock(f.clock))
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	c.text(code)
+	assert.Equal(t, dialogs.StepVerify, mustLoad(t, f, 8).Step)
+	c.press("sub:retry")
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "status"})
+	apps, err := f.backend.Applications(context.Background(), "822100050110001")
+	require.NoError(t, err)
+	assert.Len(t, apps, 1, "a retried submission creates one application")
+	assert.Equal(t, 2, flaky.calls)
+	assert.Equal(t, flaky.keys[0], flaky.keys[1])
+}
+
+type flakySubmit struct {
+	dialogs.Backend
+	calls int
+	keys  []string
+}
+
+func (f *flakySubmit) Submit(ctx context.Context, key string, app backend.Application) (backend.Receipt, error) {
+	f.calls++
+	f.keys = append(f.keys, key)
+	rc, err := f.Backend.Submit(ctx, key, app)
+	if f.calls == 1 {
+		return backend.Receipt{}, backend.ErrUnavailable // sent, but the answer is lost
+	}
+	return rc, err
+}
+
+func mustBins(t *testing.T) *cardbin.Table {
+	bins, err := cardbin.Load()
+	require.NoError(t, err)
+	return bins
+}
+
+// A panic while handling one input leaves the chat unlocked and its state
+// as it was before that input.
+func TestPanicReleasesTheLockAndKeepsTheState(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 9}
+	throughSummary(c)
+	before := mustLoad(t, f, 9)
+
+	f.engine = dialogs.NewEngine(panicky{}, mustBins(t), dialogs.WithClock(f.clock))
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	require.Panics(t, func() {
+		_, _ = f.runner.Handle(context.Background(), 9, 0, dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: c.seq})
+	})
+	after := mustLoad(t, f, 9)
+	assert.Equal(t, before, after)
+	lease, err := f.store.Acquire(context.Background(), 9, 0)
+	require.NoError(t, err, "the lock was released")
+	require.NoError(t, f.store.Release(context.Background(), lease))
+}
+
+type panicky struct{ dialogs.Backend }
+
+func (panicky) SendCode(context.Context, string) error { panic("backend exploded") }
+
+// FuzzEngine feeds random inputs in random states: nothing panics, every
+// input is answered, the step stays a real step and no reply shows a card
+// number typed in full.
+func FuzzEngine(f *testing.F) {
+	f.Add([]byte("\x01/start\x00\x031\x00\x01822100050110001\x00"))
+	f.Add([]byte("\x02start\x00\x03m:change\x00\x01822100050110001\x00\x0113800000001\x00\x01123456\x00\x03ck:ok.0\x00"))
+	f.Add([]byte("\x04\x00\x05\x00\x06\x00\x01６２２２ ０２１２ ３４５６ ７８９０ １２８\x00"))
+	steps := map[string]bool{}
+	for _, s := range dialogs.AllSteps {
+		steps[s] = true
+	}
+	f.Fuzz(func(t *testing.T, script []byte) {
+		fx := newFixture(t, nil)
+		c := &chat{t: t, f: fx, id: 1}
+		// Walk into the middle of the dialog first so the fuzzer starts deep.
+		throughSummary(c)
+		for _, part := range bytes.Split(script, []byte{0}) {
+			if len(part) == 0 {
+				continue
+			}
+			body := string(part[1:])
+			in := dialogs.Input{}
+			switch part[0] % 7 {
+			case 0:
+				in = dialogs.Input{Kind: dialogs.InText, Text: body}
+			case 1:
+				in = dialogs.Input{Kind: dialogs.InText, Text: body}
+			case 2:
+				name, arg, _ := strings.Cut(body, " ")
+				in = dialogs.Input{Kind: dialogs.InCommand, Text: name, Arg: arg}
+			case 3:
+				in = dialogs.Input{Kind: dialogs.InButton, Data: body, Seq: c.seq}
+			case 4:
+				in = dialogs.Input{Kind: dialogs.InMedia}
+			case 5:
+				in = dialogs.Input{Kind: dialogs.InContact, Contact: &dialogs.Contact{Phone: body, OwnedBySender: len(body)%2 == 0}}
+			case 6:
+				in = dialogs.Input{Kind: dialogs.InButton, Data: body, Seq: c.seq - 1}
+			}
+			c.send(in)
+			fx.advance(time.Duration(part[0]) * time.Second)
+			st := mustLoadT(t, fx, 1)
+			require.True(t, steps[st.Step], "step %q", st.Step)
+		}
+		for _, s := range c.said {
+			require.NotContains(t, s, card)
+		}
+	})
+}
+
+func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
+	t.Helper()
+	st, err := f.store.Load(context.Background(), chat)
+	require.NoError(t, err)
+	require.NotNil(t, st)
+	return st
+}

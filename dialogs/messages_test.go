@@ -1,0 +1,138 @@
+package dialogs
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// declaredIDs reads every MsgID constant of messages.go.
+func declaredIDs(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "messages.go", nil, 0)
+	require.NoError(t, err)
+	var ids []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || vs.Type == nil || len(vs.Values) != 1 {
+			return true
+		}
+		if ident, ok := vs.Type.(*ast.Ident); !ok || ident.Name != "MsgID" {
+			return true
+		}
+		lit, ok := vs.Values[0].(*ast.BasicLit)
+		require.True(t, ok, "MsgID constant %s is not a literal", vs.Names[0].Name)
+		id, err := strconv.Unquote(lit.Value)
+		require.NoError(t, err)
+		ids = append(ids, id)
+		return true
+	})
+	require.NotEmpty(t, ids)
+	return ids
+}
+
+// usedIDs is every id the code can ask for.
+func usedIDs(t *testing.T) map[string]bool {
+	used := map[string]bool{}
+	for _, id := range declaredIDs(t) {
+		used[id] = true
+	}
+	for _, id := range DynamicIDs() {
+		used[string(id)] = true
+	}
+	return used
+}
+
+func TestLocaleFilesDefineExactlyTheIDsTheCodeUses(t *testing.T) {
+	used := usedIDs(t)
+	for _, file := range []string{locales.Chinese + ".toml", locales.English + ".toml"} {
+		t.Run(file, func(t *testing.T) {
+			ids, err := locales.IDs(locales.Files(), file)
+			require.NoError(t, err)
+			have := map[string]bool{}
+			for _, id := range ids {
+				have[id] = true
+				assert.True(t, used[id], "%s defines %q, which no code uses", file, id)
+			}
+			var missing []string
+			for id := range used {
+				if !have[id] {
+					missing = append(missing, id)
+				}
+			}
+			sort.Strings(missing)
+			assert.Empty(t, missing, "%s lacks ids the code uses", file)
+		})
+	}
+}
+
+// TestCodeBuildsIDsOnlyFromKnownPrefixes keeps DynamicIDs honest: an id put
+// together at run time must come from a prefix that DynamicIDs enumerates.
+func TestCodeBuildsIDsOnlyFromKnownPrefixes(t *testing.T) {
+	known := map[string]bool{}
+	for _, id := range DynamicIDs() {
+		for i, r := range string(id) {
+			if r == '_' {
+				known[string(id)[:i+1]] = true
+			}
+		}
+	}
+	conv := regexp.MustCompile(`MsgID\("([^"]*)"`)
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "messages.go" {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range conv.FindAllStringSubmatch(string(src), -1) {
+			assert.True(t, known[m[1]], "%s builds a message id from %q, which DynamicIDs does not list", f, m[1])
+		}
+	}
+}
+
+// sampleArgs fills every template argument the dialog passes.
+var sampleArgs = Arg{
+	"Step": Text{Key: "step_card"}, "Name": "张三便利店", "No": "822100050110001", "Mark": "✅",
+	"Card": "622202*********0128", "Bank": "中国工商银行", "Type": Text{Key: "cardtype_DC"}, "N": 12,
+	"Value": "张三", "Phone": "138****0001", "Left": 3, "Seconds": 42, "ID": "CC202611250001",
+	"When": "2026-11-25 10:04", "MerchantNo": "822100050110001", "Holder": "张三", "Branch": "上海张江支行",
+	"Status": Text{Key: "status_review"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
+}
+
+func TestEveryMessageRendersInBothLanguages(t *testing.T) {
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	r := NewRenderer(catalog, nil)
+	for id := range usedIDs(t) {
+		for _, lang := range []string{locales.Chinese, locales.English} {
+			out, err := catalog.Localize(lang, id, nil)
+			require.NoError(t, err, "%s in %s", id, lang)
+			require.NotEmpty(t, out)
+			text := r.Text(lang, MsgID(id), sampleArgs)
+			assert.NotContains(t, text, "<no value>", "%s in %s uses an argument the dialog never passes", id, lang)
+			assert.NotContains(t, text, "{{", "%s in %s", id, lang)
+			assert.NotEqual(t, id, text, "%s in %s did not render", id, lang)
+		}
+	}
+}
+
+func TestBrokenTemplateFailsToLoad(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "en.toml"), []byte(`hello = "Hi {{.Name"`), 0o644))
+	_, err := locales.LoadFS(os.DirFS(dir))
+	require.Error(t, err)
+}
