@@ -159,6 +159,10 @@ func (t *turn) dispatch() {
 			t.prompt()
 			return
 		}
+		if asksWhatNext(text) {
+			t.help()
+			return
+		}
 		t.text(text)
 	case InContact:
 		if t.st.Step != StepIDPhone {
@@ -171,6 +175,15 @@ func (t *turn) dispatch() {
 		t.say(msgTextPlease, nil)
 		t.prompt()
 	}
+}
+
+// asksWhatNext reports a merchant asking for guidance in words.
+func asksWhatNext(text string) bool {
+	switch strings.ToLower(strings.Trim(text, " ?？!！。.")) {
+	case "", "help", "what next", "what now", "next", "帮助", "下一步", "怎么办", "然后呢", "接下来呢", "接下来做什么":
+		return true
+	}
+	return false
 }
 
 // looksLikeCard reports a run of 16 or more digits: a card number.
@@ -387,6 +400,11 @@ func (t *turn) back() {
 		if t.fire(evEdited) {
 			t.prompt()
 		}
+	case st.Step == StepChecklist:
+		// Identity is bound once; before the checklist there is only the
+		// menu, which keeps the checklist to continue.
+		t.toMenu()
+		t.menu(false)
 	case t.fsm.Can(evBack):
 		if st.Step == StepVerify {
 			st.CodeAttempts, st.Verified = 0, false

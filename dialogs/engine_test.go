@@ -27,6 +27,13 @@ const (
 	code          = "123456"
 )
 
+// The embedded tables are read once for all tests (the fuzzer runs
+// thousands of fixtures); both are immutable after loading.
+var (
+	loadBins    = sync.OnceValues(cardbin.Load)
+	loadCatalog = sync.OnceValues(locales.Load)
+)
+
 type fixture struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -57,9 +64,9 @@ func newFixture(t testing.TB, b dialogs.Backend) *fixture {
 		b = sandbox.New(sandbox.WithClock(f.clock), sandbox.WithCodes(func() string { return code }))
 	}
 	f.backend = b
-	bins, err := cardbin.Load()
+	bins, err := loadBins()
 	require.NoError(t, err)
-	catalog, err := locales.Load()
+	catalog, err := loadCatalog()
 	require.NoError(t, err)
 	cipher, err := store.NewCipher(store.RandomKey())
 	require.NoError(t, err)
@@ -213,7 +220,7 @@ func (f *flakySubmit) Submit(ctx context.Context, key string, app backend.Applic
 }
 
 func mustBins(t *testing.T) *cardbin.Table {
-	bins, err := cardbin.Load()
+	bins, err := loadBins()
 	require.NoError(t, err)
 	return bins
 }

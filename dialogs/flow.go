@@ -282,7 +282,10 @@ func (t *turn) submit() {
 
 // ---- checklist and consent ----
 
-func (t *turn) checklist(edit bool) {
+// checklist shows the prerequisites with the next one to confirm; note
+// (an answer to "why?" or "not yet") is shown under them, so the
+// checklist's buttons stay with the latest message.
+func (t *turn) checklist(edit bool, note ...Text) *Reply {
 	st := t.st
 	current := -1
 	r := Reply{Key: msgChecklist, Edit: edit}
@@ -296,6 +299,7 @@ func (t *turn) checklist(edit bool) {
 		}
 		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": mark}})
 	}
+	r.Lines = append(r.Lines, note...)
 	if current < 0 {
 		r.Buttons = [][]Button{row(btn(msgBtnContinue, "ck:next"))}
 	} else {
@@ -306,6 +310,7 @@ func (t *turn) checklist(edit bool) {
 		}
 	}
 	t.out.Replies = append(t.out.Replies, r)
+	return &t.out.Replies[len(t.out.Replies)-1]
 }
 
 func (t *turn) checkKey(i int) MsgID {
@@ -344,13 +349,14 @@ func (t *turn) checklistButton(kind, arg string) bool {
 			t.prompt()
 		}
 	case "why":
-		t.say(MsgID("why_"+strconv.Itoa(i)), nil)
+		t.checklist(true, Text{Key: MsgID("why_" + strconv.Itoa(i))})
 	case "no":
 		if i == 0 {
-			t.say(msgNotYet0, nil, row(btn(msgBtnSupport, "m:support")))
+			r := t.checklist(true, Text{Key: msgNotYet0})
+			r.Buttons = append(r.Buttons, row(btn(msgBtnSupport, "m:support")))
 			return true
 		}
-		t.say(MsgID("notyet_"+strconv.Itoa(i)), nil)
+		t.checklist(true, Text{Key: MsgID("notyet_" + strconv.Itoa(i))})
 	default:
 		return false
 	}
