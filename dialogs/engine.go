@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,6 +35,10 @@ type Engine struct {
 	newKey  func() string
 	log     *slog.Logger
 	table   fsm.Events
+	// fsms reuses machines built from table: building one costs more than
+	// the rest of a turn. A machine holds nothing of a chat but the state
+	// name, which is set before every use.
+	fsms sync.Pool
 }
 
 // Option configures an Engine.
@@ -61,6 +66,7 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 	for _, o := range opts {
 		o(e)
 	}
+	e.fsms.New = func() any { return fsm.NewFSM(StepMenu, e.table, nil) }
 	return e
 }
 
@@ -87,6 +93,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t := &turn{Engine: e, ctx: ctx, st: st, in: in}
 	before := *st
 	t.begin()
+	defer e.fsms.Put(t.fsm)
 	t.dispatch()
 	after := *st
 	after.Touched, after.Seq = before.Touched, before.Seq
@@ -124,7 +131,8 @@ func (t *turn) begin() {
 		t.say(msgExpired, nil)
 	}
 	st.Touched = now
-	t.fsm = fsm.NewFSM(st.Step, t.table, nil)
+	t.fsm = t.fsms.Get().(*fsm.FSM)
+	t.fsm.SetState(st.Step)
 }
 
 func (t *turn) dispatch() {
