@@ -444,6 +444,7 @@ func (t *turn) resume() {
 }
 
 func (t *turn) stale() {
+	t.out.Stale = true
 	t.say(msgStaleButton, nil)
 	t.prompt()
 }

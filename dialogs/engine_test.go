@@ -3,6 +3,7 @@ package dialogs_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -305,4 +307,36 @@ func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
 	require.NoError(t, err)
 	require.NotNil(t, st)
 	return st
+}
+
+// After a DATA_KEY change the old state cannot be read: the merchant starts
+// again instead of being stuck until it expires.
+func TestUnreadableStateStartsAgain(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { rdb.Close() })
+	prefix := "mbtest:" + rand.Text() + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	f := newFixture(t, nil)
+	storeWith := func() dialogs.Store {
+		c, err := store.NewCipher(store.RandomKey())
+		require.NoError(t, err)
+		return store.NewRedis(rdb, c, store.WithPrefix(prefix))
+	}
+	f.store = storeWith()
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	c := &chat{t: t, f: f, id: 11}
+	throughSummary(c)
+
+	f.store = storeWith() // a new DATA_KEY
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	out := c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	assert.Equal(t, dialogs.StepMenu, mustLoad(t, f, 11).Step)
+	assert.Equal(t, dialogs.MsgID("welcome"), out.Replies[0].Key)
+	assert.Contains(t, f.logs.String(), "unreadable chat state reset")
 }

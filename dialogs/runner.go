@@ -41,6 +41,15 @@ func (r *Runner) Handle(ctx context.Context, chat, update int64, in Input) (Outc
 
 func (r *Runner) once(ctx context.Context, chat, update int64, in Input) (out Outcome, err error) {
 	lease, err := r.acquire(ctx, chat, update)
+	if errors.Is(err, ErrUnreadable) {
+		// Written under another DATA_KEY or damaged: useless to anyone.
+		// The merchant starts again instead of being stuck for a day.
+		if err := r.store.Reset(ctx, chat); err != nil {
+			return Outcome{}, fmt.Errorf("reset unreadable state: %w", err)
+		}
+		r.engine.log.Warn("unreadable chat state reset", "chat", chat)
+		lease, err = r.acquire(ctx, chat, update)
+	}
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -95,8 +95,12 @@ type Effect struct {
 
 // Outcome is the dialog's answer to one Input.
 type Outcome struct {
-	Lang    string // language to render in ("zh-Hans" or "en")
-	Seq     int    // State.Seq the buttons belong to
+	Lang string // language to render in ("zh-Hans" or "en")
+	Seq  int    // State.Seq the buttons belong to
+	// Stale is true when the input was a button of an earlier step, a
+	// repeated tap or forged data: nothing changed. An adapter may show
+	// the first reply as a toast on the button instead of a message.
+	Stale   bool
 	Replies []Reply
 	Effects []Effect
 }
@@ -123,6 +127,9 @@ var (
 	ErrBusy      = errors.New("chat is locked by another update")
 	ErrDuplicate = errors.New("update already applied")
 	ErrLockLost  = errors.New("chat lock lost to another writer")
+	// ErrUnreadable means a stored state does not decode (written under
+	// another DATA_KEY, or damaged). Nothing in it can be used.
+	ErrUnreadable = errors.New("stored chat state does not decode")
 )
 
 // Lease is a held per-chat lock with the state read under it.
@@ -147,6 +154,9 @@ type Store interface {
 	Release(ctx context.Context, l *Lease) error
 	// Load reads a chat's state without the lock (nil, nil when none).
 	Load(ctx context.Context, chat int64) (*State, error)
+	// Reset deletes a chat's state that does not decode (ErrUnreadable), so
+	// the merchant can start again rather than be stuck until it expires.
+	Reset(ctx context.Context, chat int64) error
 }
 
 // Clock is injected wherever behaviour depends on time.

@@ -126,6 +126,16 @@ func (m *Memory) Release(_ context.Context, l *dialogs.Lease) error {
 	return nil
 }
 
+// Reset implements dialogs.Store.
+func (m *Memory) Reset(_ context.Context, chat int64) error {
+	m.data.mu.Lock()
+	defer m.data.mu.Unlock()
+	ch := m.data.chat(chat, m.now())
+	ch.record = nil
+	m.data.tidy(chat, ch)
+	return nil
+}
+
 // Load implements dialogs.Store.
 func (m *Memory) Load(_ context.Context, chat int64) (*dialogs.State, error) {
 	m.data.mu.Lock()

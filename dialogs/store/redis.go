@@ -180,6 +180,14 @@ func (r *Redis) Release(ctx context.Context, l *dialogs.Lease) error {
 	return nil
 }
 
+// Reset implements dialogs.Store.
+func (r *Redis) Reset(ctx context.Context, chat int64) error {
+	if err := r.rdb.Del(ctx, r.key(chat, "s")).Err(); err != nil {
+		return fmt.Errorf("reset chat state: %w", err)
+	}
+	return nil
+}
+
 // Load implements dialogs.Store.
 func (r *Redis) Load(ctx context.Context, chat int64) (*dialogs.State, error) {
 	rec, err := r.rdb.Get(ctx, r.key(chat, "s")).Bytes()

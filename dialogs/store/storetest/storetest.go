@@ -357,6 +357,23 @@ func Run(t *testing.T, newStore func(t *testing.T) (dialogs.Store, Controls)) {
 		equalState(t, "with the right key", l.State, FullDraft())
 		release(t, s, l)
 	})
+
+	t.Run("ResetClearsAnUnreadableState", func(t *testing.T) {
+		s, c := newStore(t)
+		commit(t, s, acquire(t, s, chat, 1), FullDraft())
+		wrong := c.OtherKey()
+		if _, err := wrong.Acquire(ctx, chat, 2); !errors.Is(err, dialogs.ErrUnreadable) {
+			t.Fatalf("Acquire with another key: err = %v, want ErrUnreadable", err)
+		}
+		if err := wrong.Reset(ctx, chat); err != nil {
+			t.Fatalf("Reset: %v", err)
+		}
+		l := acquire(t, wrong, chat, 2)
+		if l.State != nil {
+			t.Fatalf("after Reset the chat has state %+v, want none", l.State)
+		}
+		release(t, wrong, l)
+	})
 }
 
 // draft returns a state that holds card data.
