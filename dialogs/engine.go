@@ -384,6 +384,12 @@ func (t *turn) cancel() {
 		if t.fire(evCancel) {
 			t.prompt()
 		}
+	case (st.Step == StepMenu || st.Step == StepSupport) && t.hasDraft():
+		// A change parked behind the menu or support: Ret already says
+		// where it stands.
+		if t.fire(evCancel) {
+			t.prompt()
+		}
 	case contains(identifySteps, st.Step):
 		st.PendingNo, st.CodeSentAt, st.CodeAttempts = "", time.Time{}, 0
 		if t.fire(evMenu) {

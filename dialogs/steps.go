@@ -95,7 +95,7 @@ func transitions() fsm.Events {
 		{Name: evConfirm, Src: []string{StepSummary}, Dst: StepVerify},
 		{Name: evSubmitted, Src: []string{StepVerify}, Dst: StepMenu},
 		{Name: evDiscard, Src: []string{StepCancel}, Dst: StepMenu},
-		{Name: evCancel, Src: draftSteps, Dst: StepCancel},
+		{Name: evCancel, Src: append([]string{StepMenu, StepSupport}, draftSteps...), Dst: StepCancel},
 		{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
 		{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
 	}
