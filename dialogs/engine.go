@@ -451,7 +451,7 @@ func (t *turn) resume() {
 
 func (t *turn) stale() {
 	t.out.Stale = true
-	t.say(msgStaleButton, nil)
+	t.say(MsgStaleButton, nil)
 	t.prompt()
 }
 

@@ -104,7 +104,6 @@ const (
 	msgPhoneMismatch         MsgID = "phone_mismatch"
 	msgReasonOther           MsgID = "reason_other"
 	msgResumed               MsgID = "resumed"
-	msgStaleButton           MsgID = "stale_button"
 	msgStatus                MsgID = "status"
 	msgStatusNone            MsgID = "status_none"
 	msgStatusNotBound        MsgID = "status_not_bound"
@@ -132,6 +131,7 @@ const (
 	MsgDeleteFailed   MsgID = "delete_failed"   // it could not be: please delete it yourself
 	MsgProgressSafe   MsgID = "progress_safe"   // an internal failure; the merchant's answers are kept
 	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
+	MsgStaleButton    MsgID = "stale_button"    // a stale, forged or foreign button
 )
 
 // AllSteps lists every step.

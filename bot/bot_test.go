@@ -1,0 +1,525 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+// The English texts the tests wait for.
+const (
+	enWelcome   = "Hello! I help you change the settlement card"
+	enAskNo     = "Please type your 15-digit merchant number"
+	enAskPhone  = "share your phone number with the button below"
+	enChecklist = "Before you change the card, please confirm each item"
+	enAskCard   = "Please type the number of the new settlement card"
+	enStale     = "That button belongs to an earlier step"
+	enSafe      = "Your progress is safe"
+)
+
+func (h *harness) text(chat int64, text string) int64 { return h.fake.SendText(chat, chat, text) }
+
+func (h *harness) command(chat int64, c string) int64 { return h.fake.SendCommand(chat, chat, c) }
+
+func (h *harness) press(chat int64, label string) int64 {
+	h.t.Helper()
+	id, err := h.fake.PressButtonLabeled(chat, chat, label)
+	require.NoError(h.t, err)
+	return id
+}
+
+// settle waits until every update sent so far was applied and confirmed.
+func (h *harness) settle() { h.t.Helper(); h.waitIdle() }
+
+// walkToCard takes chat (an English speaker, merchant 822100050110001) to
+// the card number question.
+func (h *harness) walkToCard(chat int64) {
+	h.t.Helper()
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	h.press(chat, "Change settlement card")
+	h.waitText(chat, enAskNo)
+	h.text(chat, "822100050110001")
+	h.waitText(chat, enAskPhone)
+	h.fake.ShareContact(chat, chat, "+8613800000001", chat)
+	h.waitText(chat, enChecklist)
+	for range 6 {
+		h.settle()
+		h.press(chat, "✅ Done")
+	}
+	h.waitText(chat, "Do you agree?")
+	h.press(chat, "I agree")
+	h.waitText(chat, enAskCard)
+	h.settle()
+}
+
+// TestRoundTripsPerUpdate counts Redis round trips: the dialog state costs
+// at most 2 per update on the happy path (acquire with read, commit with
+// release); what the sender's limiter costs per message is logged.
+func TestRoundTripsPerUpdate(t *testing.T) {
+	h := newHarness(t)
+	const chat = 501
+	h.walkToCard(chat) // warm: scripts loaded, connections open
+
+	stateBefore, sendBefore := h.state.n.Load(), h.sendRT.n.Load()
+	callsBefore := h.fake.CallCount("sendMessage") + h.fake.CallCount("editMessageText")
+	var helpID int64
+	inputs := []func(){
+		func() { h.text(chat, "6222 0212 3456 7890 128") }, // card: deleted, echoed masked
+		func() { h.text(chat, "张三") },
+		func() { h.press(chat, "Yes") },
+		func() { h.text(chat, "上海张江支行") },
+		func() { h.text(chat, "13912345678") },
+		func() { helpID = h.command(chat, "/help") },
+	}
+	for _, in := range inputs {
+		in()
+		h.settle()
+	}
+	updates := int64(len(inputs))
+	state := h.state.n.Load() - stateBefore
+	messages := int64(h.fake.CallCount("sendMessage") + h.fake.CallCount("editMessageText") - callsBefore)
+	send := h.sendRT.n.Load() - sendBefore
+	t.Logf("state path: %d round trips for %d updates; sender: %d round trips for %d messages (%.1f each)",
+		state, updates, send, messages, float64(send)/float64(messages))
+	assert.Equal(t, 2*updates, state, "2 round trips per update on the state path")
+	assert.LessOrEqual(t, send, 3*messages, "sender: cooldown check + chat and global budgets")
+
+	// A redelivered update costs one round trip and says nothing.
+	stateBefore = h.state.n.Load()
+	raw, err := json.Marshal(models.Update{ID: helpID, Message: &models.Message{ID: 1, From: &models.User{ID: chat},
+		Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, Text: "/help"}})
+	require.NoError(t, err)
+	var u models.Update
+	require.NoError(t, json.Unmarshal(raw, &u))
+	sent := len(h.fake.Sent(chat))
+	require.NoError(t, h.bot.apply(&u))
+	assert.Equal(t, int64(1), h.state.n.Load()-stateBefore)
+	assert.Len(t, h.fake.Sent(chat), sent)
+}
+
+// TestPanicRecovered injects a panic into one update: the merchant is told
+// their progress is safe, the log names the update but not what was typed,
+// and the bot goes on.
+func TestPanicRecovered(t *testing.T) {
+	h := newHarness(t, wrapDialog(func(d Dialog) Dialog { return panicky{d} }))
+	const chat = 502
+	h.fake.SetUserLanguage(chat, "en")
+	id := h.text(chat, "boom 6222021234567890128")
+	h.waitText(chat, enSafe)
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	h.settle()
+	logs := h.logs.String()
+	assert.Contains(t, logs, "panic while handling update")
+	assert.Contains(t, logs, "update_id="+strconv.FormatInt(id, 10))
+	assert.NotContains(t, logs, "6222021234567890128")
+
+	// A button whose handling panics is still answered once.
+	n := len(h.fake.CallbackAnswers())
+	h.press(chat, "Change settlement card") // panicky panics on every button
+	h.waitText(chat, enSafe)
+	h.settle()
+	assert.Len(t, h.fake.CallbackAnswers(), n+1)
+}
+
+type panicky struct{ Dialog }
+
+func (p panicky) Handle(ctx context.Context, chat, update int64, in dialogs.Input) (dialogs.Outcome, error) {
+	if strings.HasPrefix(in.Text, "boom") || in.Kind == dialogs.InButton {
+		panic("injected: " + in.Text)
+	}
+	return p.Dialog.Handle(ctx, chat, update, in)
+}
+
+// TestDoubleTapAndStaleButton: the second tap of a button, and a tap on a
+// button of an earlier message, are answered politely and change nothing.
+func TestDoubleTapAndStaleButton(t *testing.T) {
+	h := newHarness(t)
+	const chat = 503
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	welcome := h.waitText(chat, enWelcome)
+	h.settle()
+	change, ok := welcome.Button("Change settlement card")
+	require.True(t, ok)
+	first := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
+	second := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
+	h.settle()
+	st := h.stateOf(chat)
+	require.NotNil(t, st)
+	assert.Equal(t, dialogs.StepMerchant, st.Step)
+	answers := map[string]bool{}
+	for _, a := range h.fake.CallbackAnswers() {
+		assert.False(t, answers[a.QueryID], "query %s answered twice", a.QueryID)
+		answers[a.QueryID] = true
+	}
+	assert.True(t, answers[strconv.FormatInt(first, 10)])
+	assert.True(t, answers[strconv.FormatInt(second, 10)])
+	sent := h.fake.Sent(chat)
+	assert.Equal(t, 1, countText(sent, enStale), "the second tap is stale")
+	assert.Equal(t, 2, countText(sent, enAskNo), "asked, then asked again after the stale note")
+
+	// A button of the first message, long after.
+	seq := st.Seq
+	status, ok := welcome.Button("Check review status")
+	require.True(t, ok)
+	h.fake.PressButton(chat, chat, welcome.ID, status.CallbackData)
+	h.settle()
+	assert.Equal(t, 2, countText(h.fake.Sent(chat), enStale))
+	st = h.stateOf(chat)
+	assert.Equal(t, dialogs.StepMerchant, st.Step)
+	assert.Equal(t, seq, st.Seq)
+}
+
+func countText(msgs []telegramtest.Message, sub string) int {
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(m.Text, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestForgedButton: data we did not sign, or signed for another chat, gets
+// a polite callback answer and never reaches the dialog.
+func TestForgedButton(t *testing.T) {
+	h := newHarness(t)
+	const chat = 504
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	welcome := h.waitText(chat, enWelcome)
+	h.settle()
+	st := h.stateOf(chat)
+	foreign, err := h.bot.codec.encode(chat+1, st.Seq, "m:change")
+	require.NoError(t, err)
+	for _, data := range []string{"m:change", "0|m:change|AAAAAAAAAAA", foreign} {
+		h.fake.PressButton(chat, chat, welcome.ID, data)
+	}
+	h.settle()
+	answers := h.fake.CallbackAnswers()
+	require.Len(t, answers, 3)
+	for _, a := range answers {
+		assert.Contains(t, a.Text, enStale)
+	}
+	assert.Len(t, h.fake.Sent(chat), 1, "nothing said in the chat")
+	assert.Equal(t, st, h.stateOf(chat))
+}
+
+// TestGroupsIgnored: the dialog never runs outside private chats; a button
+// there is still answered.
+func TestGroupsIgnored(t *testing.T) {
+	h := newHarness(t)
+	const group = -100123
+	h.fake.SendCommand(group, 505, "/start")
+	h.fake.SendText(group, 505, "822100050110001")
+	h.fake.PressButton(group, 505, 1, "m:change")
+	h.settle()
+	assert.Empty(t, h.fake.Sent(group))
+	assert.Nil(t, h.stateOf(group))
+	assert.Len(t, h.fake.CallbackAnswers(), 1)
+}
+
+// TestContactMustBeOwn: someone else's contact is refused and the
+// share-contact keyboard offered again; the merchant's own binds them and
+// the keyboard is removed.
+func TestContactMustBeOwn(t *testing.T) {
+	h := newHarness(t)
+	const chat = 506
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	h.press(chat, "Change settlement card")
+	h.waitText(chat, enAskNo)
+	h.text(chat, "822100050110001")
+	ask := h.waitText(chat, enAskPhone)
+	assert.JSONEq(t, `{"keyboard":[[{"text":"📱 Share my phone number","request_contact":true}]],"resize_keyboard":true,"one_time_keyboard":true}`,
+		string(ask.ReplyMarkup))
+
+	h.fake.ShareContact(chat, chat, "+8613800000001", 999) // a contact card of someone else
+	h.settle()
+	sent := h.fake.Sent(chat)
+	assert.Contains(t, sent[len(sent)-2].Text, "share your own contact")
+	assert.Contains(t, string(sent[len(sent)-1].ReplyMarkup), "request_contact")
+	assert.Equal(t, dialogs.StepIDPhone, h.stateOf(chat).Step)
+
+	h.fake.ShareContact(chat, chat, "+8613800000001", chat)
+	h.waitText(chat, enChecklist)
+	h.settle()
+	sent = h.fake.Sent(chat)
+	bound := sent[len(sent)-2]
+	assert.Contains(t, bound.Text, "Confirmed")
+	assert.JSONEq(t, `{"remove_keyboard":true}`, string(bound.ReplyMarkup))
+	assert.True(t, h.stateOf(chat).Bound)
+}
+
+// TestCardMessageDeleted: the merchant's message with the card number is
+// deleted and the bot says so, or asks them to delete it when it cannot;
+// the checklist was edited in place on the way.
+func TestCardMessageDeleted(t *testing.T) {
+	h := newHarness(t)
+	const chat = 507
+	h.walkToCard(chat)
+	checklist := 0
+	for _, m := range h.fake.Sent(chat) {
+		if strings.Contains(m.Text, enChecklist) {
+			checklist++
+			assert.Equal(t, 6, m.Edits, "checklist edited in place")
+		}
+	}
+	assert.Equal(t, 1, checklist)
+	for _, c := range h.fake.CallsTo("editMessageText") {
+		if mk := c.Params.String("reply_markup"); mk != "" {
+			assert.Contains(t, mk, "inline_keyboard", "an edit takes an inline keyboard only")
+		}
+	}
+
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	tr := h.fake.Transcript(chat)
+	for _, m := range tr {
+		assert.NotContains(t, m.Text, "6222 0212", "the card number left the chat")
+	}
+	require.Len(t, h.fake.Deleted(chat), 1)
+	sent := h.fake.Sent(chat)
+	assert.Equal(t, 1, countText(sent, "I deleted your message with the card number"))
+	assert.Equal(t, 1, countText(sent, "622202*********0128"))
+
+	h.command(chat, "/back")
+	h.waitText(chat, enAskCard)
+	h.settle()
+	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0, 1)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Equal(t, 1, countText(h.fake.Sent(chat), "I could not delete your message"))
+}
+
+// TestShutdownLeavesUnfinishedUnconfirmed stops the bot while an update is
+// still being applied: the updates before it are confirmed, it is not, so
+// Telegram gives it to the next process.
+func TestShutdownLeavesUnfinishedUnconfirmed(t *testing.T) {
+	entered := make(chan struct{})
+	h := newHarness(t, grace(200*time.Millisecond), wrapDialog(func(d Dialog) Dialog { return &stuck{Dialog: d, entered: entered} }))
+	const chat = 508
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	h.settle()
+	slow := h.text(chat, "slow")
+	<-entered
+	h.stop()
+	assert.Equal(t, 1, h.fake.Pending(), "the unfinished update stays with Telegram")
+	// What Telegram hands out next is that update.
+	body := strings.NewReader(`{"timeout":0}`)
+	resp, err := http.Post(h.fake.URL()+"/bot"+h.fake.Token()+"/getUpdates", "application/json", body)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var env struct {
+		Result []models.Update `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+	require.Len(t, env.Result, 1)
+	assert.Equal(t, slow, env.Result[0].ID)
+}
+
+// stuck holds "slow" until its context ends, as an update would that is cut
+// short by shutdown.
+type stuck struct {
+	Dialog
+	entered chan struct{}
+}
+
+func (s *stuck) Handle(ctx context.Context, chat, update int64, in dialogs.Input) (dialogs.Outcome, error) {
+	if in.Text == "slow" {
+		close(s.entered)
+		<-ctx.Done()
+		return dialogs.Outcome{}, ctx.Err()
+	}
+	return s.Dialog.Handle(ctx, chat, update, in)
+}
+
+// TestPassingFailureRetried: an update that fails for a passing reason is
+// applied once it can be, before the chat's next update.
+func TestPassingFailureRetried(t *testing.T) {
+	f := &flaky{}
+	f.fails.Store(3)
+	h := newHarness(t, wrapDialog(func(d Dialog) Dialog { f.Dialog = d; return f }))
+	const chat = 509
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.command(chat, "/help")
+	h.settle()
+	sent := h.fake.Sent(chat)
+	require.Len(t, sent, 2)
+	assert.Contains(t, sent[0].Text, enWelcome)
+	assert.Contains(t, sent[1].Text, "I guide you through")
+	assert.Equal(t, int32(0), f.fails.Load())
+}
+
+type flaky struct {
+	Dialog
+	fails atomic.Int32
+}
+
+func (f *flaky) Handle(ctx context.Context, chat, update int64, in dialogs.Input) (dialogs.Outcome, error) {
+	if f.fails.Add(-1) >= 0 {
+		return dialogs.Outcome{}, errors.New("redis: connection refused")
+	}
+	f.fails.Store(0)
+	return f.Dialog.Handle(ctx, chat, update, in)
+}
+
+// TestWebhookHandler: a request without the right secret is refused before
+// anything is applied; with it, the update is applied before the 200.
+func TestWebhookHandler(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewServer(h.bot.Handler("/tg/hook", "s3cret_-X"))
+	defer srv.Close()
+	const chat = 510
+	update := func(id int64) string {
+		return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":1,"date":1,"chat":{"id":%d,"type":"private"},
+			"from":{"id":%d,"is_bot":false,"first_name":"M","language_code":"en"},
+			"text":"/start","entities":[{"type":"bot_command","offset":0,"length":6}]}}`, id, chat, chat)
+	}
+	post := func(secret, body string) int {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/tg/hook", strings.NewReader(body))
+		require.NoError(t, err)
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusUnauthorized, post("", update(900001)))
+	assert.Equal(t, http.StatusUnauthorized, post("s3cret_-Y", update(900002)))
+	assert.Equal(t, http.StatusUnauthorized, post("s3cret_-", update(900003)))
+	assert.Empty(t, h.fake.Sent(chat))
+	assert.Nil(t, h.stateOf(chat))
+
+	assert.Equal(t, http.StatusOK, post("s3cret_-X", update(900004)))
+	sent := h.fake.Sent(chat) // no waiting: answered only once applied
+	require.Len(t, sent, 1)
+	assert.Contains(t, sent[0].Text, enWelcome)
+	assert.Equal(t, http.StatusOK, post("s3cret_-X", update(900004)), "a redelivery is accepted")
+	assert.Len(t, h.fake.Sent(chat), 1, "and not applied twice")
+
+	resp, err := http.Get(srv.URL + "/tg/hook")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+	}
+}
+
+// TestUnblock: a 403 records the merchant as blocked; Telegram's
+// my_chat_member update when they unblock the bot clears it.
+func TestUnblock(t *testing.T) {
+	h := newHarness(t)
+	const chat = 511
+	h.fake.SetBlocked(chat, true)
+	h.command(chat, "/start")
+	h.settle()
+	ctx := context.Background()
+	blocked, err := h.send.Blocked(ctx, chat)
+	require.NoError(t, err)
+	require.True(t, blocked)
+
+	h.fake.SetBlocked(chat, false)
+	h.fake.PushUpdate(models.Update{MyChatMember: &models.ChatMemberUpdated{
+		Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: models.User{ID: chat},
+		OldChatMember: models.ChatMember{Type: models.ChatMemberTypeBanned, Banned: &models.ChatMemberBanned{}},
+		NewChatMember: models.ChatMember{Type: models.ChatMemberTypeMember, Member: &models.ChatMemberMember{}},
+	}})
+	h.settle()
+	blocked, err = h.send.Blocked(ctx, chat)
+	require.NoError(t, err)
+	assert.False(t, blocked)
+}
+
+// TestCommandMenus: setMyCommands for Chinese, English and the default.
+func TestCommandMenus(t *testing.T) {
+	h := newHarness(t)
+	for lang, want := range map[string]string{"": "查询审核进度", "zh": "查询审核进度", "en": "Check review status"} {
+		cmds := h.fake.Commands("default", lang)
+		require.Len(t, cmds, 7, "language %q", lang)
+		assert.Equal(t, "status", cmds[1].Command)
+		assert.Equal(t, want, cmds[1].Description)
+	}
+}
+
+// TestHandOffNotice: /support tells the support group which chat and step,
+// and nothing the merchant typed.
+func TestHandOffNotice(t *testing.T) {
+	const group = -1009876
+	h := newHarness(t, botOptions(WithSupportChat(group)))
+	const chat = 512
+	h.walkToCard(chat)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.command(chat, "/support")
+	h.settle()
+	notices := h.fake.Sent(group)
+	require.Len(t, notices, 1)
+	assert.Contains(t, notices[0].Text, "chat: 512")
+	assert.Contains(t, notices[0].Text, "step: holder")
+	assert.NotContains(t, notices[0].Text, "0128")
+}
+
+// TestDeepLink: t.me/<bot>?start=change_card goes straight into the flow;
+// the language comes from the client on first contact.
+func TestDeepLink(t *testing.T) {
+	h := newHarness(t)
+	const chat = 513
+	h.fake.SetUserLanguage(chat, "zh-hant")
+	h.command(chat, "/start change_card")
+	h.waitText(chat, "请输入 15 位商户号")
+	h.settle()
+	assert.Equal(t, dialogs.StepMerchant, h.stateOf(chat).Step)
+}
+
+// TestTypedPhoneRemovesKeyboard: a merchant who types the phone instead of
+// sharing it does not keep the share-contact keyboard for the rest of the
+// dialog.
+func TestTypedPhoneRemovesKeyboard(t *testing.T) {
+	h := newHarness(t)
+	const chat = 514
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start change_card")
+	h.waitText(chat, enAskNo)
+	h.text(chat, "822100050110001")
+	h.waitText(chat, enAskPhone)
+	h.text(chat, "13800000001")
+	h.waitText(chat, "I sent a 6-digit code by SMS")
+	h.text(chat, "123456")
+	h.waitText(chat, enChecklist)
+	h.settle()
+	sent := h.fake.Sent(chat)
+	bound := sent[len(sent)-2]
+	assert.Contains(t, bound.Text, "Confirmed")
+	assert.JSONEq(t, `{"remove_keyboard":true}`, string(bound.ReplyMarkup))
+}

@@ -1,0 +1,78 @@
+package bot
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// maxCallbackData is Telegram's limit on callback_data, in bytes.
+const maxCallbackData = 64
+
+// macLen is how many bytes of the HMAC a button carries: 64 bits, 11
+// characters. A forger gets one guess per button press, through Telegram.
+const macLen = 8
+
+var errCallbackTooLong = errors.New("callback data longer than 64 bytes")
+
+// callbackCodec signs the data of every inline button as "<seq>|<data>|<mac>":
+// seq (base 36) is the dialog's State.Seq the button was rendered at, so a
+// button from an earlier step is recognised by the dialog as stale; the MAC
+// covers the chat as well, so data typed by hand, replayed from another chat or
+// left by an older key is recognised as forged before the dialog sees it.
+type callbackCodec struct {
+	key []byte
+}
+
+// newCallbackCodec derives the signing key from secret (DATA_KEY or the bot
+// token), so the key itself is never used for two purposes.
+func newCallbackCodec(secret []byte) callbackCodec {
+	m := hmac.New(sha256.New, []byte("merchantbot callback data v1"))
+	m.Write(secret)
+	return callbackCodec{key: m.Sum(nil)}
+}
+
+// encode signs data for a button of chat rendered at seq.
+func (c callbackCodec) encode(chat int64, seq int, data string) (string, error) {
+	payload := strconv.FormatInt(int64(seq), 36) + "|" + data
+	s := payload + "|" + c.mac(chat, payload)
+	if len(s) > maxCallbackData {
+		return "", errCallbackTooLong
+	}
+	return s, nil
+}
+
+// decode checks s and returns the seq and data it carries; ok is false for
+// anything we did not sign for this chat.
+func (c callbackCodec) decode(chat int64, s string) (seq int, data string, ok bool) {
+	i := strings.LastIndexByte(s, '|')
+	if i < 0 || len(s) > maxCallbackData {
+		return 0, "", false
+	}
+	payload, mac := s[:i], s[i+1:]
+	if !hmac.Equal([]byte(mac), []byte(c.mac(chat, payload))) {
+		return 0, "", false
+	}
+	seqText, data, found := strings.Cut(payload, "|")
+	if !found {
+		return 0, "", false
+	}
+	n, err := strconv.ParseInt(seqText, 36, 32)
+	if err != nil || n < 0 {
+		return 0, "", false
+	}
+	return int(n), data, true
+}
+
+func (c callbackCodec) mac(chat int64, payload string) string {
+	m := hmac.New(sha256.New, c.key)
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], uint64(chat))
+	m.Write(id[:])
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:macLen])
+}

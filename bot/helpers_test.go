@@ -1,0 +1,279 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
+	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// testRedis returns a client of the real Redis (MB_TEST_REDIS_ADDR, default
+// 127.0.0.1:6379) counting its round trips, and a key prefix of the test's
+// own; the keys are deleted when the test ends.
+func testRedis(t testing.TB) (*redis.Client, *roundTrips, string) {
+	t.Helper()
+	addr := os.Getenv("MB_TEST_REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	ctx := context.Background()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		t.Fatalf("no Redis at %s (the tests need one): %v", addr, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "mbtest:bot:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		defer rdb.Close()
+		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := rdb.Scan(ctx, 0, pattern, 100).Iterator()
+			for iter.Next(ctx) {
+				rdb.Del(ctx, iter.Val())
+			}
+		}
+	})
+	rt := &roundTrips{}
+	rdb.AddHook(rt)
+	return rdb, rt, prefix
+}
+
+// roundTrips counts the commands and pipelines a client sends: one round
+// trip each.
+type roundTrips struct {
+	n atomic.Int64
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// roomy limits never make a test wait.
+var roomy = sender.Limits{
+	Global:   redis_rate.PerSecond(1000),
+	PerChat:  redis_rate.PerSecond(1000),
+	PerGroup: redis_rate.PerSecond(1000),
+}
+
+// harness is one bot process: the real *Bot with the real dialog, store,
+// sender and Bot API client, against the fake Bot API, the in-process sandbox
+// and the real Redis.
+type harness struct {
+	t       *testing.T
+	fake    *telegramtest.Server
+	rdb     *redis.Client // the dialog state's client
+	state   *roundTrips
+	sendRT  *roundTrips // the sender's client
+	states  *store.Redis
+	cipher  *store.Cipher
+	bot     *Bot
+	send    *sender.Sender
+	logs    *syncBuffer
+	stopped chan error
+	cancel  context.CancelFunc
+}
+
+type harnessConfig struct {
+	wrap  func(Dialog) Dialog
+	grace time.Duration
+	opts  []Option
+}
+
+type harnessOption func(*harnessConfig)
+
+func wrapDialog(w func(Dialog) Dialog) harnessOption {
+	return func(c *harnessConfig) { c.wrap = w }
+}
+
+func grace(d time.Duration) harnessOption {
+	return func(c *harnessConfig) { c.grace = d }
+}
+
+func botOptions(opts ...Option) harnessOption {
+	return func(c *harnessConfig) { c.opts = append(c.opts, opts...) }
+}
+
+// newHarness starts a bot polling the fake server.
+func newHarness(t *testing.T, hopts ...harnessOption) *harness {
+	t.Helper()
+	cfg := harnessConfig{grace: 5 * time.Second}
+	for _, o := range hopts {
+		o(&cfg)
+	}
+	fake := telegramtest.New()
+	t.Cleanup(fake.Close)
+	rdb, state, prefix := testRedis(t)
+	sendRDB, sendRT, _ := testRedis(t)
+	cipher, err := store.NewCipher(store.RandomKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
+	if err := states.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := cardbin.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := sandbox.New(sandbox.WithCodes(func() string { return "123456" }))
+	var dialog Dialog = dialogs.NewRunner(states, dialogs.NewEngine(sb, bins), 0)
+	if cfg.wrap != nil {
+		dialog = cfg.wrap(dialog)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(roomy), sender.WithLogger(log))
+	opts := append([]Option{
+		WithServerURL(fake.URL()),
+		WithLogger(log),
+		WithStateReader(states),
+		WithPollTimeout(2 * time.Second),
+		WithRetry(10*time.Millisecond, 100*time.Millisecond),
+	}, cfg.opts...)
+	b, err := New(fake.Token(), dialog, catalog, send, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, states: states, cipher: cipher,
+		bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { h.stopped <- b.Poll(ctx, cfg.grace) }()
+	t.Cleanup(func() {
+		h.stop()
+		if t.Failed() {
+			t.Logf("bot log:\n%s", logs.String())
+		}
+	})
+	h.waitFor("the bot polls", func(s *telegramtest.Snapshot) bool { return s.Polling() })
+	return h
+}
+
+// stop cancels the bot's context and waits until Poll returned.
+func (h *harness) stop() {
+	h.t.Helper()
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	h.cancel = nil
+	select {
+	case err := <-h.stopped:
+		if err != nil {
+			h.t.Errorf("Poll: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		h.t.Errorf("Poll did not return after cancel")
+	}
+}
+
+// waitFor waits (up to a generous deadline, never as an assertion on time)
+// until cond holds.
+func (h *harness) waitFor(what string, cond func(*telegramtest.Snapshot) bool) {
+	h.t.Helper()
+	waitFor(h.t, h.fake, what, cond)
+}
+
+func waitFor(t *testing.T, fake *telegramtest.Server, what string, cond func(*telegramtest.Snapshot) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fake.WaitFor(ctx, cond); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// waitText waits until the bot's latest message in chat contains want.
+func (h *harness) waitText(chat int64, want string) telegramtest.Message {
+	h.t.Helper()
+	var got telegramtest.Message
+	h.waitFor(fmt.Sprintf("a message with %q in chat %d", want, chat), func(s *telegramtest.Snapshot) bool {
+		m, ok := s.LastSent(chat)
+		got = m
+		return ok && strings.Contains(m.Text, want)
+	})
+	return got
+}
+
+// waitSent waits until the bot sent at least n messages to chat.
+func (h *harness) waitSent(chat int64, n int) []telegramtest.Message {
+	h.t.Helper()
+	var got []telegramtest.Message
+	h.waitFor(fmt.Sprintf("%d messages in chat %d", n, chat), func(s *telegramtest.Snapshot) bool {
+		got = s.Sent(chat)
+		return len(got) >= n
+	})
+	return got
+}
+
+// waitIdle waits until every update the fake holds was confirmed.
+func (h *harness) waitIdle() {
+	h.t.Helper()
+	h.waitFor("every update confirmed", func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 })
+}
+
+// state reads chat's dialog state.
+func (h *harness) stateOf(chat int64) *dialogs.State {
+	h.t.Helper()
+	st, err := h.states.Load(context.Background(), chat)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
