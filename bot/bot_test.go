@@ -523,3 +523,36 @@ func TestTypedPhoneRemovesKeyboard(t *testing.T) {
 	assert.Contains(t, bound.Text, "Confirmed")
 	assert.JSONEq(t, `{"remove_keyboard":true}`, string(bound.ReplyMarkup))
 }
+
+// TestCardNumberInEditOrCaptionDeleted: a card number that reaches the chat
+// by editing a message or as a photo's caption is removed as well; an
+// ordinary edit gets no reply.
+func TestCardNumberInEditOrCaptionDeleted(t *testing.T) {
+	h := newHarness(t)
+	const chat = 509
+	h.command(chat, "/start")
+	h.waitSent(chat, 1)
+	h.settle()
+	user := models.User{ID: chat, FirstName: "M", LanguageCode: "en"}
+	edited := func(id int, text string) {
+		h.fake.PushUpdate(models.Update{EditedMessage: &models.Message{
+			ID: id, From: &user, Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, Text: text,
+		}})
+	}
+	before := len(h.fake.Sent(chat))
+	edited(1, "hello again")
+	edited(1, "my card 6222 0212 3456 7890 128")
+	h.waitText(chat, "That looks like a card number")
+	h.fake.PushUpdate(models.Update{Message: &models.Message{
+		ID: 2, From: &user, Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate},
+		Photo: []models.PhotoSize{{FileID: "f", FileUniqueID: "u", Width: 1, Height: 1}}, Caption: "6222021234567890128",
+	}})
+	h.waitFor("two deletions", func(s *telegramtest.Snapshot) bool { return len(s.Deleted(chat)) == 2 })
+	h.settle()
+	assert.ElementsMatch(t, []int{1, 2}, h.fake.Deleted(chat))
+	sent := h.fake.Sent(chat)[before:]
+	assert.Equal(t, 2, countText(sent, "That looks like a card number"), "one note per card number, none for the plain edit")
+	for _, m := range sent {
+		assert.NotContains(t, m.Text, "6222021234567890128")
+	}
+}

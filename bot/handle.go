@@ -123,6 +123,8 @@ func (b *Bot) applyDialog(ctx context.Context, u *update) error {
 	switch {
 	case u.Message != nil:
 		in = messageInput(u.Message)
+	case u.EditedMessage != nil:
+		in = editInput(u.EditedMessage)
 	case u.button != nil:
 		in = buttonInput(u, u.button.seq, u.button.data)
 	default:
@@ -180,6 +182,8 @@ func inputKind(k dialogs.InputKind) string {
 		return "contact"
 	case dialogs.InMedia:
 		return "media"
+	case dialogs.InEdit:
+		return "edit"
 	}
 	return "other"
 }

@@ -34,6 +34,10 @@ func newUpdate(u *models.Update) *update {
 		m := u.Message
 		up.chat, up.from = m.Chat.ID, m.From
 		up.private = m.Chat.Type == models.ChatTypePrivate
+	case u.EditedMessage != nil:
+		m := u.EditedMessage
+		up.chat, up.from = m.Chat.ID, m.From
+		up.private = m.Chat.Type == models.ChatTypePrivate
 	case u.CallbackQuery != nil:
 		q := u.CallbackQuery
 		from := q.From
@@ -101,15 +105,30 @@ func messageInput(m *models.Message) dialogs.Input {
 		owned := m.From != nil && m.Contact.UserID != 0 && m.Contact.UserID == m.From.ID && m.ForwardOrigin == nil
 		in.Contact = &dialogs.Contact{Phone: m.Contact.PhoneNumber, OwnedBySender: owned}
 	case isMedia(m):
-		in.Kind = dialogs.InMedia
+		in.Kind, in.Text = dialogs.InMedia, m.Caption
+	}
+	return in
+}
+
+// editInput is an edited message: the dialog only looks for a card number
+// in it.
+func editInput(m *models.Message) dialogs.Input {
+	in := dialogs.Input{Kind: dialogs.InEdit, MessageID: m.ID, Text: m.Text}
+	if m.Text == "" {
+		in.Text = m.Caption
+	}
+	if m.From != nil {
+		in.LanguageCode = m.From.LanguageCode
 	}
 	return in
 }
 
 // command reads "/name@bot payload" when the message starts with a
-// bot_command entity.
+// bot_command entity, or, from a client or server that sends no entities,
+// with a slash and a command name.
 func command(m *models.Message) (name, arg string, ok bool) {
-	if len(m.Entities) == 0 || m.Entities[0].Type != models.MessageEntityTypeBotCommand || m.Entities[0].Offset != 0 {
+	entity := len(m.Entities) > 0 && m.Entities[0].Type == models.MessageEntityTypeBotCommand && m.Entities[0].Offset == 0
+	if !entity && (len(m.Entities) > 0 || !looksLikeCommand(m.Text)) {
 		return "", "", false
 	}
 	word, rest, _ := strings.Cut(m.Text, " ")
@@ -156,4 +175,20 @@ func updateKind(u *models.Update) string {
 		return models.AllowedUpdateChannelPost
 	}
 	return "other"
+}
+
+// looksLikeCommand is "/name" or "/name@bot" at the start of text, name
+// made of Latin letters, digits and underscores as Telegram allows.
+func looksLikeCommand(text string) bool {
+	word, _, _ := strings.Cut(text, " ")
+	word, _, _ = strings.Cut(word, "@")
+	if len(word) < 2 || word[0] != '/' || len(word) > 33 {
+		return false
+	}
+	for _, r := range word[1:] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

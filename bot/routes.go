@@ -20,6 +20,7 @@ type middleware func(next handler) handler
 func allowedUpdates() []string {
 	return []string{
 		models.AllowedUpdateMessage,
+		models.AllowedUpdateEditedMessage, // a card number typed in by editing is removed too
 		models.AllowedUpdateCallbackQuery,
 		models.AllowedUpdateMyChatMember,
 	}
@@ -38,6 +39,7 @@ func (b *Bot) routes() handler {
 	)
 	byKind := map[string]handler{
 		models.AllowedUpdateMessage:       dialog,
+		models.AllowedUpdateEditedMessage: dialog,
 		models.AllowedUpdateCallbackQuery: dialog,
 		models.AllowedUpdateMyChatMember:  chain(b.memberChanged, b.recoverPanic), // block / unblock
 	}

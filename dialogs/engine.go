@@ -179,7 +179,16 @@ func (t *turn) dispatch() {
 			return
 		}
 		t.contact(in.Contact)
+	case InEdit:
+		if looksLikeCard(in.Text) {
+			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			t.say(msgStrayCard, nil)
+		}
 	default:
+		if looksLikeCard(in.Text) { // a card number in a photo's caption
+			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			t.say(msgStrayCard, nil)
+		}
 		t.say(msgTextPlease, nil)
 		t.prompt()
 	}

@@ -21,12 +21,16 @@ const (
 	InContact                      // a shared contact
 	InMedia                        // a photo, sticker, voice, document, ...
 	InOther                        // anything else (location, poll, ...)
+	// InEdit is a message the merchant edited (Text holds the new text). The
+	// dialog does not re-read it as an answer; it only takes a card number
+	// out of the chat. An edit that holds none gets no reply.
+	InEdit
 )
 
 // Input is one thing the merchant did.
 type Input struct {
 	Kind      InputKind
-	Text      string   // text, or the command name without the slash
+	Text      string   // text, a media caption, or the command name without the slash
 	Arg       string   // command payload (/start change_card)
 	Data      string   // button data as the dialog wrote it
 	Seq       int      // the State.Seq the pressed button was rendered at
