@@ -47,6 +47,11 @@ func TestMessageInput(t *testing.T) {
 			want: dialogs.Input{Kind: dialogs.InText, Text: "/ 6222", MessageID: 2, LanguageCode: "zh-hans"},
 		},
 		{
+			name: "a command from a client that sends no entities",
+			msg:  models.Message{ID: 2, From: from, Chat: private, Text: "/start@merchant_bot change_card"},
+			want: dialogs.Input{Kind: dialogs.InCommand, Text: "start", Arg: "change_card", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
 			name: "command entity not at the start is text",
 			msg: models.Message{ID: 2, From: from, Chat: private, Text: "see /help",
 				Entities: []models.MessageEntity{{Type: models.MessageEntityTypeBotCommand, Offset: 4, Length: 5}}},
@@ -83,7 +88,7 @@ func TestMessageInput(t *testing.T) {
 		{
 			name: "photo",
 			msg:  models.Message{ID: 4, From: from, Chat: private, Photo: []models.PhotoSize{{FileID: "x"}}, Caption: "6222"},
-			want: dialogs.Input{Kind: dialogs.InMedia, MessageID: 4, LanguageCode: "zh-hans"},
+			want: dialogs.Input{Kind: dialogs.InMedia, Text: "6222", MessageID: 4, LanguageCode: "zh-hans"},
 		},
 		{name: "sticker", msg: models.Message{ID: 4, Chat: private, Sticker: &models.Sticker{}},
 			want: dialogs.Input{Kind: dialogs.InMedia, MessageID: 4}},
