@@ -195,7 +195,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(cfg, log)
+	acquirer, err := newAcquirer(cfg, getenv, stderr, log)
 	if err != nil {
 		return err
 	}
@@ -268,8 +268,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return runErr
 }
 
-// newAcquirer is the backend at BACKEND_URL, or the sandbox in-process.
-func newAcquirer(cfg serveConfig, log *slog.Logger) (dialogs.Backend, error) {
+// newAcquirer is the backend at BACKEND_URL, or the sandbox in-process,
+// whose "SMS" codes go to stderr marked as sandbox, never to the log.
+func newAcquirer(cfg serveConfig, getenv func(string) string, stderr io.Writer, log *slog.Logger) (dialogs.Backend, error) {
 	if cfg.backendURL != "" {
 		if cfg.sandboxCode != "" {
 			log.Warn("SANDBOX_CODE is ignored: BACKEND_URL is set")
@@ -280,12 +281,9 @@ func newAcquirer(cfg serveConfig, log *slog.Logger) (dialogs.Backend, error) {
 		}
 		return c, nil
 	}
-	opts := []sandbox.Option{sandbox.WithCodeSink(func(phoneMasked, code string) {
-		log.Info("sandbox SMS (not sent: sandbox)", "phone", phoneMasked, "code", code)
-	})}
-	if cfg.sandboxCode != "" {
-		code := cfg.sandboxCode
-		opts = append(opts, sandbox.WithCodes(func() string { return code }))
+	opts, err := sandboxOptions(getenv, stderr)
+	if err != nil {
+		return nil, err
 	}
 	log.Warn("BACKEND_URL is not set: using the in-process sandbox acquirer (demo merchants, no real applications)")
 	return sandbox.New(opts...), nil
