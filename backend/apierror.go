@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error codes of the API's JSON error body {"code": ..., "message": ...}.
@@ -59,6 +60,30 @@ type APIError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter is, for code_too_soon, the seconds until a new code may
+	// be asked for.
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+// TooSoonError is ErrCodeTooSoon with the wait until a new code may be
+// asked for.
+type TooSoonError struct{ Wait time.Duration }
+
+func (e *TooSoonError) Error() string { return ErrCodeTooSoon.Error() }
+func (e *TooSoonError) Unwrap() error { return ErrCodeTooSoon }
+
+// RetryAfter is how long err says to wait (a TooSoonError, or an APIError
+// carrying retry_after); false when it does not say.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ts *TooSoonError
+	if errors.As(err, &ts) {
+		return ts.Wait, true
+	}
+	var api *APIError
+	if errors.As(err, &api) && api.RetryAfter > 0 {
+		return time.Duration(api.RetryAfter) * time.Second, true
+	}
+	return 0, false
 }
 
 func (e *APIError) Error() string {

@@ -268,7 +268,7 @@ func (t *turn) wipeDraft() {
 	st.Checks, st.Consent = 0, false
 	st.CardType, st.BankCode, st.BankName = "", "", ""
 	st.Holder, st.Branch, st.Editing, st.Refill, st.Ret = "", "", false, false, ""
-	st.CodeSentAt, st.CodeAttempts, st.Verified = time.Time{}, 0, false
+	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodeOut = time.Time{}, 0, false, false
 	st.IdemKey = ""
 	st.Secrets = Secrets{}
 }
@@ -351,6 +351,10 @@ func (t *turn) changeCard() {
 		if t.fire(evIdentify) {
 			t.prompt()
 		}
+		return
+	}
+	if t.changePending() {
+		t.menu(false)
 		return
 	}
 	t.wipeDraft()
@@ -568,7 +572,7 @@ func (t *turn) backendError(op string, err error) {
 	case errors.Is(err, backend.ErrPhoneMismatch):
 		t.say(msgPhoneMismatch, nil, row(btn(msgBtnSupport, "m:support")))
 	case errors.Is(err, backend.ErrCodeTooSoon):
-		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()})
+		t.tooSoon(err)
 	case errors.Is(err, backend.ErrTooManyRequests):
 		t.say(msgTooManyRequests, nil)
 	case errors.Is(err, backend.ErrChangePending):

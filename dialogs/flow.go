@@ -116,11 +116,25 @@ func (t *turn) sendCode(no, event string) {
 		return
 	}
 	if err != nil {
-		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		t.tooSoon(err)
 		return
 	}
-	st.CodeSentAt = t.now()
+	st.CodeSentAt, st.CodeOut = t.now(), true
 	t.prompt()
+}
+
+// tooSoon answers an acquirer that refused a new code for now: the
+// merchant learns how long to wait, counted by the acquirer's clock.
+func (t *turn) tooSoon(err error) {
+	st := t.st
+	if wait, ok := backend.RetryAfter(err); ok {
+		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
+	}
+	key := msgCodeWait
+	if !st.CodeOut {
+		key = msgCodeWaitFirst
+	}
+	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
 }
 
 func (t *turn) contact(c *Contact) {
@@ -158,9 +172,32 @@ func (t *turn) bind(m backend.Merchant) {
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
 	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
 	t.say(msgBound, Arg{"Name": m.Business, "No": m.No})
+	if t.changePending() {
+		if t.fire(evMenu) {
+			t.menu(false)
+		}
+		return
+	}
 	if t.fire(evBound) {
 		t.prompt()
 	}
+}
+
+// changePending tells the merchant, before any card data is asked, that an
+// application is still in review: the acquirer takes one at a time.
+func (t *turn) changePending() bool {
+	apps, err := t.backend.Applications(t.ctx, t.st.MerchantNo)
+	if err != nil {
+		// The submission checks again; a status call failing now must not
+		// stop a merchant who has nothing pending.
+		t.log.Warn("applications before a change", "err", err)
+		return false
+	}
+	if len(apps) == 0 || apps[0].Status != backend.StatusReview && apps[0].Status != backend.StatusApproved {
+		return false
+	}
+	t.say(msgChangePendingStart, Arg{"ID": apps[0].ID, "Status": Text{Key: MsgID("status_" + string(apps[0].Status))}})
+	return true
 }
 
 // ---- codes (identify and verify) ----
@@ -175,6 +212,10 @@ func (t *turn) codeMerchant() string {
 func (t *turn) codePrompt() {
 	if t.st.Step == StepVerify && t.st.Verified {
 		t.say(msgSubmitRetry, nil, row(btn(msgBtnRetry, "sub:retry")))
+		return
+	}
+	if !t.st.CodeOut {
+		t.say(msgCodeNeeded, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
 	r := t.say(msgCodeSent, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
@@ -196,6 +237,15 @@ func (t *turn) code(text string) {
 		t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
+	if !st.CodeOut {
+		// No code is out to check: say how to get one.
+		if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
+			t.say(msgCodeWaitFirst, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		} else {
+			t.codePrompt()
+		}
+		return
+	}
 	err = t.backend.CheckCode(t.ctx, t.codeMerchant(), code)
 	switch {
 	case errors.Is(err, backend.ErrWrongCode):
@@ -203,17 +253,19 @@ func (t *turn) code(text string) {
 		if left := MaxCodeAttempts - st.CodeAttempts; left > 0 {
 			t.say(msgCodeWrong, Arg{"Left": left})
 		} else {
+			st.CodeOut = false
 			t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
 		}
 		return
 	case errors.Is(err, backend.ErrCodeExpired):
+		st.CodeOut = false
 		t.say(msgCodeExpired, nil, row(btn(msgBtnResend, "code:resend")))
 		return
 	case err != nil:
 		t.backendError("check code", err)
 		return
 	}
-	st.CodeAttempts = 0
+	st.CodeAttempts, st.CodeOut = 0, false
 	if st.Step == StepIDCode {
 		m, err := t.backend.Merchant(t.ctx, st.PendingNo)
 		if err != nil {
@@ -245,11 +297,16 @@ func (t *turn) resend() {
 		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
-	if err := t.backend.SendCode(t.ctx, t.codeMerchant()); err != nil {
+	err := t.backend.SendCode(t.ctx, t.codeMerchant())
+	switch {
+	case errors.Is(err, backend.ErrCodeTooSoon):
+		t.tooSoon(err)
+		return
+	case err != nil:
 		t.backendError("send code", err)
 		return
 	}
-	st.CodeSentAt, st.CodeAttempts = t.now(), 0
+	st.CodeSentAt, st.CodeAttempts, st.CodeOut = t.now(), 0, true
 	t.say(msgCodeResent, nil)
 }
 
@@ -267,7 +324,16 @@ func (t *turn) submit() {
 		CardType:      st.CardType,
 	}
 	rc, err := t.backend.Submit(t.ctx, st.IdemKey, app)
-	if err != nil {
+	switch {
+	case errors.Is(err, backend.ErrChangePending), errors.Is(err, backend.ErrTooManyRequests):
+		// No retry can succeed: the card data goes now, not in a day.
+		t.backendError("submit", err)
+		t.wipeDraft()
+		if t.fire(evSubmitted) {
+			t.menu(false)
+		}
+		return
+	case err != nil:
 		t.backendError("submit", err)
 		t.say(msgSubmitRetry, nil, row(btn(msgBtnRetry, "sub:retry")))
 		return
@@ -464,7 +530,7 @@ func (t *turn) account(text string) {
 	}
 	st := t.st
 	st.Secrets.CardNumber, st.CardType = digits, ""
-	t.say(msgCardAccepted, Arg{"Card": parse.MaskPAN(digits)})
+	t.say(msgAccountAccepted, Arg{"Card": parse.MaskPAN(digits)})
 	t.advance(evCardOK)
 }
 

@@ -37,7 +37,8 @@ type State struct {
 	// Code step (identify or verify).
 	CodeSentAt   time.Time `json:"cat,omitzero"`
 	CodeAttempts int       `json:"ca,omitempty"`
-	Verified     bool      `json:"v,omitempty"` // the verify code was accepted; only Submit is left
+	CodeOut      bool      `json:"cw,omitempty"` // a code was sent and not yet used up
+	Verified     bool      `json:"v,omitempty"`  // the verify code was accepted; only Submit is left
 
 	IdemKey string `json:"ik,omitempty"` // one application per confirmed summary
 	LastApp string `json:"la,omitempty"` // last application id

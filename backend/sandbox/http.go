@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
 )
@@ -142,7 +144,12 @@ func writeError(w http.ResponseWriter, err error) {
 	if code == backend.CodeInternal {
 		msg = "internal error"
 	}
-	writeJSON(w, status, backend.APIError{Code: code, Message: msg})
+	body := backend.APIError{Code: code, Message: msg}
+	if wait, ok := backend.RetryAfter(err); ok {
+		body.RetryAfter = int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(body.RetryAfter))
+	}
+	writeJSON(w, status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

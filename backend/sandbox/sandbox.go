@@ -257,7 +257,7 @@ func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 	}
 	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < s.resendAfter {
 		s.unlock()
-		return backend.ErrCodeTooSoon
+		return &backend.TooSoonError{Wait: s.resendAfter - now.Sub(m.codeSentAt)}
 	}
 	code := s.newCode()
 	m.code, m.codeSentAt, m.codeWrong = code, now, 0

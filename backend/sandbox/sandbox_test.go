@@ -575,3 +575,23 @@ func TestCancelledContext(t *testing.T) {
 		t.Error("a cancelled SendCode sent a code")
 	}
 }
+
+// TestTooSoonSaysHowLong: a refused resend says how long to wait, in-process
+// and over HTTP, so the dialog can tell the merchant the truth.
+func TestTooSoonSaysHowLong(t *testing.T) {
+	both(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		if err := e.api.SendCode(ctx, zhangSan); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(20 * time.Second)
+		err := e.api.SendCode(ctx, zhangSan)
+		if !errors.Is(err, backend.ErrCodeTooSoon) {
+			t.Fatalf("err = %v, want ErrCodeTooSoon", err)
+		}
+		wait, ok := backend.RetryAfter(err)
+		if !ok || wait < 39*time.Second || wait > 40*time.Second {
+			t.Fatalf("RetryAfter = %v, %v; want 40 s", wait, ok)
+		}
+	})
+}
