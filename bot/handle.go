@@ -74,16 +74,16 @@ func (b *Bot) answerCallback(next handler) handler {
 		if q == nil {
 			return next(ctx, u)
 		}
-		note := ""
-		defer func() { b.answer(ctx, u, note) }()
+		// Answered once the dialog has run, so a stale press can be answered
+		// on the button itself (u.toast) instead of with new messages.
+		defer func() { b.answer(ctx, u, u.toast) }()
 		seq, data, ok := b.codec.decode(u.chat, q.Data)
 		if !ok {
 			b.log.Info("button data not ours", "update_id", u.ID, "chat_id", u.chat, "data_len", len(q.Data))
-			note = b.catalog.Render(locales.Normalize(u.lang()), string(dialogs.MsgStaleButton), nil)
+			u.toast = b.catalog.Render(locales.Normalize(u.lang()), string(dialogs.MsgStaleButton), nil)
 			return nil
 		}
 		u.button = &pressed{seq: seq, data: data}
-		b.answer(ctx, u, "")
 		return next(ctx, u)
 	}
 }
@@ -144,7 +144,13 @@ func (b *Bot) applyDialog(ctx context.Context, u *update) error {
 		return fmt.Errorf("apply update %d: %w", u.ID, err)
 	}
 	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
-		"replies", len(out.Replies), "effects", len(out.Effects))
+		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
+	if out.Stale && u.button != nil && len(out.Replies) > 0 {
+		// A button of an earlier step, or a second tap: its answer shows on
+		// the button; the question it would repeat is on screen already.
+		u.toast = toastText(b.render.Reply(out.Lang, out.Replies[0]))
+		return nil
+	}
 	b.deliver(ctx, u, out)
 	return nil
 }
@@ -186,4 +192,12 @@ func inputKind(k dialogs.InputKind) string {
 		return "edit"
 	}
 	return "other"
+}
+
+// toastText fits a callback answer: Telegram shows at most 200 characters.
+func toastText(s string) string {
+	if r := []rune(s); len(r) > 200 {
+		return string(r[:199]) + "…"
+	}
+	return s
 }

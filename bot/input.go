@@ -19,6 +19,7 @@ type update struct {
 
 	button   *pressed // a callback query whose data we signed
 	answered bool     // its callback query was answered
+	toast    string   // the text its answer shows on the button
 }
 
 // pressed is what a signed button carries.

@@ -51,6 +51,7 @@ func (b *Bot) Poll(ctx context.Context, grace time.Duration) error {
 			timeout = 0 // answer at once: the running updates come back, and anything new
 		}
 		offset := t.offset()
+		asked := time.Now()
 		updates, err := b.getUpdates(ctx, offset, timeout, pollLimit)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -80,8 +81,13 @@ func (b *Bot) Poll(ctx context.Context, grace time.Duration) error {
 				b.log.Warn("update left unconfirmed", "update_id", id, "err", scrub(err.Error(), b.token))
 			}})
 		}
-		if fresh == 0 && t.inFlight() > 0 {
+		switch {
+		case fresh == 0 && t.inFlight() > 0:
 			t.waitChange(ctx, 200*time.Millisecond)
+		case len(updates) == 0 && timeout > 0 && time.Since(asked) < timeout/4:
+			// A server that answers a long poll at once with nothing (a
+			// proxy, an emulator) must not be asked again in a tight loop.
+			sleep(ctx, time.Second)
 		}
 	}
 

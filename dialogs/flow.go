@@ -218,8 +218,10 @@ func (t *turn) codePrompt() {
 		t.say(msgCodeNeeded, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
-	r := t.say(msgCodeSent, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
-	r.Lines = append(r.Lines, Text{Key: msgCodeWarning})
+	// Two messages: the warning stands on its own, and the first, without
+	// buttons, lets Telegram take the share-contact keyboard away.
+	t.say(msgCodeSent, Arg{"Phone": t.st.PhoneOnFile})
+	t.say(msgCodeWarning, nil, row(btn(msgBtnResend, "code:resend")))
 }
 
 func (t *turn) code(text string) {

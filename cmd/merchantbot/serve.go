@@ -233,16 +233,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	mode := "long polling"
-	if cfg.webhookURL != "" {
-		mode = "webhook"
+	serving := func(mode string) {
+		log.Info("merchantbot serving", "mode", mode, "http_addr", ln.Addr().String(), "bot", b.Username(),
+			"support_chat", cfg.supportChat != 0)
 	}
-	log.Info("merchantbot serving", "mode", mode, "http_addr", ln.Addr().String(), "bot", b.Username(),
-		"support_chat", cfg.supportChat != 0)
-
 	var runErr error
 	if cfg.webhookURL != "" {
 		if runErr = b.SetWebhook(ctx, cfg.webhookURL, cfg.webhookSecret); runErr == nil {
+			serving("webhook")
 			select {
 			case <-ctx.Done():
 			case runErr = <-served:
@@ -250,6 +248,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			}
 		}
 	} else {
+		serving("long polling")
 		runErr = b.Poll(ctx, shutdownGrace)
 	}
 
