@@ -256,8 +256,9 @@ func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 		return backend.ErrUnknownMerchant
 	}
 	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < s.resendAfter {
+		wait := s.resendAfter - now.Sub(m.codeSentAt)
 		s.unlock()
-		return &backend.TooSoonError{Wait: s.resendAfter - now.Sub(m.codeSentAt)}
+		return &backend.TooSoonError{Wait: wait}
 	}
 	code := s.newCode()
 	m.code, m.codeSentAt, m.codeWrong = code, now, 0
