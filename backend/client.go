@@ -224,26 +224,14 @@ func responseError(status int, raw []byte) error {
 	return e
 }
 
-// redactCardNumbers masks every run of 12 or more digits in a server's
-// message: the client's errors go to logs, which never hold a card number.
+// redactCardNumbers hides every digit of a server's message: the client's
+// errors go to logs, which never hold a card number, a phone or a code, and
+// a server may quote any of them, grouped or in full-width digits.
 func redactCardNumbers(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= '０' && r <= '９' {
+			return '#'
 		}
-		switch {
-		case j-i >= 12:
-			b.WriteString(s[i:i+6] + strings.Repeat("*", j-i-10) + s[j-4:j])
-			i = j
-		case j > i:
-			b.WriteString(s[i:j])
-			i = j
-		default:
-			b.WriteByte(s[i])
-			i++
-		}
-	}
-	return b.String()
+		return r
+	}, s)
 }

@@ -95,10 +95,8 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t.begin()
 	defer e.fsms.Put(t.fsm)
 	t.dispatch()
-	after := *st
-	after.Touched, after.Seq = before.Touched, before.Seq
-	if after != before {
-		st.Seq++ // any change makes the buttons sent before it stale
+	if stalenessKey(*st) != stalenessKey(before) {
+		st.Seq++ // a change of step or answers makes the buttons sent before it stale
 	}
 	t.out.Lang = st.Lang
 	t.out.Seq = st.Seq
@@ -114,6 +112,15 @@ func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
 		t.prompt()
 	}
 	return Outcome{Lang: st.Lang, Seq: st.Seq, Replies: t.out.Replies}
+}
+
+// stalenessKey is st without what changes under buttons that stay valid:
+// the clock, the code counters and the idempotency key. A wrong code must
+// not disable the Resend button beside it.
+func stalenessKey(st State) State {
+	st.Touched, st.Seq = time.Time{}, 0
+	st.CodeSentAt, st.CodeAttempts, st.CodeOut, st.IdemKey = time.Time{}, 0, false, ""
+	return st
 }
 
 func (t *turn) begin() {
@@ -139,6 +146,10 @@ func (t *turn) dispatch() {
 	in := t.in
 	switch in.Kind {
 	case InCommand:
+		if looksLikeCard(in.Text + " " + in.Arg) {
+			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			t.say(msgStrayCard, nil)
+		}
 		t.command(strings.ToLower(in.Text), in.Arg)
 	case InButton:
 		if in.Seq != t.st.Seq {
@@ -203,7 +214,11 @@ func asksWhatNext(text string) bool {
 	return false
 }
 
-// looksLikeCard reports a run of 16 or more digits: a card number.
+// LooksLikeCard reports a run of 16 or more digits (after folding
+// full-width digits, spaces and dashes): a card number. Adapters use it for
+// messages they must remove without the dialog (a redelivered update).
+func LooksLikeCard(text string) bool { return looksLikeCard(text) }
+
 func looksLikeCard(text string) bool {
 	run := 0
 	for _, r := range parse.Digits(text) {
@@ -378,8 +393,8 @@ func (t *turn) support() {
 		t.prompt()
 		return
 	}
-	if st.Step != StepMenu {
-		st.Ret = st.Step
+	if st.Step != StepMenu && st.Step != StepCancel {
+		st.Ret = st.Step // from the cancel question, Ret already holds the step
 	}
 	st.Editing = false
 	if t.fire(evSupport) {
@@ -434,7 +449,7 @@ func (t *turn) back() {
 		t.menu(false)
 	case t.fsm.Can(evBack):
 		if st.Step == StepVerify {
-			st.CodeAttempts, st.Verified = 0, false
+			st.Verified = false
 		}
 		t.fire(evBack)
 		t.prompt()
@@ -451,8 +466,8 @@ func (t *turn) resume() {
 	if ret == "" {
 		ret = StepMenu
 	}
-	t.st.Ret = ""
 	if t.fire(evResumePfx + ret) {
+		t.st.Ret = ""
 		if ret == StepMenu {
 			t.menu(false)
 			return

@@ -111,15 +111,15 @@ func (t *turn) sendCode(no, event string) {
 		t.backendError("send code", err)
 		return
 	}
-	st.CodeAttempts, st.Verified = 0, false
+	st.Verified = false
 	if !t.fire(event) {
 		return
 	}
 	if err != nil {
-		t.tooSoon(err)
+		t.tooSoon(err) // the code out, if any, keeps its tries used
 		return
 	}
-	st.CodeSentAt, st.CodeOut = t.now(), true
+	st.CodeSentAt, st.CodeOut, st.CodeAttempts = t.now(), true, 0
 	t.prompt()
 }
 
@@ -343,7 +343,7 @@ func (t *turn) submit() {
 	st.LastApp = rc.ID
 	t.wipeDraft()
 	if t.fire(evSubmitted) {
-		t.say(msgSubmitted, Arg{"ID": rc.ID, "Card": rc.CardMasked, "When": when(rc.ReviewBy)})
+		t.say(msgSubmitted, Arg{"ID": rc.ID, "Card": parse.MaskPAN(rc.CardMasked), "When": when(rc.ReviewBy)})
 		t.menu(false)
 	}
 }
@@ -753,7 +753,9 @@ func (t *turn) status() {
 	}
 	a := apps[0]
 	r := t.say(msgStatus, Arg{
-		"ID": a.ID, "Card": a.CardMasked, "Bank": a.BankName,
+		// Masked again here: whatever mask the acquirer uses, the bot shows
+		// no more than its own.
+		"ID": a.ID, "Card": parse.MaskPAN(a.CardMasked), "Bank": a.BankName,
 		"Status":    Text{Key: MsgID("status_" + string(a.Status))},
 		"Submitted": when(a.SubmittedAt), "ReviewBy": when(a.ReviewBy),
 	})

@@ -2,17 +2,15 @@ package sandbox
 
 import (
 	"strings"
+
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"unicode"
 )
 
-// maskCard keeps the first 6 and last 4 digits: 622202******1234. The
-// sandbox keeps nothing else of the number.
-func maskCard(number string) string {
-	if len(number) <= 10 {
-		return strings.Repeat("*", len(number))
-	}
-	return number[:6] + strings.Repeat("*", len(number)-10) + number[len(number)-4:]
-}
+// maskCard shows a number the way the bot does (parse.MaskPAN): first 6
+// and last 4 of a card, only the last 4 of a short account, so that no mask
+// gives most of a number away.
+func maskCard(number string) string { return parse.MaskPAN(number) }
 
 // isCardNumber is 9 to 30 ASCII digits: a personal card (16–19) or a
 // company account (对公账号, 9–30). The dialog normalises and checks Luhn; the
