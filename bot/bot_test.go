@@ -569,3 +569,34 @@ func TestCardNumberInEditOrCaptionDeleted(t *testing.T) {
 		assert.NotContains(t, m.Text, "6222021234567890128")
 	}
 }
+
+// TestRedeliveredCardMessageDeletedAgain: an update applied before the
+// process died is skipped when Telegram delivers it again, but a card number
+// in it is deleted again: the first process may have died before deleting.
+func TestRedeliveredCardMessageDeletedAgain(t *testing.T) {
+	h := newHarness(t)
+	const chat = 511
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitSent(chat, 1)
+	h.settle()
+	id := h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "That looks like a card number")
+	h.settle()
+	deletes := func() []telegramtest.Call { return h.fake.CallsTo("deleteMessage") }
+	require.Len(t, deletes(), 1)
+	msgID := deletes()[0].Params.String("message_id")
+	sent := len(h.fake.Sent(chat))
+
+	// Telegram delivers the same update again (to this or another replica).
+	mid, err := strconv.Atoi(msgID)
+	require.NoError(t, err)
+	user := models.User{ID: chat, FirstName: "M", LanguageCode: "en"}
+	again := &models.Update{ID: id, Message: &models.Message{
+		ID: mid, From: &user, Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, Text: "6222 0212 3456 7890 128",
+	}}
+	require.NoError(t, h.bot.routes()(context.Background(), newUpdate(again)))
+	require.Len(t, deletes(), 2, "deleted again")
+	assert.Equal(t, msgID, deletes()[1].Params.String("message_id"))
+	assert.Len(t, h.fake.Sent(chat), sent, "the redelivery is not answered twice")
+}

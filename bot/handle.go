@@ -74,8 +74,9 @@ func (b *Bot) answerCallback(next handler) handler {
 		if q == nil {
 			return next(ctx, u)
 		}
-		// Answered once the dialog has run, so a stale press can be answered
-		// on the button itself (u.toast) instead of with new messages.
+		// Answered once the dialog has run (applyDialog), so a stale press
+		// is answered on the button itself instead of with new messages;
+		// this covers every other way out (forged, duplicate, error, panic).
 		defer func() { b.answer(ctx, u, u.toast) }()
 		seq, data, ok := b.codec.decode(u.chat, q.Data)
 		if !ok {
@@ -134,6 +135,12 @@ func (b *Bot) applyDialog(ctx context.Context, u *update) error {
 	switch {
 	case errors.Is(err, dialogs.ErrDuplicate):
 		b.log.Debug("update applied before", "update_id", u.ID, "chat_id", u.chat)
+		if u.Message != nil && dialogs.LooksLikeCard(u.Message.Text+" "+u.Message.Caption) {
+			// Applied, but the process may have died before it deleted the
+			// message: a card number must not stay in the chat. (A second
+			// delete of a deleted message is refused, and that is fine.)
+			b.deleteQuietly(ctx, u.chat, u.Message.ID)
+		}
 		return nil
 	case errors.Is(err, store.ErrBadRecord):
 		// Applying it again cannot help: say so rather than retry forever.
@@ -145,11 +152,15 @@ func (b *Bot) applyDialog(ctx context.Context, u *update) error {
 	}
 	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
 		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
-	if out.Stale && u.button != nil && len(out.Replies) > 0 {
-		// A button of an earlier step, or a second tap: its answer shows on
-		// the button; the question it would repeat is on screen already.
-		u.toast = toastText(b.render.Reply(out.Lang, out.Replies[0]))
-		return nil
+	if u.CallbackQuery != nil {
+		if out.Stale && len(out.Replies) > 0 {
+			// A button of an earlier step, or a second tap: its answer shows
+			// on the button; the question it would repeat is on screen.
+			b.answer(ctx, u, toastText(b.render.Reply(out.Lang, out.Replies[0])))
+			return nil
+		}
+		// Stop the spinner now: the replies may wait for the chat's rate.
+		b.answer(ctx, u, "")
 	}
 	b.deliver(ctx, u, out)
 	return nil

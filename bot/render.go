@@ -206,3 +206,16 @@ func (b *Bot) deleteMerchantMessage(ctx context.Context, chat int64, lang string
 	}
 	b.say(ctx, chat, lang, dialogs.MsgMessageDeleted)
 }
+
+// deleteQuietly deletes a message again after a redelivery; whether it was
+// still there is not the merchant's concern.
+func (b *Bot) deleteQuietly(ctx context.Context, chat int64, id int) {
+	p := &tg.DeleteMessageParams{ChatID: chat, MessageID: id}
+	err := b.send.Do(ctx, chat, sender.Free, func(ctx context.Context) error {
+		_, err := b.api.DeleteMessage(ctx, p)
+		return err
+	})
+	if err != nil {
+		b.log.Debug("delete redelivered card message", "chat_id", chat, "message_id", id, "err", scrub(err.Error(), b.token))
+	}
+}

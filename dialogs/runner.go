@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// MaxTurn bounds the backend calls of one turn; stores hold a chat's lock
+// longer than this (store.DefaultLockTTL is 15 s).
+const MaxTurn = 10 * time.Second
+
 // Runner applies one Input to one chat: it takes the chat's lock, reads the
 // state, runs the Engine, and saves the state while releasing the lock. The
 // store does each of the two steps in one round trip.
@@ -66,7 +70,12 @@ func (r *Runner) once(ctx context.Context, chat, update int64, in Input) (out Ou
 	if st == nil {
 		st = &State{}
 	}
-	out = r.engine.Handle(ctx, st, in)
+	// The turn ends well inside the lock's lifetime (15 s by default): a
+	// slow acquirer is answered "try again, your answers are kept" instead
+	// of the lock running out under a turn that then writes anyway.
+	tctx, cancel := context.WithTimeout(ctx, MaxTurn)
+	out = r.engine.Handle(tctx, st, in)
+	cancel()
 	if err := r.store.Commit(ctx, lease, st); err != nil {
 		if errors.Is(err, ErrLockLost) {
 			committed = true // nothing of ours to release

@@ -61,10 +61,19 @@ func TestConsoleBinary(t *testing.T) {
 		assert.Contains(t, errs, "[sandbox SMS to 138****0001] verification code 123456")
 	})
 
+	t.Run("redis needs a data key", func(t *testing.T) {
+		cmd := exec.Command(bin, "console")
+		cmd.Env = append(os.Environ(), append(append([]string{}, fast...), "REDIS_URL=redis://"+redisAddr()+"/0")...)
+		cmd.Stdin = strings.NewReader("/start\n")
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err)
+		assert.Contains(t, string(out), "DATA_KEY: required with REDIS_URL")
+	})
+
 	t.Run("restart with redis", func(t *testing.T) {
 		chat := fmt.Sprint(rand.Int64N(1 << 40))
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-		t.Cleanup(func() { cleanRedis(t, rdb, "mb:{"+chat+"}"); rdb.Close() })
+		t.Cleanup(func() { cleanRedis(t, rdb, "mbconsole:{"+chat+"}"); rdb.Close() })
 		key := "DATA_KEY=" + strings.Repeat("ab", 32)
 		env := append(append([]string{}, fast...), "REDIS_URL=redis://"+redisAddr()+"/0", key)
 		cmd := func(lines ...string) string {
@@ -77,7 +86,7 @@ func TestConsoleBinary(t *testing.T) {
 		}
 		first := cmd(append(append([]string{}, toCard...), toSummary[:2]...)...)
 		assert.Contains(t, first, "这张卡的开户银行是中国工商银行，对吗？")
-		raw, err := rdb.Get(context.Background(), "mb:{"+chat+"}:s").Bytes()
+		raw, err := rdb.Get(context.Background(), "mbconsole:{"+chat+"}:s").Bytes()
 		require.NoError(t, err)
 		assert.NotContains(t, string(raw), "1234567890128", "Redis holds the card number only encrypted")
 

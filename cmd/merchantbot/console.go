@@ -38,6 +38,10 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	if getenv("REDIS_URL") != "" && getenv("DATA_KEY") == "" {
+		// A key made for one run could not read the dialog back after a restart.
+		return errors.New("DATA_KEY: required with REDIS_URL (32 bytes, base64 or 64 hex characters)")
+	}
 	cipher, err := dataCipher(getenv, stderr)
 	if err != nil {
 		return err
@@ -49,7 +53,11 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		defer rdb.Close()
-		st = store.NewRedis(rdb, cipher)
+		prefix := getenv("REDIS_PREFIX")
+		if prefix == "" {
+			prefix = "mbconsole:" // never a Telegram chat's dialog of the same id
+		}
+		st = store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
 	} else {
 		st = store.NewMemory(cipher)
 	}

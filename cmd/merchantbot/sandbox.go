@@ -75,11 +75,12 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 
 // sandboxOptions reads the sandbox's own settings: SANDBOX_CODE fixes every
 // SMS code and SANDBOX_RESEND_AFTER shortens the wait for a new one (demos,
-// scripted tests); codes are printed to stderr, marked as sandbox, as no SMS
-// is sent.
-func sandboxOptions(getenv func(string) string, stderr io.Writer) ([]sandbox.Option, error) {
+// scripted tests); codes are printed to sms, marked as sandbox, as no SMS
+// is sent (stderr for console and sandbox, stdout for serve, whose stderr is
+// the log).
+func sandboxOptions(getenv func(string) string, sms io.Writer) ([]sandbox.Option, error) {
 	opts := []sandbox.Option{sandbox.WithCodeSink(func(phone, code string) {
-		fmt.Fprintf(stderr, "[sandbox SMS to %s] verification code %s\n", phone, code)
+		fmt.Fprintf(sms, "[sandbox SMS to %s] verification code %s\n", phone, code)
 	})}
 	if code := getenv("SANDBOX_CODE"); code != "" {
 		if len(code) != 6 || !isDigits(code) {

@@ -195,7 +195,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(cfg, getenv, stderr, log)
+	acquirer, err := newAcquirer(cfg, getenv, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -268,8 +268,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // newAcquirer is the backend at BACKEND_URL, or the sandbox in-process,
-// whose "SMS" codes go to stderr marked as sandbox, never to the log.
-func newAcquirer(cfg serveConfig, getenv func(string) string, stderr io.Writer, log *slog.Logger) (dialogs.Backend, error) {
+// whose "SMS" codes go to sms (serve's stdout, marked as sandbox), never to
+// the log on stderr.
+func newAcquirer(cfg serveConfig, getenv func(string) string, sms io.Writer, log *slog.Logger) (dialogs.Backend, error) {
 	if cfg.backendURL != "" {
 		if cfg.sandboxCode != "" {
 			log.Warn("SANDBOX_CODE is ignored: BACKEND_URL is set")
@@ -280,7 +281,7 @@ func newAcquirer(cfg serveConfig, getenv func(string) string, stderr io.Writer, 
 		}
 		return c, nil
 	}
-	opts, err := sandboxOptions(getenv, stderr)
+	opts, err := sandboxOptions(getenv, sms)
 	if err != nil {
 		return nil, err
 	}
