@@ -36,12 +36,6 @@ type Sender interface {
 	Unblock(ctx context.Context, chatID int64) error
 }
 
-// StateReader reads a chat's dialog state without the lock: dialogs/store.
-// The support notice uses it to name the step the merchant left.
-type StateReader interface {
-	Load(ctx context.Context, chat int64) (*dialogs.State, error)
-}
-
 // api is the part of the Bot API client the adapter calls: *tg.Bot.
 type api interface {
 	GetMe(ctx context.Context) (*models.User, error)
@@ -67,7 +61,6 @@ type Bot struct {
 	catalog   *locales.Catalog
 	codec     callbackCodec
 	log       *slog.Logger
-	states    StateReader
 	ready     func(context.Context) error
 
 	supportChat int64
@@ -112,9 +105,6 @@ func WithCallbackKey(key []byte) Option {
 // WithSupportChat sets the support group (SUPPORT_CHAT_ID) told about
 // hand-offs; 0 tells nobody.
 func WithSupportChat(id int64) Option { return func(b *Bot) { b.supportChat = id } }
-
-// WithStateReader lets support notices name the step the merchant left.
-func WithStateReader(r StateReader) Option { return func(b *Bot) { b.states = r } }
 
 // WithReadiness sets the check /readyz runs (a Redis ping).
 func WithReadiness(check func(context.Context) error) Option {

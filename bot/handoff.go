@@ -12,8 +12,10 @@ import (
 // logs and, with a support group set, posts the chat id and the step the
 // merchant left there: never card data. The relay of messages through forum
 // topics comes with the support hand-off.
-func (b *Bot) handOff(ctx context.Context, u *update) {
-	step := b.stepLeft(ctx, u.chat)
+func (b *Bot) handOff(ctx context.Context, u *update, step string) {
+	if step == "" {
+		step = dialogs.StepMenu
+	}
 	b.log.Info("merchant asked for support", "update_id", u.ID, "chat_id", u.chat, "step", step)
 	if b.supportChat == 0 {
 		return
@@ -23,19 +25,4 @@ func (b *Bot) handOff(ctx context.Context, u *update) {
 	if err := b.post(ctx, b.supportChat, m); err != nil {
 		b.log.Warn("support notice not sent", "chat_id", u.chat, "support_chat_id", b.supportChat)
 	}
-}
-
-// stepLeft is the step the merchant was at before asking for support.
-func (b *Bot) stepLeft(ctx context.Context, chat int64) string {
-	if b.states == nil {
-		return "unknown"
-	}
-	st, err := b.states.Load(ctx, chat)
-	if err != nil || st == nil {
-		return "unknown"
-	}
-	if st.Step == dialogs.StepSupport && st.Ret != "" {
-		return st.Ret
-	}
-	return st.Step
 }

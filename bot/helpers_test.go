@@ -162,7 +162,6 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	opts := append([]Option{
 		WithServerURL(fake.URL()),
 		WithLogger(log),
-		WithStateReader(states),
 		WithPollTimeout(2 * time.Second),
 		WithRetry(10*time.Millisecond, 100*time.Millisecond),
 	}, cfg.opts...)

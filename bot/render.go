@@ -29,7 +29,7 @@ func (b *Bot) deliver(ctx context.Context, u *update, out dialogs.Outcome) {
 		case dialogs.DeleteMessage:
 			b.deleteMerchantMessage(ctx, chat, lang, e.MessageID)
 		case dialogs.HandOff:
-			b.handOff(ctx, u)
+			b.handOff(ctx, u, e.Step)
 		}
 	}
 	// The share-contact keyboard stays on screen until a message removes it

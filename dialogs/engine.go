@@ -398,7 +398,7 @@ func (t *turn) support() {
 	}
 	st.Editing = false
 	if t.fire(evSupport) {
-		t.effect(Effect{Kind: HandOff})
+		t.effect(Effect{Kind: HandOff, Step: st.Ret})
 		t.prompt()
 	}
 }

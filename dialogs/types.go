@@ -94,7 +94,8 @@ const (
 // Effect is something the adapter must do besides talking.
 type Effect struct {
 	Kind      EffectKind
-	MessageID int
+	MessageID int    // DeleteMessage: the merchant's message
+	Step      string // HandOff: the step the merchant left for support
 }
 
 // Outcome is the dialog's answer to one Input.

@@ -205,7 +205,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey),
 		bot.WithSupportChat(cfg.supportChat),
-		bot.WithStateReader(states),
 		bot.WithReadiness(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 	}
 	if cfg.apiURL != "" {
