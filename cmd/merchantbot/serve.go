@@ -218,6 +218,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if errors.Is(err, bot.ErrTokenRejected) {
 			return fmt.Errorf("TELEGRAM_TOKEN: %w", err)
 		}
+		if cfg.apiURL == "" {
+			return fmt.Errorf("reach the Telegram Bot API: %w", err)
+		}
 		return fmt.Errorf("TELEGRAM_API_URL: %w", err)
 	}
 
