@@ -66,8 +66,9 @@ func (b *Bot) recoverPanic(next handler) handler {
 
 // answerCallback answers every callback query once, so no client is left
 // with a spinner: forged or foreign button data gets a polite note and goes
-// no further; a genuine button is answered before the dialog runs, and a
-// failure on the way (panic, error, duplicate) is covered by the defer.
+// no further; a genuine button is answered by applyDialog as soon as the
+// dialog has run (before its replies go out), and a failure on the way
+// (panic, error, duplicate) is covered by the defer.
 func (b *Bot) answerCallback(next handler) handler {
 	return func(ctx context.Context, u *update) error {
 		q := u.CallbackQuery

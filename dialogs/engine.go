@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -275,7 +276,7 @@ func (t *turn) hasDraft() bool {
 	if s == StepMenu || s == StepCancel || s == StepSupport {
 		s = t.st.Ret
 	}
-	return contains(draftSteps, s)
+	return slices.Contains(draftSteps, s)
 }
 
 func (t *turn) wipeDraft() {
@@ -341,7 +342,7 @@ func (t *turn) menu(welcome bool) {
 		key = msgWelcome
 	}
 	change := btn(msgBtnChange, "m:change")
-	if t.hasDraft() || contains(identifySteps, t.st.Ret) {
+	if t.hasDraft() || slices.Contains(identifySteps, t.st.Ret) {
 		change = Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(t.st.Ret)}, Data: "m:change"}
 	}
 	t.say(key, nil,
@@ -354,7 +355,7 @@ func (t *turn) stepName(step string) Text { return Text{Key: MsgID("step_" + ste
 
 func (t *turn) changeCard() {
 	st := t.st
-	if st.Ret != "" && (t.hasDraft() || contains(identifySteps, st.Ret)) {
+	if st.Ret != "" && (t.hasDraft() || slices.Contains(identifySteps, st.Ret)) {
 		ret := st.Ret
 		st.Ret = ""
 		if t.fire(evResumePfx + ret) {
@@ -406,7 +407,7 @@ func (t *turn) support() {
 func (t *turn) cancel() {
 	st := t.st
 	switch {
-	case contains(draftSteps, st.Step):
+	case slices.Contains(draftSteps, st.Step):
 		st.Ret = st.Step
 		st.Editing = false
 		if t.fire(evCancel) {
@@ -418,7 +419,7 @@ func (t *turn) cancel() {
 		if t.fire(evCancel) {
 			t.prompt()
 		}
-	case contains(identifySteps, st.Step):
+	case slices.Contains(identifySteps, st.Step):
 		st.PendingNo, st.CodeSentAt, st.CodeAttempts = "", time.Time{}, 0
 		if t.fire(evMenu) {
 			t.say(msgCancelled, nil)
@@ -524,11 +525,9 @@ func (t *turn) menuButton(arg string) {
 	}
 }
 
-// stepButtons handle a button of the current step; false means the button
-// does not belong here (stale or forged).
+// stepButtons handle a button of the current step; false, or a step with
+// no entry, means the button does not belong here (stale or forged).
 var stepButtons = map[string]func(t *turn, kind, arg string) bool{
-	StepMenu:      func(t *turn, kind, arg string) bool { return false },
-	StepIDPhone:   func(t *turn, kind, arg string) bool { return false },
 	StepIDCode:    (*turn).codeButton,
 	StepVerify:    (*turn).codeButton,
 	StepChecklist: (*turn).checklistButton,

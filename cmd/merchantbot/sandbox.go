@@ -13,6 +13,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // runSandbox serves the sandbox acquirer over HTTP (backend/openapi.yaml).
@@ -83,8 +84,8 @@ func sandboxOptions(getenv func(string) string, sms io.Writer) ([]sandbox.Option
 		fmt.Fprintf(sms, "[sandbox SMS to %s] verification code %s\n", phone, code)
 	})}
 	if code := getenv("SANDBOX_CODE"); code != "" {
-		if len(code) != 6 || !isDigits(code) {
-			return nil, errors.New("SANDBOX_CODE: must be 6 digits")
+		if err := checkSandboxCode(code); err != nil {
+			return nil, err
 		}
 		opts = append(opts, sandbox.WithCodes(func() string { return code }))
 	}
@@ -98,11 +99,10 @@ func sandboxOptions(getenv func(string) string, sms io.Writer) ([]sandbox.Option
 	return opts, nil
 }
 
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
+// checkSandboxCode accepts exactly 6 ASCII digits, as the sandbox sends.
+func checkSandboxCode(code string) error {
+	if d, err := parse.Code(code); err != nil || d != code {
+		return errors.New("SANDBOX_CODE: want 6 digits")
 	}
-	return s != ""
+	return nil
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
-	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -95,8 +94,8 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 	}
 	if c.sandboxCode != "" {
-		if _, err := parse.Code(c.sandboxCode); err != nil || len(c.sandboxCode) != 6 {
-			return c, errors.New("SANDBOX_CODE: want 6 digits")
+		if err := checkSandboxCode(c.sandboxCode); err != nil {
+			return c, err
 		}
 	}
 	if raw := getenv("SUPPORT_CHAT_ID"); raw != "" {
