@@ -1,0 +1,48 @@
+// Package outbox is the durable way out of the bot: every Bot API call that
+// talks to a merchant or the support group (replies, deletes, edits, button
+// answers, notifications, support relays) is written to its chat's outbox in
+// Redis first, in the same commit as whatever caused it, and sent from there
+// in order by one sender at a time per chat. What was sent is marked sent;
+// a crash, a restart or a Bot API outage delays a call, never loses it.
+package outbox
+
+import "encoding/json"
+
+// Priority orders calls that compete for the global send budget: a
+// merchant's own replies go before notifications, and group traffic never
+// holds up either.
+type Priority int
+
+const (
+	// Reply is an answer to something the merchant just did.
+	Reply Priority = iota
+	// Notification is something the bot says on its own (status changes,
+	// reminders, expiry).
+	Notification
+	// Group is traffic to the support group (context cards, relays).
+	Group
+)
+
+// Call is one Bot API call waiting in a chat's outbox: the method and its
+// JSON body exactly as it will be sent.
+type Call struct {
+	Method string          `json:"m"`
+	Params json.RawMessage `json:"p"`
+	// Priority decides who goes first when the global budget is short.
+	Priority Priority `json:"q,omitempty"`
+	// Tag names the call for a result handler registered with the sender
+	// (for example the hand-off's map of copied message ids); "" for none.
+	Tag string `json:"t,omitempty"`
+	// Optional calls are dropped instead of retried when Telegram refuses
+	// them (a delete of a message that is already gone).
+	Optional bool `json:"o,omitempty"`
+}
+
+// NewCall builds a Call whose body is params marshalled as JSON.
+func NewCall(method string, params any, priority Priority) (Call, error) {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return Call{}, err
+	}
+	return Call{Method: method, Params: raw, Priority: priority}, nil
+}
