@@ -146,6 +146,8 @@ func (t *turn) begin() {
 func (t *turn) dispatch() {
 	in := t.in
 	switch in.Kind {
+	case InEvent:
+		t.event(in.Text, in.Arg)
 	case InCommand:
 		if looksLikeCard(in.Text + " " + in.Arg) {
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})

@@ -25,6 +25,17 @@ const (
 	// dialog does not re-read it as an answer; it only takes a card number
 	// out of the chat. An edit that holds none gets no reply.
 	InEdit
+	// InEvent is something that happened outside the chat, applied in order
+	// with the merchant's own updates through the chat's queue: Text holds
+	// the event's name (the Event* constants), Arg its data.
+	InEvent
+)
+
+// Events the adapter posts into a chat's queue (Input.Kind InEvent).
+const (
+	EventHandBack = "handback" // a support agent handed the chat back
+	EventRemind   = "remind"   // a dialog left half-way is due a reminder
+	EventExpire   = "expire"   // an abandoned draft is due to be wiped
 )
 
 // Input is one thing the merchant did.

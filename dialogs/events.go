@@ -1,0 +1,11 @@
+package dialogs
+
+// event applies something that happened outside the chat (Input.Kind
+// InEvent). Each event's handling lives beside the feature that posts it;
+// an event this version does not know changes nothing.
+func (t *turn) event(name, arg string) {
+	switch name {
+	default:
+		t.log.Warn("unknown dialog event ignored", "event", name)
+	}
+}
