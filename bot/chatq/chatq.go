@@ -1,0 +1,696 @@
+// Package chatq keeps, in Redis, what the bot owes each chat: the updates
+// and events waiting to be applied (a queue ordered by update_id), the
+// chat's state, and the Bot API calls waiting to be sent (the outbox). One
+// script adds to the queue, one claims the chat, one commits a turn (new
+// state, the applied entry removed, its calls appended to the outbox) in a
+// single Redis transaction, and two more send the outbox in order, marking
+// each call as it goes. Whichever replica holds a chat's lock applies its
+// queue; whichever holds its outbox lock sends its calls. Nothing here knows
+// Telegram: payloads and states are bytes the caller encodes (and seals).
+//
+// Per chat (hash-tagged, so one cluster slot holds them):
+//
+//	<prefix>{<chat>}:q   ZSET  waiting entries, member = payload, score = order
+//	<prefix>{<chat>}:n   HASH  score → times the entry was handed out
+//	<prefix>{<chat>}:u   ZSET  applied update ids (newest 64, 24 h)
+//	<prefix>{<chat>}:s   the state record
+//	<prefix>{<chat>}:l   the chat lock (a holder's token)
+//	<prefix>{<chat>}:o   LIST  outbox: JSON outbox.Call, oldest first
+//	<prefix>{<chat>}:ol  the outbox lock
+//	<prefix>{<chat>}:x:<once>  a once key (Add/Enqueue with once)
+//
+// Shared:
+//
+//	<prefix>ready   ZSET chat → when someone should look at it again (work
+//	                may be left: a crashed replica, a retry, a parked send)
+//	<prefix>dead    LIST dead-lettered entries (JSON, payload still sealed)
+//	<prefix>merchant:<no>  the chat bound to a merchant
+//	<prefix>wake    ZSET chat → when the dialog wants an event (reminders)
+package chatq
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/bot/outbox"
+)
+
+// Errors.
+var (
+	// ErrBusy means another holder has the lock.
+	ErrBusy = errors.New("chat is held by another worker")
+	// ErrLockLost means the lock expired under its holder: nothing was written.
+	ErrLockLost = errors.New("chat lock lost")
+)
+
+// Defaults.
+const (
+	DefaultLockTTL = 30 * time.Second
+	appliedKeep    = 64
+	appliedTTL     = 24 * time.Hour
+	onceTTL        = 30 * 24 * time.Hour
+	// eventStep puts an event just after the newest update seen: an exact
+	// binary fraction, so scores stay exact far beyond Telegram's ids.
+	eventStep = 1.0 / 1024
+)
+
+// Redis is the per-chat queue, state and outbox. Safe for concurrent use.
+type Redis struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	lockTTL   time.Duration
+	blockedFn func(chat int64) string
+	now       func() time.Time
+
+	add, claim, commit, release, claimOut, markOut, releaseOut *redis.Script
+}
+
+// Option configures Redis.
+type Option func(*Redis)
+
+// WithPrefix sets the key prefix (default "mb:").
+func WithPrefix(p string) Option { return func(r *Redis) { r.prefix = p } }
+
+// WithLockTTL sets how long a lock outlives a holder that died.
+func WithLockTTL(d time.Duration) Option {
+	return func(r *Redis) {
+		if d > 0 {
+			r.lockTTL = d
+		}
+	}
+}
+
+// WithBlockedKey names the key whose existence means the chat blocked the
+// bot (bot/sender's record): an outbox is not sent while it exists.
+func WithBlockedKey(f func(chat int64) string) Option { return func(r *Redis) { r.blockedFn = f } }
+
+// WithClock sets the clock of the ready scores (tests).
+func WithClock(now func() time.Time) Option { return func(r *Redis) { r.now = now } }
+
+// New returns the queue over rdb.
+func New(rdb redis.UniversalClient, opts ...Option) *Redis {
+	r := &Redis{
+		rdb:        rdb,
+		prefix:     "mb:",
+		lockTTL:    DefaultLockTTL,
+		now:        time.Now,
+		add:        redis.NewScript(addLua),
+		claim:      redis.NewScript(claimLua),
+		commit:     redis.NewScript(commitLua),
+		release:    redis.NewScript(releaseLua),
+		claimOut:   redis.NewScript(claimOutLua),
+		markOut:    redis.NewScript(markOutLua),
+		releaseOut: redis.NewScript(releaseOutLua),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.blockedFn == nil {
+		r.blockedFn = func(chat int64) string { return r.prefix + "blocked:" + strconv.FormatInt(chat, 10) }
+	}
+	return r
+}
+
+// LockTTL is how long a lock lives without its holder.
+func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
+
+// Preload loads the scripts, so that the first call of each is one round
+// trip, and proves Redis runs Lua.
+func (r *Redis) Preload(ctx context.Context) error {
+	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut} {
+		if err := s.Load(ctx, r.rdb).Err(); err != nil {
+			return fmt.Errorf("load queue scripts: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *Redis) key(chat int64, kind string) string {
+	return r.prefix + "{" + strconv.FormatInt(chat, 10) + "}:" + kind
+}
+
+func (r *Redis) readyKey() string { return r.prefix + "ready" }
+
+// DeadKey is the list of dead-lettered entries.
+func (r *Redis) DeadKey() string { return r.prefix + "dead" }
+
+// WakeKey is the ZSET of chats whose dialog wants an event at a time.
+func (r *Redis) WakeKey() string { return r.prefix + "wake" }
+
+// MerchantKey holds the chat bound to merchant no.
+func (r *Redis) MerchantKey(no string) string { return r.prefix + "merchant:" + no }
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
+	for _, c := range calls {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return nil, fmt.Errorf("encode outbox call %s: %w", c.Method, err)
+		}
+		args = append(args, raw)
+	}
+	return args, nil
+}
+
+// KEYS: q, u, o, ready, once. ARGV: kind ("u" update, "e" event), update id,
+// payload, chat, ready score, once ("1": check KEYS[5]), once TTL ms,
+// calls... Replies 1 when added, 0 when a duplicate.
+const addLua = `
+local score
+if ARGV[1] == 'u' then
+	score = tonumber(ARGV[2])
+	if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+	if redis.call('ZCOUNT', KEYS[1], score, score) > 0 then return 0 end
+else
+	if ARGV[6] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[7]) then return 0 end
+	local top = 0
+	local q = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+	if q[2] then top = tonumber(q[2]) end
+	local a = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+	if a[2] and tonumber(a[2]) > top then top = math.floor(tonumber(a[2])) end
+	score = top + 0.0009765625
+end
+redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
+for i = 8, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4])
+return 1
+`
+
+// AddUpdate stores payload (a sealed update) in chat's queue at its update
+// id, unless that id is queued or was applied already, and appends calls
+// (the deletion of a card number, made at once whatever happens next) to
+// the outbox in the same transaction. readyAt is when another replica may
+// take the chat up if this one has not. It reports whether it was added.
+func (r *Redis) AddUpdate(ctx context.Context, chat, id int64, payload []byte, readyAt time.Time, calls ...outbox.Call) (bool, error) {
+	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls).result()
+}
+
+// AddEvent stores payload (a sealed event) in chat's queue after every
+// update received so far. With once != "", it is added only if nothing was
+// added under once in the last 30 days.
+func (r *Redis) AddEvent(ctx context.Context, chat int64, once string, payload []byte, readyAt time.Time) (bool, error) {
+	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil).result()
+}
+
+type addResult struct {
+	cmd *redis.Cmd
+	err error
+}
+
+func (a addResult) result() (bool, error) {
+	if a.err != nil {
+		return false, a.err
+	}
+	n, err := a.cmd.Int64()
+	if err != nil {
+		return false, fmt.Errorf("add to chat queue: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call) addResult {
+	onceKey, hasOnce := r.key(chat, "x:"), "0"
+	if once != "" {
+		onceKey, hasOnce = r.key(chat, "x:"+once), "1"
+	}
+	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds()}, calls)
+	if err != nil {
+		return addResult{err: err}
+	}
+	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(), onceKey}
+	return addResult{cmd: r.add.Run(ctx, c, keys, args...)}
+}
+
+// Pending is an update to store with AddUpdates.
+type Pending struct {
+	Chat    int64
+	ID      int64
+	Payload []byte
+	Calls   []outbox.Call
+}
+
+// AddUpdates stores a batch of updates in one round trip (long polling);
+// added[i] tells whether ps[i] was new.
+func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time) ([]bool, error) {
+	pipe := r.rdb.Pipeline()
+	res := make([]addResult, len(ps))
+	for i, p := range ps {
+		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls)
+		if res[i].err != nil {
+			return nil, res[i].err
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("add to chat queues: %w", err)
+	}
+	added := make([]bool, len(ps))
+	for i := range res {
+		ok, err := res[i].result()
+		if err != nil {
+			return nil, err
+		}
+		added[i] = ok
+	}
+	return added, nil
+}
+
+// Entry is the head of a chat's queue, handed to the lock holder.
+type Entry struct {
+	Payload  []byte
+	Score    string // as Redis wrote it: the entry's identity in the scripts
+	Attempts int    // times it was handed out, this time included
+}
+
+// Claim is a held chat lock.
+type Claim struct {
+	Chat  int64
+	Token string
+	State []byte // the state record; nil when the chat has none
+	Head  *Entry // nil: the queue is empty and the lock was given back
+}
+
+// KEYS: q, l, s, n, ready, o. ARGV: token, lock TTL ms, chat, recheck score.
+// Replies {1} busy, {2} empty (lock given back), {0, payload, score,
+// attempts, state}.
+const claimLua = `
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
+local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if not h[1] then
+	redis.call('DEL', KEYS[2])
+	if redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[5], ARGV[3]) end
+	return {2}
+end
+local att = redis.call('HINCRBY', KEYS[4], h[2], 1)
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
+return {0, h[1], h[2], att, redis.call('GET', KEYS[3]) or ''}
+`
+
+// Claim takes chat's lock under token and hands out the head of its queue
+// with the state. It returns ErrBusy when another holder has the lock; a
+// Claim with a nil Head when there is nothing to do.
+func (r *Redis) Claim(ctx context.Context, chat int64, token string) (*Claim, error) {
+	keys := []string{r.key(chat, "q"), r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.readyKey(), r.key(chat, "o")}
+	reply, err := r.claim.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim chat: %w", err)
+	}
+	c := &Claim{Chat: chat, Token: token}
+	switch code, _ := reply[0].(int64); code {
+	case 1:
+		return nil, ErrBusy
+	case 2:
+		return c, nil
+	}
+	if len(reply) != 5 {
+		return nil, fmt.Errorf("claim chat: unexpected reply of %d items", len(reply))
+	}
+	c.Head = entryOf(reply[1], reply[2], reply[3])
+	if s, _ := reply[4].(string); s != "" {
+		c.State = []byte(s)
+	}
+	return c, nil
+}
+
+func entryOf(payload, score, attempts any) *Entry {
+	p, _ := payload.(string)
+	s, _ := score.(string)
+	n, _ := attempts.(int64)
+	return &Entry{Payload: []byte(p), Score: s, Attempts: int(n)}
+}
+
+// Turn is what applying the head entry changed, written by Commit at once.
+type Turn struct {
+	// State is the new record; nil keeps the stored one, and Delete drops it.
+	State    []byte
+	Delete   bool
+	StateTTL time.Duration
+	// UpdateID records a Telegram update as applied (0 for an event).
+	UpdateID int64
+	// Calls are appended to the outbox.
+	Calls []outbox.Call
+	// Dead also copies the entry to the dead-letter list, with this
+	// reason: it was given up on.
+	Dead string
+	// Merchant binds the chat to this merchant number ("" for no change).
+	Merchant string
+	// Wake is when the dialog wants an event; zero removes the chat from
+	// the wake set. KeepWake leaves the set as it is.
+	Wake     time.Time
+	KeepWake bool
+}
+
+// Committed is Commit's answer.
+type Committed struct {
+	// Next is the new head, already claimed under the same lock; nil when
+	// the queue is empty and the lock was given back.
+	Next *Entry
+	// Outbox is the first waiting call when this caller became the chat's
+	// outbox sender (token OutboxToken); nil when someone else sends, the
+	// chat blocked the bot, or nothing waits.
+	Outbox []byte
+}
+
+// KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked.
+// ARGV: token, head score, state mode ("k" keep, "s" set, "d" delete),
+// state, state TTL ms, update id, applied keep, applied TTL ms, dead record,
+// chat, wake ("" keep, "0" remove, else score), merchant, lock TTL ms,
+// recheck score, outbox token, calls...
+// Replies {0} lock lost, else {1, outbox head or "", next payload, next
+// score, next attempts}.
+const commitLua = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
+redis.call('HDEL', KEYS[4], ARGV[2])
+if ARGV[3] == 's' then
+	redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
+elseif ARGV[3] == 'd' then
+	redis.call('DEL', KEYS[3])
+end
+if ARGV[9] ~= '' then
+	redis.call('RPUSH', KEYS[9], ARGV[9])
+	redis.call('LTRIM', KEYS[9], -` + "10000" + `, -1)
+end
+if ARGV[6] ~= '0' then
+	redis.call('ZADD', KEYS[5], ARGV[6], ARGV[6])
+	redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -1 - tonumber(ARGV[7]))
+	redis.call('PEXPIRE', KEYS[5], ARGV[8])
+end
+if ARGV[11] == '0' then
+	redis.call('ZREM', KEYS[11], ARGV[10])
+elseif ARGV[11] ~= '' then
+	redis.call('ZADD', KEYS[11], ARGV[11], ARGV[10])
+end
+if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10]) end
+for i = 16, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+local out = ''
+if redis.call('EXISTS', KEYS[12]) == 0 then
+	local first = redis.call('LINDEX', KEYS[6], 0)
+	if first and redis.call('SET', KEYS[7], ARGV[15], 'NX', 'PX', ARGV[13]) then out = first end
+end
+local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if h[1] then
+	redis.call('PEXPIRE', KEYS[2], ARGV[13])
+	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
+	return {1, out, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
+end
+redis.call('DEL', KEYS[2])
+if redis.call('LLEN', KEYS[6]) == 0 then
+	redis.call('ZREM', KEYS[8], ARGV[10])
+else
+	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
+end
+return {1, out}
+`
+
+// Commit writes t for the head of c (removing it from the queue) and, in
+// the same transaction, appends t's calls to the outbox and tries to become
+// the outbox sender under outboxToken. It keeps the lock and hands out the
+// next entry when one waits. ErrLockLost means nothing was written.
+func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string) (Committed, error) {
+	mode, rec := "k", []byte(nil)
+	switch {
+	case t.Delete:
+		mode = "d"
+	case t.State != nil:
+		mode, rec = "s", t.State
+	}
+	wake := ""
+	switch {
+	case t.KeepWake:
+	case t.Wake.IsZero():
+		wake = "0"
+	default:
+		wake = ms(t.Wake)
+	}
+	dead := ""
+	if t.Dead != "" {
+		raw, err := json.Marshal(DeadEntry{Chat: c.Chat, Score: c.Head.Score, Payload: c.Head.Payload,
+			Reason: t.Dead, At: r.now().UTC(), Attempts: c.Head.Attempts})
+		if err != nil {
+			return Committed{}, fmt.Errorf("encode dead letter: %w", err)
+		}
+		dead = string(raw)
+	}
+	merchantKey := r.MerchantKey("")
+	if t.Merchant != "" {
+		merchantKey = r.MerchantKey(t.Merchant)
+	}
+	keys := []string{
+		r.key(c.Chat, "q"), r.key(c.Chat, "l"), r.key(c.Chat, "s"), r.key(c.Chat, "n"), r.key(c.Chat, "u"),
+		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(), r.DeadKey(), merchantKey, r.WakeKey(), r.blockedFn(c.Chat),
+	}
+	ttl := t.StateTTL.Milliseconds()
+	if mode == "s" && ttl <= 0 {
+		return Committed{}, errors.New("commit chat: state without a TTL")
+	}
+	args, err := encodeCalls([]any{
+		c.Token, c.Head.Score, mode, rec, ttl, t.UpdateID, appliedKeep, appliedTTL.Milliseconds(), dead,
+		c.Chat, wake, t.Merchant, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), outboxToken,
+	}, t.Calls)
+	if err != nil {
+		return Committed{}, err
+	}
+	reply, err := r.commit.Run(ctx, r.rdb, keys, args...).Slice()
+	if err != nil {
+		return Committed{}, fmt.Errorf("commit chat: %w", err)
+	}
+	if code, _ := reply[0].(int64); code != 1 {
+		return Committed{}, ErrLockLost
+	}
+	var out Committed
+	if s, _ := reply[1].(string); s != "" {
+		out.Outbox = []byte(s)
+	}
+	if len(reply) == 5 {
+		out.Next = entryOf(reply[2], reply[3], reply[4])
+		c.Head = out.Next
+	} else {
+		c.Head = nil
+	}
+	return out, nil
+}
+
+// DeadEntry is one dead-lettered entry, as the dead list holds it (the
+// payload stays sealed).
+type DeadEntry struct {
+	Chat     int64     `json:"chat"`
+	Score    string    `json:"score"`
+	Payload  []byte    `json:"payload"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+	Attempts int       `json:"attempts"`
+}
+
+// Dead lists the newest n dead-lettered entries, newest last.
+func (r *Redis) Dead(ctx context.Context, n int64) ([]DeadEntry, error) {
+	raws, err := r.rdb.LRange(ctx, r.DeadKey(), -n, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	out := make([]DeadEntry, 0, len(raws))
+	for _, raw := range raws {
+		var d DeadEntry
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return nil, fmt.Errorf("read dead letters: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// KEYS: l, ready. ARGV: token, chat, retry score.
+const releaseLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+return 1
+`
+
+// Release gives c's lock back without writing, and asks that the chat be
+// looked at again at retryAt (the failed entry stays at the head).
+func (r *Redis) Release(ctx context.Context, c *Claim, retryAt time.Time) error {
+	keys := []string{r.key(c.Chat, "l"), r.readyKey()}
+	if err := r.release.Run(ctx, r.rdb, keys, c.Token, c.Chat, ms(retryAt)).Err(); err != nil {
+		return fmt.Errorf("release chat: %w", err)
+	}
+	return nil
+}
+
+// Enqueue appends calls to chat's outbox in one transaction and marks the
+// chat ready for a sender. With once != "", the calls are appended only if
+// nothing was appended under once in the last 30 days.
+func (r *Redis) Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error) {
+	if len(calls) == 0 {
+		return false, nil
+	}
+	onceKey, hasOnce := r.key(chat, "x:"), "0"
+	if once != "" {
+		onceKey, hasOnce = r.key(chat, "x:"+once), "1"
+	}
+	args, err := encodeCalls([]any{hasOnce, onceTTL.Milliseconds(), chat, ms(r.now())}, calls)
+	if err != nil {
+		return false, err
+	}
+	keys := []string{r.key(chat, "o"), onceKey, r.readyKey()}
+	n, err := r.rdb.Eval(ctx, enqueueLua, keys, args...).Int64()
+	if err != nil {
+		return false, fmt.Errorf("enqueue outbox: %w", err)
+	}
+	return n == 1, nil
+}
+
+// KEYS: o, once, ready. ARGV: once ("1" check), once TTL ms, chat, ready
+// score, calls...
+const enqueueLua = `
+if ARGV[1] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 0 end
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
+return 1
+`
+
+// KEYS: o, ol, ready, q, blocked. ARGV: token, TTL ms, chat.
+// Replies {0} held by another or blocked, {1} nothing to send, {1, call}.
+const claimOutLua = `
+if redis.call('EXISTS', KEYS[5]) == 1 then
+	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+	return {0}
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local e = redis.call('LINDEX', KEYS[1], 0)
+if not e then
+	redis.call('DEL', KEYS[2])
+	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+	return {1}
+end
+return {1, e}
+`
+
+// ErrNotSender means another sender holds the chat's outbox, or the chat
+// blocked the bot.
+var ErrNotSender = errors.New("outbox held by another sender")
+
+// ClaimOutbox makes token the chat's outbox sender and returns the first
+// waiting call (nil when none, and then the lock was given back).
+func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error) {
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q"), r.blockedFn(chat)}
+	reply, err := r.claimOut.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox: %w", err)
+	}
+	if code, _ := reply[0].(int64); code == 0 {
+		return nil, ErrNotSender
+	}
+	if len(reply) < 2 {
+		return nil, nil
+	}
+	s, _ := reply[1].(string)
+	return []byte(s), nil
+}
+
+// KEYS: o, ol, ready, q. ARGV: token, the call sent, TTL ms, chat, recheck
+// score. Replies {0} not the sender any more, {1} done (lock given back),
+// {1, next call}.
+const markOutLua = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then redis.call('LPOP', KEYS[1]) end
+local e = redis.call('LINDEX', KEYS[1], 0)
+if not e then
+	redis.call('DEL', KEYS[2])
+	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+	return {1}
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+return {1, e}
+`
+
+// MarkSent removes call (the head of the outbox, as ClaimOutbox or MarkSent
+// returned it) and returns the next one; nil when the outbox is empty and
+// the lock was given back. ErrNotSender means the lock was lost: stop.
+func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error) {
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q")}
+	reply, err := r.markOut.Run(ctx, r.rdb, keys, token, call, r.lockTTL.Milliseconds(), chat,
+		ms(r.now().Add(r.lockTTL))).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("mark call sent: %w", err)
+	}
+	if code, _ := reply[0].(int64); code == 0 {
+		return nil, ErrNotSender
+	}
+	if len(reply) < 2 {
+		return nil, nil
+	}
+	s, _ := reply[1].(string)
+	return []byte(s), nil
+}
+
+// KEYS: ol, ready. ARGV: token, chat, retry score ("" none).
+const releaseOutLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
+return 1
+`
+
+// ReleaseOutbox gives the outbox back, with what is left unsent, and asks
+// that it be tried again at retryAt (zero: not until something new
+// arrives, e.g. a chat that blocked the bot).
+func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error {
+	retry := ""
+	if !retryAt.IsZero() {
+		retry = ms(retryAt)
+	}
+	keys := []string{r.key(chat, "ol"), r.readyKey()}
+	if err := r.releaseOut.Run(ctx, r.rdb, keys, token, chat, retry).Err(); err != nil {
+		return fmt.Errorf("release outbox: %w", err)
+	}
+	return nil
+}
+
+// Due returns up to n chats whose ready time has come.
+func (r *Redis) Due(ctx context.Context, n int64) ([]int64, error) {
+	ids, err := r.rdb.ZRangeByScore(ctx, r.readyKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: ms(r.now()), Count: n,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read ready chats: %w", err)
+	}
+	chats := make([]int64, 0, len(ids))
+	for _, s := range ids {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			chats = append(chats, id)
+		}
+	}
+	return chats, nil
+}
+
+// OutboxLen is how many calls wait in chat's outbox (metrics, tests).
+func (r *Redis) OutboxLen(ctx context.Context, chat int64) (int64, error) {
+	n, err := r.rdb.LLen(ctx, r.key(chat, "o")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("outbox length: %w", err)
+	}
+	return n, nil
+}
+
+// QueueLen is how many entries wait in chat's queue (tests, metrics).
+func (r *Redis) QueueLen(ctx context.Context, chat int64) (int64, error) {
+	n, err := r.rdb.ZCard(ctx, r.key(chat, "q")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("queue length: %w", err)
+	}
+	return n, nil
+}
+
+// Reset deletes chat's state record (one that no longer decodes).
+func (r *Redis) Reset(ctx context.Context, chat int64) error {
+	if err := r.rdb.Del(ctx, r.key(chat, "s")).Err(); err != nil {
+		return fmt.Errorf("reset chat state: %w", err)
+	}
+	return nil
+}
