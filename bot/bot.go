@@ -1,8 +1,9 @@
-// Package bot puts the card-change dialog on Telegram: it turns updates into
-// dialogs.Inputs and Outcomes into Bot API calls, receives updates by long
-// polling or webhook, and applies the updates of each chat one at a time, in
-// order, exactly once (with the dialog's per-chat Redis lock and update
-// de-duplication). Every outgoing call goes through bot/sender.
+// Package bot puts the card-change dialog on Telegram: it receives updates
+// by long polling or webhook, stores each in its chat's durable queue
+// before acknowledging it, applies each chat's queue one update at a time,
+// in update_id order, exactly once, and sends what the dialog answered
+// from the chat's durable outbox (bot/chatq). Every outgoing call goes
+// through bot/sender's budgets.
 package bot
 
 import (
@@ -13,36 +14,36 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
-// Dialog is the conversation: dialogs.Runner.
-type Dialog interface {
-	// Handle applies in, received as update, to chat. It returns
-	// dialogs.ErrDuplicate for an update applied before.
-	Handle(ctx context.Context, chat, update int64, in dialogs.Input) (dialogs.Outcome, error)
+// Engine is the conversation: dialogs.Engine. It keeps nothing between
+// calls; the pipeline reads and commits the state around it.
+type Engine interface {
+	Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome
 }
 
 // Sender makes the Bot API calls: bot/sender.Sender.
 type Sender interface {
 	Do(ctx context.Context, chatID int64, kind sender.Kind, call func(ctx context.Context) error) error
+	Block(ctx context.Context, chatID int64) error
 	Unblock(ctx context.Context, chatID int64) error
 }
 
-// api is the part of the Bot API client the adapter calls: *tg.Bot.
+// api is the part of go-telegram/bot's client the adapter calls directly:
+// the set-up calls. Everything said to a chat goes through the outbox.
 type api interface {
 	GetMe(ctx context.Context) (*models.User, error)
-	SendMessage(ctx context.Context, params *tg.SendMessageParams) (*models.Message, error)
-	EditMessageText(ctx context.Context, params *tg.EditMessageTextParams) (*models.Message, error)
-	AnswerCallbackQuery(ctx context.Context, params *tg.AnswerCallbackQueryParams) (bool, error)
-	DeleteMessage(ctx context.Context, params *tg.DeleteMessageParams) (bool, error)
 	SetMyCommands(ctx context.Context, params *tg.SetMyCommandsParams) (bool, error)
 	SetWebhook(ctx context.Context, params *tg.SetWebhookParams) (bool, error)
 	DeleteWebhook(ctx context.Context, params *tg.DeleteWebhookParams) (bool, error)
@@ -55,26 +56,35 @@ type Bot struct {
 	serverURL string
 	client    *http.Client
 	api       api
-	dialog    Dialog
+	engine    Engine
+	q         *chatq.Redis
+	cipher    *store.Cipher
 	send      Sender
 	render    *dialogs.Renderer
 	catalog   *locales.Catalog
 	codec     callbackCodec
 	log       *slog.Logger
 	ready     func(context.Context) error
+	results   map[string]ResultHandler
 
 	supportChat int64
-	workers     int
-	maxInFlight int
+	workerSlots int
 	pollTimeout time.Duration
 	retryMin    time.Duration
 	retryMax    time.Duration
+	maxAttempts int
+	maxTurn     time.Duration
+	takeOver    time.Duration
+	sweepEvery  time.Duration
 	callbackKey []byte
 
-	handle  handler // the update pipeline of routes.go
-	queue   *queue
-	work    context.Context // updates are applied under it; Drain ends it
-	endWork context.CancelFunc
+	work     context.Context // workers and senders run under it; Drain ends it
+	endWork  context.CancelFunc
+	stopping atomic.Bool // no new entry is started
+	workers  *scheduler  // apply chats' queues
+	senders  *scheduler  // send chats' outboxes
+	handed   handoffs
+	sweeping sync.Once
 
 	mu       sync.Mutex
 	username string
@@ -111,13 +121,44 @@ func WithReadiness(check func(context.Context) error) Option {
 	return func(b *Bot) { b.ready = check }
 }
 
-// WithWorkers bounds how many chats are handled at once (default 128).
+// WithWorkers bounds how many chats are applied, and how many outboxes
+// sent, at once (default 128 each).
 func WithWorkers(n int) Option {
 	return func(b *Bot) {
 		if n > 0 {
-			b.workers = n
+			b.workerSlots = n
 		}
 	}
+}
+
+// WithMaxAttempts sets how many times an entry that fails (a panic) is tried
+// before it is dead-lettered (default 5).
+func WithMaxAttempts(n int) Option {
+	return func(b *Bot) {
+		if n > 0 {
+			b.maxAttempts = n
+		}
+	}
+}
+
+// WithSweep sets how often the ready set is read for chats another replica
+// left (default 1s), and how long a chat received here is left to this
+// replica before others may take it up (default 2s).
+func WithSweep(every, takeOver time.Duration) Option {
+	return func(b *Bot) {
+		if every > 0 {
+			b.sweepEvery = every
+		}
+		if takeOver > 0 {
+			b.takeOver = takeOver
+		}
+	}
+}
+
+// WithResultHandler hands the result of every sent call whose Tag starts
+// with prefix to h.
+func WithResultHandler(prefix string, h ResultHandler) Option {
+	return func(b *Bot) { b.results[prefix] = h }
 }
 
 // WithPollTimeout sets the long-poll timeout of getUpdates (default 25s).
@@ -129,9 +170,9 @@ func WithPollTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetry sets the backoff between attempts at an update that failed for a
-// passing reason (Redis unreachable, chat lock held too long) in long polling
-// (default 100ms doubling to 5s). A webhook update is retried by Telegram.
+// WithRetry sets the backoff after a failure: of getUpdates, of an entry
+// that failed (doubling from min), and the pause before an outbox that
+// Telegram did not take is tried again (max) (default 100ms and 5s).
 func WithRetry(min, max time.Duration) Option {
 	return func(b *Bot) {
 		if min > 0 && max >= min {
@@ -140,28 +181,39 @@ func WithRetry(min, max time.Duration) Option {
 	}
 }
 
-// New returns a Bot for token that hands merchant inputs to dialog, renders
-// replies from catalog and makes every call through send.
-func New(token string, dialog Dialog, catalog *locales.Catalog, send Sender, opts ...Option) (*Bot, error) {
+// New returns a Bot for token that applies merchant inputs with engine,
+// keeps each chat's queue, state and outbox in q (the state sealed with
+// cipher), renders replies from catalog and makes every call through send.
+func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, cipher *store.Cipher, send Sender, opts ...Option) (*Bot, error) {
 	b := &Bot{
 		token:       token,
 		serverURL:   "https://api.telegram.org",
-		dialog:      dialog,
+		engine:      engine,
+		q:           q,
+		cipher:      cipher,
 		send:        send,
 		catalog:     catalog,
 		log:         slog.New(slog.DiscardHandler),
-		workers:     128,
+		results:     map[string]ResultHandler{},
+		workerSlots: 128,
 		pollTimeout: 25 * time.Second,
 		retryMin:    100 * time.Millisecond,
 		retryMax:    5 * time.Second,
+		maxAttempts: 5,
+		maxTurn:     dialogs.MaxTurn,
+		takeOver:    2 * time.Second,
+		sweepEvery:  time.Second,
+		handed:      handoffs{m: map[int64]handed{}},
 	}
 	for _, o := range opts {
 		o(b)
 	}
+	if b.maxTurn >= q.LockTTL() {
+		return nil, fmt.Errorf("a turn may last %s but a chat lock only %s: the lock must outlive the turn", b.maxTurn, q.LockTTL())
+	}
 	if b.client == nil {
 		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second}
 	}
-	b.maxInFlight = 4 * b.workers
 	// Templates hold no HTML, so the whole rendered text is escaped once,
 	// merchant input included; the Renderer must not escape it again.
 	b.render = dialogs.NewRenderer(catalog, nil)
@@ -182,8 +234,8 @@ func New(token string, dialog Dialog, catalog *locales.Catalog, send Sender, opt
 	}
 	b.api = client
 	b.work, b.endWork = context.WithCancel(context.Background())
-	b.queue = newQueue(b.work, b.workers, b.runJob)
-	b.handle = b.routes()
+	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
+	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
 	return b, nil
 }
 
@@ -216,18 +268,26 @@ func (b *Bot) Username() string {
 	return b.username
 }
 
-// Drain waits for every update received so far to be applied, then stops.
-// Updates still running when ctx ends are cancelled: they are not confirmed
-// to Telegram, which delivers them again to the next process.
+// Run takes up, until ctx ends, the chats whose work another replica (or
+// an earlier process) left: queued updates, unsent replies. Call it once
+// beside Poll or the webhook.
+func (b *Bot) Run(ctx context.Context) {
+	b.sweeping.Do(func() { b.sweep(ctx, b.sweepEvery) })
+}
+
+// Drain stops taking up new entries, lets the turns under way finish (up
+// to ctx), then stops the senders. Nothing is lost: what was not applied
+// or sent stays in Redis for the next process or another replica.
 func (b *Bot) Drain(ctx context.Context) error {
-	err := b.queue.wait(ctx)
+	b.stopping.Store(true)
+	err := b.workers.wait(ctx)
 	b.endWork()
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = b.workers.wait(wctx)
+	_ = b.senders.wait(wctx)
 	if err != nil {
-		// Cancelled updates release their locks and return quickly.
-		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.queue.wait(wctx)
-		return fmt.Errorf("drain updates: %w", err)
+		return fmt.Errorf("drain: %w", err)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -94,9 +95,12 @@ type harness struct {
 	fake    *telegramtest.Server
 	rdb     *redis.Client // the dialog state's client
 	state   *roundTrips
-	sendRT  *roundTrips // the sender's client
-	states  *store.Redis
+	sendRT  *roundTrips  // the sender's client
+	states  *store.Redis // reads the state the pipeline commits (same keys)
 	cipher  *store.Cipher
+	q       *chatq.Redis
+	prefix  string
+	watch   *redis.Client // uncounted: for waiting on the bot
 	bot     *Bot
 	send    *sender.Sender
 	logs    *syncBuffer
@@ -105,14 +109,14 @@ type harness struct {
 }
 
 type harnessConfig struct {
-	wrap  func(Dialog) Dialog
+	wrap  func(Engine) Engine
 	grace time.Duration
 	opts  []Option
 }
 
 type harnessOption func(*harnessConfig)
 
-func wrapDialog(w func(Dialog) Dialog) harnessOption {
+func wrapEngine(w func(Engine) Engine) harnessOption {
 	return func(c *harnessConfig) { c.wrap = w }
 }
 
@@ -135,6 +139,7 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	t.Cleanup(fake.Close)
 	rdb, state, prefix := testRedis(t)
 	sendRDB, sendRT, _ := testRedis(t)
+	watch, _, _ := testRedis(t)
 	cipher, err := store.NewCipher(store.RandomKey())
 	if err != nil {
 		t.Fatal(err)
@@ -152,30 +157,37 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	sb := sandbox.New(sandbox.WithCodes(func() string { return "123456" }))
-	var dialog Dialog = dialogs.NewRunner(states, dialogs.NewEngine(sb, bins), 0)
+	var engine Engine = dialogs.NewEngine(sb, bins)
 	if cfg.wrap != nil {
-		dialog = cfg.wrap(dialog)
+		engine = cfg.wrap(engine)
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(roomy), sender.WithLogger(log))
+	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(roomy), sender.WithLogger(log),
+		sender.WithMaxWait(time.Second))
+	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey))
+	if err := q.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	opts := append([]Option{
 		WithServerURL(fake.URL()),
 		WithLogger(log),
 		WithPollTimeout(2 * time.Second),
 		WithRetry(10*time.Millisecond, 100*time.Millisecond),
+		WithSweep(50*time.Millisecond, 500*time.Millisecond),
 	}, cfg.opts...)
-	b, err := New(fake.Token(), dialog, catalog, send, opts...)
+	b, err := New(fake.Token(), engine, catalog, q, cipher, send, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, states: states, cipher: cipher,
-		bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
+		q: q, prefix: prefix, watch: watch, bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	go b.Run(ctx)
 	go func() { h.stopped <- b.Poll(ctx, cfg.grace) }()
 	t.Cleanup(func() {
 		h.stop()
@@ -248,6 +260,26 @@ func (h *harness) waitSent(chat int64, n int) []telegramtest.Message {
 func (h *harness) waitIdle() {
 	h.t.Helper()
 	h.waitFor("every update confirmed", func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 })
+}
+
+// waitDone waits until no chat has work left: the ready set is empty (every
+// queue and outbox drained) and no worker or sender runs here.
+func (h *harness) waitDone() {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := h.watch.ZCard(context.Background(), h.prefix+"ready").Result()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == 0 && h.bot.workers.running() == 0 && h.bot.senders.running() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the bot still has work after 20s (%d chats ready)", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // state reads chat's dialog state.

@@ -1,16 +1,13 @@
 package bot
 
 import (
-	"context"
-	"errors"
 	"html"
-	"strings"
 
-	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	"github.com/merchantbot/merchantbot/bot/sender"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/locales"
 )
 
 // outgoing is one Reply as Bot API messages.
@@ -20,16 +17,86 @@ type outgoing struct {
 	contact bool               // markup is the share-contact keyboard
 }
 
-// deliver carries out an Outcome in chat: effects first (the card number
-// disappears before the bot talks on), then the replies in order.
-func (b *Bot) deliver(ctx context.Context, u *update, out dialogs.Outcome) {
+// The bodies of the calls the outbox sends, with exactly the fields the Bot
+// API documents and the bot sets.
+type (
+	sendMessageParams struct {
+		ChatID             int64              `json:"chat_id"`
+		MessageThreadID    int                `json:"message_thread_id,omitempty"`
+		Text               string             `json:"text"`
+		ParseMode          models.ParseMode   `json:"parse_mode,omitempty"`
+		LinkPreviewOptions *linkPreview       `json:"link_preview_options,omitempty"`
+		ReplyMarkup        models.ReplyMarkup `json:"reply_markup,omitempty"`
+	}
+	editMessageTextParams struct {
+		ChatID             int64              `json:"chat_id"`
+		MessageID          int                `json:"message_id"`
+		Text               string             `json:"text"`
+		ParseMode          models.ParseMode   `json:"parse_mode,omitempty"`
+		LinkPreviewOptions *linkPreview       `json:"link_preview_options,omitempty"`
+		ReplyMarkup        models.ReplyMarkup `json:"reply_markup,omitempty"`
+	}
+	deleteMessageParams struct {
+		ChatID    int64 `json:"chat_id"`
+		MessageID int   `json:"message_id"`
+	}
+	answerCallbackParams struct {
+		CallbackQueryID string `json:"callback_query_id"`
+		Text            string `json:"text,omitempty"`
+	}
+	linkPreview struct {
+		IsDisabled bool `json:"is_disabled"`
+	}
+)
+
+var noPreview = &linkPreview{IsDisabled: true}
+
+// msgStrayCard is the dialog's own word that it removed a card number typed
+// where none was asked for: the adapter then adds no notice of its own.
+const msgStrayCard dialogs.MsgID = "stray_card"
+
+// call makes an outbox call; the bodies above always marshal.
+func call(method string, params any, p outbox.Priority) outbox.Call {
+	c, err := outbox.NewCall(method, params, p)
+	if err != nil {
+		panic("bot: outbox call does not encode: " + err.Error())
+	}
+	return c
+}
+
+// replyCalls turns an Outcome in u's chat into the calls that carry it out,
+// in order: the button's answer first (the spinner stops), then the effects
+// (a card number disappears before the bot talks on), then the replies.
+// intakeDeleted is the message the intake already deleted (0: none).
+func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []outbox.Call {
 	chat, lang := u.chat, out.Lang
+	var calls []outbox.Call
+	if u.CallbackQuery != nil {
+		toast := ""
+		if out.Stale && len(out.Replies) > 0 {
+			// A button of an earlier step, or a second tap: its answer shows
+			// on the button; the question it would repeat is on screen.
+			toast = toastText(b.render.Reply(lang, out.Replies[0]))
+			out.Replies = nil
+		}
+		calls = append(calls, b.answerCall(u, toast))
+	}
+	saysDeleted := false
+	for _, r := range out.Replies {
+		if r.Key == msgStrayCard {
+			saysDeleted = true
+		}
+	}
 	for _, e := range out.Effects {
-		switch e.Kind {
-		case dialogs.DeleteMessage:
-			b.deleteMerchantMessage(ctx, chat, lang, e.MessageID)
-		case dialogs.HandOff:
-			b.handOff(ctx, u, e.Step)
+		if e.Kind != dialogs.DeleteMessage || e.MessageID == 0 {
+			continue
+		}
+		if e.MessageID != intakeDeleted {
+			calls = append(calls, b.deleteCall(chat, lang, e.MessageID))
+		}
+		if !saysDeleted {
+			calls = append(calls, b.sayCalls(chat, lang, dialogs.MsgMessageDeleted)...)
+			saysDeleted = true
 		}
 	}
 	// The share-contact keyboard stays on screen until a message removes it
@@ -48,19 +115,58 @@ func (b *Bot) deliver(ctx context.Context, u *update, out dialogs.Outcome) {
 		if r.Edit && editable != 0 && len(m.texts) == 1 && !m.contact {
 			target := editable
 			editable = 0 // one message shows one reply
-			if b.edit(ctx, chat, target, m) {
-				continue
-			}
+			send := b.messageCalls(chat, m, outbox.Reply)
+			edit := call("editMessageText", editMessageTextParams{
+				ChatID: chat, MessageID: target, Text: m.texts[0], ParseMode: models.ParseModeHTML,
+				LinkPreviewOptions: noPreview, ReplyMarkup: m.markup,
+			}, outbox.Reply)
+			edit.Else = &send[0] // too old or deleted: send it instead
+			calls = append(calls, edit)
+			continue
 		}
 		if removeKeyboard && m.markup == nil {
 			// Only a new message can carry it: an edit takes inline keyboards only.
 			m.markup = ReplyKeyboardRemove{}
 			removeKeyboard = false
 		}
-		if err := b.post(ctx, chat, m); errors.Is(err, sender.ErrBlocked) {
-			return // nobody to talk to
-		}
+		calls = append(calls, b.messageCalls(chat, m, outbox.Reply)...)
 	}
+	return calls
+}
+
+// messageCalls sends m's texts in order, the keyboard with the last.
+func (b *Bot) messageCalls(chat int64, m outgoing, p outbox.Priority) []outbox.Call {
+	calls := make([]outbox.Call, 0, len(m.texts))
+	for i, text := range m.texts {
+		params := sendMessageParams{ChatID: chat, Text: text, ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview}
+		if i == len(m.texts)-1 && m.markup != nil {
+			params.ReplyMarkup = m.markup
+		}
+		calls = append(calls, call("sendMessage", params, p))
+	}
+	return calls
+}
+
+// sayCalls is one message of ours, without buttons.
+func (b *Bot) sayCalls(chat int64, lang string, key dialogs.MsgID) []outbox.Call {
+	return b.messageCalls(chat, b.outgoing(chat, locales.Normalize(lang), 0, dialogs.Reply{Key: key}), outbox.Reply)
+}
+
+// deleteCall removes the merchant's message that carried a card number;
+// when Telegram refuses (too old, already gone), the merchant is asked to
+// delete it themselves.
+func (b *Bot) deleteCall(chat int64, lang string, id int) outbox.Call {
+	c := call("deleteMessage", deleteMessageParams{ChatID: chat, MessageID: id}, outbox.Reply)
+	notice := b.sayCalls(chat, lang, dialogs.MsgDeleteFailed)
+	c.Else = &notice[0]
+	return c
+}
+
+// answerCall answers u's callback query, with a toast when text is set.
+func (b *Bot) answerCall(u *update, text string) outbox.Call {
+	c := call("answerCallbackQuery", answerCallbackParams{CallbackQueryID: u.CallbackQuery.ID, Text: text}, outbox.Reply)
+	c.Optional = true // a query older than Telegram's window cannot be answered: nothing to do
+	return c
 }
 
 func asksContact(out dialogs.Outcome) bool {
@@ -131,92 +237,4 @@ func (b *Bot) keyboard(chat int64, lang string, seq int, rows [][]dialogs.Button
 		return &InlineKeyboardMarkup{InlineKeyboard: inline}, false
 	}
 	return nil, false
-}
-
-// post sends m's texts in order, the keyboard with the last.
-func (b *Bot) post(ctx context.Context, chat int64, m outgoing) error {
-	for i, text := range m.texts {
-		p := &tg.SendMessageParams{
-			ChatID:             chat,
-			Text:               text,
-			ParseMode:          models.ParseModeHTML,
-			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()},
-		}
-		if i == len(m.texts)-1 && m.markup != nil {
-			p.ReplyMarkup = m.markup
-		}
-		err := b.send.Do(ctx, chat, sender.Message, func(ctx context.Context) error {
-			_, err := b.api.SendMessage(ctx, p)
-			return err
-		})
-		if err != nil {
-			b.log.Warn("send message", "chat_id", chat, "err", scrub(err.Error(), b.token))
-			return err
-		}
-	}
-	return nil
-}
-
-// edit replaces message id with m; false means it could not be (too old,
-// deleted) and m must be sent instead.
-func (b *Bot) edit(ctx context.Context, chat int64, id int, m outgoing) bool {
-	p := &tg.EditMessageTextParams{
-		ChatID:             chat,
-		MessageID:          id,
-		Text:               m.texts[0],
-		ParseMode:          models.ParseModeHTML,
-		LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: tg.True()},
-	}
-	if m.markup != nil {
-		p.ReplyMarkup = m.markup // without it, the edit removes the inline keyboard
-	}
-	err := b.send.Do(ctx, chat, sender.Message, func(ctx context.Context) error {
-		_, err := b.api.EditMessageText(ctx, p)
-		return err
-	})
-	switch {
-	case err == nil:
-		return true
-	case strings.Contains(err.Error(), "message is not modified"):
-		return true // it already says this
-	}
-	b.log.Info("edit message failed, sending instead", "chat_id", chat, "err", scrub(err.Error(), b.token))
-	return false
-}
-
-// say sends one message of ours, without buttons.
-func (b *Bot) say(ctx context.Context, chat int64, lang string, key dialogs.MsgID) {
-	_ = b.post(ctx, chat, b.outgoing(chat, lang, 0, dialogs.Reply{Key: key}))
-}
-
-// deleteMerchantMessage removes the merchant's message that carried a card
-// number and tells them whether it worked.
-func (b *Bot) deleteMerchantMessage(ctx context.Context, chat int64, lang string, id int) {
-	if id == 0 {
-		return
-	}
-	p := &tg.DeleteMessageParams{ChatID: chat, MessageID: id}
-	err := b.send.Do(ctx, chat, sender.Free, func(ctx context.Context) error {
-		_, err := b.api.DeleteMessage(ctx, p)
-		return err
-	})
-	if err != nil {
-		b.log.Warn("delete card message", "chat_id", chat, "message_id", id, "err", scrub(err.Error(), b.token))
-		b.say(ctx, chat, lang, dialogs.MsgDeleteFailed)
-		return
-	}
-	b.say(ctx, chat, lang, dialogs.MsgMessageDeleted)
-}
-
-// deleteQuietly deletes a message again after a redelivery; whether it was
-// still there is not the merchant's concern.
-func (b *Bot) deleteQuietly(ctx context.Context, chat int64, id int) {
-	p := &tg.DeleteMessageParams{ChatID: chat, MessageID: id}
-	err := b.send.Do(ctx, chat, sender.Free, func(ctx context.Context) error {
-		_, err := b.api.DeleteMessage(ctx, p)
-		return err
-	})
-	if err != nil {
-		b.log.Debug("delete redelivered card message", "chat_id", chat, "message_id", id, "err", scrub(err.Error(), b.token))
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -19,7 +20,7 @@ func offlineBot(t *testing.T) *Bot {
 	t.Helper()
 	catalog, err := locales.Load()
 	require.NoError(t, err)
-	b, err := New("1:offline", nil, catalog, nopSender{})
+	b, err := New("1:offline", nil, catalog, chatq.New(nil), nil, nopSender{})
 	require.NoError(t, err)
 	return b
 }
@@ -29,6 +30,7 @@ type nopSender struct{}
 func (nopSender) Do(context.Context, int64, sender.Kind, func(context.Context) error) error {
 	return nil
 }
+func (nopSender) Block(context.Context, int64) error   { return nil }
 func (nopSender) Unblock(context.Context, int64) error { return nil }
 
 // TestEscapeOnce renders merchant-supplied strings full of HTML specials:

@@ -10,7 +10,6 @@ import (
 	"net/http"
 
 	tg "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 
 	"github.com/merchantbot/merchantbot/bot/sender"
 )
@@ -36,11 +35,12 @@ func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
 }
 
 // webhook receives updates from Telegram. A request without the secret is
-// refused with 401 before its body is read. An update is answered only once
-// it was applied: 200 then, 500 when it was not (Telegram delivers it again;
-// the dialog's de-duplication keeps a redelivery from being applied twice).
-// go-telegram/bot's own handler answers 200 to anyone and drops the update
-// silently, which is why the adapter has its own.
+// refused with 401 before its body is read. An update is answered 200 once
+// it is stored in its chat's queue (not when applied: a slow chat must not
+// hold Telegram's connection), 500 when Redis could not take it, so that
+// Telegram delivers it again; a redelivery is recognised and not applied
+// twice. go-telegram/bot's own handler answers 200 to anyone and drops the
+// update silently, which is why the adapter has its own.
 func (b *Bot) webhook(secret string) http.Handler {
 	want := sha256.Sum256([]byte(secret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,29 +57,19 @@ func (b *Bot) webhook(secret string) http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		var u models.Update
-		body := http.MaxBytesReader(w, r.Body, maxUpdateBody)
-		if err := json.NewDecoder(body).Decode(&u); err != nil {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdateBody))
+		if err != nil || !json.Valid(body) {
 			// It came from Telegram (the secret says so) but can never be
 			// read: asking for it again would hold back every later update.
-			b.log.Error("webhook update does not decode", "err_type", fmt.Sprintf("%T", err))
-			_, _ = io.Copy(io.Discard, body)
+			b.log.Error("webhook update does not decode")
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if err := b.apply(&u); err != nil {
-			b.log.Warn("webhook update not applied; Telegram will deliver it again", "update_id", u.ID,
-				"err", scrub(err.Error(), b.token))
-			http.Error(w, "not applied", http.StatusInternalServerError)
+		if err := b.intake(r.Context(), []json.RawMessage{body}); err != nil {
+			b.log.Warn("webhook update not stored; Telegram will deliver it again", "err", scrub(err.Error(), b.token))
+			http.Error(w, "not stored", http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-}
-
-// apply queues u behind its chat's earlier updates and waits until it ran.
-func (b *Bot) apply(u *models.Update) error {
-	done := make(chan error, 1)
-	b.queue.push(&job{u: newUpdate(u), done: func(err error) { done <- err }})
-	return <-done
 }

@@ -239,6 +239,19 @@ type Pending struct {
 // AddUpdates stores a batch of updates in one round trip (long polling);
 // added[i] tells whether ps[i] was new.
 func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time) ([]bool, error) {
+	added, err := r.addUpdates(ctx, ps, readyAt)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// A pipeline cannot fall back from EVALSHA to EVAL: Redis restarted
+		// (or was flushed) since the scripts were loaded. Load them again.
+		if err := r.Preload(ctx); err != nil {
+			return nil, err
+		}
+		return r.addUpdates(ctx, ps, readyAt)
+	}
+	return added, err
+}
+
+func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time) ([]bool, error) {
 	pipe := r.rdb.Pipeline()
 	res := make([]addResult, len(ps))
 	for i, p := range ps {
@@ -335,6 +348,10 @@ type Turn struct {
 	UpdateID int64
 	// Calls are appended to the outbox.
 	Calls []outbox.Call
+	// Group calls are appended to the outbox of chat GroupChat (the
+	// support group), whose budget must never hold up this chat's replies.
+	Group     []outbox.Call
+	GroupChat int64
 	// Dead also copies the entry to the dead-letter list, with this
 	// reason: it was given up on.
 	Dead string
@@ -357,11 +374,12 @@ type Committed struct {
 	Outbox []byte
 }
 
-// KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked.
-// ARGV: token, head score, state mode ("k" keep, "s" set, "d" delete),
-// state, state TTL ms, update id, applied keep, applied TTL ms, dead record,
-// chat, wake ("" keep, "0" remove, else score), merchant, lock TTL ms,
-// recheck score, outbox token, calls...
+// KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked, group
+// outbox. ARGV: token, head score, state mode ("k" keep, "s" set, "d"
+// delete), state, state TTL ms, update id, applied keep, applied TTL ms,
+// dead record, chat, wake ("" keep, "0" remove, else score), merchant, lock
+// TTL ms, recheck score, outbox token, group chat, now, number of own calls,
+// own calls..., group calls...
 // Replies {0} lock lost, else {1, outbox head or "", next payload, next
 // score, next attempts}.
 const commitLua = `
@@ -388,7 +406,12 @@ elseif ARGV[11] ~= '' then
 	redis.call('ZADD', KEYS[11], ARGV[11], ARGV[10])
 end
 if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10]) end
-for i = 16, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+local own = tonumber(ARGV[18])
+for i = 19, 18 + own do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+if #ARGV > 18 + own then
+	for i = 19 + own, #ARGV do redis.call('RPUSH', KEYS[13], ARGV[i]) end
+	redis.call('ZADD', KEYS[8], 'LT', ARGV[17], ARGV[16])
+end
 local out = ''
 if redis.call('EXISTS', KEYS[12]) == 0 then
 	local first = redis.call('LINDEX', KEYS[6], 0)
@@ -445,6 +468,10 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	keys := []string{
 		r.key(c.Chat, "q"), r.key(c.Chat, "l"), r.key(c.Chat, "s"), r.key(c.Chat, "n"), r.key(c.Chat, "u"),
 		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(), r.DeadKey(), merchantKey, r.WakeKey(), r.blockedFn(c.Chat),
+		r.key(t.GroupChat, "o"),
+	}
+	if len(t.Group) > 0 && t.GroupChat == 0 {
+		return Committed{}, errors.New("commit chat: group calls without a group chat")
 	}
 	ttl := t.StateTTL.Milliseconds()
 	if mode == "s" && ttl <= 0 {
@@ -453,8 +480,12 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	args, err := encodeCalls([]any{
 		c.Token, c.Head.Score, mode, rec, ttl, t.UpdateID, appliedKeep, appliedTTL.Milliseconds(), dead,
 		c.Chat, wake, t.Merchant, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), outboxToken,
+		t.GroupChat, ms(r.now()), len(t.Calls),
 	}, t.Calls)
 	if err != nil {
+		return Committed{}, err
+	}
+	if args, err = encodeCalls(args, t.Group); err != nil {
 		return Committed{}, err
 	}
 	reply, err := r.commit.Run(ctx, r.rdb, keys, args...).Slice()
@@ -630,10 +661,14 @@ func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []b
 	return []byte(s), nil
 }
 
-// KEYS: ol, ready. ARGV: token, chat, retry score ("" none).
+// KEYS: ol, ready, q. ARGV: token, chat, retry score ("" none).
 const releaseOutLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
+if ARGV[3] ~= '' then
+	redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+elseif redis.call('ZCARD', KEYS[3]) == 0 then
+	redis.call('ZREM', KEYS[2], ARGV[2])
+end
 return 1
 `
 
@@ -645,7 +680,7 @@ func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, ret
 	if !retryAt.IsZero() {
 		retry = ms(retryAt)
 	}
-	keys := []string{r.key(chat, "ol"), r.readyKey()}
+	keys := []string{r.key(chat, "ol"), r.readyKey(), r.key(chat, "q")}
 	if err := r.releaseOut.Run(ctx, r.rdb, keys, token, chat, retry).Err(); err != nil {
 		return fmt.Errorf("release outbox: %w", err)
 	}

@@ -33,9 +33,13 @@ type Call struct {
 	// Tag names the call for a result handler registered with the sender
 	// (for example the hand-off's map of copied message ids); "" for none.
 	Tag string `json:"t,omitempty"`
-	// Optional calls are dropped instead of retried when Telegram refuses
-	// them (a delete of a message that is already gone).
+	// Optional calls are dropped quietly when Telegram refuses them (a
+	// delete of a message that is already gone).
 	Optional bool `json:"o,omitempty"`
+	// Else is sent instead when Telegram refuses this call for good (an edit
+	// of a message that can no longer be edited is sent as a new message;
+	// a card number that cannot be deleted is pointed out).
+	Else *Call `json:"e,omitempty"`
 }
 
 // NewCall builds a Call whose body is params marshalled as JSON.

@@ -7,6 +7,10 @@ import (
 	"strconv"
 )
 
+// BlockedKey is the Redis key that exists while chatID has blocked the bot: the outbox holds
+// back a blocked chat's calls in the same script that would send them.
+func (s *Sender) BlockedKey(chatID int64) string { return s.blockedKey(chatID) }
+
 func (s *Sender) blockedKey(chatID int64) string {
 	return s.prefix + "blocked:" + strconv.FormatInt(chatID, 10)
 }
@@ -39,6 +43,15 @@ func (s *Sender) Blocked(ctx context.Context, chatID int64) (bool, error) {
 func (s *Sender) Unblock(ctx context.Context, chatID int64) error {
 	if err := s.rdb.Del(ctx, s.blockedKey(chatID)).Err(); err != nil {
 		return fmt.Errorf("unblock chat: %w", err)
+	}
+	return nil
+}
+
+// Block records that chatID blocked the bot (Telegram said so in my_chat_member): nothing is
+// sent to it until Unblock.
+func (s *Sender) Block(ctx context.Context, chatID int64) error {
+	if err := s.rdb.Set(ctx, s.blockedKey(chatID), s.now().Unix(), blockedTTL).Err(); err != nil {
+		return fmt.Errorf("record blocked chat: %w", err)
 	}
 	return nil
 }

@@ -93,3 +93,15 @@ func (e *SendError) Unwrap() error { return e.Err }
 func redact(err error) string {
 	return undecodableBody.ReplaceAllString(err.Error(), "${1}: response is not JSON")
 }
+
+// RetryLater is a 429 whose retry_after is longer than the Sender may wait (WithMaxWait).
+type RetryLater struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryLater) Error() string {
+	return fmt.Sprintf("telegram asks to wait %s: %s", e.After, redact(e.Err))
+}
+
+func (e *RetryLater) Unwrap() error { return e.Err }

@@ -13,6 +13,9 @@ type Limits struct {
 	Global   redis_rate.Limit // all Message calls of the bot
 	PerChat  redis_rate.Limit // one private chat (chat id > 0)
 	PerGroup redis_rate.Limit // one group, supergroup or channel (chat id < 0)
+	// NoGlobal and NoPerChat lift the global and the private-chat budgets (SEND_RATE=0,
+	// SEND_RATE_CHAT=0: a Bot API with paid broadcasts, or a test server). Groups keep theirs.
+	NoGlobal, NoPerChat bool
 }
 
 // DefaultLimits follow the Bot API FAQ: ~30 messages/s overall, 1/s per chat and 20/min per
@@ -46,6 +49,7 @@ func WithLimits(l Limits) Option {
 		if !l.PerGroup.IsZero() {
 			s.limits.PerGroup = l.PerGroup
 		}
+		s.limits.NoGlobal, s.limits.NoPerChat = l.NoGlobal, l.NoPerChat
 	}
 }
 
@@ -92,4 +96,11 @@ func WithBackoff(base, maxDelay time.Duration) Option {
 			s.backoffMax = maxDelay
 		}
 	}
+}
+
+// WithMaxWait makes Do return at once, with a *RetryLater, when Telegram asks to wait longer
+// than d after a 429: a caller that holds a lease (the outbox) gives it back and comes again
+// rather than sleep past it. The cooldown is recorded all the same. 0 (default) always waits.
+func WithMaxWait(d time.Duration) Option {
+	return func(s *Sender) { s.maxWait = max(d, 0) }
 }

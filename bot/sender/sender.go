@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -26,6 +27,9 @@ const (
 	// Free calls (answerCallbackQuery, deleteMessage, setMyCommands...) are not rate-limited,
 	// only retried.
 	Free
+	// Notification posts into a chat like Message, but yields the global budget to Messages
+	// waiting in this process: a merchant's replies go before status notifications.
+	Notification
 )
 
 // blockedTTL is how long a block is remembered without news from the merchant; Unblock ends
@@ -46,6 +50,9 @@ type Sender struct {
 	maxAttempts int
 	backoffBase time.Duration
 	backoffMax  time.Duration
+	maxWait     time.Duration // a longer 429 wait is returned as *RetryLater; 0: always wait
+
+	repliesWaiting atomic.Int64 // Messages waiting for a budget here, ahead of Notifications
 
 	stats counters
 }
@@ -79,8 +86,8 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 // the ctx it is given and be safe to repeat.
 func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx context.Context) error) error {
 	for attempt := 1; ; attempt++ {
-		if kind == Message {
-			if err := s.acquire(ctx, chatID); err != nil {
+		if kind == Message || kind == Notification {
+			if err := s.acquire(ctx, chatID, kind); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}
 		}
@@ -108,6 +115,10 @@ func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx 
 			}
 			if chatID != 0 {
 				s.setCooldown(ctx, chatID, wait)
+			}
+			if s.maxWait > 0 && wait > s.maxWait {
+				s.stats.failed.Add(1)
+				return &SendError{ChatID: chatID, Attempts: attempt, Err: &RetryLater{After: wait, Err: err}}
 			}
 		case backoff:
 			wait = s.backoff(attempt)
@@ -154,19 +165,32 @@ func (s *Sender) backoff(attempt int) time.Duration {
 // from the chat's budget and one from the global budget. The chat's is taken first because it
 // is the one that makes callers wait long; holding a global token through that wait would idle
 // the global budget.
-func (s *Sender) acquire(ctx context.Context, chatID int64) error {
+func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
 	var throttled bool
 	defer func() {
 		if throttled {
 			s.stats.throttled.Add(1)
 		}
 	}()
-	if chatID != 0 {
+	if kind == Message {
+		s.repliesWaiting.Add(1)
+		defer s.repliesWaiting.Add(-1)
+	}
+	if chatID != 0 && !s.limits.NoPerChat {
 		if err := s.waitCooldown(ctx, chatID, &throttled); err != nil {
 			return err
 		}
 		key, limit := s.chatLimit(chatID)
 		if err := s.take(ctx, key, limit, &throttled); err != nil {
+			return err
+		}
+	}
+	if s.limits.NoGlobal {
+		return nil
+	}
+	for kind == Notification && s.repliesWaiting.Load() > 0 {
+		throttled = true
+		if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -14,11 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
@@ -45,6 +47,7 @@ type serveConfig struct {
 	httpAddr      string
 	dataKey       []byte
 	eventsSecret  string
+	sendLimits    sender.Limits
 }
 
 var (
@@ -123,6 +126,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, fmt.Errorf("DATA_KEY: %w", err)
 	}
 	c.dataKey = key
+	if c.sendLimits, err = loadSendLimits(getenv); err != nil {
+		return c, err
+	}
 	if c.eventsSecret != "" && len(c.eventsSecret) < 16 {
 		return c, errors.New("BACKEND_EVENTS_SECRET: too short (at least 16 characters)")
 	}
@@ -182,8 +188,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rdb.Close() // last: after every update finished
-	states := store.NewRedis(rdb, cipher, store.WithPrefix(cfg.redisPrefix))
-	if err := states.Preload(ctx); err != nil {
+	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithLogger(log),
+		sender.WithLimits(cfg.sendLimits), sender.WithMaxWait(5*time.Second))
+	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey))
+	if err := queue.Preload(ctx); err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
 	catalog, err := locales.Load()
@@ -199,7 +207,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log))
-	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithLogger(log))
 	opts := []bot.Option{
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey),
@@ -209,7 +216,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.apiURL != "" {
 		opts = append(opts, bot.WithServerURL(cfg.apiURL))
 	}
-	b, err := bot.New(cfg.token, dialogs.NewRunner(states, engine, 0), catalog, send, opts...)
+	b, err := bot.New(cfg.token, engine, catalog, queue, cipher, send, opts...)
 	if err != nil {
 		return err
 	}
@@ -233,6 +240,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	recovering := make(chan struct{})
+	go func() {
+		defer close(recovering)
+		b.Run(ctx) // takes up chats left by a crash or another replica
+	}()
 
 	serving := func(mode string) {
 		log.Info("merchantbot serving", "mode", mode, "http_addr", ln.Addr().String(), "bot", b.Username(),
@@ -264,6 +276,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := b.Drain(sctx); err != nil {
 		log.Warn("updates left unfinished", "err", err)
 	}
+	<-recovering
 	log.Info("merchantbot stopped")
 	return runErr
 }
@@ -288,4 +301,48 @@ func newAcquirer(cfg serveConfig, getenv func(string) string, sms io.Writer, log
 	}
 	log.Warn("BACKEND_URL is not set: using the in-process sandbox acquirer (demo merchants, no real applications)")
 	return sandbox.New(opts...), nil
+}
+
+// loadSendLimits reads SEND_RATE (messages/s overall, default 30) and
+// SEND_RATE_CHAT (per private chat, default 1/s with bursts of 3); 0 lifts
+// a limit (a Bot API with paid broadcasts, or a test server). Groups keep
+// Telegram's 20 a minute.
+func loadSendLimits(getenv func(string) string) (sender.Limits, error) {
+	l := sender.DefaultLimits()
+	read := func(name string, def float64) (float64, error) {
+		raw := strings.TrimSpace(getenv(name))
+		if raw == "" {
+			return def, nil
+		}
+		v, err := strconv.ParseFloat(raw, 64)
+		if err != nil || v < 0 || v > 100000 {
+			return 0, fmt.Errorf("%s: %q is not a rate in messages per second (0 lifts the limit)", name, raw)
+		}
+		return v, nil
+	}
+	global, err := read("SEND_RATE", 30)
+	if err != nil {
+		return l, err
+	}
+	perChat, err := read("SEND_RATE_CHAT", 1)
+	if err != nil {
+		return l, err
+	}
+	l.NoGlobal, l.NoPerChat = global == 0, perChat == 0
+	if global > 0 {
+		l.Global = perSecond(global, int(max(1, global)))
+	}
+	if perChat > 0 {
+		l.PerChat = perSecond(perChat, 3)
+	}
+	return l, nil
+}
+
+// perSecond is a budget of rate messages a second with the given burst,
+// for fractional rates too (0.5/s: one every two seconds).
+func perSecond(rate float64, burst int) redis_rate.Limit {
+	if rate >= 1 {
+		return redis_rate.Limit{Rate: int(rate), Burst: burst, Period: time.Second}
+	}
+	return redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rate)}
 }

@@ -195,15 +195,30 @@ func (d *deployment) waitFor(what string, cond func(*telegramtest.Snapshot) bool
 	}
 }
 
-// settle waits until every update so far was applied: Telegram (the fake)
-// holds an update until it is confirmed, which the bot does in long polling
-// only past updates it finished (replies sent), and by webhook by answering
-// 200 only once applied. With two replicas, one that skips a duplicate may
-// confirm it before the one that applied it has finished talking.
+// settle waits until every update so far was applied and answered:
+// Telegram (the fake) holds none unconfirmed (the bot confirms an update
+// once it is stored in its chat's queue), and every chat's queue and
+// outbox in Redis are empty (applied, and every reply sent).
 func (d *deployment) settle() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	return d.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 })
+	if err := d.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 }); err != nil {
+		return err
+	}
+	for {
+		n, err := d.rdb.ZCard(ctx, d.prefix+"ready").Result()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d chats still have work: %w", n, ctx.Err())
+		case <-time.After(5 * time.Millisecond): // polling a condition, not asserting on time
+		}
+	}
 }
 
 func (d *deployment) state(chat int64) *dialogs.State {

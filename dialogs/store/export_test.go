@@ -7,9 +7,3 @@ func (m *Memory) WithCipher(c *Cipher) *Memory {
 	cp.c = c
 	return &cp
 }
-
-// Exported for the codec tests in package store_test.
-var (
-	EncodeState = encodeState
-	DecodeState = decodeState
-)

@@ -1,0 +1,142 @@
+package bot
+
+import (
+	"context"
+	"runtime/debug"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// applyUpdate runs one Telegram update of chat against st and returns the
+// calls that answer it. Only private chats with people reach the dialog;
+// every callback query is answered exactly once, forged button data with a
+// polite note.
+func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []outbox.Call {
+	if u.MyChatMember != nil {
+		b.memberChanged(ctx, u)
+		return nil
+	}
+	if !u.private || u.chat == 0 {
+		b.log.Debug("update outside a private chat ignored", "update_id", u.ID, "kind", u.kind, "chat_id", u.chat)
+		if u.CallbackQuery != nil {
+			return []outbox.Call{b.answerCall(u, "")} // no client is left with a spinner
+		}
+		return nil
+	}
+	var in dialogs.Input
+	switch {
+	case u.Message != nil:
+		in = messageInput(u.Message)
+	case u.EditedMessage != nil:
+		in = editInput(u.EditedMessage)
+	case u.CallbackQuery != nil:
+		seq, data, ok := b.codec.decode(u.chat, u.CallbackQuery.Data)
+		if !ok {
+			b.log.Info("button data not ours", "update_id", u.ID, "chat_id", u.chat, "data_len", len(u.CallbackQuery.Data))
+			lang := st.Lang
+			if lang == "" {
+				lang = locales.Normalize(u.lang())
+			}
+			return []outbox.Call{b.answerCall(u, b.catalog.Render(lang, string(dialogs.MsgStaleButton), nil))}
+		}
+		in = buttonInput(u, seq, data)
+	default:
+		return nil
+	}
+	out := b.runDialog(ctx, st, in)
+	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
+		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
+	calls := b.replyCalls(u, out, intakeDeleted(u))
+	for _, e := range out.Effects {
+		if e.Kind == dialogs.HandOff {
+			calls = append(calls, b.handOff(u.chat, e.Step)...)
+		}
+	}
+	return calls
+}
+
+// applyEvent runs an event posted into chat's queue.
+func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) []outbox.Call {
+	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg})
+	return b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
+}
+
+// runDialog bounds the backend calls of one turn well inside the chat
+// lock's lifetime: a slow acquirer is answered "try again, your answers are
+// kept" instead of the lock running out under a turn that then writes.
+func (b *Bot) runDialog(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome {
+	tctx, cancel := context.WithTimeout(ctx, b.maxTurn)
+	defer cancel()
+	return b.engine.Handle(tctx, st, in)
+}
+
+// memberChanged follows the merchant blocking and unblocking the bot: a
+// blocked chat's outbox waits (nothing is sent to it), and an unblocked
+// one's is sent at once. Telegram sends this before anything the merchant
+// writes after unblocking.
+func (b *Bot) memberChanged(ctx context.Context, u *update) {
+	if !u.private {
+		return
+	}
+	switch u.MyChatMember.NewChatMember.Type {
+	case models.ChatMemberTypeMember:
+		if err := b.send.Unblock(ctx, u.chat); err != nil {
+			b.log.Warn("unblock chat", "chat_id", u.chat, "err", err)
+		}
+		b.log.Info("merchant unblocked the bot", "chat_id", u.chat)
+		b.senders.kick(u.chat)
+	case models.ChatMemberTypeBanned:
+		if err := b.send.Block(ctx, u.chat); err != nil {
+			b.log.Warn("record blocked chat", "chat_id", u.chat, "err", err)
+		}
+		b.log.Info("merchant blocked the bot", "chat_id", u.chat)
+	}
+}
+
+// intakeDeleted is the id of u's message that the intake deletes because
+// it looks like a card number (0: none).
+func intakeDeleted(u *update) int {
+	if !u.private {
+		return 0
+	}
+	for _, m := range []*models.Message{u.Message, u.EditedMessage} {
+		if m != nil && dialogs.LooksLikeCard(m.Text+" "+m.Caption) {
+			return m.ID
+		}
+	}
+	return 0
+}
+
+func inputKind(k dialogs.InputKind) string {
+	switch k {
+	case dialogs.InText:
+		return "text"
+	case dialogs.InCommand:
+		return "command"
+	case dialogs.InButton:
+		return "button"
+	case dialogs.InContact:
+		return "contact"
+	case dialogs.InMedia:
+		return "media"
+	case dialogs.InEdit:
+		return "edit"
+	case dialogs.InEvent:
+		return "event"
+	}
+	return "other"
+}
+
+// toastText fits a callback answer: Telegram shows at most 200 characters.
+func toastText(s string) string {
+	if r := []rune(s); len(r) > 200 {
+		return string(r[:199]) + "…"
+	}
+	return s
+}
+
+func stack() string { return string(debug.Stack()) }

@@ -1,0 +1,175 @@
+package chatq_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
+)
+
+func testQueue(t *testing.T) (*chatq.Redis, *redis.Client, string) {
+	t.Helper()
+	addr := os.Getenv("MB_TEST_REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	ctx := context.Background()
+	require.NoError(t, rdb.Ping(ctx).Err(), "the tests need Redis at %s", addr)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "mbtest:chatq:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		defer rdb.Close()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(2*time.Second))
+	require.NoError(t, q.Preload(ctx))
+	return q, rdb, prefix
+}
+
+func msg(text string) outbox.Call {
+	return outbox.Call{Method: "sendMessage", Params: []byte(`{"chat_id":1,"text":"` + text + `"}`)}
+}
+
+// Entries come out in update_id order whatever order they arrived in, a
+// redelivered id is refused before and after it was applied, and an event
+// goes after every update received before it.
+func TestOrderDedupeAndEvents(t *testing.T) {
+	q, _, _ := testQueue(t)
+	ctx := context.Background()
+	const chat = 42
+	now := time.Now()
+	for _, id := range []int64{12, 10, 11} {
+		added, err := q.AddUpdate(ctx, chat, id, []byte{byte(id)}, now)
+		require.NoError(t, err)
+		assert.True(t, added)
+	}
+	added, err := q.AddUpdate(ctx, chat, 11, []byte{11}, now)
+	require.NoError(t, err)
+	assert.False(t, added, "queued twice")
+	added, err = q.AddEvent(ctx, chat, "once-1", []byte("ev"), now)
+	require.NoError(t, err)
+	assert.True(t, added)
+	added, err = q.AddEvent(ctx, chat, "once-1", []byte("ev again"), now)
+	require.NoError(t, err)
+	assert.False(t, added, "same once key")
+
+	c, err := q.Claim(ctx, chat, "tok")
+	require.NoError(t, err)
+	_, err = q.Claim(ctx, chat, "other")
+	assert.ErrorIs(t, err, chatq.ErrBusy)
+	var got []string
+	for c.Head != nil {
+		got = append(got, string(c.Head.Payload))
+		id := int64(0)
+		if len(c.Head.Payload) == 1 {
+			id = int64(c.Head.Payload[0])
+		}
+		_, err := q.Commit(ctx, c, chatq.Turn{State: []byte("s"), StateTTL: time.Minute, UpdateID: id, KeepWake: true}, "ot")
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"\x0a", "\x0b", "\x0c", "ev"}, got)
+	added, err = q.AddUpdate(ctx, chat, 12, []byte{12}, now)
+	require.NoError(t, err)
+	assert.False(t, added, "applied before")
+	n, err := q.QueueLen(ctx, chat)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+// A commit writes the outbox and hands it to the committer; MarkSent walks
+// it in order and gives the lease back at the end.
+func TestOutboxInOrder(t *testing.T) {
+	q, _, _ := testQueue(t)
+	ctx := context.Background()
+	const chat = 43
+	_, err := q.AddUpdate(ctx, chat, 1, []byte("u1"), time.Now())
+	require.NoError(t, err)
+	c, err := q.Claim(ctx, chat, "tok")
+	require.NoError(t, err)
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("a"), msg("b")}}, "send-1")
+	require.NoError(t, err)
+	require.NotNil(t, done.Outbox)
+	_, err = q.ClaimOutbox(ctx, chat, "send-2")
+	assert.ErrorIs(t, err, chatq.ErrNotSender, "one sender at a time")
+
+	var texts []string
+	raw := done.Outbox
+	for raw != nil {
+		texts = append(texts, string(raw))
+		raw, err = q.MarkSent(ctx, chat, "send-1", raw)
+		require.NoError(t, err)
+	}
+	require.Len(t, texts, 2)
+	assert.Contains(t, texts[0], `"text":"a"`)
+	assert.Contains(t, texts[1], `"text":"b"`)
+	first, err := q.ClaimOutbox(ctx, chat, "send-3")
+	require.NoError(t, err)
+	assert.Nil(t, first, "nothing left")
+	due, err := q.Due(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due, "no work left anywhere")
+}
+
+// An entry handed out more often than allowed can be dead-lettered: it
+// leaves the queue, counts as applied, and lands in the dead list.
+func TestDeadLetter(t *testing.T) {
+	q, _, _ := testQueue(t)
+	ctx := context.Background()
+	const chat = 44
+	_, err := q.AddUpdate(ctx, chat, 7, []byte("poison"), time.Now())
+	require.NoError(t, err)
+	for i := 1; i <= 3; i++ {
+		c, err := q.Claim(ctx, chat, "tok")
+		require.NoError(t, err)
+		require.Equal(t, i, c.Head.Attempts)
+		if i < 3 {
+			require.NoError(t, q.Release(ctx, c, time.Now()))
+			continue
+		}
+		_, err = q.Commit(ctx, c, chatq.Turn{UpdateID: 7, Dead: "failed repeatedly", KeepWake: true}, "ot")
+		require.NoError(t, err)
+	}
+	dead, err := q.Dead(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, "poison", string(dead[0].Payload))
+	assert.Equal(t, 3, dead[0].Attempts)
+	added, err := q.AddUpdate(ctx, chat, 7, []byte("poison"), time.Now())
+	require.NoError(t, err)
+	assert.False(t, added, "a redelivery of a dead update is not applied again")
+}
+
+// A lock that ran out under its holder refuses the late commit: nothing of
+// it is written, and the next holder applies the entry.
+func TestLateCommitRefused(t *testing.T) {
+	q, _, _ := testQueue(t)
+	ctx := context.Background()
+	const chat = 45
+	_, err := q.AddUpdate(ctx, chat, 1, []byte("u1"), time.Now())
+	require.NoError(t, err)
+	c, err := q.Claim(ctx, chat, "slow")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := q.Claim(ctx, chat, "fast")
+		return err == nil
+	}, 5*time.Second, 50*time.Millisecond, "the lock runs out")
+	_, err = q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("late")}}, "ot")
+	assert.ErrorIs(t, err, chatq.ErrLockLost)
+	n, err := q.OutboxLen(ctx, chat)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}

@@ -1,0 +1,67 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// errNoUpdate is an update that cannot be read at all.
+var errNoUpdate = errors.New("update does not decode")
+
+// intake stores updates, as received, in their chats' queues in one Redis
+// round trip, and only then may they be acknowledged to Telegram. A message
+// that looks like a card number gets its deletion written to the outbox in
+// the same transaction: it goes whatever becomes of the update (a state
+// that does not decode, a panic, a dead letter). Updates of no chat (kinds
+// the bot does not ask for) are acknowledged and dropped.
+func (b *Bot) intake(ctx context.Context, raws []json.RawMessage) error {
+	pending := make([]chatq.Pending, 0, len(raws))
+	for _, raw := range raws {
+		var mu models.Update
+		if err := json.Unmarshal(raw, &mu); err != nil {
+			b.log.Error("update does not decode; dropped", "err_type", fmt.Sprintf("%T", err))
+			continue
+		}
+		u := newUpdate(&mu)
+		if u.chat == 0 {
+			b.log.Debug("update of no chat dropped", "update_id", u.ID, "kind", u.kind)
+			continue
+		}
+		payload, err := b.seal(envelope{Update: raw})
+		if err != nil {
+			return err
+		}
+		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload}
+		if id := intakeDeleted(u); id != 0 {
+			p.Calls = []outbox.Call{b.deleteCall(u.chat, locales.Normalize(u.lang()), id)}
+		}
+		pending = append(pending, p)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	added, err := b.q.AddUpdates(ctx, pending, time.Now().Add(b.takeOver))
+	if err != nil {
+		return err
+	}
+	for i, p := range pending {
+		if !added[i] {
+			b.log.Debug("update received again", "update_id", p.ID, "chat_id", p.Chat)
+			continue
+		}
+		if len(p.Calls) > 0 {
+			b.senders.kick(p.Chat)
+		}
+		b.workers.kick(p.Chat)
+	}
+	return nil
+}

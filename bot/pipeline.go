@@ -1,0 +1,376 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+
+	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+)
+
+// The delivery model (DESIGN.md §5). An update is stored, sealed, in its
+// chat's queue before Telegram is told it arrived (intake.go). A worker
+// that holds the chat's lock applies the queue one entry at a time, in
+// update_id order, and commits each turn's new state together with the Bot
+// API calls it produced into the chat's outbox (this file). A sender that
+// holds the outbox lock sends those calls in order and marks each one sent
+// (send.go). Any replica can do any of it; a chat left half-way by a
+// replica that died is taken up by another through the ready set (sweep).
+
+// envelope is what a queue entry holds, sealed: a Telegram update as
+// received, or an event posted by the bot itself.
+type envelope struct {
+	Update json.RawMessage `json:"u,omitempty"`
+	Event  *event          `json:"e,omitempty"`
+}
+
+type event struct {
+	Name string `json:"n"`
+	Arg  string `json:"a,omitempty"`
+}
+
+// scheduler runs fn for a chat in one goroutine at a time, and again when
+// it was kicked while running; at most `slots` chats run at once.
+type scheduler struct {
+	ctx   context.Context
+	fn    func(ctx context.Context, chat int64)
+	slots chan struct{}
+
+	mu    sync.Mutex
+	busy  map[int64]bool // running; true: kicked again meanwhile
+	wg    sync.WaitGroup
+	start sync.Once
+}
+
+func newScheduler(ctx context.Context, slots int, fn func(context.Context, int64)) *scheduler {
+	return &scheduler{ctx: ctx, fn: fn, slots: make(chan struct{}, slots), busy: map[int64]bool{}}
+}
+
+// kick makes sure fn runs for chat after now.
+func (s *scheduler) kick(chat int64) {
+	s.mu.Lock()
+	if _, running := s.busy[chat]; running {
+		s.busy[chat] = true
+		s.mu.Unlock()
+		return
+	}
+	if s.ctx.Err() != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.busy[chat] = false
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		for {
+			select {
+			case s.slots <- struct{}{}:
+			case <-s.ctx.Done():
+				s.mu.Lock()
+				delete(s.busy, chat)
+				s.mu.Unlock()
+				return
+			}
+			s.fn(s.ctx, chat)
+			<-s.slots
+			s.mu.Lock()
+			if !s.busy[chat] || s.ctx.Err() != nil {
+				delete(s.busy, chat)
+				s.mu.Unlock()
+				return
+			}
+			s.busy[chat] = false
+			s.mu.Unlock()
+		}
+	}()
+}
+
+func (s *scheduler) running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.busy)
+}
+
+// wait blocks until no fn runs or ctx ends.
+func (s *scheduler) wait(ctx context.Context) error {
+	idle := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func newToken() string { return rand.Text() }
+
+// applyQueue applies chat's queue while this replica can hold the chat. A
+// turn under way is finished even when the bot is stopping (its backend
+// calls must not be cut in half); no new one is started then.
+func (b *Bot) applyQueue(ctx context.Context, chat int64) {
+	if b.stopping.Load() {
+		return
+	}
+	c, err := b.q.Claim(ctx, chat, newToken())
+	switch {
+	case errors.Is(err, chatq.ErrBusy):
+		return // its holder goes on; if it died, the ready set brings the chat back
+	case err != nil:
+		if ctx.Err() == nil {
+			b.log.Warn("claim chat", "chat_id", chat, "err", err)
+		}
+		return
+	case c.Head == nil:
+		return
+	}
+	st := b.decodeState(chat, c.State)
+	for c.Head != nil {
+		if b.stopping.Load() {
+			b.release(c, time.Now())
+			return
+		}
+		turn, ok := b.turn(context.WithoutCancel(ctx), c, st)
+		if !ok {
+			// The entry failed (a panic): it stays at the head, to be tried
+			// again after a pause, and dead-lettered after maxAttempts.
+			b.release(c, time.Now().Add(b.retryWait(c.Head.Attempts)))
+			return
+		}
+		sendToken := newToken()
+		done, err := b.q.Commit(context.WithoutCancel(ctx), c, turn, sendToken)
+		if err != nil {
+			if !errors.Is(err, chatq.ErrLockLost) {
+				b.log.Warn("commit turn", "chat_id", chat, "err", err)
+				b.release(c, time.Now().Add(b.retryMin))
+			}
+			return
+		}
+		if len(turn.Group) > 0 {
+			b.senders.kick(turn.GroupChat)
+		}
+		if done.Outbox != nil {
+			b.handSend(chat, sendToken, done.Outbox)
+		}
+	}
+}
+
+// release gives the chat back after a failure, to be looked at again at
+// retryAt, with a fresh context: the lock must go even on shutdown.
+func (b *Bot) release(c *chatq.Claim, retryAt time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := b.q.Release(ctx, c, retryAt); err != nil {
+		b.log.Warn("release chat", "chat_id", c.Chat, "err", err)
+	}
+}
+
+func (b *Bot) retryWait(attempts int) time.Duration {
+	return min(b.retryMin<<min(max(attempts-1, 0), 10), b.retryMax)
+}
+
+// decodeState reads a chat's record; one that no longer decodes (another
+// DATA_KEY, damage) is dropped so the merchant can start again rather than
+// be stuck.
+func (b *Bot) decodeState(chat int64, rec []byte) *dialogs.State {
+	if rec == nil {
+		return &dialogs.State{}
+	}
+	st, err := store.DecodeState(b.cipher, chat, rec)
+	if err != nil {
+		b.log.Warn("unreadable chat state reset", "chat_id", chat)
+		return &dialogs.State{}
+	}
+	return st
+}
+
+// turn applies the head of c to st (which it updates) and says what to
+// commit. false means the entry failed and should be tried again later.
+func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t chatq.Turn, ok bool) {
+	head := c.Head
+	env, u, err := b.open(head.Payload)
+	if u != nil {
+		t.UpdateID = u.ID
+	}
+	lang := st.Lang
+	if lang == "" && u != nil {
+		lang = u.lang()
+	}
+	if err != nil {
+		b.log.Error("queued entry does not open", "chat_id", c.Chat, "err_type", fmt.Sprintf("%T", err))
+		return b.deadTurn(c.Chat, lang, "does not open", u), true
+	}
+	if head.Attempts > b.maxAttempts {
+		b.log.Error("update dead-lettered after repeated failures", "chat_id", c.Chat, "update_id", t.UpdateID,
+			"attempts", head.Attempts)
+		return b.deadTurn(c.Chat, lang, "failed repeatedly", u), true
+	}
+	before := *st
+	defer func() {
+		if r := recover(); r != nil {
+			*st = before
+			b.log.Error("panic while applying update", "chat_id", c.Chat, "update_id", t.UpdateID,
+				"attempt", head.Attempts, "panic_type", fmt.Sprintf("%T", r), "stack", stack())
+			ok = false
+		}
+	}()
+	var calls []outbox.Call
+	switch {
+	case env.Event != nil:
+		calls = b.applyEvent(ctx, c.Chat, st, env.Event)
+	default:
+		calls = b.applyUpdate(ctx, u, st)
+	}
+	for _, call := range calls {
+		if call.Priority == outbox.Group {
+			t.Group = append(t.Group, call)
+			t.GroupChat = b.supportChat
+		} else {
+			t.Calls = append(t.Calls, call)
+		}
+	}
+	t.KeepWake = true
+	if *st == (dialogs.State{}) {
+		t.Delete = before != (dialogs.State{})
+		return t, true
+	}
+	rec, err := store.EncodeState(b.cipher, c.Chat, st)
+	if err != nil {
+		b.log.Error("encode chat state", "chat_id", c.Chat, "err", err)
+		*st = before
+		return t, false
+	}
+	t.State, t.StateTTL = rec, st.TTL()
+	if st.Bound && st.MerchantNo != "" && (st.MerchantNo != before.MerchantNo || !before.Bound) {
+		t.Merchant = st.MerchantNo
+	}
+	return t, true
+}
+
+// deadTurn gives an entry up: it is copied to the dead-letter list and the
+// merchant hears that their progress is safe.
+func (b *Bot) deadTurn(chat int64, lang, reason string, u *update) chatq.Turn {
+	t := chatq.Turn{Dead: reason, KeepWake: true}
+	if u != nil {
+		t.UpdateID = u.ID
+		if u.CallbackQuery != nil {
+			t.Calls = append(t.Calls, b.answerCall(u, ""))
+		}
+	}
+	if chat > 0 {
+		t.Calls = append(t.Calls, b.sayCalls(chat, lang, dialogs.MsgProgressSafe)...)
+	}
+	return t
+}
+
+// open unseals a queue entry.
+func (b *Bot) open(payload []byte) (envelope, *update, error) {
+	var env envelope
+	plain, err := b.cipher.Open(payload)
+	if err != nil {
+		return env, nil, fmt.Errorf("unseal queue entry: %w", err)
+	}
+	if err := json.Unmarshal(plain, &env); err != nil {
+		return env, nil, fmt.Errorf("decode queue entry: %w", err)
+	}
+	clear(plain)
+	if env.Update == nil {
+		if env.Event == nil {
+			return env, nil, errors.New("empty queue entry")
+		}
+		return env, nil, nil
+	}
+	var mu models.Update
+	if err := json.Unmarshal(env.Update, &mu); err != nil {
+		var id struct {
+			ID int64 `json:"update_id"`
+		}
+		_ = json.Unmarshal(env.Update, &id)
+		return env, &update{Update: &models.Update{ID: id.ID}}, fmt.Errorf("decode update: %w", err)
+	}
+	return env, newUpdate(&mu), nil
+}
+
+// seal makes a queue entry.
+func (b *Bot) seal(env envelope) ([]byte, error) {
+	plain, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encode queue entry: %w", err)
+	}
+	sealed, err := b.cipher.Seal(plain)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("seal queue entry: %w", err)
+	}
+	return sealed, nil
+}
+
+// Post puts an event into a merchant chat's queue: the dialog receives it in
+// order with the merchant's updates, under the chat's lock, as
+// dialogs.Input{Kind: InEvent, Text: name, Arg: arg}. With once != "", it
+// is posted only if nothing was posted under once in the last 30 days.
+func (b *Bot) Post(ctx context.Context, chat int64, once, name, arg string) (bool, error) {
+	payload, err := b.seal(envelope{Event: &event{Name: name, Arg: arg}})
+	if err != nil {
+		return false, err
+	}
+	added, err := b.q.AddEvent(ctx, chat, once, payload, time.Now().Add(b.takeOver))
+	if err != nil {
+		return false, err
+	}
+	if added {
+		b.workers.kick(chat)
+	}
+	return added, nil
+}
+
+// Enqueue appends calls to chat's outbox and wakes its sender. With once !=
+// "", only if nothing was appended under once in the last 30 days.
+func (b *Bot) Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error) {
+	added, err := b.q.Enqueue(ctx, chat, once, calls...)
+	if err != nil {
+		return false, err
+	}
+	if added {
+		b.senders.kick(chat)
+	}
+	return added, nil
+}
+
+// sweep looks, every interval, for chats whose work was left (a replica
+// died, a send is due again) and takes them up here.
+func (b *Bot) sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		chats, err := b.q.Due(ctx, 512)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("read ready chats", "err", err)
+			}
+			continue
+		}
+		for _, chat := range chats {
+			b.workers.kick(chat)
+			b.senders.kick(chat)
+		}
+	}
+}

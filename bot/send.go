@@ -1,0 +1,206 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	tg "github.com/go-telegram/bot"
+
+	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
+)
+
+// ResultHandler receives the result of a tagged call after Telegram
+// accepted it (at least once): e.g. the id of a copied message.
+type ResultHandler func(ctx context.Context, chat int64, c outbox.Call, result json.RawMessage) error
+
+// handed is an outbox lease a commit just won, waiting for the chat's
+// sender goroutine.
+type handed struct {
+	token string
+	first []byte
+}
+
+type handoffs struct {
+	mu sync.Mutex
+	m  map[int64]handed
+}
+
+// handSend gives chat's outbox, won by a commit under token, to a sender.
+func (b *Bot) handSend(chat int64, token string, first []byte) {
+	b.handed.mu.Lock()
+	b.handed.m[chat] = handed{token: token, first: first}
+	b.handed.mu.Unlock()
+	b.senders.kick(chat)
+}
+
+func (b *Bot) takeHanded(chat int64) (handed, bool) {
+	b.handed.mu.Lock()
+	defer b.handed.mu.Unlock()
+	h, ok := b.handed.m[chat]
+	delete(b.handed.m, chat)
+	return h, ok
+}
+
+// sendOutbox sends chat's outbox in order while this replica holds it.
+// Each call is marked sent as soon as Telegram accepted it; a crash in
+// between sends it again (at least once: the Bot API has no idempotency
+// key). A call Telegram refuses for good is replaced by its Else, or
+// dropped and logged. When Telegram is out of reach or asks for a long
+// pause, the outbox is given back with a time to try again, on any replica.
+func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
+	h, ok := b.takeHanded(chat)
+	if !ok {
+		h.token = newToken()
+		first, err := b.q.ClaimOutbox(ctx, chat, h.token)
+		if err != nil {
+			if !errors.Is(err, chatq.ErrNotSender) && ctx.Err() == nil {
+				b.log.Warn("claim outbox", "chat_id", chat, "err", err)
+			}
+			return
+		}
+		h.first = first
+	}
+	raw := h.first
+	for raw != nil {
+		if ctx.Err() != nil {
+			b.releaseOutbox(chat, h.token, time.Now())
+			return
+		}
+		retryAt, blocked := b.sendOne(ctx, chat, raw)
+		switch {
+		case blocked:
+			b.releaseOutbox(chat, h.token, time.Time{}) // until the merchant unblocks
+			return
+		case !retryAt.IsZero():
+			b.releaseOutbox(chat, h.token, retryAt)
+			return
+		}
+		next, err := b.q.MarkSent(ctx, chat, h.token, raw)
+		if err != nil {
+			if !errors.Is(err, chatq.ErrNotSender) {
+				// Sent but not marked: the lease runs out and the call goes
+				// again from whoever sends next.
+				b.log.Warn("mark call sent", "chat_id", chat, "err", err)
+			}
+			return
+		}
+		raw = next
+	}
+}
+
+func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := b.q.ReleaseOutbox(ctx, chat, token, retryAt); err != nil {
+		b.log.Warn("release outbox", "chat_id", chat, "err", err)
+	}
+}
+
+// sendOne makes one outbox call (or its Else). It returns a time to try
+// again when the call could not be made now, or blocked when the chat
+// blocked the bot; otherwise the call is done with, sent or given up.
+func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time.Time, blocked bool) {
+	var c outbox.Call
+	if err := json.Unmarshal(raw, &c); err != nil {
+		b.log.Error("outbox call does not decode; dropped", "chat_id", chat)
+		return time.Time{}, false
+	}
+	for {
+		result, err := b.do(ctx, chat, c)
+		switch {
+		case err == nil:
+			b.sent(ctx, chat, c, result)
+			return time.Time{}, false
+		case errors.Is(err, sender.ErrBlocked):
+			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
+			return time.Time{}, true
+		case passing(ctx, err):
+			var later *sender.RetryLater
+			wait := b.retryMax
+			if errors.As(err, &later) {
+				wait = later.After
+			}
+			b.log.Warn("outbox call not sent, trying again later", "chat_id", chat, "method", c.Method,
+				"wait", wait, "err", scrub(err.Error(), b.token))
+			return time.Now().Add(wait), false
+		case c.Method == "editMessageText" && strings.Contains(err.Error(), "message is not modified"):
+			return time.Time{}, false // it already says this
+		case c.Else != nil:
+			b.log.Info("outbox call refused, sending its alternative", "chat_id", chat, "method", c.Method,
+				"err", scrub(err.Error(), b.token))
+			c = *c.Else
+			continue
+		case c.Optional:
+			b.log.Debug("optional outbox call refused", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+			return time.Time{}, false
+		}
+		b.log.Error("outbox call refused by Telegram; dropped", "chat_id", chat, "method", c.Method,
+			"err", scrub(err.Error(), b.token))
+		return time.Time{}, false
+	}
+}
+
+// do makes c through the one sender: budgets, retry_after, retries.
+func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessage, error) {
+	kind := sender.Message
+	switch {
+	case c.Method == "answerCallbackQuery" || c.Method == "deleteMessage" || c.Method == "setMessageReaction":
+		kind = sender.Free
+	case c.Priority == outbox.Notification:
+		kind = sender.Notification
+	}
+	target := chat
+	var to struct {
+		ChatID int64 `json:"chat_id"`
+	}
+	if json.Unmarshal(c.Params, &to) == nil && to.ChatID != 0 {
+		target = to.ChatID
+	}
+	var result json.RawMessage
+	err := b.send.Do(ctx, target, kind, func(ctx context.Context) error {
+		r, err := b.callJSON(ctx, c.Method, c.Params)
+		result = r
+		return err
+	})
+	return result, err
+}
+
+// passing tells an error that waiting can fix (Telegram out of reach, 5xx,
+// a long 429, Redis for the budgets, shutdown) from a refusal.
+func passing(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	var later *sender.RetryLater
+	if errors.As(err, &later) {
+		return true
+	}
+	for _, refusal := range []error{tg.ErrorBadRequest, tg.ErrorForbidden, tg.ErrorUnauthorized, tg.ErrorNotFound, tg.ErrorConflict} {
+		if errors.Is(err, refusal) {
+			return false
+		}
+	}
+	var migrate *tg.MigrateError
+	return !errors.As(err, &migrate)
+}
+
+// sent hands a tagged call's result to its handler.
+func (b *Bot) sent(ctx context.Context, chat int64, c outbox.Call, result json.RawMessage) {
+	if c.Tag == "" {
+		return
+	}
+	for prefix, h := range b.results {
+		if strings.HasPrefix(c.Tag, prefix) {
+			if err := h(ctx, chat, c, result); err != nil {
+				b.log.Warn("result handler", "chat_id", chat, "tag", c.Tag, "err", err)
+			}
+			return
+		}
+	}
+}
