@@ -54,7 +54,7 @@ func (b *Bot) deliver(ctx context.Context, u *update, out dialogs.Outcome) {
 		}
 		if removeKeyboard && m.markup == nil {
 			// Only a new message can carry it: an edit takes inline keyboards only.
-			m.markup = &models.ReplyKeyboardRemove{RemoveKeyboard: true}
+			m.markup = ReplyKeyboardRemove{}
 			removeKeyboard = false
 		}
 		if err := b.post(ctx, chat, m); errors.Is(err, sender.ErrBlocked) {
@@ -91,18 +91,19 @@ func (b *Bot) outgoing(chat int64, lang string, seq int, r dialogs.Reply) outgoi
 // keyboard renders buttons as an inline keyboard with signed data, or, when
 // one asks for the merchant's contact, as a one-time reply keyboard with the
 // share-contact button (a message carries one keyboard; the dialog never
-// mixes the two).
+// mixes the two). It builds markup.go's types, not go-telegram/bot's, whose
+// inline buttons carry an empty copy_text beside the callback data.
 func (b *Bot) keyboard(chat int64, lang string, seq int, rows [][]dialogs.Button) (models.ReplyMarkup, bool) {
 	var (
-		inline  [][]models.InlineKeyboardButton
-		contact []models.KeyboardButton
+		inline  [][]InlineKeyboardButton
+		contact []KeyboardButton
 	)
 	for _, row := range rows {
-		var line []models.InlineKeyboardButton
+		var line []InlineKeyboardButton
 		for _, btn := range row {
 			label := b.render.Button(lang, btn)
 			if btn.RequestContact {
-				contact = append(contact, models.KeyboardButton{Text: label, RequestContact: true})
+				contact = append(contact, KeyboardButton{Text: label, RequestContact: true})
 				continue
 			}
 			data, err := b.codec.encode(chat, seq, btn.Data)
@@ -110,7 +111,7 @@ func (b *Bot) keyboard(chat int64, lang string, seq int, rows [][]dialogs.Button
 				b.log.Error("button left out", "data", btn.Data, "err", err)
 				continue
 			}
-			line = append(line, models.InlineKeyboardButton{Text: label, CallbackData: data})
+			line = append(line, InlineKeyboardButton{Text: label, CallbackData: data})
 		}
 		if len(line) > 0 {
 			inline = append(inline, line)
@@ -121,13 +122,13 @@ func (b *Bot) keyboard(chat int64, lang string, seq int, rows [][]dialogs.Button
 		if len(inline) > 0 {
 			b.log.Error("inline buttons left out of a share-contact message", "rows", len(inline))
 		}
-		return &models.ReplyKeyboardMarkup{
-			Keyboard:        [][]models.KeyboardButton{contact},
+		return &ReplyKeyboardMarkup{
+			Keyboard:        [][]KeyboardButton{contact},
 			ResizeKeyboard:  true,
 			OneTimeKeyboard: true,
 		}, true
 	case len(inline) > 0:
-		return &models.InlineKeyboardMarkup{InlineKeyboard: inline}, false
+		return &InlineKeyboardMarkup{InlineKeyboard: inline}, false
 	}
 	return nil, false
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -64,7 +63,7 @@ func TestKeyboards(t *testing.T) {
 		}
 		markup, contact := b.keyboard(42, locales.English, 7, rows)
 		assert.False(t, contact)
-		kb, ok := markup.(*models.InlineKeyboardMarkup)
+		kb, ok := markup.(*InlineKeyboardMarkup)
 		require.True(t, ok)
 		require.Len(t, kb.InlineKeyboard, 2)
 		assert.Equal(t, "Continue card change (new card number)", kb.InlineKeyboard[1][0].Text)
@@ -76,10 +75,10 @@ func TestKeyboards(t *testing.T) {
 	t.Run("share contact is a one-time reply keyboard", func(t *testing.T) {
 		markup, contact := b.keyboard(42, locales.Chinese, 1, [][]dialogs.Button{{{Key: "btn_share_contact", RequestContact: true}}})
 		assert.True(t, contact)
-		kb, ok := markup.(*models.ReplyKeyboardMarkup)
+		kb, ok := markup.(*ReplyKeyboardMarkup)
 		require.True(t, ok)
 		assert.True(t, kb.OneTimeKeyboard)
-		assert.Equal(t, []models.KeyboardButton{{Text: "📱 分享我的手机号", RequestContact: true}}, kb.Keyboard[0])
+		assert.Equal(t, []KeyboardButton{{Text: "📱 分享我的手机号", RequestContact: true}}, kb.Keyboard[0])
 	})
 	t.Run("no buttons, no keyboard", func(t *testing.T) {
 		markup, _ := b.keyboard(42, locales.Chinese, 1, nil)
