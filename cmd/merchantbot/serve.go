@@ -227,10 +227,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           b.Handler(cfg.webhookPath, cfg.webhookSecret),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := httpServer(b.Handler(cfg.webhookPath, cfg.webhookSecret))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -266,6 +263,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log.Info("merchantbot stopped")
 	return runErr
+}
+
+// httpServer serves HTTP_ADDR with timeouts, so that a client that sends
+// slowly, reads slowly or idles cannot hold a connection and its goroutine
+// for ever. The requests it takes are small (Telegram's updates, 1 MiB at
+// most; probes) and their answers short; WriteTimeout leaves a webhook
+// update room to be taken in before it is answered (Telegram delivers again
+// what it does not see answered).
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+	}
 }
 
 // newAcquirer is the backend at BACKEND_URL, or the sandbox in-process,
