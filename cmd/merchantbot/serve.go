@@ -214,6 +214,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := b.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while Start was still retrying getMe
+		}
 		if errors.Is(err, bot.ErrTokenRejected) {
 			return fmt.Errorf("TELEGRAM_TOKEN: %w", err)
 		}
