@@ -86,6 +86,10 @@ type Bot struct {
 	handed   handoffs
 	sweeping sync.Once
 
+	startRetryMin time.Duration
+	startRetryMax time.Duration
+	startPatience time.Duration
+
 	mu       sync.Mutex
 	username string
 }
@@ -181,6 +185,18 @@ func WithRetry(min, max time.Duration) Option {
 	}
 }
 
+// WithStartRetry sets how Start retries getMe while the Bot API fails for a
+// reason that passes (a 5xx, a 429, the network): after min, doubling up to
+// max, for at most patience in all (default 250ms, 8s, 1m). A token Telegram
+// rejects ends Start at once.
+func WithStartRetry(min, max, patience time.Duration) Option {
+	return func(b *Bot) {
+		if min > 0 && max >= min && patience > 0 {
+			b.startRetryMin, b.startRetryMax, b.startPatience = min, max, patience
+		}
+	}
+}
+
 // New returns a Bot for token that applies merchant inputs with engine,
 // keeps each chat's queue, state and outbox in q (the state sealed with
 // cipher), renders replies from catalog and makes every call through send.
@@ -204,6 +220,9 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		takeOver:    2 * time.Second,
 		sweepEvery:  time.Second,
 		handed:      handoffs{m: map[int64]handed{}},
+		startRetryMin: 250 * time.Millisecond,
+		startRetryMax: 8 * time.Second,
+		startPatience: time.Minute,
 	}
 	for _, o := range opts {
 		o(b)
@@ -243,14 +262,14 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 var ErrTokenRejected = errors.New("telegram rejected the bot token")
 
 // Start checks the token with getMe and sets the command menus. A token
-// Telegram refuses is an error; menus that cannot be set are only logged.
+// Telegram refuses is an error at once; a Bot API that fails for a passing
+// reason is retried (WithStartRetry), so one 502 while Telegram or the
+// network hiccups does not end the process. Menus that cannot be set are
+// only logged.
 func (b *Bot) Start(ctx context.Context) error {
-	me, err := b.api.GetMe(ctx)
-	switch {
-	case errors.Is(err, tg.ErrorUnauthorized) || errors.Is(err, tg.ErrorNotFound):
-		return fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
-	case err != nil:
-		return fmt.Errorf("cannot reach the Bot API (getMe: %s)", scrub(err.Error(), b.token))
+	me, err := b.getMe(ctx)
+	if err != nil {
+		return err
 	}
 	b.mu.Lock()
 	b.username = me.Username
@@ -259,6 +278,61 @@ func (b *Bot) Start(ctx context.Context) error {
 		b.log.Warn("set bot commands", "err", scrub(err.Error(), b.token))
 	}
 	return nil
+}
+
+// getMe asks Telegram who the bot is, retrying with backoff while the
+// failure may pass, for at most startPatience.
+func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
+	patient, cancel := context.WithTimeout(ctx, b.startPatience)
+	defer cancel()
+	gaveUp := func(attempts int, last error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("getMe: %w", ctx.Err())
+		}
+		return fmt.Errorf("cannot reach the Bot API (getMe, %d attempts in %s: %s)",
+			attempts, b.startPatience, scrub(last.Error(), b.token))
+	}
+	wait := b.startRetryMin
+	var last error
+	for attempt := 1; ; attempt++ {
+		me, err := b.api.GetMe(patient)
+		switch {
+		case err == nil:
+			return me, nil
+		case errors.Is(err, tg.ErrorUnauthorized) || errors.Is(err, tg.ErrorNotFound):
+			return nil, fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
+		case patient.Err() != nil:
+			if last == nil {
+				last = err
+			}
+			return nil, gaveUp(attempt, last) // the call was cut short: report the one before
+		case !passing(err):
+			return nil, fmt.Errorf("cannot reach the Bot API (getMe: %s)", scrub(err.Error(), b.token))
+		}
+		last = err
+		delay := wait
+		var flood *tg.TooManyRequestsError
+		if errors.As(err, &flood) && flood.RetryAfter > 0 {
+			delay = time.Duration(flood.RetryAfter) * time.Second
+		}
+		b.log.Warn("getMe failed, retrying", "attempt", attempt, "in", delay, "err", scrub(err.Error(), b.token))
+		timer := time.NewTimer(delay)
+		select {
+		case <-patient.Done():
+			timer.Stop()
+			return nil, gaveUp(attempt, last)
+		case <-timer.C:
+		}
+		wait = min(2*wait, b.startRetryMax)
+	}
+}
+
+// passing reports whether a failed Bot API call may succeed if made again:
+// a 429, a 5xx, a broken connection or an unreadable answer (a proxy's HTML
+// error page) may; a request Telegram refuses (400, 403, 409) will not.
+func passing(err error) bool {
+	return !errors.Is(err, tg.ErrorBadRequest) && !errors.Is(err, tg.ErrorForbidden) &&
+		!errors.Is(err, tg.ErrorConflict)
 }
 
 // Username is the bot's username as getMe reported it ("" before Start).

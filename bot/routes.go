@@ -45,7 +45,7 @@ func allowedUpdates() []string {
 func (b *Bot) Handler(webhookPath, secret string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", b.healthz)
-	mux.HandleFunc("GET /readyz", b.readyz)
+	mux.Handle("GET /readyz", newReadiness(b.ready, b.log))
 	if webhookPath != "" {
 		mux.Handle(webhookPath, b.webhook(secret))
 	}

@@ -120,7 +120,7 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
 			return time.Time{}, true
-		case passing(ctx, err):
+		case sendable(ctx, err):
 			var later *sender.RetryLater
 			wait := b.retryMax
 			if errors.As(err, &later) {
@@ -171,23 +171,20 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessag
 	return result, err
 }
 
-// passing tells an error that waiting can fix (Telegram out of reach, 5xx,
-// a long 429, Redis for the budgets, shutdown) from a refusal.
-func passing(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
+// sendable tells an error that waiting can fix (Telegram out of reach, a
+// 5xx, a long 429, Redis for the budgets, shutdown) from a refusal.
+func sendable(ctx context.Context, err error) bool {
+	var (
+		later   *sender.RetryLater
+		migrate *tg.MigrateError
+	)
+	switch {
+	case ctx.Err() != nil, errors.As(err, &later):
 		return true
+	case errors.As(err, &migrate), errors.Is(err, tg.ErrorUnauthorized), errors.Is(err, tg.ErrorNotFound):
+		return false
 	}
-	var later *sender.RetryLater
-	if errors.As(err, &later) {
-		return true
-	}
-	for _, refusal := range []error{tg.ErrorBadRequest, tg.ErrorForbidden, tg.ErrorUnauthorized, tg.ErrorNotFound, tg.ErrorConflict} {
-		if errors.Is(err, refusal) {
-			return false
-		}
-	}
-	var migrate *tg.MigrateError
-	return !errors.As(err, &migrate)
+	return passing(err)
 }
 
 // sent hands a tagged call's result to its handler.

@@ -40,7 +40,7 @@ func TestBotSendEditDelete(t *testing.T) {
 	b := newBot(t, srv, bot.WithSkipGetMe())
 	const chatID = 1001
 
-	keyboard := &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
+	keyboard := &inlineKeyboard{InlineKeyboard: [][]inlineButton{
 		{{Text: "Pay", CallbackData: "pay:1"}, {Text: "Cancel", CallbackData: "cancel"}},
 		{{Text: "Site", URL: "https://example.com"}},
 	}}
@@ -127,8 +127,8 @@ func TestBotValidationErrors(t *testing.T) {
 		{"too long", &bot.SendMessageParams{ChatID: 1, Text: string(make([]rune, 4097))}, "Bad Request: message is too long"},
 		{"unescaped merchant input", &bot.SendMessageParams{ChatID: 1, Text: "Shop <Best> Ltd", ParseMode: models.ParseModeHTML},
 			`Bad Request: can't parse entities: Unsupported start tag "best" at byte offset 5`},
-		{"callback data too long", &bot.SendMessageParams{ChatID: 1, Text: "x", ReplyMarkup: &models.InlineKeyboardMarkup{
-			InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "b", CallbackData: string(make([]byte, 65))}}}}},
+		{"callback data too long", &bot.SendMessageParams{ChatID: 1, Text: "x", ReplyMarkup: &inlineKeyboard{
+			InlineKeyboard: [][]inlineButton{{{Text: "b", CallbackData: string(make([]byte, 65))}}}}},
 			"Bad Request: BUTTON_DATA_INVALID"},
 	}
 	for _, tt := range tests {
@@ -220,8 +220,8 @@ func TestBotCommandsAndCallbacks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, zh, got)
 
-	msg, err := b.SendMessage(ctx, &bot.SendMessageParams{ChatID: 5, Text: "Confirm?", ReplyMarkup: &models.InlineKeyboardMarkup{
-		InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "Yes", CallbackData: "yes"}}}}})
+	msg, err := b.SendMessage(ctx, &bot.SendMessageParams{ChatID: 5, Text: "Confirm?", ReplyMarkup: &inlineKeyboard{
+		InlineKeyboard: [][]inlineButton{{{Text: "Yes", CallbackData: "yes"}}}}})
 	require.NoError(t, err)
 	updateID := srv.PressButton(5, 5, msg.ID, "yes")
 	ok, err := b.AnswerCallbackQuery(ctx, &bot.AnswerCallbackQueryParams{CallbackQueryID: itoa(updateID), Text: "Done"})
@@ -321,7 +321,7 @@ func TestBotLongPolling(t *testing.T) {
 				languages <- u.Message.From.LanguageCode
 				_, _ = b.SendMessage(ctx, &bot.SendMessageParams{
 					ChatID: u.Message.Chat.ID, Text: "Welcome",
-					ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{
+					ReplyMarkup: &inlineKeyboard{InlineKeyboard: [][]inlineButton{
 						{{Text: "Register", CallbackData: "reg"}}}},
 				})
 			case u.Message != nil && u.Message.Contact != nil:

@@ -234,7 +234,8 @@ func readFormatted(p Params, rules textRules) (formatted, *apiError) {
 	if rules.required && strings.TrimSpace(f.plain) == "" {
 		return f, badRequest(rules.emptyDesc)
 	}
-	if utf8.RuneCountInString(f.plain) > rules.limit {
+	// Telegram counts characters as UTF-16 code units: an emoji outside the BMP is two.
+	if utf16Count(f.plain) > rules.limit {
 		return f, badRequest(rules.longDesc)
 	}
 	return f, nil
@@ -262,16 +263,12 @@ func readMarkup(p Params) (markup, *apiError) {
 	m := markup{raw: json.RawMessage(text)}
 	switch {
 	case probe.InlineKeyboard != nil:
+		if e := checkInlineButtons(probe.InlineKeyboard); e != nil {
+			return markup{}, e
+		}
 		var kb models.InlineKeyboardMarkup
 		if err := json.Unmarshal([]byte(text), &kb); err != nil {
 			return markup{}, badRequest("can't parse inline keyboard button: " + err.Error())
-		}
-		for _, row := range kb.InlineKeyboard {
-			for _, b := range row {
-				if len(b.CallbackData) > maxCallbackDataLen {
-					return markup{}, badRequest("BUTTON_DATA_INVALID")
-				}
-			}
 		}
 		if len(kb.InlineKeyboard) > 0 {
 			m.inline = &kb
@@ -286,6 +283,76 @@ func readMarkup(p Params) (markup, *apiError) {
 		return markup{}, badRequest("can't parse reply keyboard markup JSON object")
 	}
 	return m, nil
+}
+
+// buttonActions are the optional fields of an InlineKeyboardButton that say what it does. The Bot
+// API: "Exactly one of the optional fields must be used to specify type of the button."
+var buttonActions = []string{
+	"url", "callback_data", "web_app", "login_url", "switch_inline_query",
+	"switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+	"callback_game", "pay",
+}
+
+// checkInlineButtons refuses, with Telegram's texts, the buttons Telegram refuses: one without an
+// action or with more than one (go-telegram/bot's empty "copy_text" beside "callback_data"), and
+// callback data outside 1-64 bytes. It reads the raw JSON because a decoded
+// models.InlineKeyboardButton cannot tell an absent field from an empty one.
+func checkInlineButtons(raw json.RawMessage) *apiError {
+	var rows [][]map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		return badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+	}
+	for _, row := range rows {
+		for _, button := range row {
+			if e := checkInlineButton(button); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+func checkInlineButton(button map[string]json.RawMessage) *apiError {
+	var text string
+	if raw, ok := button["text"]; !ok || json.Unmarshal(raw, &text) != nil {
+		return badRequest(`can't parse inline keyboard button: Field "text" must be of type String`)
+	}
+	actions := 0
+	for _, field := range buttonActions {
+		if raw, ok := button[field]; ok && actionSet(field, raw) {
+			actions++
+		}
+	}
+	switch {
+	case actions == 0:
+		return badRequest("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+	case actions > 1:
+		return badRequest("can't parse inline keyboard button: exactly one of the optional fields must be used to specify type of the button")
+	}
+	if raw, ok := button["callback_data"]; ok {
+		var data string
+		if json.Unmarshal(raw, &data) != nil {
+			return badRequest(`can't parse inline keyboard button: Field "callback_data" must be of type String`)
+		}
+		if len(data) > maxCallbackDataLen {
+			return badRequest("BUTTON_DATA_INVALID")
+		}
+	}
+	return nil
+}
+
+// actionSet reports whether an action field is used: Telegram reads a null, an empty url or
+// callback_data and a false pay as absent; an empty switch_inline_query is a documented use.
+func actionSet(field string, raw json.RawMessage) bool {
+	switch v := strings.TrimSpace(string(raw)); {
+	case v == "null":
+		return false
+	case v == `""`:
+		return field != "url" && field != "callback_data"
+	case v == "false":
+		return field != "pay"
+	}
+	return true
 }
 
 func chatParam(p Params, key string) (int64, *apiError) {
@@ -764,7 +831,7 @@ func (s *Server) answerCallbackQuery(_ context.Context, p Params) (any, *apiErro
 		URL:       p.String("url"),
 	}
 	answer.CacheTime, _ = p.Int("cache_time")
-	if utf8.RuneCountInString(answer.Text) > maxCallbackAnswer {
+	if utf16Count(answer.Text) > maxCallbackAnswer {
 		return nil, badRequest("MESSAGE_TOO_LONG")
 	}
 	s.mu.Lock()

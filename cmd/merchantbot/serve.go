@@ -221,6 +221,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := b.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while Start was still retrying getMe
+		}
 		if errors.Is(err, bot.ErrTokenRejected) {
 			return fmt.Errorf("TELEGRAM_TOKEN: %w", err)
 		}
@@ -234,10 +237,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           b.Handler(cfg.webhookPath, cfg.webhookSecret),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := httpServer(b.Handler(cfg.webhookPath, cfg.webhookSecret))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	recovering := make(chan struct{})
@@ -279,6 +279,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-recovering
 	log.Info("merchantbot stopped")
 	return runErr
+}
+
+// httpServer serves HTTP_ADDR with timeouts, so that a client that sends
+// slowly, reads slowly or idles cannot hold a connection and its goroutine
+// for ever. The requests it takes are small (Telegram's updates, 1 MiB at
+// most; probes) and their answers short; WriteTimeout leaves a webhook
+// update room to be taken in before it is answered (Telegram delivers again
+// what it does not see answered).
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+	}
 }
 
 // newAcquirer is the backend at BACKEND_URL, or the sandbox in-process,
