@@ -38,8 +38,8 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 			return errors.New("-events-url: want an http(s) URL such as http://127.0.0.1:8080/backend/events")
 		}
 		secret := getenv("BACKEND_EVENTS_SECRET")
-		if secret == "" {
-			return errors.New("BACKEND_EVENTS_SECRET: required with -events-url (the bot verifies events with it)")
+		if len(secret) < 16 {
+			return errors.New("BACKEND_EVENTS_SECRET: required with -events-url, at least 16 characters (the bot verifies events with it)")
 		}
 		pusher = sandbox.NewPusher(u.String(), []byte(secret), sandbox.PushLogger(log))
 		go pusher.Run(ctx)

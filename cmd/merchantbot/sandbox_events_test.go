@@ -18,7 +18,7 @@ import (
 // TestSandboxPushesSignedEvents runs `merchantbot sandbox -events-url` and
 // follows one application through every status at the receiving end.
 func TestSandboxPushesSignedEvents(t *testing.T) {
-	const secret = "shared-secret"
+	const secret = "shared-secret-of-the-test"
 	var mu sync.Mutex
 	var got []string
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +90,7 @@ func TestSandboxEventsURLNeedsSecret(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	err = run(context.Background(), []string{"merchantbot", "sandbox", "-events-url", "ftp://x"},
-		func(k string) string { return map[string]string{"BACKEND_EVENTS_SECRET": "s"}[k] }, strings.NewReader(""), io.Discard, io.Discard)
+		func(k string) string { return map[string]string{"BACKEND_EVENTS_SECRET": "sixteen-chars-ok"}[k] }, strings.NewReader(""), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-events-url") {
 		t.Fatalf("err = %v", err)
 	}
