@@ -316,3 +316,15 @@ func TestReminderInQuietHoursWaitsForMorning(t *testing.T) {
 	require.Len(t, said, 1)
 	assert.Equal(t, 8, f.clock().In(time.FixedZone("CST", 8*3600)).Hour())
 }
+
+func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 30}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Application = backend.StatusReview, "CC209901010009" // not (yet) in the acquirer's list
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "已进入审核")
+	assert.NotContains(t, said[0], "预计")
+}

@@ -126,16 +126,17 @@ func (t *turn) statusEvent(arg string) {
 	args := Arg{"ID": ev.Application, "Card": parse.MaskPAN(ev.CardMasked)}
 	switch ev.Status {
 	case backend.StatusReview:
-		reviewBy := ev.At
-		if apps, err := t.backend.Applications(t.ctx, st.MerchantNo); err == nil {
-			for _, a := range apps {
-				if a.ID == ev.Application {
-					reviewBy = a.ReviewBy
-				}
+		// The event does not say when the review ends; the receipt does.
+		// Without it the note goes out all the same, without the time.
+		apps, err := t.backend.Applications(t.ctx, st.MerchantNo)
+		for _, a := range apps {
+			if err == nil && a.ID == ev.Application && !a.ReviewBy.IsZero() {
+				args["When"] = when(a.ReviewBy)
+				t.say(msgNoteReview, args)
+				return
 			}
 		}
-		args["When"] = when(reviewBy)
-		t.say(msgNoteReview, args)
+		t.say(msgNoteReviewUndated, args)
 	case backend.StatusApproved:
 		t.say(msgNoteApproved, args)
 	case backend.StatusEffective:
