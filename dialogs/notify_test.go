@@ -328,3 +328,17 @@ func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {
 	assert.Contains(t, said[0], "已进入审核")
 	assert.NotContains(t, said[0], "预计")
 }
+
+func TestUnknownReasonShowsTheAcquirersWordsClipped(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 31}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Reason, ev.ReasonText = backend.StatusRejected, "branch_closed", strings.Repeat("支行已撤销", 100)
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "支行已撤销")
+	assert.Less(t, len([]rune(said[0])), 600)
+	assert.Contains(t, said[0], "人工客服", "an unknown reason leads to support")
+	assert.NotContains(t, c.last.Replies[0].Buttons[0][0].Data, "rs:")
+}

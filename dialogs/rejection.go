@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/merchantbot/merchantbot/backend"
 )
@@ -19,7 +20,7 @@ func rejection(ev backend.Event) (lines []Text, fixable bool) {
 	case known:
 		lines = append(lines, Text{Key: MsgID("reason_" + ev.Reason)})
 	case ev.ReasonText != "":
-		lines = append(lines, Text{Key: msgReasonText, Args: Arg{"Text": ev.ReasonText}})
+		lines = append(lines, Text{Key: msgReasonText, Args: Arg{"Text": clip(ev.ReasonText, maxReasonRunes)}})
 	default:
 		lines = append(lines, Text{Key: msgReasonOther})
 	}
@@ -34,6 +35,18 @@ func rejection(ev backend.Event) (lines []Text, fixable bool) {
 		lines = append(lines, Text{Key: msgAdviceOther})
 	}
 	return lines, slices.Contains(fixableReasons, ev.Reason)
+}
+
+// maxReasonRunes bounds the acquirer's words in a message: a reason is a
+// sentence, and a message has at most 4,096 characters.
+const maxReasonRunes = 200
+
+func clip(s string, n int) string {
+	r := []rune(strings.ToValidUTF8(s, ""))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n]) + "…"
 }
 
 // rejectionButtons offer "fix and resubmit" where an edit can help, and

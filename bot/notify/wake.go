@@ -96,11 +96,11 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 			continue
 		}
 		claim := now + w.claimFor.Milliseconds()
-		ok2, err := claimScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, now, claim).Int()
+		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, now, claim).Int()
 		if err != nil {
 			return won, fmt.Errorf("claim wake: %w", err)
 		}
-		if ok2 == 0 {
+		if claimed == 0 {
 			continue // another replica's
 		}
 		won++
