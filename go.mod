@@ -11,6 +11,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/text v0.44.0
+	golang.org/x/time v0.16.0
 )
 
 require (

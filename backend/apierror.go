@@ -11,6 +11,7 @@ import (
 // openapi.yaml lists the same codes.
 const (
 	CodeUnknownMerchant = "unknown_merchant"
+	CodeUnknownApp      = "unknown_application"
 	CodePhoneMismatch   = "phone_mismatch"
 	CodeWrongCode       = "wrong_code"
 	CodeCodeExpired     = "code_expired"
@@ -31,6 +32,7 @@ var apiErrors = []struct {
 	status int
 }{
 	{ErrUnknownMerchant, CodeUnknownMerchant, http.StatusNotFound},
+	{ErrUnknownApplication, CodeUnknownApp, http.StatusNotFound},
 	{ErrPhoneMismatch, CodePhoneMismatch, http.StatusUnprocessableEntity},
 	{ErrWrongCode, CodeWrongCode, http.StatusUnprocessableEntity},
 	{ErrCodeExpired, CodeCodeExpired, http.StatusGone},

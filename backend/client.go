@@ -154,6 +154,20 @@ func (c *Client) Applications(ctx context.Context, no string) ([]Receipt, error)
 	return body.Applications, nil
 }
 
+// Application returns the application id as it stands now. The poller
+// reconciles open applications with it.
+func (c *Client) Application(ctx context.Context, id string) (Receipt, error) {
+	var r Receipt
+	err := ErrInvalidRequest
+	if strings.Trim(id, ".") != "" {
+		err = c.do(ctx, http.MethodGet, "/v1/applications/"+url.PathEscape(id), nil, nil, &r)
+	}
+	if err != nil {
+		return Receipt{}, fmt.Errorf("get application: %w", err)
+	}
+	return r, nil
+}
+
 // merchantPath is /v1/merchants/{no}+suffix. A number made only of dots would
 // be cleaned out of the path by the server, so it is refused here.
 func merchantPath(no, suffix string) (string, error) {

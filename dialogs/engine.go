@@ -119,7 +119,7 @@ func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
 // the clock, the code counters and the idempotency key. A wrong code must
 // not disable the Resend button beside it.
 func stalenessKey(st State) State {
-	st.Touched, st.Seq = time.Time{}, 0
+	st.Touched, st.Seq, st.Reminded = time.Time{}, 0, false
 	st.CodeSentAt, st.CodeAttempts, st.CodeOut, st.IdemKey = time.Time{}, 0, false, ""
 	return st
 }
@@ -138,7 +138,9 @@ func (t *turn) begin() {
 		st.Step = StepMenu
 		t.say(msgExpired, nil)
 	}
-	st.Touched = now
+	if t.in.Kind != InEvent { // what happens outside the chat leaves the merchant idle
+		st.Touched, st.Reminded = now, false
+	}
 	t.fsm = t.fsms.Get().(*fsm.FSM)
 	t.fsm.SetState(st.Step)
 }
@@ -273,10 +275,14 @@ func (t *turn) advance(event string) {
 	}
 }
 
-func (t *turn) hasDraft() bool {
-	s := t.st.Step
+func (t *turn) hasDraft() bool { return hasDraft(t.st) }
+
+// hasDraft reports a card change in progress, perhaps parked behind the
+// menu, the cancel question or support.
+func hasDraft(st *State) bool {
+	s := st.Step
 	if s == StepMenu || s == StepCancel || s == StepSupport {
-		s = t.st.Ret
+		s = st.Ret
 	}
 	return slices.Contains(draftSteps, s)
 }
@@ -493,6 +499,9 @@ func (t *turn) button(data string) {
 	switch kind {
 	case "m":
 		t.menuButton(arg)
+		return
+	case "rs":
+		t.resubmit(arg)
 		return
 	case "lang":
 		if arg == locales.Chinese || arg == locales.English {

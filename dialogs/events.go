@@ -5,6 +5,10 @@ package dialogs
 // an event this version does not know changes nothing.
 func (t *turn) event(name, arg string) {
 	switch name {
+	case EventStatus:
+		t.statusEvent(arg)
+	case EventWake:
+		t.wake()
 	default:
 		t.log.Warn("unknown dialog event ignored", "event", name)
 	}

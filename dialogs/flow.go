@@ -193,7 +193,7 @@ func (t *turn) changePending() bool {
 		t.log.Warn("applications before a change", "err", err)
 		return false
 	}
-	if len(apps) == 0 || apps[0].Status != backend.StatusReview && apps[0].Status != backend.StatusApproved {
+	if len(apps) == 0 || !apps[0].Status.Pending() {
 		return false
 	}
 	t.say(msgChangePendingStart, Arg{"ID": apps[0].ID, "Status": Text{Key: MsgID("status_" + string(apps[0].Status))}})
@@ -341,6 +341,7 @@ func (t *turn) submit() {
 		return
 	}
 	st.LastApp = rc.ID
+	t.effect(Effect{Kind: Submitted, App: rc.ID})
 	t.wipeDraft()
 	if t.fire(evSubmitted) {
 		t.say(msgSubmitted, Arg{"ID": rc.ID, "Card": parse.MaskPAN(rc.CardMasked), "When": when(rc.ReviewBy)})
@@ -732,42 +733,6 @@ func (t *turn) supportButton(kind, arg string) bool {
 	}
 	t.resume()
 	return true
-}
-
-// ---- status ----
-
-func (t *turn) status() {
-	st := t.st
-	if !st.Bound {
-		t.say(msgStatusNotBound, nil, row(btn(msgBtnChange, "m:change")))
-		return
-	}
-	apps, err := t.backend.Applications(t.ctx, st.MerchantNo)
-	if err != nil {
-		t.backendError("applications", err)
-		return
-	}
-	if len(apps) == 0 {
-		t.say(msgStatusNone, nil)
-		return
-	}
-	a := apps[0]
-	r := t.say(msgStatus, Arg{
-		// Masked again here: whatever mask the acquirer uses, the bot shows
-		// no more than its own.
-		"ID": a.ID, "Card": parse.MaskPAN(a.CardMasked), "Bank": a.BankName,
-		"Status":    Text{Key: MsgID("status_" + string(a.Status))},
-		"Submitted": when(a.SubmittedAt), "ReviewBy": when(a.ReviewBy),
-	})
-	if a.Status == backend.StatusRejected {
-		reason := Text{Key: msgReasonOther}
-		switch a.Reason {
-		case backend.ReasonNameMismatch, backend.ReasonCreditCard, backend.ReasonTooSoon:
-			reason = Text{Key: MsgID("reason_" + a.Reason)}
-		}
-		r.Lines = append(r.Lines, reason)
-		r.Buttons = [][]Button{row(btn(msgBtnResubmit, "m:change"))}
-	}
 }
 
 func digitCount(text string) int {

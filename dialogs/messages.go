@@ -108,7 +108,6 @@ const (
 	msgPhoneMismatch         MsgID = "phone_mismatch"
 	msgReasonOther           MsgID = "reason_other"
 	msgResumed               MsgID = "resumed"
-	msgStatus                MsgID = "status"
 	msgStatusNone            MsgID = "status_none"
 	msgStatusNotBound        MsgID = "status_not_bound"
 	msgStrayCard             MsgID = "stray_card"
@@ -157,11 +156,32 @@ func DynamicIDs() []MsgID {
 	for _, typ := range []string{"DC", "CC", "SCC", "PC"} {
 		ids = append(ids, MsgID("cardtype_"+typ))
 	}
-	for _, s := range []backend.Status{backend.StatusReview, backend.StatusApproved, backend.StatusRejected, backend.StatusEffective} {
-		ids = append(ids, MsgID("status_"+string(s)))
+	for _, s := range backend.Statuses {
+		ids = append(ids, MsgID("status_"+string(s)), MsgID("stage_"+string(s)), MsgID("whatnext_"+string(s)))
 	}
-	for _, r := range []string{backend.ReasonNameMismatch, backend.ReasonCreditCard, backend.ReasonTooSoon} {
-		ids = append(ids, MsgID("reason_"+r))
+	for _, r := range backend.Reasons {
+		ids = append(ids, MsgID("reason_"+r), MsgID("advice_"+r))
 	}
 	return ids
 }
+
+// Message ids of notifications, /status, reminders and expiry.
+const (
+	msgNoteReview        MsgID = "note_under_review"
+	msgNoteReviewUndated MsgID = "note_under_review_undated"
+	msgNoteApproved      MsgID = "note_approved"
+	msgNoteRejected      MsgID = "note_rejected"
+	msgNoteEffective     MsgID = "note_effective"
+	msgReasonText        MsgID = "reason_text"
+	msgAdviceOther       MsgID = "advice_other"
+	msgAdviceTooSoonAny  MsgID = "advice_too_soon_undated"
+	msgAppHeader         MsgID = "app_header"
+	msgTimelineDone      MsgID = "tl_done"
+	msgTimelineExpected  MsgID = "tl_expected"
+	msgTimelineTodo      MsgID = "tl_todo"
+	msgStageDecision     MsgID = "stage_decision"
+	msgStatusOlder       MsgID = "status_older"
+	msgResubmitStart     MsgID = "resubmit_start"
+	msgResubmitBusy      MsgID = "resubmit_busy"
+	msgRemind            MsgID = "remind"
+)

@@ -110,7 +110,8 @@ var sampleArgs = Arg{
 	"Card": "622202*********0128", "Bank": "中国工商银行", "Type": Text{Key: "cardtype_DC"}, "N": 12,
 	"Value": "张三", "Phone": "138****0001", "Left": 3, "Seconds": 42, "ID": "CC202611250001",
 	"When": "2026-11-25 10:04", "MerchantNo": "822100050110001", "Holder": "张三", "Branch": "上海张江支行",
-	"Status": Text{Key: "status_review"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
+	"Status": Text{Key: "status_under_review"}, "Date": "2026-12-25 10:04", "Text": "结算卡户名不一致",
+	"Stage": Text{Key: "stage_submitted"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
 }
 
 func TestEveryMessageRendersInBothLanguages(t *testing.T) {

@@ -44,6 +44,8 @@ type State struct {
 	LastApp string `json:"la,omitempty"` // last application id
 
 	Touched time.Time `json:"t,omitzero"` // last merchant input
+	// Reminded: the reminder for the idle spell since Touched went out.
+	Reminded bool `json:"rm,omitempty"`
 
 	Secrets Secrets `json:"-"`
 }

@@ -34,8 +34,13 @@ const (
 // Events the adapter posts into a chat's queue (Input.Kind InEvent).
 const (
 	EventHandBack = "handback" // a support agent handed the chat back
-	EventRemind   = "remind"   // a dialog left half-way is due a reminder
-	EventExpire   = "expire"   // an abandoned draft is due to be wiped
+	// EventStatus: an application of the chat's merchant changed status.
+	// Arg is the backend.Event as JSON.
+	EventStatus = "status"
+	// EventWake: the time WakeAt gave has come. The dialog decides on its
+	// clock what is due (a reminder, an expiry, or nothing any more), so a
+	// late or doubled wake does no harm.
+	EventWake = "wake"
 )
 
 // Input is one thing the merchant did.
@@ -100,6 +105,9 @@ const (
 	DeleteMessage EffectKind = iota + 1
 	// HandOff asks the adapter to hand the chat to human support.
 	HandOff
+	// Submitted tells the adapter an application (App) was sent for review:
+	// its status is followed (polled) until it is final.
+	Submitted
 )
 
 // Effect is something the adapter must do besides talking.
@@ -107,6 +115,7 @@ type Effect struct {
 	Kind      EffectKind
 	MessageID int    // DeleteMessage: the merchant's message
 	Step      string // HandOff: the step the merchant left for support
+	App       string // Submitted: the application number
 }
 
 // Outcome is the dialog's answer to one Input.

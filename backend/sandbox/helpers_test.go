@@ -22,6 +22,7 @@ type api interface {
 	CheckCode(ctx context.Context, no, code string) error
 	Submit(ctx context.Context, key string, app backend.Application) (backend.Receipt, error)
 	Applications(ctx context.Context, no string) ([]backend.Receipt, error)
+	Application(ctx context.Context, id string) (backend.Receipt, error)
 }
 
 var (

@@ -87,6 +87,17 @@ func handleApplications(s *Sandbox) http.HandlerFunc {
 	}
 }
 
+func handleApplication(s *Sandbox) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.Application(r.Context(), r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
 // handleSubmit answers 201 for a new application and 200 with
 // Idempotent-Replayed: true when the key was seen before.
 func handleSubmit(s *Sandbox) http.HandlerFunc {

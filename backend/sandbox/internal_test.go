@@ -35,7 +35,9 @@ func TestCardNumberNotKept(t *testing.T) {
 	}
 	held = append(held, fmt.Sprintf("%+v", s.outbox))
 	for _, h := range held {
-		for _, secret := range []string{card, "987654", "上海分行", "13900000000"} {
+		// The branch is kept (it is no secret): a rejected application is
+		// fixed and sent again without asking it twice.
+		for _, secret := range []string{card, "987654", "13900000000"} {
 			if strings.Contains(h, secret) {
 				t.Errorf("sandbox keeps %q: %s", secret, h)
 			}
@@ -58,8 +60,8 @@ func TestRoutesInOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	handled := regexp.MustCompile(`mux\.Handle\("([A-Z]+) (/[^"]*)"`).FindAllStringSubmatch(string(routes), -1)
-	if len(handled) != 7 {
-		t.Fatalf("found %d routes in routes.go, want 7", len(handled))
+	if len(handled) != 8 {
+		t.Fatalf("found %d routes in routes.go, want 8", len(handled))
 	}
 	paths := regexp.MustCompile(`(?m)^  (/\S*):\n((?:   .*\n|\n)*)`).FindAllStringSubmatch(string(spec), -1)
 	specOps := map[string]bool{}

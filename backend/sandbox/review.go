@@ -6,19 +6,43 @@ import (
 	"github.com/merchantbot/merchantbot/backend"
 )
 
-// advance plays the review up to now: each application in review is decided
-// at its ReviewBy, each approved one becomes effective a delay later. Times
-// are the scheduled ones, not now, so a late reader sees what would have
-// happened on time. The caller holds the lock.
+// advance plays the review up to now: each submitted application is picked
+// up by a reviewer halfway to its ReviewBy, decided at its ReviewBy, and an
+// approved one becomes effective a delay later (the first payout to the new
+// card). Times are the scheduled ones, not now, so a late reader sees what
+// would have happened on time. The caller holds the lock.
 func (s *Sandbox) advance(now time.Time) {
 	for _, a := range s.apps {
-		if a.receipt.Status == backend.StatusReview && !now.Before(a.receipt.ReviewBy) {
-			s.decide(a, a.receipt.ReviewBy)
+		r := &a.receipt
+		if r.Status == backend.StatusSubmitted {
+			at := r.SubmittedAt.Add(r.ReviewBy.Sub(r.SubmittedAt) / 2)
+			if now.Before(at) {
+				continue
+			}
+			s.change(a, backend.StatusReview, at)
 		}
-		if a.receipt.Status == backend.StatusApproved && !now.Before(a.effectiveAt) {
+		if r.Status == backend.StatusReview && !now.Before(r.ReviewBy) {
+			s.decide(a, r.ReviewBy)
+		}
+		if r.Status == backend.StatusApproved && !now.Before(a.effectiveAt) {
 			s.takeEffect(a, a.effectiveAt)
 		}
 	}
+}
+
+// change moves a to status at, records it and queues its event.
+func (s *Sandbox) change(a *application, status backend.Status, at time.Time) {
+	a.receipt.Status, a.receipt.UpdatedAt = status, at
+	a.receipt.History = append(a.receipt.History, backend.StatusChange{Status: status, At: at})
+	s.emit(a.receipt)
+}
+
+// reasonTexts is what the acquirer says about each rejection, in its own
+// (Chinese) words.
+var reasonTexts = map[string]string{
+	backend.ReasonNameMismatch: "结算卡户名与商户登记的法人/经营者姓名不一致",
+	backend.ReasonCreditCard:   "结算卡须为一类借记卡，不支持信用卡、准贷记卡或预付卡",
+	backend.ReasonTooSoon:      "30 天内已变更过结算卡",
 }
 
 func (s *Sandbox) decide(a *application, at time.Time) {
@@ -31,23 +55,22 @@ func (s *Sandbox) decide(a *application, at time.Time) {
 		reason = backend.ReasonCreditCard
 	case !m.lastChange.IsZero() && at.Sub(m.lastChange) < MinChangeInterval:
 		reason = backend.ReasonTooSoon
+		a.receipt.ChangeAllowedFrom = m.lastChange.Add(MinChangeInterval)
 	}
-	a.receipt.UpdatedAt = at
 	if reason != "" {
-		a.receipt.Status, a.receipt.Reason = backend.StatusRejected, reason
-	} else {
-		a.receipt.Status = backend.StatusApproved
-		a.effectiveAt = at.Add(s.delay)
+		a.receipt.Reason, a.receipt.ReasonText = reason, reasonTexts[reason]
+		s.change(a, backend.StatusRejected, at)
+		return
 	}
-	s.emit(a.receipt)
+	a.effectiveAt = at.Add(s.delay)
+	s.change(a, backend.StatusApproved, at)
 }
 
 func (s *Sandbox) takeEffect(a *application, at time.Time) {
 	m := s.merchants[a.receipt.MerchantNo]
 	m.cardMasked = a.receipt.CardMasked
 	m.lastChange = at
-	a.receipt.Status, a.receipt.UpdatedAt = backend.StatusEffective, at
-	s.emit(a.receipt)
+	s.change(a, backend.StatusEffective, at)
 }
 
 // isCreditCardType is true for credit (CC), semi-credit (SCC) and prepaid (PC)

@@ -31,5 +31,6 @@ func Handler(s *Sandbox, opts ...HandlerOption) http.Handler {
 	mux.Handle("POST /v1/merchants/{no}/codes/check", auth(handleCheckCode(s)))
 	mux.Handle("GET /v1/merchants/{no}/applications", auth(handleApplications(s)))
 	mux.Handle("POST /v1/applications", auth(handleSubmit(s)))
+	mux.Handle("GET /v1/applications/{id}", auth(handleApplication(s)))
 	return mux
 }

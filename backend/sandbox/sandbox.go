@@ -188,7 +188,7 @@ func (s *Sandbox) deliver(batch []backend.Receipt) {
 // emit queues a status change; the caller holds the lock.
 func (s *Sandbox) emit(r backend.Receipt) {
 	if s.events != nil {
-		s.outbox = append(s.outbox, r)
+		s.outbox = append(s.outbox, r.Clone())
 	}
 }
 
@@ -317,7 +317,7 @@ func (s *Sandbox) submit(ctx context.Context, key string, app backend.Applicatio
 	now := s.lock()
 	defer s.unlock()
 	if a, ok := s.byKey[idemKey{app.MerchantNo, key}]; ok {
-		return a.receipt, false, nil
+		return a.receipt.Clone(), false, nil
 	}
 	m, ok := s.merchants[app.MerchantNo]
 	if !ok {
@@ -329,7 +329,7 @@ func (s *Sandbox) submit(ctx context.Context, key string, app backend.Applicatio
 		if a.receipt.MerchantNo != m.no {
 			continue
 		}
-		if st := a.receipt.Status; st == backend.StatusReview || st == backend.StatusApproved {
+		if a.receipt.Status.Pending() {
 			return backend.Receipt{}, false, backend.ErrChangePending
 		}
 		if chinaDate(a.receipt.SubmittedAt) == today {
@@ -346,10 +346,15 @@ func (s *Sandbox) submit(ctx context.Context, key string, app backend.Applicatio
 			MerchantNo:  m.no,
 			CardMasked:  maskCard(app.CardNumber),
 			BankName:    app.BankName,
-			Status:      backend.StatusReview,
+			Status:      backend.StatusSubmitted,
 			SubmittedAt: now,
 			UpdatedAt:   now,
 			ReviewBy:    now.Add(s.delay),
+			History:     []backend.StatusChange{{Status: backend.StatusSubmitted, At: now}},
+			HolderName:  app.HolderName,
+			BankCode:    app.BankCode,
+			Branch:      app.Branch,
+			CardType:    app.CardType,
 		},
 		holderName: app.HolderName,
 		cardType:   app.CardType,
@@ -357,7 +362,7 @@ func (s *Sandbox) submit(ctx context.Context, key string, app backend.Applicatio
 	s.apps = append(s.apps, a)
 	s.byKey[idemKey{m.no, key}] = a
 	s.emit(a.receipt)
-	return a.receipt, true, nil
+	return a.receipt.Clone(), true, nil
 }
 
 // validate refuses a malformed application; its messages never quote the card.
@@ -388,10 +393,25 @@ func (s *Sandbox) Applications(ctx context.Context, no string) ([]backend.Receip
 	out := []backend.Receipt{}
 	for i := len(s.apps) - 1; i >= 0; i-- {
 		if s.apps[i].receipt.MerchantNo == no {
-			out = append(out, s.apps[i].receipt)
+			out = append(out, s.apps[i].receipt.Clone())
 		}
 	}
 	return out, nil
+}
+
+// Application returns application id as it stands now.
+func (s *Sandbox) Application(ctx context.Context, id string) (backend.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return backend.Receipt{}, err
+	}
+	s.lock()
+	defer s.unlock()
+	for _, a := range s.apps {
+		if a.receipt.ID == id {
+			return a.receipt.Clone(), nil
+		}
+	}
+	return backend.Receipt{}, backend.ErrUnknownApplication
 }
 
 // chinaTime is UTC+8 without DST; a fixed zone needs no tzdata.

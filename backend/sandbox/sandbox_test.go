@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -203,18 +204,21 @@ func TestSubmit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		a := app(zhangSan, "张三", "DC")
 		want := backend.Receipt{
 			ID: "CC202501150001", MerchantNo: zhangSan, CardMasked: "622202******3210",
-			BankName: "中国工商银行", Status: backend.StatusReview,
+			BankName: "中国工商银行", Status: backend.StatusSubmitted,
 			SubmittedAt: start, UpdatedAt: start, ReviewBy: start.Add(delay),
+			History:    []backend.StatusChange{{Status: backend.StatusSubmitted, At: start}},
+			HolderName: "张三", BankCode: a.BankCode, Branch: a.Branch, CardType: "DC",
 		}
-		if r != want {
+		if !reflect.DeepEqual(r, want) {
 			t.Fatalf("receipt = %+v\nwant      %+v", r, want)
 		}
 
 		e.clock.Advance(time.Second)
 		again, err := e.api.Submit(ctx, "k1", app(zhangSan, "张三", "DC"))
-		if err != nil || again != r {
+		if err != nil || !reflect.DeepEqual(again, r) {
 			t.Fatalf("same key: %+v, %v; want %+v", again, err, r)
 		}
 		_, err = e.api.Submit(ctx, "k2", app(zhangSan, "张三", "DC"))
@@ -226,7 +230,7 @@ func TestSubmit(t *testing.T) {
 			t.Fatalf("other merchant, same key: %+v, %v", other, err)
 		}
 		list, err := e.api.Applications(ctx, zhangSan)
-		if err != nil || len(list) != 1 || list[0] != r {
+		if err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], r) {
 			t.Fatalf("applications = %+v, %v", list, err)
 		}
 	})
@@ -303,7 +307,11 @@ func TestReview(t *testing.T) {
 					t.Fatal(err)
 				}
 
-				e.clock.Advance(delay - time.Nanosecond)
+				e.clock.Advance(delay/2 - time.Nanosecond)
+				if got := latest(t, e, tt.no); got.Status != backend.StatusSubmitted {
+					t.Fatalf("before a reviewer picks it up: %s", got.Status)
+				}
+				e.clock.Advance(delay / 2)
 				if got := latest(t, e, tt.no); got.Status != backend.StatusReview {
 					t.Fatalf("before the delay: %s", got.Status)
 				}
@@ -530,10 +538,14 @@ func TestEvents(t *testing.T) {
 	e.sb.Tick()
 	e.sb.Tick() // nothing new
 	want := []string{
-		"CC202501150001 review  0s",
-		"CC202501150002 review  0s",
+		"CC202501150001 submitted  0s",
+		"CC202501150002 submitted  0s",
+		// In order per application (not across them): one catch-up plays
+		// each application's whole history.
+		"CC202501150001 under_review  1m0s",
 		"CC202501150001 approved  2m0s",
 		"CC202501150001 effective  4m0s",
+		"CC202501150002 under_review  1m0s",
 		"CC202501150002 rejected change_within_30_days 2m0s",
 	}
 	mu.Lock()

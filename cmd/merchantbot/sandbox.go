@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
@@ -22,6 +23,7 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	delay := fs.Duration("review-delay", sandbox.DefaultReviewDelay, "how long a review takes")
+	eventsURL := fs.String("events-url", "", "push every status change there, signed with BACKEND_EVENTS_SECRET (the bot's /backend/events)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -29,12 +31,28 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
+	var pusher *sandbox.Pusher
+	if *eventsURL != "" {
+		u, err := url.Parse(*eventsURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("-events-url: want an http(s) URL such as http://127.0.0.1:8080/backend/events")
+		}
+		secret := getenv("BACKEND_EVENTS_SECRET")
+		if len(secret) < 16 {
+			return errors.New("BACKEND_EVENTS_SECRET: required with -events-url, at least 16 characters (the bot verifies events with it)")
+		}
+		pusher = sandbox.NewPusher(u.String(), []byte(secret), sandbox.PushLogger(log))
+		go pusher.Run(ctx)
+	}
 	opts, err := sandboxOptions(getenv, stderr)
 	if err != nil {
 		return err
 	}
 	opts = append(opts, sandbox.WithReviewDelay(*delay), sandbox.WithEvents(func(r backend.Receipt) {
 		log.Info("application status", "id", r.ID, "merchant", r.MerchantNo, "status", r.Status, "reason", r.Reason)
+		if pusher != nil {
+			pusher.Push(r)
+		}
 	}))
 	sb := sandbox.New(opts...)
 	var hopts []sandbox.HandlerOption

@@ -1,0 +1,198 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+const (
+	zhangSan = "822100050110001"
+	code     = "123456"
+)
+
+var (
+	loadBins    = sync.OnceValues(cardbin.Load)
+	loadCatalog = sync.OnceValues(locales.Load)
+)
+
+// testRedis connects to REDIS_URL (or the local Redis) and returns a key
+// prefix of the test's own, whose keys are deleted when it ends.
+func testRedis(t *testing.T) (*redis.Client, string) {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", opts.Addr, err)
+	}
+	prefix := "mbtest:notify:" + strings.ToLower(rand.Text()) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+	})
+	return rdb, prefix
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// pipeline plays the lead's chat pipeline for these tests: Post keeps the
+// once keys, applies the event to the chat's state with the real dialog
+// engine and renders what it says; after every turn it writes the chat's
+// WakeAt into the wake set, as the pipeline's commit does.
+type pipeline struct {
+	t      *testing.T
+	rdb    *redis.Client
+	prefix string
+	engine *dialogs.Engine
+	render *dialogs.Renderer
+
+	mu     sync.Mutex
+	once   map[string]bool
+	states map[int64]*dialogs.State
+	seq    map[int64]int
+	said   map[int64][]string
+	posts  int
+	fail   error
+}
+
+func newPipeline(t *testing.T, rdb *redis.Client, prefix string, clk *clock, sb *sandbox.Sandbox) *pipeline {
+	t.Helper()
+	bins, err := loadBins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline{
+		t: t, rdb: rdb, prefix: prefix,
+		engine: dialogs.NewEngine(sb, bins, dialogs.WithClock(clk.Now), dialogs.WithLogger(slog.New(slog.DiscardHandler))),
+		render: dialogs.NewRenderer(cat, nil),
+		once:   map[string]bool{}, states: map[int64]*dialogs.State{}, seq: map[int64]int{}, said: map[int64][]string{},
+	}
+}
+
+func (p *pipeline) Post(ctx context.Context, chat int64, once, event, arg string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return false, p.fail
+	}
+	if once != "" && p.once[once] {
+		return false, nil
+	}
+	p.once[once] = true
+	p.posts++
+	p.apply(ctx, chat, dialogs.Input{Kind: dialogs.InEvent, Text: event, Arg: arg})
+	return true, nil
+}
+
+// input is the merchant's own message or button (Seq filled in).
+func (p *pipeline) input(chat int64, in dialogs.Input) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if in.Kind == dialogs.InButton {
+		in.Seq = p.seq[chat]
+	}
+	p.apply(context.Background(), chat, in)
+}
+
+func (p *pipeline) apply(ctx context.Context, chat int64, in dialogs.Input) {
+	st := p.states[chat]
+	if st == nil {
+		st = &dialogs.State{}
+		p.states[chat] = st
+	}
+	out := p.engine.Handle(ctx, st, in)
+	p.seq[chat] = out.Seq
+	for _, r := range out.Replies {
+		p.said[chat] = append(p.said[chat], p.render.Reply(out.Lang, r))
+	}
+	key := p.prefix + "wake"
+	member := strconvChat(chat)
+	if at := dialogs.WakeAt(st); at.IsZero() {
+		p.rdb.ZRem(ctx, key, member)
+	} else {
+		p.rdb.ZAdd(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: member})
+	}
+}
+
+func (p *pipeline) messages(chat int64) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.said[chat]...)
+}
+
+func (p *pipeline) state(chat int64) dialogs.State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return *p.states[chat]
+}
+
+func (p *pipeline) postCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.posts
+}
+
+// bind makes chat a bound chat of merchant no in lang, as the pipeline's
+// commit leaves it.
+func (p *pipeline) bind(chat int64, no, lang string, now time.Time) {
+	p.mu.Lock()
+	p.states[chat] = &dialogs.State{Step: dialogs.StepMenu, Bound: true, MerchantNo: no, Lang: lang, Touched: now}
+	p.mu.Unlock()
+	p.rdb.Set(context.Background(), p.prefix+"merchant:"+no, strconvChat(chat), 0)
+}
+
+func strconvChat(chat int64) string { return strconv.FormatInt(chat, 10) }
+
+func redisZ(at time.Time, chat int64) redis.Z {
+	return redis.Z{Score: float64(at.UnixMilli()), Member: strconvChat(chat)}
+}
+
+func readAll(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }
+
+func readCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }

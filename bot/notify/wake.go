@@ -1,0 +1,117 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+// Waker posts dialogs.EventWake to chats whose time in the wake set
+// (<prefix>wake: member chat id, score unix ms of dialogs.WakeAt, written by
+// the chat pipeline after every commit) has come. Any number of replicas
+// may run one: a due member is claimed atomically by moving its score
+// ahead by the claim time, so one replica wins it; the winner removes it
+// once posted (unless a commit set a new time meanwhile). A replica that
+// dies between claim and post leaves the member to come due again after
+// the claim time. The dialog decides on its own clock what a wake means,
+// so a wake posted twice says nothing the second time.
+type Waker struct {
+	n        *Notifier
+	claimFor time.Duration
+	tick     time.Duration
+}
+
+// WakeOption configures a Waker.
+type WakeOption func(*Waker)
+
+// WakeTiming sets how long a claim holds (default 1 min) and how often Run
+// looks for due chats (default 1 s).
+func WakeTiming(claimFor, tick time.Duration) WakeOption {
+	return func(w *Waker) { w.claimFor, w.tick = claimFor, tick }
+}
+
+// NewWaker returns a Waker posting through n's Poster, on n's clock.
+func NewWaker(n *Notifier, opts ...WakeOption) *Waker {
+	w := &Waker{n: n, claimFor: time.Minute, tick: time.Second}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// Run wakes due chats until ctx is done.
+func (w *Waker) Run(ctx context.Context) {
+	t := time.NewTicker(w.tick)
+	defer t.Stop()
+	for {
+		if _, err := w.Once(ctx); err != nil && ctx.Err() == nil {
+			w.n.log.Warn("wake round", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// claimScript moves a due member's score ahead by the claim time: the
+// caller that sees it due wins it, the others see it in the future.
+var claimScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return 1`)
+
+// doneScript removes a claimed member unless a commit rescheduled it.
+var doneScript = redis.NewScript(`
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`)
+
+// Once wakes the chats that are due now and says how many this Waker won.
+func (w *Waker) Once(ctx context.Context) (int, error) {
+	now := w.n.now().UnixMilli()
+	due, err := w.n.rdb.ZRangeByScoreWithScores(ctx, w.n.wakeKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(now, 10), Count: pollBatch,
+	}).Result()
+	if err != nil {
+		return 0, fmt.Errorf("due wakes: %w", err)
+	}
+	won := 0
+	for _, z := range due {
+		member, ok := z.Member.(string)
+		if !ok {
+			continue
+		}
+		chat, err := strconv.ParseInt(member, 10, 64)
+		if err != nil {
+			w.n.log.Warn("wake set holds a non-chat member", "member", member)
+			w.n.rdb.ZRem(ctx, w.n.wakeKey(), member)
+			continue
+		}
+		claim := now + w.claimFor.Milliseconds()
+		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, now, claim).Int()
+		if err != nil {
+			return won, fmt.Errorf("claim wake: %w", err)
+		}
+		if claimed == 0 {
+			continue // another replica's
+		}
+		won++
+		once := "wake:" + member + ":" + strconv.FormatInt(int64(z.Score), 10)
+		if _, err := w.n.post.Post(ctx, chat, once, dialogs.EventWake, ""); err != nil {
+			w.n.log.Warn("post wake; retried after the claim", "chat", chat, "err", err)
+			continue
+		}
+		if err := doneScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, claim).Err(); err != nil {
+			w.n.log.Warn("wake done", "chat", chat, "err", err)
+		}
+	}
+	return won, nil
+}

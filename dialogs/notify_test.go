@@ -1,0 +1,344 @@
+package dialogs_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+const zhangSanNo = "822100050110001"
+
+// submitted walks a merchant to a submitted application and returns it.
+func submitted(t *testing.T, c *chat) backend.Receipt {
+	t.Helper()
+	throughSummary(c)
+	c.press("sum:confirm")
+	out := c.text(code)
+	var app string
+	for _, e := range out.Effects {
+		if e.Kind == dialogs.Submitted {
+			app = e.App
+		}
+	}
+	require.NotEmpty(t, app, "a submission tells the adapter which application to follow")
+	return latestApp(t, c.f, zhangSanNo)
+}
+
+func latestApp(t *testing.T, f *fixture, no string) backend.Receipt {
+	t.Helper()
+	apps, err := f.backend.Applications(context.Background(), no)
+	require.NoError(t, err)
+	require.NotEmpty(t, apps)
+	return apps[0]
+}
+
+// event applies a status event to chat c and returns what it said.
+func event(t *testing.T, c *chat, ev backend.Event) []string {
+	t.Helper()
+	arg, err := json.Marshal(ev)
+	require.NoError(t, err)
+	return apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventStatus, Arg: string(arg)})
+}
+
+func apply(t *testing.T, c *chat, in dialogs.Input) []string {
+	t.Helper()
+	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
+	require.NoError(t, err)
+	var said []string
+	for _, r := range out.Replies {
+		said = append(said, c.f.render.Reply(out.Lang, r))
+	}
+	if len(out.Replies) > 0 {
+		c.seq, c.last = out.Seq, out
+	}
+	return said
+}
+
+func TestStatusEventsOneMessageEachInTheMerchantsLanguage(t *testing.T) {
+	for _, tt := range []struct {
+		lang                     string
+		review, approved, effect string
+	}{
+		{"zh-Hans", "已进入审核", "已审核通过", "小额测试交易"},
+		{"en", "now under review", "is approved", "small test transaction"},
+	} {
+		t.Run(tt.lang, func(t *testing.T) {
+			f := newFixture(t, nil)
+			c := &chat{t: t, f: f, id: 21}
+			c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: tt.lang})
+			a := submitted(t, c)
+
+			f.advance(sandboxDelay / 2)
+			a = latestApp(t, f, zhangSanNo)
+			require.Equal(t, backend.StatusReview, a.Status)
+			said := event(t, c, backend.EventOf(a))
+			require.Len(t, said, 1)
+			assert.Contains(t, said[0], tt.review)
+			assert.Contains(t, said[0], "622202*********0128", "the card, masked")
+			assert.Contains(t, said[0], a.ID)
+
+			f.advance(sandboxDelay / 2)
+			said = event(t, c, backend.EventOf(latestApp(t, f, zhangSanNo)))
+			require.Len(t, said, 1)
+			assert.Contains(t, said[0], tt.approved)
+
+			f.advance(sandboxDelay)
+			a = latestApp(t, f, zhangSanNo)
+			require.Equal(t, backend.StatusEffective, a.Status)
+			said = event(t, c, backend.EventOf(a))
+			require.Len(t, said, 1)
+			assert.Contains(t, said[0], tt.effect, "effective: run a small test transaction")
+			assert.NotContains(t, strings.Join(said, ""), card[6:15])
+
+			// "submitted" is not announced twice: the dialog said it at submission.
+			first := backend.EventOf(a)
+			first.Status, first.ID = backend.StatusSubmitted, a.ID+":submitted"
+			assert.Empty(t, event(t, c, first))
+		})
+	}
+}
+
+func TestStatusEventOfAnotherMerchantSaysNothing(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 22}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.MerchantNo = backend.StatusApproved, "822100050110004"
+	assert.Empty(t, event(t, c, ev), "a chat hears only of its own merchant's applications")
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventStatus, Arg: "{not json"}))
+
+	unbound := &chat{t: t, f: f, id: 23}
+	ev.MerchantNo = zhangSanNo
+	assert.Empty(t, event(t, unbound, ev))
+}
+
+// sandboxDelay is the sandbox's default review delay (the fixture's).
+const sandboxDelay = 2 * time.Minute
+
+func TestTooSoonRejectionGivesTheDateAndNoResubmit(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 24}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.press("m:change")
+	c.text("822100050110004")
+	c.text("13800000004")
+	c.text(code)
+	for i := range 6 {
+		c.press("ck:ok." + string(rune('0'+i)))
+	}
+	c.press("cs:yes")
+	c.text(card)
+	c.text("王五")
+	c.press("bank:yes")
+	c.text("上海张江支行")
+	c.f.advance(2 * time.Minute)
+	c.text(reservedPhone)
+	c.press("sum:confirm")
+	c.text(code)
+	f.advance(sandboxDelay)
+	a := latestApp(t, f, "822100050110004")
+	require.Equal(t, backend.StatusRejected, a.Status)
+	said := event(t, c, backend.EventOf(a))
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "无法通过修改信息解决")
+	assert.Contains(t, said[0], a.ChangeAllowedFrom.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02"), "the date a change is possible")
+	for _, r := range c.last.Replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				assert.NotContains(t, b.Data, "rs:", "no edit can fix the 30-day rule")
+			}
+		}
+	}
+}
+
+// rejecting plays an acquirer that rejected the merchant's latest
+// application for reason.
+type rejecting struct {
+	dialogs.Backend
+	reason string
+}
+
+func (r rejecting) Applications(ctx context.Context, no string) ([]backend.Receipt, error) {
+	apps, err := r.Backend.Applications(ctx, no)
+	if err == nil && len(apps) > 0 {
+		apps[0].Status, apps[0].Reason = backend.StatusRejected, r.reason
+	}
+	return apps, err
+}
+
+func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 25}
+	a := submitted(t, c)
+	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(f.clock))
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Reason = backend.StatusRejected, backend.ReasonCreditCard
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "一类借记卡")
+
+	require.Equal(t, "rs:"+a.ID, c.last.Replies[0].Buttons[0][0].Data)
+	seq := c.seq
+	// A forged button naming another application reaches nothing.
+	out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:CC209901010001", Seq: seq})
+	assert.True(t, out.Stale)
+
+	c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + a.ID, Seq: seq})
+	st := mustLoad(t, f, 25)
+	assert.Equal(t, dialogs.StepConsent, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "上海张江支行", st.Branch)
+	assert.True(t, st.Secrets.Empty(), "card data is asked again")
+	c.press("cs:yes")
+	c.text(card)
+	c.press("keep") // holder
+	c.press("bank:yes")
+	c.press("keep") // branch
+	c.text(reservedPhone)
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 25).Step)
+}
+
+func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
+	f := newFixture(t, nil)
+	other, err := f.backend.Submit(context.Background(), "other-key", backend.Application{
+		MerchantNo: "822100050110003", CardNumber: "6228480000000000", HolderName: "阿依古丽·买买提",
+		BankName: "中国农业银行", Branch: "x", ReservedPhone: "13800000003", CardType: "DC"})
+	require.NoError(t, err)
+	c := &chat{t: t, f: f, id: 26}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	a := submitted(t, c)
+	f.advance(sandboxDelay * 2)
+
+	said := apply(t, c, dialogs.Input{Kind: dialogs.InCommand, Text: "status", Arg: "822100050110003"})
+	all := strings.Join(said, "\n")
+	assert.Contains(t, all, a.ID)
+	assert.NotContains(t, all, other.ID, "never another merchant's application")
+	for _, want := range []string{"✅ Submitted", "✅ Under review", "✅ Approved", "✅ In effect", "622202*********0128", "small test transaction"} {
+		assert.Contains(t, all, want)
+	}
+}
+
+func TestWakeAt(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 25, h, m, 0, 0, cst) }
+	tests := []struct {
+		name string
+		st   dialogs.State
+		want time.Time
+	}{
+		{"nothing going on", dialogs.State{Step: dialogs.StepMenu, Touched: at(10, 0), Bound: true}, time.Time{}},
+		{"mid-way: reminder after 30 min", dialogs.State{Step: dialogs.StepCard, Touched: at(10, 0)}, at(10, 30)},
+		{"reminded: expiry after 24 h", dialogs.State{Step: dialogs.StepCard, Touched: at(10, 0), Reminded: true}, at(10, 0).Add(24 * time.Hour)},
+		{"reminder due at 21:59 stays", dialogs.State{Step: dialogs.StepCard, Touched: at(21, 29)}, at(21, 59)},
+		{"reminder due at 22:00 waits for 08:00", dialogs.State{Step: dialogs.StepCard, Touched: at(21, 30)}, at(8, 0).Add(24 * time.Hour)},
+		{"reminder due at 03:00 waits for 08:00", dialogs.State{Step: dialogs.StepCard, Touched: at(2, 30)}, at(8, 0)},
+		{"identifying: reminder, no expiry", dialogs.State{Step: dialogs.StepIDPhone, Touched: at(10, 0)}, at(10, 30)},
+		{"identifying, reminded: nothing", dialogs.State{Step: dialogs.StepIDPhone, Touched: at(10, 0), Reminded: true}, time.Time{}},
+		{"draft behind the menu", dialogs.State{Step: dialogs.StepMenu, Ret: dialogs.StepHolder, Touched: at(10, 0)}, at(10, 30)},
+		{"with support: expiry only", dialogs.State{Step: dialogs.StepSupport, Ret: dialogs.StepHolder, Touched: at(10, 0)}, at(10, 0).Add(24 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := dialogs.WakeAt(&tt.st)
+			assert.True(t, got.Equal(tt.want), "WakeAt = %v, want %v", got, tt.want)
+		})
+	}
+	assert.True(t, dialogs.WakeAt(nil).IsZero())
+}
+
+// wakeWhenDue advances the clock to the chat's WakeAt and applies the wake.
+func wakeWhenDue(t *testing.T, c *chat) []string {
+	t.Helper()
+	at := dialogs.WakeAt(mustLoad(t, c.f, c.id))
+	require.False(t, at.IsZero(), "nothing scheduled")
+	c.f.advance(at.Sub(c.f.clock()))
+	return apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake})
+}
+
+func TestReminderOnceThenExpiryKeepsBindingAndLanguage(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 27}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	throughSummary(c)
+	touched := mustLoad(t, f, 27).Touched
+
+	// An early wake (another replica's, a restart's) finds nothing due.
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}))
+
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "half-way")
+	assert.True(t, f.clock().Equal(touched.Add(dialogs.RemindAfter)))
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "one reminder, not two")
+	assert.True(t, mustLoad(t, f, 27).Touched.Equal(touched), "a wake is not the merchant coming back")
+
+	said = wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "data was deleted")
+	st := mustLoad(t, f, 27)
+	assert.True(t, st.Secrets.Empty())
+	assert.Empty(t, st.Branch)
+	assert.True(t, st.Bound)
+	assert.Equal(t, "en", st.Lang)
+	assert.True(t, dialogs.WakeAt(st).IsZero(), "nothing more is due")
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "told once")
+}
+
+func TestReminderButtonContinuesWhereTheMerchantWas(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 28}
+	throughSummary(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"}) // parks the summary behind the menu
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	c.press("m:change")
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 28).Step)
+}
+
+func TestReminderInQuietHoursWaitsForMorning(t *testing.T) {
+	f := newFixture(t, nil)
+	// 21:50 in Shanghai: the reminder would fall at 22:20.
+	f.now = time.Date(2026, 11, 25, 13, 50, 0, 0, time.UTC)
+	c := &chat{t: t, f: f, id: 29}
+	throughSummary(c) // advances 2 minutes on the way
+	f.advance(time.Hour)
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "no reminder at night")
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Equal(t, 8, f.clock().In(time.FixedZone("CST", 8*3600)).Hour())
+}
+
+func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 30}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Application = backend.StatusReview, "CC209901010009" // not (yet) in the acquirer's list
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "已进入审核")
+	assert.NotContains(t, said[0], "预计")
+}
+
+func TestUnknownReasonShowsTheAcquirersWordsClipped(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 31}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Reason, ev.ReasonText = backend.StatusRejected, "branch_closed", strings.Repeat("支行已撤销", 100)
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "支行已撤销")
+	assert.Less(t, len([]rune(said[0])), 600)
+	assert.Contains(t, said[0], "人工客服", "an unknown reason leads to support")
+	assert.NotContains(t, c.last.Replies[0].Buttons[0][0].Data, "rs:")
+}

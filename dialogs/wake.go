@@ -1,0 +1,108 @@
+package dialogs
+
+import "time"
+
+// Reminders and expiry of dialogs left half-way.
+const (
+	// RemindAfter is the idle time after which a dialog left half-way gets
+	// its one reminder.
+	RemindAfter = 30 * time.Minute
+	// Quiet hours, China time: a reminder due in them waits for their end.
+	quietFrom = 22
+	quietTo   = 8
+)
+
+// WakeAt is when st next needs the dialog without the merchant: its
+// reminder (RemindAfter idle mid-way, once, outside quiet hours) or the
+// expiry of its draft (DraftTTL idle). Zero means nothing is due. The
+// adapter stores it after every turn and posts EventWake when it comes;
+// the dialog then decides on its own clock what is due.
+func WakeAt(st *State) time.Time {
+	if st == nil || st.Touched.IsZero() {
+		return time.Time{}
+	}
+	var at time.Time
+	if hasDraft(st) {
+		at = st.Touched.Add(DraftTTL)
+	}
+	if midway(st) && !st.Reminded {
+		if r := remindAt(st); at.IsZero() || r.Before(at) {
+			at = r
+		}
+	}
+	return at
+}
+
+// midway reports a merchant who stopped in the middle of identifying or of
+// a card change, perhaps behind the menu or the cancel question. A chat
+// with support waits for the agent, not for a reminder.
+func midway(st *State) bool {
+	s := st.Step
+	if s == StepMenu || s == StepCancel {
+		s = st.Ret
+	}
+	return hasDraft(st) && st.Step != StepSupport || isIdentifyStep(s)
+}
+
+func isIdentifyStep(s string) bool {
+	for _, x := range identifySteps {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// remindAt is when st's reminder is due: RemindAfter after the last input,
+// moved out of the quiet hours to their end.
+func remindAt(st *State) time.Time {
+	return outsideQuietHours(st.Touched.Add(RemindAfter))
+}
+
+func outsideQuietHours(at time.Time) time.Time {
+	local := at.In(shanghai)
+	h := local.Hour()
+	if h >= quietTo && h < quietFrom {
+		return at
+	}
+	end := time.Date(local.Year(), local.Month(), local.Day(), quietTo, 0, 0, 0, shanghai)
+	if h >= quietFrom {
+		end = end.AddDate(0, 0, 1)
+	}
+	return end
+}
+
+// wake handles EventWake: whatever of the reminder and the expiry is due
+// now, once. A wake that comes early, twice, or after the merchant came
+// back finds nothing due and says nothing.
+func (t *turn) wake() {
+	st, now := t.st, t.now()
+	if st.Touched.IsZero() {
+		return
+	}
+	if hasDraft(st) && !now.Before(st.Touched.Add(DraftTTL)) {
+		t.expire()
+		return
+	}
+	if !midway(st) || st.Reminded || now.Before(remindAt(st)) {
+		return
+	}
+	st.Reminded = true
+	where := st.Step
+	if where == StepMenu || where == StepCancel {
+		where = st.Ret
+	}
+	t.say(msgRemind, Arg{"Step": t.stepName(where)},
+		row(Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(where)}, Data: "m:change"}))
+}
+
+// expire wipes an abandoned draft's card data and answers; the binding and
+// the language stay.
+func (t *turn) expire() {
+	t.wipeDraft()
+	t.st.Editing, t.st.Refill = false, false
+	if t.st.Step != StepMenu && t.st.Step != StepSupport { // an agent's chat stays with the agent
+		t.fire(evMenu)
+	}
+	t.say(msgExpired, nil)
+}
