@@ -51,9 +51,25 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []o
 	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
 		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
 	calls := b.replyCalls(u, out, intakeDeleted(u))
+	return append(calls, b.effects(ctx, u.chat, out)...)
+}
+
+// effects carries out what the dialog asked besides talking (deletions are
+// in replyCalls): a hand-off's notice goes to the support group with the
+// turn; a submission is followed by the notifications (at least once: a
+// crash before it leaves the application to the acquirer's own events).
+func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome) []outbox.Call {
+	var calls []outbox.Call
 	for _, e := range out.Effects {
-		if e.Kind == dialogs.HandOff {
-			calls = append(calls, b.handOff(u.chat, e.Step)...)
+		switch e.Kind {
+		case dialogs.HandOff:
+			calls = append(calls, b.handOff(chat, e.Step)...)
+		case dialogs.Submitted:
+			if b.submitted != nil {
+				if err := b.submitted(ctx, e.App); err != nil {
+					b.log.Warn("follow submitted application", "chat_id", chat, "err", err)
+				}
+			}
 		}
 	}
 	return calls
@@ -62,7 +78,8 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []o
 // applyEvent runs an event posted into chat's queue.
 func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) []outbox.Call {
 	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg})
-	return b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
+	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
+	return append(calls, b.effects(ctx, chat, out)...)
 }
 
 // runDialog bounds the backend calls of one turn well inside the chat

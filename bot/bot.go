@@ -66,6 +66,7 @@ type Bot struct {
 	log       *slog.Logger
 	ready     func(context.Context) error
 	results   map[string]ResultHandler
+	submitted func(ctx context.Context, app string) error
 
 	supportChat int64
 	workerSlots int
@@ -157,6 +158,12 @@ func WithSweep(every, takeOver time.Duration) Option {
 			b.takeOver = takeOver
 		}
 	}
+}
+
+// WithSubmitted calls f with every application the dialog submits (the
+// notifier follows it).
+func WithSubmitted(f func(ctx context.Context, app string) error) Option {
+	return func(b *Bot) { b.submitted = f }
 }
 
 // WithResultHandler hands the result of every sent call whose Tag starts

@@ -242,11 +242,12 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 			t.Calls = append(t.Calls, call)
 		}
 	}
-	t.KeepWake = true
 	if *st == (dialogs.State{}) {
 		t.Delete = before != (dialogs.State{})
+		t.KeepWake = !t.Delete // nothing of the chat is kept, nor woken
 		return t, true
 	}
+	t.Wake = dialogs.WakeAt(st)
 	rec, err := store.EncodeState(b.cipher, c.Chat, st)
 	if err != nil {
 		b.log.Error("encode chat state", "chat_id", c.Chat, "err", err)

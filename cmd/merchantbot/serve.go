@@ -21,6 +21,7 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
@@ -179,6 +180,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	notifyCfg, err := loadNotifyConfig(getenv)
+	if err != nil {
+		return err
+	}
 	cipher, err := store.NewCipher(cfg.dataKey)
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)
@@ -216,10 +221,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.apiURL != "" {
 		opts = append(opts, bot.WithServerURL(cfg.apiURL))
 	}
+	var notifier *notify.Notifier // follows what the dialog submits; set once the bot can post
+	opts = append(opts, bot.WithSubmitted(func(ctx context.Context, app string) error {
+		return notifier.Track(ctx, app)
+	}))
 	b, err := bot.New(cfg.token, engine, catalog, queue, cipher, send, opts...)
 	if err != nil {
 		return err
 	}
+	apps, ok := acquirer.(notify.Applications)
+	if !ok {
+		return errors.New("BACKEND_URL: the acquirer client cannot look up applications")
+	}
+	notifier, eventsHandler := startNotifications(ctx, notifyCfg, cfg.eventsSecret, rdb, cfg.redisPrefix, b, apps, log)
 	if err := b.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while Start was still retrying getMe
@@ -237,7 +251,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	srv := httpServer(b.Handler(cfg.webhookPath, cfg.webhookSecret))
+	mux := http.NewServeMux()
+	mux.Handle("/", b.Handler(cfg.webhookPath, cfg.webhookSecret))
+	mux.Handle("POST /backend/events", eventsHandler)
+	srv := httpServer(mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	recovering := make(chan struct{})
