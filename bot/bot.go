@@ -67,6 +67,9 @@ type Bot struct {
 	ready     func(context.Context) error
 	results   map[string]ResultHandler
 	submitted func(ctx context.Context, app string) error
+	// crashAfterCommit, a test's crash hook, stops a worker right after a
+	// commit as kill -9 would, with nothing sent and nothing released.
+	crashAfterCommit func(chat int64) bool
 
 	supportChat int64
 	workerSlots int
@@ -156,6 +159,16 @@ func WithSweep(every, takeOver time.Duration) Option {
 		}
 		if takeOver > 0 {
 			b.takeOver = takeOver
+		}
+	}
+}
+
+// WithMaxTurn bounds one turn's backend calls (default dialogs.MaxTurn); it
+// must stay below the chat lock's lifetime.
+func WithMaxTurn(d time.Duration) Option {
+	return func(b *Bot) {
+		if d > 0 {
+			b.maxTurn = d
 		}
 	}
 }

@@ -109,10 +109,22 @@ type harness struct {
 }
 
 type harnessConfig struct {
-	wrap  func(Engine) Engine
-	grace time.Duration
-	opts  []Option
+	wrap    func(Engine) Engine
+	grace   time.Duration
+	opts    []Option
+	lockTTL time.Duration
+	share   *harness // another process of the same deployment: its fake, Redis keys and key
+	noPoll  bool     // receives by webhook (Handler) only
 }
+
+// lockTTL shortens how long the locks of a process that died outlive it.
+func lockTTL(d time.Duration) harnessOption { return func(c *harnessConfig) { c.lockTTL = d } }
+
+// replicaOf runs the bot as another process of h's deployment.
+func replicaOf(h *harness) harnessOption { return func(c *harnessConfig) { c.share = h } }
+
+// webhookOnly leaves long polling to others: the bot serves Handler only.
+func webhookOnly() harnessOption { return func(c *harnessConfig) { c.noPoll = true } }
 
 type harnessOption func(*harnessConfig)
 
@@ -135,14 +147,22 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	for _, o := range hopts {
 		o(&cfg)
 	}
-	fake := telegramtest.New()
-	t.Cleanup(fake.Close)
 	rdb, state, prefix := testRedis(t)
 	sendRDB, sendRT, _ := testRedis(t)
 	watch, _, _ := testRedis(t)
-	cipher, err := store.NewCipher(store.RandomKey())
-	if err != nil {
-		t.Fatal(err)
+	var (
+		fake   *telegramtest.Server
+		cipher *store.Cipher
+		err    error
+	)
+	if cfg.share != nil {
+		fake, cipher, prefix = cfg.share.fake, cfg.share.cipher, cfg.share.prefix
+	} else {
+		fake = telegramtest.New()
+		t.Cleanup(fake.Close)
+		if cipher, err = store.NewCipher(store.RandomKey()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	states := store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
 	if err := states.Preload(context.Background()); err != nil {
@@ -165,7 +185,11 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(roomy), sender.WithLogger(log),
 		sender.WithMaxWait(time.Second))
-	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey))
+	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey)}
+	if cfg.lockTTL > 0 {
+		qopts = append(qopts, chatq.WithLockTTL(cfg.lockTTL))
+	}
+	q := chatq.New(rdb, qopts...)
 	if err := q.Preload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +212,16 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	go b.Run(ctx)
+	if cfg.noPoll {
+		go func() {
+			<-ctx.Done()
+			gctx, cancel := context.WithTimeout(context.Background(), cfg.grace)
+			defer cancel()
+			_ = b.Drain(gctx)
+			h.stopped <- nil
+		}()
+		return h
+	}
 	go func() { h.stopped <- b.Poll(ctx, cfg.grace) }()
 	t.Cleanup(func() {
 		h.stop()

@@ -159,6 +159,9 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			}
 			return
 		}
+		if b.crashAfterCommit != nil && b.crashAfterCommit(chat) {
+			return // as a process killed here would: the lock and the outbox lease run out
+		}
 		if len(turn.Group) > 0 {
 			b.senders.kick(turn.GroupChat)
 		}

@@ -163,3 +163,15 @@ func (s *Server) blockedLocked(chatID int64) *apiError {
 	}
 	return forbidden("bot was blocked by the user")
 }
+
+// SetOutage makes every method but getUpdates fail with code (500, 502...) until it is called
+// again with 0: the Bot API down for as long as a test wants, while updates still arrive.
+func (s *Server) SetOutage(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == 0 {
+		s.outage = nil
+		return
+	}
+	s.outage = &apiError{code: code, desc: defaultDescription(code, 0)}
+}

@@ -58,6 +58,7 @@ type Server struct {
 	calls          []Call
 	callCounts     map[string]int
 	chats          map[int64]*chat
+	outage         *apiError // every call but getUpdates fails with it (SetOutage)
 	users          map[int64]models.User
 	queries        map[string]bool // callback query ids the bot may answer
 	answers        []CallbackAnswer
@@ -182,6 +183,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) admit(rt route, p Params) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.outage != nil && rt.name != "getUpdates" {
+		e := *s.outage
+		return &e
+	}
 	if e := s.takeFaultLocked(rt.name); e != nil {
 		return e
 	}

@@ -1,0 +1,180 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+// short locks: a process that "died" is taken over within a second or two.
+var short = []harnessOption{lockTTL(time.Second), botOptions(WithMaxTurn(500 * time.Millisecond))}
+
+// TestCrashBetweenCommitAndSend: the process dies right after the commit
+// that holds a reply, before sending it. The next process sends it, once.
+func TestCrashBetweenCommitAndSend(t *testing.T) {
+	var crash atomic.Bool
+	crash.Store(true)
+	a := newHarness(t, append(short, botOptions(withCrashHook(func(chat int64) bool { return crash.Load() })))...)
+	const chat = 601
+	a.fake.SetUserLanguage(chat, "en")
+	a.command(chat, "/start")
+	a.waitIdle() // stored and confirmed to Telegram
+	require.Eventually(t, func() bool {
+		n, _ := a.q.QueueLen(context.Background(), chat)
+		return n == 0
+	}, 10*time.Second, 5*time.Millisecond, "applied and committed")
+	a.stop()
+	assert.Empty(t, a.fake.Sent(chat), "nothing was sent before the crash")
+
+	b := newHarness(t, append(short, replicaOf(a))...)
+	b.waitText(chat, enWelcome)
+	b.settle()
+	assert.Len(t, b.fake.Sent(chat), 1, "sent once")
+}
+
+func withCrashHook(f func(chat int64) bool) Option { return func(b *Bot) { b.crashAfterCommit = f } }
+
+// TestBotAPIOutage: the Bot API answers 500 for longer than the sender
+// retries; the replies wait in the outbox and arrive, in order, once it is
+// back, without the merchant writing again.
+func TestBotAPIOutage(t *testing.T) {
+	h := newHarness(t, botOptions(WithRetry(10*time.Millisecond, 200*time.Millisecond)))
+	const chat = 602
+	h.fake.SetUserLanguage(chat, "en")
+	h.fake.SetOutage(http.StatusInternalServerError)
+	h.command(chat, "/start")
+	h.command(chat, "/help")
+	h.waitIdle()
+	require.Eventually(t, func() bool { return h.fake.CallCount("sendMessage") >= 10 }, 20*time.Second, 5*time.Millisecond,
+		"the sender keeps trying")
+	assert.Empty(t, h.fake.Sent(chat))
+	h.fake.SetOutage(0)
+	h.settle()
+	sent := h.fake.Sent(chat)
+	require.Len(t, sent, 2)
+	assert.Contains(t, sent[0].Text, enWelcome)
+	assert.Contains(t, sent[1].Text, "I guide you through")
+}
+
+// TestStopWithReplyStuckOn429: a reply waits on a long 429 when the bot is
+// stopped; the next process delivers it when Telegram allows.
+func TestStopWithReplyStuckOn429(t *testing.T) {
+	a := newHarness(t, append(short, grace(200*time.Millisecond))...)
+	const chat = 603
+	a.fake.SetUserLanguage(chat, "en")
+	a.fake.FailNext("sendMessage", http.StatusTooManyRequests, "", 2, 1)
+	a.command(chat, "/start")
+	require.Eventually(t, func() bool { return a.fake.CallCount("sendMessage") >= 1 }, 10*time.Second, 5*time.Millisecond)
+	a.stop()
+	assert.Empty(t, a.fake.Sent(chat))
+
+	b := newHarness(t, append(short, replicaOf(a))...)
+	b.waitText(chat, enWelcome)
+	b.settle()
+	assert.Len(t, b.fake.Sent(chat), 1)
+}
+
+// slowChat holds every turn of one chat until released.
+type slowChat struct {
+	Engine
+	chat    int64
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *slowChat) Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome {
+	if in.Text == "slow" {
+		s.once.Do(func() { close(s.entered) })
+		<-s.release
+	}
+	return s.Engine.Handle(ctx, st, in)
+}
+
+// TestSlowChatHoldsUpNoOther: one chat's turn hangs (a slow acquirer); 150
+// other chats in long polling are all answered meanwhile.
+func TestSlowChatHoldsUpNoOther(t *testing.T) {
+	slow := &slowChat{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, wrapEngine(func(e Engine) Engine { slow.Engine = e; return slow }),
+		botOptions(WithMaxTurn(time.Minute)), lockTTL(2*time.Minute))
+	defer close(slow.release)
+	h.fake.SetUserLanguage(700, "en")
+	h.text(700, "slow")
+	<-slow.entered
+	for chat := int64(701); chat <= 850; chat++ {
+		h.fake.SetUserLanguage(chat, "en")
+		h.command(chat, "/start")
+	}
+	h.waitFor("150 other chats answered", func(s *telegramtest.Snapshot) bool {
+		for chat := int64(701); chat <= 850; chat++ {
+			if m, ok := s.LastSent(chat); !ok || !strings.Contains(m.Text, enWelcome) {
+				return false
+			}
+		}
+		return true
+	})
+	assert.Empty(t, h.fake.Sent(700), "the slow chat is still in its turn")
+}
+
+// orderLog records the order in which a chat's messages are applied.
+type orderLog struct {
+	Engine
+	mu  sync.Mutex
+	ids []int
+}
+
+func (o *orderLog) Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome {
+	o.mu.Lock()
+	o.ids = append(o.ids, in.MessageID)
+	o.mu.Unlock()
+	return o.Engine.Handle(ctx, st, in)
+}
+
+// TestTwoReplicasApplyInOrder: 20 updates of one chat, 20 ms apart,
+// delivered by webhook alternately to two replicas, are applied in
+// update_id order.
+func TestTwoReplicasApplyInOrder(t *testing.T) {
+	applied := &orderLog{} // one log for both: the order the deployment applied them in
+	a := newHarness(t, webhookOnly(), wrapEngine(func(e Engine) Engine { applied.Engine = e; return applied }))
+	b := newHarness(t, webhookOnly(), replicaOf(a), wrapEngine(func(e Engine) Engine { return &orderLog{Engine: applied} }))
+	srvA := httptest.NewServer(a.bot.Handler("/hook", "s3cret"))
+	defer srvA.Close()
+	srvB := httptest.NewServer(b.bot.Handler("/hook", "s3cret"))
+	defer srvB.Close()
+	const chat = 604
+	want := make([]int, 0, 20)
+	for i := 1; i <= 20; i++ {
+		url := srvA.URL
+		if i%2 == 0 {
+			url = srvB.URL
+		}
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1,"chat":{"id":%d,"type":"private"},
+			"from":{"id":%d,"is_bot":false,"first_name":"M","language_code":"en"},"text":"hello %d"}}`, 1000+i, i, chat, chat, i)
+		req, err := http.NewRequest(http.MethodPost, url+"/hook", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set(secretHeader, "s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		want = append(want, i)
+		time.Sleep(20 * time.Millisecond) // the pace of the report, not an assertion
+	}
+	a.waitDone()
+	b.waitDone()
+	applied.mu.Lock()
+	defer applied.mu.Unlock()
+	assert.Equal(t, want, applied.ids, "applied once each, in update_id order, across both replicas")
+}
