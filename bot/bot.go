@@ -239,7 +239,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
 		sweepEvery:    time.Second,
-		handed:        handoffs{m: map[int64]handed{}},
+		handed:        handoffs{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,
 		startPatience: time.Minute,
@@ -380,6 +380,13 @@ func (b *Bot) Drain(ctx context.Context) error {
 	defer cancel()
 	_ = b.workers.wait(wctx)
 	_ = b.senders.wait(wctx)
+	b.handed.mu.Lock()
+	left := b.handed.claims
+	b.handed.claims = map[int64]*chatq.Claim{}
+	b.handed.mu.Unlock()
+	for _, c := range left {
+		b.release(c, time.Now()) // claimed at intake, never started: for the next process
+	}
 	if err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}

@@ -49,9 +49,20 @@ func (b *Bot) intake(ctx context.Context, raws []json.RawMessage) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	added, err := b.q.AddUpdates(ctx, pending, time.Now().Add(b.takeOver))
+	var claim func() string
+	if !b.stopping.Load() {
+		claim = newToken // claim the chats at once, in the same round trip
+	}
+	added, claims, err := b.q.AddUpdates(ctx, pending, time.Now().Add(b.takeOver), claim)
 	if err != nil {
+		b.deleteUnstored(pending)
 		return err
+	}
+	// A chat claimed here is applied here at once; one held elsewhere (or by
+	// this replica's own worker) is taken on by its holder, whose commit
+	// hands it the next entry.
+	for _, c := range claims {
+		b.handClaim(c)
 	}
 	for i, p := range pending {
 		if !added[i] {
@@ -61,7 +72,22 @@ func (b *Bot) intake(ctx context.Context, raws []json.RawMessage) error {
 		if len(p.Calls) > 0 {
 			b.senders.kick(p.Chat)
 		}
-		b.workers.kick(p.Chat)
 	}
 	return nil
+}
+
+// deleteUnstored deletes, straight away and once, the card numbers of
+// updates that could not be stored (Redis out of reach): the update comes
+// again, but the number must not stay in the chat meanwhile.
+func (b *Bot) deleteUnstored(pending []chatq.Pending) {
+	for _, p := range pending {
+		for _, c := range p.Calls {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if _, err := b.do(ctx, p.Chat, c); err != nil {
+				b.log.Warn("delete card message while Redis is out of reach", "chat_id", p.Chat,
+					"err", scrub(err.Error(), b.token))
+			}
+			cancel()
+		}
+	}
 }

@@ -123,9 +123,16 @@ func newToken() string { return rand.Text() }
 // calls must not be cut in half); no new one is started then.
 func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 	if b.stopping.Load() {
+		if c, ok := b.takeClaim(chat); ok {
+			b.release(c, time.Now())
+		}
 		return
 	}
-	c, err := b.q.Claim(ctx, chat, newToken())
+	c, ok := b.takeClaim(chat)
+	var err error
+	if !ok {
+		c, err = b.q.Claim(ctx, chat, newToken())
+	}
 	switch {
 	case errors.Is(err, chatq.ErrBusy):
 		return // its holder goes on; if it died, the ready set brings the chat back

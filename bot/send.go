@@ -27,8 +27,30 @@ type handed struct {
 }
 
 type handoffs struct {
-	mu sync.Mutex
-	m  map[int64]handed
+	mu     sync.Mutex
+	m      map[int64]handed
+	claims map[int64]*chatq.Claim // chats the intake claimed, for their worker
+}
+
+// handClaim gives a chat the intake claimed to its worker.
+func (b *Bot) handClaim(c *chatq.Claim) {
+	b.handed.mu.Lock()
+	if old := b.handed.claims[c.Chat]; old != nil {
+		// Cannot happen while the lock holds (one claim at a time); should
+		// it, the older lease is given back rather than leaked.
+		defer b.release(old, time.Now())
+	}
+	b.handed.claims[c.Chat] = c
+	b.handed.mu.Unlock()
+	b.workers.kick(c.Chat)
+}
+
+func (b *Bot) takeClaim(chat int64) (*chatq.Claim, bool) {
+	b.handed.mu.Lock()
+	defer b.handed.mu.Unlock()
+	c, ok := b.handed.claims[chat]
+	delete(b.handed.claims, chat)
+	return c, ok
 }
 
 // handSend gives chat's outbox, won by a commit under token, to a sender.

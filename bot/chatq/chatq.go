@@ -236,42 +236,73 @@ type Pending struct {
 	Calls   []outbox.Call
 }
 
-// AddUpdates stores a batch of updates in one round trip (long polling);
-// added[i] tells whether ps[i] was new.
-func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time) ([]bool, error) {
-	added, err := r.addUpdates(ctx, ps, readyAt)
+// AddUpdates stores a batch of updates (long polling's, or a webhook's
+// one) and, in the same round trip, tries to claim every chat it touches
+// under a new token: added[i] tells whether ps[i] was new, and claims are
+// the chats won, with their head and state, for the caller to apply at
+// once (a chat held elsewhere is left to its holder).
+func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time, newToken func() string) ([]bool, []*Claim, error) {
+	added, claims, err := r.addUpdates(ctx, ps, readyAt, newToken)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// A pipeline cannot fall back from EVALSHA to EVAL: Redis restarted
 		// (or was flushed) since the scripts were loaded. Load them again.
 		if err := r.Preload(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return r.addUpdates(ctx, ps, readyAt)
+		return r.addUpdates(ctx, ps, readyAt, newToken)
 	}
-	return added, err
+	return added, claims, err
 }
 
-func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time) ([]bool, error) {
+func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time, newToken func() string) ([]bool, []*Claim, error) {
 	pipe := r.rdb.Pipeline()
 	res := make([]addResult, len(ps))
 	for i, p := range ps {
 		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls)
 		if res[i].err != nil {
-			return nil, res[i].err
+			return nil, nil, res[i].err
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("add to chat queues: %w", err)
+	type claimCmd struct {
+		chat  int64
+		token string
+		cmd   *redis.Cmd
+	}
+	var cmds []claimCmd
+	if newToken != nil {
+		seen := map[int64]bool{}
+		for _, p := range ps {
+			if seen[p.Chat] {
+				continue
+			}
+			seen[p.Chat] = true
+			token := newToken()
+			cmds = append(cmds, claimCmd{p.Chat, token, r.claimCmd(ctx, pipe, p.Chat, token)})
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("add to chat queues: %w", err)
 	}
 	added := make([]bool, len(ps))
 	for i := range res {
 		ok, err := res[i].result()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		added[i] = ok
 	}
-	return added, nil
+	var claims []*Claim
+	for _, c := range cmds {
+		reply, err := c.cmd.Slice()
+		if err != nil {
+			return added, claims, fmt.Errorf("claim chat: %w", err)
+		}
+		claim, err := parseClaim(c.chat, c.token, reply)
+		if err == nil && claim.Head != nil {
+			claims = append(claims, claim)
+		}
+	}
+	return added, claims, nil
 }
 
 // Entry is the head of a chat's queue, handed to the lock holder.
@@ -309,11 +340,19 @@ return {0, h[1], h[2], att, redis.call('GET', KEYS[3]) or ''}
 // with the state. It returns ErrBusy when another holder has the lock; a
 // Claim with a nil Head when there is nothing to do.
 func (r *Redis) Claim(ctx context.Context, chat int64, token string) (*Claim, error) {
-	keys := []string{r.key(chat, "q"), r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.readyKey(), r.key(chat, "o")}
-	reply, err := r.claim.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))).Slice()
+	reply, err := r.claimCmd(ctx, r.rdb, chat, token).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim chat: %w", err)
 	}
+	return parseClaim(chat, token, reply)
+}
+
+func (r *Redis) claimCmd(ctx context.Context, c redis.Scripter, chat int64, token string) *redis.Cmd {
+	keys := []string{r.key(chat, "q"), r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.readyKey(), r.key(chat, "o")}
+	return r.claim.Run(ctx, c, keys, token, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL)))
+}
+
+func parseClaim(chat int64, token string, reply []any) (*Claim, error) {
 	c := &Claim{Chat: chat, Token: token}
 	switch code, _ := reply[0].(int64); code {
 	case 1:
