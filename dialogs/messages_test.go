@@ -111,6 +111,7 @@ var sampleArgs = Arg{
 	"Value": "张三", "Phone": "138****0001", "Left": 3, "Seconds": 42, "ID": "CC202611250001",
 	"When": "2026-11-25 10:04", "MerchantNo": "822100050110001", "Holder": "张三", "Branch": "上海张江支行",
 	"Status": Text{Key: "status_review"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
+	"What": Text{Key: "what_branch"}, "Typed": "招商银行",
 }
 
 func TestEveryMessageRendersInBothLanguages(t *testing.T) {
