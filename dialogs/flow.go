@@ -115,6 +115,12 @@ func (t *turn) sendCode(no, event string) {
 		return
 	}
 	if err != nil {
+		if st.CodePending {
+			// The code sent moments ago (before a /back) still works:
+			// no reason to wait for another.
+			t.codePrompt()
+			return
+		}
 		t.tooSoon(err) // the code out, if any, keeps its tries used
 		return
 	}
@@ -430,7 +436,7 @@ func (t *turn) checklist(edit bool) {
 	for i := range checkItems {
 		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": checkMarks[i]}})
 		if st.CheckView == checkWhy {
-			r.Lines = append(r.Lines, Text{Key: MsgID("why_" + strconv.Itoa(i))})
+			r.Lines = append(r.Lines, Text{Key: t.checkNote("why_", i)})
 		}
 	}
 	all := row(btn(msgBtnChecksAll, "ck:all"))
@@ -447,13 +453,12 @@ func (t *turn) checklist(edit bool) {
 		r.Buttons = [][]Button{items, row(back)}
 	case v >= checkItem && v < checkItem+checkItems:
 		i := v - checkItem
-		if i == 0 {
-			r.Lines = append(r.Lines, Text{Key: msgNotYet0})
-			r.Buttons = [][]Button{row(btn(msgBtnSupport, "m:support"), back)}
-			break
-		}
-		r.Lines = append(r.Lines, Text{Key: MsgID("notyet_" + strconv.Itoa(i))})
+		r.Lines = append(r.Lines, Text{Key: t.checkNote("notyet_", i)})
 		r.Buttons = [][]Button{row(back)}
+		if i == 0 {
+			// Someone else's card needs an authorisation letter: support.
+			r.Buttons = [][]Button{row(btn(msgBtnSupport, "m:support"), back)}
+		}
 	default:
 		r.Buttons = [][]Button{all, row(btn(msgBtnWhy, "ck:why"), btn(msgBtnNotYet, "ck:no"))}
 	}
@@ -465,6 +470,20 @@ func (t *turn) checkKey(i int) MsgID {
 		return msgCheck0Company
 	}
 	return MsgID("check_" + strconv.Itoa(i))
+}
+
+// checkNote is item i's "why?" (prefix "why_") or "not yet" ("notyet_")
+// text; the first item has its own for a company account.
+func (t *turn) checkNote(prefix string, i int) MsgID {
+	switch {
+	case i == 0 && t.st.Company && prefix == "why_":
+		return msgWhy0Company
+	case i == 0 && t.st.Company:
+		return msgNotYet0Company
+	case i == 0 && prefix == "notyet_":
+		return msgNotYet0
+	}
+	return MsgID(prefix + strconv.Itoa(i))
 }
 
 func (t *turn) checklistButton(kind, arg string) bool {
@@ -707,7 +726,11 @@ func (t *turn) holderPrompt() {
 	}
 	r := t.say(key, nil)
 	if st.MerchantName != "" {
-		r.Buttons = append(r.Buttons, row(Button{Key: msgBtnHolderName, Args: Arg{"Name": st.MerchantName}, Data: "holder:registered"}))
+		label := msgBtnHolderName
+		if st.Company {
+			label = msgBtnHolderCompany
+		}
+		r.Buttons = append(r.Buttons, row(Button{Key: label, Args: Arg{"Name": st.MerchantName}, Data: "holder:registered"}))
 	}
 	if st.Holder != "" && st.Holder != st.MerchantName {
 		t.withCurrent(r, st.Holder)

@@ -152,6 +152,9 @@ const (
 	msgNameIsPhone      MsgID = "name_is_phone"
 	msgNameIsNumber     MsgID = "name_is_number"
 	msgBranchChars      MsgID = "branch_chars"
+	msgWhy0Company      MsgID = "why0_company"
+	msgNotYet0Company   MsgID = "not_yet0_company"
+	msgBtnHolderCompany MsgID = "btn_holder_company"
 )
 
 // Message ids for adapters: what they say about effects and failures.
