@@ -86,7 +86,7 @@ func (t *turn) idPhone(text string) {
 		t.whichOne(msgWhatPhone)
 		return
 	case n == 0:
-		t.say(msgPhoneInvalid, nil)
+		t.phoneReason(text)
 		return
 	}
 	if t.lookupsSpent() {
@@ -957,6 +957,21 @@ func (t *turn) branch(text string) {
 	t.advance(evBranchOK)
 }
 
+// phoneReason says why text holds no mainland mobile number: a number of
+// another length, a landline or foreign number, or no number at all.
+func (t *turn) phoneReason(text string) {
+	d := parse.Digits(text)
+	_, err := parse.MobilePhone(text)
+	switch {
+	case errors.Is(err, parse.ErrLength) && len(d) <= 20:
+		t.say(msgPhoneLength, Arg{"N": len(d)})
+	case errors.Is(err, parse.ErrNotMobile):
+		t.say(msgPhoneNotMobile, nil)
+	default:
+		t.say(msgPhoneInvalid, nil)
+	}
+}
+
 func (t *turn) reservedPhone(text string) {
 	p, n := parse.FindPhone(text)
 	switch {
@@ -964,7 +979,7 @@ func (t *turn) reservedPhone(text string) {
 		t.whichOne(msgWhatPhone)
 		return
 	case n == 0:
-		t.say(msgPhoneInvalid, nil)
+		t.phoneReason(text)
 		return
 	}
 	t.st.Secrets.ReservedPhone = p

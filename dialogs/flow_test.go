@@ -361,6 +361,8 @@ func TestNumbersInSentences(t *testing.T) {
 			{"138.0000.0001", "summary", true},
 			{"13800000001 或 13900000002", "which_one", false},
 			{"手机号", "phone_invalid", false},
+			{"021-12345678", "phone_not_mobile", false},
+			{"138 0000 001", "phone_length", false},
 		}, func(t *testing.T, st *dialogs.State) { assert.Equal(t, "13800000001", st.Secrets.ReservedPhone) })
 	})
 	t.Run("code", func(t *testing.T) {

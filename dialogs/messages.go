@@ -155,6 +155,8 @@ const (
 	msgWhy0Company      MsgID = "why0_company"
 	msgNotYet0Company   MsgID = "not_yet0_company"
 	msgBtnHolderCompany MsgID = "btn_holder_company"
+	msgPhoneLength      MsgID = "phone_length"
+	msgPhoneNotMobile   MsgID = "phone_not_mobile"
 )
 
 // Message ids for adapters: what they say about effects and failures.
