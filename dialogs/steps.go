@@ -98,6 +98,14 @@ var editable = map[string]string{
 	"card": StepCard, "holder": StepHolder, "bank": StepBank, "branch": StepBranch, "phone": StepPhone,
 }
 
+// editMoves adds the summary's Edit buttons to its moves.
+func editMoves(moves map[string]string) map[string]string {
+	for field, step := range editable {
+		moves[evEditPrefix+field] = step
+	}
+	return moves
+}
+
 // edited is the move back to the summary that every editable step has.
 func edited(moves map[string]string) map[string]string {
 	moves[evEdited] = StepSummary
@@ -139,7 +147,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).code,
 		button: (*turn).codeButton,
 		back:   StepIDPhone,
-		moves:  map[string]string{evBound: StepChecklist, evRestart: StepMerchant},
+		moves:  map[string]string{evBound: StepChecklist},
 	}, {
 		name:   StepChecklist,
 		kind:   draft,
@@ -225,9 +233,7 @@ func stepDefs() []stepDef {
 		prompt: (*turn).summary,
 		button: (*turn).summaryButton,
 		back:   StepPhone,
-		moves: map[string]string{evConfirm: StepVerify,
-			evEditPrefix + "card": StepCard, evEditPrefix + "holder": StepHolder, evEditPrefix + "bank": StepBank,
-			evEditPrefix + "branch": StepBranch, evEditPrefix + "phone": StepPhone},
+		moves:  editMoves(map[string]string{evConfirm: StepVerify}),
 	}, {
 		name:   StepVerify,
 		kind:   draft,
