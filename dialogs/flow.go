@@ -861,8 +861,11 @@ func (t *turn) bankName(text string) {
 // contradictsCard asks the merchant to double-check a bank that is not the
 // one the card's BIN tells.
 func (t *turn) contradictsCard(b cardbin.Bank) bool {
+	if t.st.Company || t.st.Secrets.CardNumber == "" {
+		return false // a company account number has no BIN
+	}
 	c, known := t.bins.Lookup(t.st.Secrets.CardNumber)
-	if t.st.Secrets.CardNumber == "" || !known || c.BankCode == b.Code {
+	if !known || c.BankCode == b.Code {
 		return false
 	}
 	t.say(msgBankContradicts, Arg{"Card": t.bankLabelOf(c.BankCode, c.BankName), "Typed": t.bankLabelOf(b.Code, b.Name)},
