@@ -129,12 +129,29 @@ func runs(text string) [][]string {
 			if joins > maxJoin {
 				endRun()
 			}
+		case isIDCheck(r) && len(cur) > 0 && runDigits(groups)+len(cur) == 17:
+			// 17 digits and an X are a resident ID number (身份证号), not a card.
+			groups, cur = groups[:0], cur[:0]
+			endRun()
 		default:
 			endRun()
 		}
 	}
 	endRun()
 	return all
+}
+
+// isIDCheck reports the X that ends some resident ID numbers.
+func isIDCheck(r rune) bool {
+	return r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ'
+}
+
+func runDigits(groups []string) int {
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	return n
 }
 
 // isJoin reports a character people put inside a number to read it. A line break is not one:
