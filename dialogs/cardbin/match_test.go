@@ -236,3 +236,22 @@ func codesOf(banks []Bank) []string {
 	}
 	return codes
 }
+
+func TestMatchBankAmbiguousNameSuggestsEveryBank(t *testing.T) {
+	// No name of the embedded table is shared by two banks; a future row might be.
+	a, b := Bank{Code: "AAA", Name: "甲银行"}, Bank{Code: "BBB", Name: "乙银行"}
+	table := &Table{
+		byCode: map[string]Bank{"AAA": a, "BBB": b},
+		weight: map[string]int{"AAA": 1, "BBB": 5},
+		names:  indexNames([]Bank{a, b}, []alias{{"AAA", "同名银行"}, {"BBB", "同名银行"}}),
+	}
+	got, ok, closest := table.MatchBank("同名银行")
+	assert.False(t, ok, "%v", got)
+	assert.Equal(t, []Bank{b, a}, closest, "the bank with more cards first")
+	got, ok, closest = table.MatchBank("同名银行北京分行")
+	assert.False(t, ok, "%v", got)
+	assert.Equal(t, []Bank{b, a}, closest)
+	got, ok, _ = table.MatchBank("甲银行")
+	assert.True(t, ok)
+	assert.Equal(t, a, got)
+}
