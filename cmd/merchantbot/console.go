@@ -138,9 +138,6 @@ func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 // better told at once to try again than kept waiting in silence.
 const consoleLockWait = 2 * time.Second
 
-// msgConsoleBusy answers a line that found the chat locked.
-const msgConsoleBusy dialogs.MsgID = "console_busy"
-
 func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {
 	return &console{
 		engine: e,
@@ -207,7 +204,7 @@ func (c *console) resume(ctx context.Context) error {
 func (c *console) say(ctx context.Context, in dialogs.Input) error {
 	out, err := c.runner.Handle(ctx, c.chat, 0, in)
 	if errors.Is(err, dialogs.ErrBusy) || errors.Is(err, dialogs.ErrLockLost) {
-		fmt.Fprintf(c.out, "%s\n\n", c.render.Text(c.lastLang(), msgConsoleBusy, nil))
+		fmt.Fprintf(c.out, "%s\n\n", c.render.Text(c.lastLang(), dialogs.MsgConsoleBusy, nil))
 		return nil
 	}
 	if err != nil {
