@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
@@ -152,7 +154,13 @@ func playTranscript(t *testing.T, path string) {
 	ctx := context.Background()
 	started := false
 	failed := false
+	// actions counts what the merchant did (messages, taps, shared
+	// contacts, media) from the first /start to the first submission.
+	actions, submittedAt := 0, 0
 	for _, s := range steps {
+		if s.input != "" && (actions > 0 || s.input == "/start") || actions > 0 && producesInput(s.directive) {
+			actions++
+		}
 		switch {
 		case s.comment != "":
 			continue
@@ -181,10 +189,36 @@ func playTranscript(t *testing.T, path string) {
 			}
 		}
 		s.want = got
+		if submittedAt == 0 && actions > 0 && slices.ContainsFunc(got, isSubmitted) {
+			submittedAt = actions
+		}
 	}
 	if *update && failed {
 		writeTranscript(t, path, steps)
 	}
+	if strings.HasPrefix(filepath.Base(path), "happy_") {
+		// DESIGN.md §2: at most 12 actions from /start to submitted.
+		require.NotZero(t, submittedAt, "%s: the happy path never submits", path)
+		assert.LessOrEqual(t, submittedAt, 12, "%s: actions from /start to submitted", path)
+	}
+}
+
+// producesInput reports a directive that stands for something the merchant
+// did.
+func producesInput(directive string) bool {
+	name, _, _ := strings.Cut(directive, " ")
+	switch name {
+	case "contact", "photo", "sticker":
+		return true
+	case "double-tap":
+		return true // counted once: the second tap is the mistake it shows
+	}
+	return false
+}
+
+// isSubmitted reports the bot's line that says an application is in.
+func isSubmitted(line string) bool {
+	return strings.HasPrefix(line, "🎉")
 }
 
 // directive applies "@ …"; it reports whether it produced bot output to
