@@ -749,6 +749,12 @@ func (t *turn) holderButton(kind, arg string) bool {
 }
 
 func (t *turn) holder(text string) {
+	if isYes(text) && t.st.MerchantName != "" {
+		// "是的" answers the button's "是的，持卡人是 张三".
+		t.st.Holder = t.st.MerchantName
+		t.afterHolder()
+		return
+	}
 	validate := parse.HolderName
 	if t.st.Company {
 		validate = parse.Branch // company names may hold digits: 58同城

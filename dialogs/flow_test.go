@@ -278,6 +278,18 @@ func TestBankAnswers(t *testing.T) {
 	})
 }
 
+// At the holder question a typed "yes" answers the registered-name button.
+func TestHolderYes(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 47}
+	throughSummary(c)
+	c.press("sum:edit.holder")
+	c.text("是的")
+	st := mustLoad(t, f, 47)
+	assert.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+}
+
 func TestBranchReasons(t *testing.T) {
 	for in, want := range map[string]dialogs.MsgID{
 		"13800000001": "name_is_phone", "-1": "name_is_number", "12345": "name_is_number",
