@@ -3,14 +3,12 @@ package dialogs_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -361,16 +360,7 @@ func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
 // After a DATA_KEY change the old state cannot be read: the merchant starts
 // again instead of being stuck until it expires.
 func TestUnreadableStateStartsAgain(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { rdb.Close() })
-	prefix := "mbtest:" + rand.Text() + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	f := newFixture(t, nil)
 	storeWith := func() dialogs.Store {
 		c, err := store.NewCipher(store.RandomKey())
