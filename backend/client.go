@@ -213,7 +213,7 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, i
 		return fmt.Errorf("%w: read response: %w", ErrUnavailable, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return responseError(resp.StatusCode, raw)
+		return responseError(resp.StatusCode, raw, c.apiKey)
 	}
 	if out == nil {
 		return nil
@@ -225,11 +225,17 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, i
 }
 
 // responseError turns a non-2xx response into an *APIError. A body that is
-// not the API's error JSON (a proxy's page) keeps only the status.
-func responseError(status int, raw []byte) error {
+// not the API's error JSON (a proxy's page) keeps only the status. A server
+// that quotes the API key back ("invalid token …") does not get it into our
+// errors, hence logs.
+func responseError(status int, raw []byte, apiKey string) error {
 	e := &APIError{Status: status}
 	if json.Unmarshal(raw, e) != nil {
 		e.Code, e.Message = "", ""
+	}
+	if apiKey != "" {
+		e.Message = strings.ReplaceAll(e.Message, apiKey, "[api key]")
+		e.Code = strings.ReplaceAll(e.Code, apiKey, "[api key]")
 	}
 	e.Message = redactCardNumbers(e.Message)
 	if len(e.Message) > 200 {

@@ -219,6 +219,27 @@ func TestClientAPIKeyAndPrefix(t *testing.T) {
 	}
 }
 
+// TestClientNeverQuotesAPIKey: a server that echoes the bearer token in its
+// error does not get it into the client's errors, which are logged.
+func TestClientNeverQuotesAPIKey(t *testing.T) {
+	const key = "sk_live_ZqxWpLrTok" // no digits, which the client hides anyway
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprintf(w, `{"code":"unauthorized %[1]s","message":"token %[1]s is not valid"}`,
+			strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	for method, err := range calls(ctx, newClient(t, srv.URL, backend.WithAPIKey(key))) {
+		if err == nil {
+			t.Fatalf("%s: no error", method)
+		}
+		if strings.Contains(err.Error(), key) || strings.Contains(fmt.Sprintf("%+v", err), key) {
+			t.Errorf("%s: the API key is in the error %q", method, err)
+		}
+	}
+}
+
 func TestClientSubmitNeedsKey(t *testing.T) {
 	hit := false
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit = true }))

@@ -31,6 +31,9 @@ import (
 // calls; the pipeline reads and commits the state around it.
 type Engine interface {
 	Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome
+	// WakeAt is when st wants an event without the merchant (reminder,
+	// expiry); zero for none.
+	WakeAt(st *dialogs.State) time.Time
 }
 
 // Sender makes the Bot API calls: bot/sender.Sender.

@@ -59,10 +59,8 @@ func (h *harness) walkToCard(chat int64) {
 	h.waitText(chat, enAskPhone)
 	h.fake.ShareContact(chat, chat, "+8613800000001", chat)
 	h.waitText(chat, enChecklist)
-	for range 6 {
-		h.settle()
-		h.press(chat, "✅ Done")
-	}
+	h.settle()
+	h.press(chat, "✅ All of the above are true") // the checklist is one tap
 	h.waitText(chat, "Do you agree?")
 	h.press(chat, "I agree")
 	h.waitText(chat, enAskCard)
@@ -84,8 +82,7 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	var helpID int64
 	inputs := []func(){
 		func() { h.text(chat, "6222 0212 3456 7890 128") }, // card: deleted, echoed masked
-		func() { h.text(chat, "张三") },
-		func() { h.press(chat, "Yes") },
+		func() { h.text(chat, "张三") },                      // the bank came from the card's BIN: the branch is next
 		func() { h.text(chat, "上海张江支行") },
 		func() { h.text(chat, "13912345678") },
 		func() { helpID = h.command(chat, "/help") },
@@ -290,16 +287,16 @@ func TestContactMustBeOwn(t *testing.T) {
 
 // TestCardMessageDeleted: the merchant's message with the card number is
 // deleted and the bot says so, or asks them to delete it when it cannot;
-// the checklist was edited in place on the way.
+// the confirmed checklist was edited in place on the way.
 func TestCardMessageDeleted(t *testing.T) {
 	h := newHarness(t)
 	const chat = 507
 	h.walkToCard(chat)
 	checklist := 0
 	for _, m := range h.fake.Sent(chat) {
-		if strings.Contains(m.Text, enChecklist) {
+		if strings.Contains(m.Text, "Prerequisites confirmed") {
 			checklist++
-			assert.Equal(t, 6, m.Edits, "checklist edited in place")
+			assert.Equal(t, 1, m.Edits, "checklist edited in place")
 		}
 	}
 	assert.Equal(t, 1, checklist)

@@ -257,7 +257,7 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 		t.KeepWake = !t.Delete // nothing of the chat is kept, nor woken
 		return t, true
 	}
-	t.Wake = dialogs.WakeAt(st)
+	t.Wake = b.engine.WakeAt(st)
 	rec, err := store.EncodeState(b.cipher, c.Chat, st)
 	if err != nil {
 		b.log.Error("encode chat state", "chat_id", c.Chat, "err", err)

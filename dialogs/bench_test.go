@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 // BenchmarkEngine is the dialog alone: one answer at the summary step.
@@ -32,20 +32,14 @@ func BenchmarkEngine(b *testing.B) {
 // BenchmarkRunnerRedis is one update through lock, load, engine and save on
 // the real Redis, many chats in parallel: the state path of every update.
 func BenchmarkRunnerRedis(b *testing.B) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", PoolSize: 64})
-	defer rdb.Close()
+	opts := redistest.Options(b)
+	opts.PoolSize = 64
+	rdb := redistest.Connect(b, opts)
+	prefix := redistest.Prefix(b, rdb)
 	cipher, err := store.NewCipher(store.RandomKey())
 	require.NoError(b, err)
-	prefix := "mbbench:" + time.Now().Format("150405.000000") + ":"
 	rs := store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
 	require.NoError(b, rs.Preload(context.Background()))
-	defer func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	}()
 	f := newFixture(b, sandbox.New())
 	r := dialogs.NewRunner(rs, f.engine, time.Second)
 	var next atomic.Int64

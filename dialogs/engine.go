@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +35,7 @@ type Engine struct {
 	newKey  func() string
 	log     *slog.Logger
 	table   fsm.Events
+	steps   map[string]*stepDef
 	// fsms reuses machines built from table: building one costs more than
 	// the rest of a turn. A machine holds nothing of a chat but the state
 	// name, which is set before every use.
@@ -51,7 +51,8 @@ func WithClock(now Clock) Option { return func(e *Engine) { e.now = now } }
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
-// WithKeys sets the generator of idempotency keys.
+// WithKeys sets the generator of draft ids, which every idempotency key
+// of the draft's submissions is derived from.
 func WithKeys(f func() string) Option { return func(e *Engine) { e.newKey = f } }
 
 // NewEngine returns an Engine that talks to b and looks cards up in bins.
@@ -62,8 +63,13 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 		now:     time.Now,
 		newKey:  randomKey,
 		log:     slog.New(slog.DiscardHandler),
-		table:   transitions(),
+		steps:   map[string]*stepDef{},
 	}
+	defs := stepDefs()
+	for i := range defs {
+		e.steps[defs[i].name] = &defs[i]
+	}
+	e.table = transitions(defs)
 	for _, o := range opts {
 		o(e)
 	}
@@ -116,11 +122,12 @@ func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
 }
 
 // stalenessKey is st without what changes under buttons that stay valid:
-// the clock, the code counters and the idempotency key. A wrong code must
+// the clock, the code counters and the lookup budget. A wrong code must
 // not disable the Resend button beside it.
 func stalenessKey(st State) State {
 	st.Touched, st.Seq, st.Reminded = time.Time{}, 0, false
-	st.CodeSentAt, st.CodeAttempts, st.CodeOut, st.IdemKey = time.Time{}, 0, false, ""
+	st.LookupFails, st.LookupSince, st.LangOpen = 0, time.Time{}, false
+	st.CodeSentAt, st.CodeAttempts, st.CodePending = time.Time{}, 0, false
 	return st
 }
 
@@ -147,6 +154,8 @@ func (t *turn) begin() {
 
 func (t *turn) dispatch() {
 	in := t.in
+	langOpen := t.st.LangOpen
+	t.st.LangOpen = false // the chooser takes only the next message
 	switch in.Kind {
 	case InEvent:
 		t.event(in.Text, in.Arg)
@@ -183,11 +192,22 @@ func (t *turn) dispatch() {
 			t.prompt()
 			return
 		}
+		if lang, ok := languageNamed(text); ok && (langOpen || t.st.Step == StepMenu || t.def().text == nil) {
+			// The chooser's labels typed instead of pressed; at a step that
+			// takes no text a language name can mean nothing else.
+			t.setLanguage(lang)
+			return
+		}
 		if asksWhatNext(text) {
 			t.help()
 			return
 		}
-		t.text(text)
+		if d := t.def(); d.text != nil {
+			d.text(t, text)
+			return
+		}
+		t.say(msgUseButtons, nil)
+		t.prompt()
 	case InContact:
 		if t.st.Step != StepIDPhone {
 			t.say(msgContactNotNow, nil)
@@ -210,6 +230,17 @@ func (t *turn) dispatch() {
 	}
 }
 
+// def is the definition of the current step.
+func (t *turn) def() *stepDef {
+	if d, ok := t.steps[t.st.Step]; ok {
+		return d
+	}
+	return t.steps[StepMenu]
+}
+
+// prompt asks the question of the current step.
+func (t *turn) prompt() { t.def().prompt(t) }
+
 // asksWhatNext reports a merchant asking for guidance in words.
 func asksWhatNext(text string) bool {
 	switch strings.ToLower(strings.Trim(text, " ?？!！。.")) {
@@ -217,6 +248,18 @@ func asksWhatNext(text string) bool {
 		return true
 	}
 	return false
+}
+
+// languageNamed reads the language chooser's labels (and their obvious
+// variants) typed as text.
+func languageNamed(text string) (string, bool) {
+	switch strings.ToLower(strings.Trim(text, " .。!！")) {
+	case "english", "英文", "英语", "en":
+		return locales.English, true
+	case "中文", "简体中文", "汉语", "chinese", "zh", "普通话":
+		return locales.Chinese, true
+	}
+	return "", false
 }
 
 // LooksLikeCard reports a run of 16 or more digits (after folding
@@ -275,25 +318,30 @@ func (t *turn) advance(event string) {
 	}
 }
 
-func (t *turn) hasDraft() bool { return hasDraft(t.st) }
+func (t *turn) hasDraft() bool { return t.Engine.hasDraft(t.st) }
 
-// hasDraft reports a card change in progress, perhaps parked behind the
-// menu, the cancel question or support.
-func hasDraft(st *State) bool {
+// hasDraft reports a card change in progress in st, perhaps parked behind
+// the menu, the cancel question or support.
+func (e *Engine) hasDraft(st *State) bool {
 	s := st.Step
-	if s == StepMenu || s == StepCancel || s == StepSupport {
+	if e.is(s, parking) {
 		s = st.Ret
 	}
-	return slices.Contains(draftSteps, s)
+	return e.is(s, draft)
+}
+
+// is reports whether step is of kind.
+func (e *Engine) is(step string, kind stepKind) bool {
+	d, ok := e.steps[step]
+	return ok && d.kind == kind
 }
 
 func (t *turn) wipeDraft() {
 	st := t.st
-	st.Checks, st.Consent = 0, false
+	st.CheckView, st.Consent, st.DraftID = 0, false, ""
 	st.CardType, st.BankCode, st.BankName = "", "", ""
 	st.Holder, st.Branch, st.Editing, st.Refill, st.Ret = "", "", false, false, ""
-	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodeOut = time.Time{}, 0, false, false
-	st.IdemKey = ""
+	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
 	st.Secrets = Secrets{}
 }
 
@@ -323,11 +371,22 @@ func (t *turn) command(name, arg string) {
 	case "back":
 		t.back()
 	case "language", "lang":
-		t.say(msgChooseLanguage, nil, row(btn(msgLangZh, "lang:"+locales.Chinese), btn(msgLangEn, "lang:"+locales.English)))
+		t.chooseLanguage()
 	default:
 		t.say(msgUnknownCommand, nil)
 		t.prompt()
 	}
+}
+
+func (t *turn) chooseLanguage() {
+	t.st.LangOpen = true
+	t.say(msgChooseLanguage, nil, row(btn(msgLangZh, "lang:"+locales.Chinese), btn(msgLangEn, "lang:"+locales.English)))
+}
+
+func (t *turn) setLanguage(lang string) {
+	t.st.Lang = lang
+	t.say(msgLanguageSet, nil)
+	t.prompt()
 }
 
 // toMenu parks the current step (if any) so the menu can resume it.
@@ -335,7 +394,7 @@ func (t *turn) toMenu() {
 	st := t.st
 	switch {
 	case st.Step == StepMenu:
-	case st.Step == StepCancel || st.Step == StepSupport:
+	case t.def().kind == parking:
 		t.fire(evMenu)
 	default:
 		st.Ret = st.Step
@@ -349,21 +408,26 @@ func (t *turn) menu(welcome bool) {
 	if welcome {
 		key = msgWelcome
 	}
+	t.say(key, nil, t.menuButtons()...)
+}
+
+func (t *turn) menuButtons() [][]Button {
 	change := btn(msgBtnChange, "m:change")
-	if t.hasDraft() || slices.Contains(identifySteps, t.st.Ret) {
+	if t.hasDraft() || t.is(t.st.Ret, identify) {
 		change = Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(t.st.Ret)}, Data: "m:change"}
 	}
-	t.say(key, nil,
+	return [][]Button{
 		row(change),
 		row(btn(msgBtnStatus, "m:status"), btn(msgBtnSupport, "m:support")),
-		row(btn(msgBtnLanguage, "m:lang")))
+		row(btn(msgBtnLanguage, "m:lang")),
+	}
 }
 
 func (t *turn) stepName(step string) Text { return Text{Key: MsgID("step_" + step)} }
 
 func (t *turn) changeCard() {
 	st := t.st
-	if st.Ret != "" && (t.hasDraft() || slices.Contains(identifySteps, st.Ret)) {
+	if st.Ret != "" && (t.hasDraft() || t.is(st.Ret, identify)) {
 		ret := st.Ret
 		st.Ret = ""
 		if t.fire(evResumePfx + ret) {
@@ -381,19 +445,29 @@ func (t *turn) changeCard() {
 		t.menu(false)
 		return
 	}
-	t.wipeDraft()
+	t.startDraft()
 	if t.fire(evChange) {
 		t.prompt()
 	}
+}
+
+// startDraft begins a new card change: a fresh draft id makes every
+// submission of it a new application.
+func (t *turn) startDraft() {
+	t.wipeDraft()
+	t.st.DraftID = t.newKey()
 }
 
 func (t *turn) help() {
 	r := t.say(msgHelp, nil)
 	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
 		Text{Key: MsgID("next_" + t.st.Step)})
-	if t.st.Step != StepMenu {
-		t.prompt()
+	if t.st.Step == StepMenu {
+		// The help stands in for the menu: its buttons stay with it.
+		r.Buttons = t.menuButtons()
+		return
 	}
+	t.prompt()
 }
 
 func (t *turn) support() {
@@ -415,7 +489,7 @@ func (t *turn) support() {
 func (t *turn) cancel() {
 	st := t.st
 	switch {
-	case slices.Contains(draftSteps, st.Step):
+	case t.is(st.Step, draft):
 		st.Ret = st.Step
 		st.Editing = false
 		if t.fire(evCancel) {
@@ -427,8 +501,8 @@ func (t *turn) cancel() {
 		if t.fire(evCancel) {
 			t.prompt()
 		}
-	case slices.Contains(identifySteps, st.Step):
-		st.PendingNo, st.CodeSentAt, st.CodeAttempts = "", time.Time{}, 0
+	case t.is(st.Step, identify):
+		st.PendingNo, st.CodeSentAt, st.CodeAttempts, st.CodePending = "", time.Time{}, 0, false
 		if t.fire(evMenu) {
 			t.say(msgCancelled, nil)
 			t.menu(false)
@@ -443,25 +517,23 @@ func (t *turn) cancel() {
 
 func (t *turn) back() {
 	st := t.st
+	d := t.def()
 	switch {
-	case st.Step == StepCancel || st.Step == StepSupport:
+	case d.onBack != nil && d.onBack(t):
+	case d.back == backResume:
 		t.resume()
 	case st.Editing:
 		st.Editing = false
 		if t.fire(evEdited) {
 			t.prompt()
 		}
-	case st.Step == StepChecklist:
-		// Identity is bound once; before the checklist there is only the
-		// menu, which keeps the checklist to continue.
-		t.toMenu()
-		t.menu(false)
-	case t.fsm.Can(evBack):
+	case d.back != "":
 		if st.Step == StepVerify {
 			st.Verified = false
 		}
-		t.fire(evBack)
-		t.prompt()
+		if t.fire(evBack) {
+			t.prompt()
+		}
 	default:
 		t.say(msgCannotGoBack, nil)
 		t.prompt()
@@ -505,13 +577,11 @@ func (t *turn) button(data string) {
 		return
 	case "lang":
 		if arg == locales.Chinese || arg == locales.English {
-			t.st.Lang = arg
-			t.say(msgLanguageSet, nil)
-			t.prompt()
+			t.setLanguage(arg)
 			return
 		}
 	}
-	if h, ok := stepButtons[t.st.Step]; ok && h(t, kind, arg) {
+	if d := t.def(); d.button != nil && d.button(t, kind, arg) {
 		return
 	}
 	t.stale()
@@ -530,82 +600,42 @@ func (t *turn) menuButton(arg string) {
 	case "support":
 		t.support()
 	case "lang":
-		t.command("language", "")
+		t.chooseLanguage()
 	default:
 		t.stale()
-	}
-}
-
-// stepButtons handle a button of the current step; false, or a step with
-// no entry, means the button does not belong here (stale or forged).
-var stepButtons = map[string]func(t *turn, kind, arg string) bool{
-	StepIDCode:    (*turn).codeButton,
-	StepVerify:    (*turn).codeButton,
-	StepChecklist: (*turn).checklistButton,
-	StepConsent:   (*turn).consentButton,
-	StepCard:      (*turn).keepButton,
-	StepCardLuhn:  (*turn).luhnButton,
-	StepHolder:    (*turn).keepButton,
-	StepBank:      (*turn).bankButton,
-	StepBranch:    (*turn).keepButton,
-	StepPhone:     (*turn).keepButton,
-	StepSummary:   (*turn).summaryButton,
-	StepCancel:    (*turn).cancelButton,
-	StepSupport:   (*turn).supportButton,
-}
-
-// ---- text ----
-
-func (t *turn) text(text string) {
-	switch t.st.Step {
-	case StepMenu:
-		t.say(msgUseMenu, nil)
-		t.menu(false)
-	case StepMerchant:
-		t.merchantNo(text)
-	case StepIDPhone:
-		t.idPhone(text)
-	case StepIDCode, StepVerify:
-		t.code(text)
-	case StepCard, StepCardLuhn:
-		t.card(text)
-	case StepHolder:
-		t.holder(text)
-	case StepBank:
-		t.bankName(text)
-	case StepBranch:
-		t.branch(text)
-	case StepPhone:
-		t.reservedPhone(text)
-	case StepSupport:
-		t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
-	default: // the steps that are answered with buttons
-		t.say(msgUseButtons, nil)
-		t.prompt()
 	}
 }
 
 // ---- errors ----
 
 // backendError is the one place a backend error becomes a reply. Errors
-// the merchant can act on get their own message; anything else is logged
-// once and answered with "try again, your answers are kept".
+// the merchant can act on get their own message; a request the acquirer
+// refuses (invalid, unauthorized) cannot succeed by trying again and goes
+// to support; anything else is logged once and answered with "try again,
+// your answers are kept".
 func (t *turn) backendError(op string, err error) {
 	switch {
-	case errors.Is(err, backend.ErrUnknownMerchant):
-		t.say(msgUnknownMerchant, nil)
-	case errors.Is(err, backend.ErrPhoneMismatch):
-		t.say(msgPhoneMismatch, nil, row(btn(msgBtnSupport, "m:support")))
+	case errors.Is(err, backend.ErrUnknownMerchant), errors.Is(err, backend.ErrPhoneMismatch):
+		// One answer for both: which merchant numbers exist is not told.
+		t.say(msgIdentityMismatch, nil)
 	case errors.Is(err, backend.ErrCodeTooSoon):
 		t.tooSoon(err)
 	case errors.Is(err, backend.ErrTooManyRequests):
 		t.say(msgTooManyRequests, nil)
 	case errors.Is(err, backend.ErrChangePending):
 		t.say(msgChangePending, nil)
+	case errors.Is(err, backend.ErrInvalidRequest), errors.Is(err, backend.ErrUnauthorized):
+		t.log.Error("acquirer refused the request", "op", op, "step", t.st.Step, "err", err)
+		t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
 	default:
 		t.log.Error("backend call failed", "op", op, "step", t.st.Step, "err", err)
 		t.say(msgUnavailable, nil)
 	}
+}
+
+// refused reports an error no retry can fix.
+func refused(err error) bool {
+	return errors.Is(err, backend.ErrInvalidRequest) || errors.Is(err, backend.ErrUnauthorized)
 }
 
 func (t *turn) resendIn() int {

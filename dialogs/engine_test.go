@@ -3,14 +3,12 @@ package dialogs_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -128,22 +127,19 @@ func (c *chat) press(data string) dialogs.Outcome {
 	return c.send(dialogs.Input{Kind: dialogs.InButton, Data: data, Seq: c.seq})
 }
 
-// throughSummary walks a merchant from /start to the summary.
+// throughSummary walks a merchant from /start to the summary, identified by
+// a typed phone and an SMS code (the console's way).
 func throughSummary(c *chat) {
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
 	c.press("m:change")
 	c.text("822100050110001")
 	c.text("13800000001")
 	c.text(code)
-	for i := range 6 {
-		c.press("ck:ok." + string(rune('0'+i)))
-	}
+	c.press("ck:all")
 	c.press("cs:yes")
 	c.text(card)
-	c.text("张三")
-	c.press("bank:yes")
+	c.press("holder:registered")
 	c.text("上海张江支行")
-	c.f.advance(2 * time.Minute)
 	c.text(reservedPhone)
 }
 
@@ -156,6 +152,7 @@ func TestCardDataNeverLeavesInClear(t *testing.T) {
 	st, err := f.store.Load(context.Background(), 7)
 	require.NoError(t, err)
 	assert.Equal(t, card, st.Secrets.CardNumber, "the draft holds the number for the submission")
+	f.advance(dialogs.FreshProof) // the identity code no longer confirms: a second code is sent
 	c.press("sum:confirm")
 	out = c.text(code)
 	assert.Equal(t, dialogs.StepMenu, mustLoad(t, f, 7).Step)
@@ -184,11 +181,12 @@ func TestSubmitTwiceMakesOneApplication(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 8}
 	throughSummary(c)
+	f.advance(dialogs.FreshProof)
 	c.press("sum:confirm")
 	// The first submission reached the acquirer but the answer was lost:
 	// the dialog stays at the verify step with the code accepted, and the
 	// retry carries the same idempotency key.
-	flaky := &flakySubmit{Backend: f.backend}
+	flaky := &flakySubmit{Backend: f.backend, lose: answerLost}
 	f.engine = dialogs.NewEngine(flaky, mustBins(t), dialogs.WithClock(f.clock))
 	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	c.text(code)
@@ -200,17 +198,30 @@ func TestSubmitTwiceMakesOneApplication(t *testing.T) {
 	assert.Len(t, apps, 1, "a retried submission creates one application")
 	assert.Equal(t, 2, flaky.calls)
 	assert.Equal(t, flaky.keys[0], flaky.keys[1])
+	assert.Contains(t, strings.Join(c.said, "\n"), "622202*********0128")
 }
+
+// How flakySubmit fails its first call.
+const (
+	answerLost  = iota + 1 // the acquirer made the application; its answer never came
+	requestLost            // the request never reached the acquirer
+)
 
 type flakySubmit struct {
 	dialogs.Backend
+	lose  int
 	calls int
 	keys  []string
+	cards []string // masked
 }
 
 func (f *flakySubmit) Submit(ctx context.Context, key string, app backend.Application) (backend.Receipt, error) {
 	f.calls++
 	f.keys = append(f.keys, key)
+	f.cards = append(f.cards, app.CardMasked)
+	if f.calls == 1 && f.lose == requestLost {
+		return backend.Receipt{}, backend.ErrUnavailable
+	}
 	rc, err := f.Backend.Submit(ctx, key, app)
 	if f.calls == 1 {
 		return backend.Receipt{}, backend.ErrUnavailable // sent, but the answer is lost
@@ -253,7 +264,8 @@ func (panicky) SendCode(context.Context, string) error { panic("backend exploded
 // number typed in full.
 func FuzzEngine(f *testing.F) {
 	f.Add([]byte("\x01/start\x00\x031\x00\x01822100050110001\x00"))
-	f.Add([]byte("\x02start\x00\x03m:change\x00\x01822100050110001\x00\x0113800000001\x00\x01123456\x00\x03ck:ok.0\x00"))
+	f.Add([]byte("\x02start\x00\x03m:change\x00\x01822100050110001\x00\x0113800000001\x00\x01123456\x00\x03ck:all\x00"))
+	f.Add([]byte("\x02back\x00\x03sum:edit.bank\x00\x01是的\x00\x01招行\x00\x03bank:sure.CMB\x00\x01我的手机号是13800000001\x00"))
 	f.Add([]byte("\x04\x00\x05\x00\x06\x00\x01６２２２ ０２１２ ３４５６ ７８９０ １２８\x00"))
 	steps := map[string]bool{}
 	for _, s := range dialogs.AllSteps {
@@ -348,16 +360,7 @@ func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
 // After a DATA_KEY change the old state cannot be read: the merchant starts
 // again instead of being stuck until it expires.
 func TestUnreadableStateStartsAgain(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	t.Cleanup(func() { rdb.Close() })
-	prefix := "mbtest:" + rand.Text() + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	f := newFixture(t, nil)
 	storeWith := func() dialogs.Store {
 		c, err := store.NewCipher(store.RandomKey())

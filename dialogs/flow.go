@@ -1,68 +1,35 @@
 package dialogs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
+	"github.com/merchantbot/merchantbot/locales"
 )
 
 // checkItems is the number of prerequisites on the checklist.
 const checkItems = 6
 
-// prompt asks the question of the current step.
-func (t *turn) prompt() {
-	st := t.st
-	switch st.Step {
-	case StepMenu:
-		t.menu(false)
-	case StepMerchant:
-		t.say(msgAskMerchantNo, nil)
-	case StepIDPhone:
-		t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
-	case StepIDCode, StepVerify:
-		t.codePrompt()
-	case StepChecklist:
-		t.checklist(false)
-	case StepConsent:
-		t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
-	case StepCard:
-		key := msgAskCard
-		if st.Company {
-			key = msgAskAccount
-		}
-		t.withCurrent(t.say(key, nil), maskedCard(st))
-	case StepCardLuhn:
-		t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(st.Secrets.PendingCard)},
-			row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))
-	case StepHolder:
-		key := msgAskHolder
-		if st.Company {
-			key = msgAskHolderCompany
-		}
-		t.withCurrent(t.say(key, nil), st.Holder)
-	case StepBank:
-		if st.BankName != "" {
-			t.say(msgBankConfirm, Arg{"Bank": st.BankName},
-				row(btn(msgBtnBankYes, "bank:yes"), btn(msgBtnBankOther, "bank:other")))
-			return
-		}
-		t.say(msgAskBank, nil)
-	case StepBranch:
-		t.withCurrent(t.say(msgAskBranch, Arg{"Bank": st.BankName}), st.Branch)
-	case StepPhone:
-		t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(st.Secrets.ReservedPhone))
-	case StepSummary:
-		t.summary()
-	case StepCancel:
-		t.say(msgCancelConfirm, nil, row(btn(msgBtnDiscard, "cx:yes"), btn(msgBtnKeepGoing, "cx:no")))
-	case StepSupport:
-		t.say(msgSupportRequested, nil, row(btn(msgBtnSupportBack, "sup:back")))
-	}
-}
+// Identification limits: a chat gets MaxLookups failed identifications
+// (merchant number and phone that do not match) per LookupWindow.
+const (
+	MaxLookups   = 5
+	LookupWindow = 24 * time.Hour
+)
+
+// FreshProof is how long an SMS code the merchant typed also confirms the
+// summary: the acquirer sends at most one code a minute, so asking for a
+// second one right after the first would make a fast merchant wait.
+const FreshProof = 10 * time.Minute
 
 // withCurrent shows the answer already given, with a button to keep it.
 func (t *turn) withCurrent(r *Reply, current string) {
@@ -73,11 +40,23 @@ func (t *turn) withCurrent(r *Reply, current string) {
 	r.Buttons = append(r.Buttons, row(btn(msgBtnKeep, "keep")))
 }
 
+// whichOne answers a message holding several numbers of the shape asked.
+func (t *turn) whichOne(what MsgID) {
+	t.say(msgWhichOne, Arg{"What": Text{Key: what}})
+}
+
 // ---- identify ----
 
 func (t *turn) merchantNo(text string) {
-	no, err := parse.MerchantNo(text)
-	if err != nil {
+	if t.lookupsSpent() {
+		return
+	}
+	no, n := parse.FindMerchantNo(text)
+	switch {
+	case n > 1:
+		t.whichOne(msgWhatMerchantNo)
+		return
+	case n == 0:
 		t.say(msgMerchantNoInvalid, nil)
 		return
 	}
@@ -87,10 +66,30 @@ func (t *turn) merchantNo(text string) {
 	}
 }
 
+// lookupsSpent answers a chat that used up its identification attempts.
+func (t *turn) lookupsSpent() bool {
+	st := t.st
+	if st.LookupFails > 0 && t.now().Sub(st.LookupSince) >= LookupWindow {
+		st.LookupFails, st.LookupSince = 0, time.Time{}
+	}
+	if st.LookupFails < MaxLookups {
+		return false
+	}
+	t.say(msgLookupsSpent, nil, row(btn(msgBtnSupport, "m:support")))
+	return true
+}
+
 func (t *turn) idPhone(text string) {
-	phone, err := parse.MobilePhone(text)
-	if err != nil {
-		t.say(msgPhoneInvalid, nil)
+	phone, n := parse.FindPhone(text)
+	switch {
+	case n > 1:
+		t.whichOne(msgWhatPhone)
+		return
+	case n == 0:
+		t.phoneReason(text)
+		return
+	}
+	if t.lookupsSpent() {
 		return
 	}
 	if _, err := t.backend.VerifyMerchant(t.ctx, t.st.PendingNo, phone); err != nil {
@@ -116,10 +115,16 @@ func (t *turn) sendCode(no, event string) {
 		return
 	}
 	if err != nil {
+		if st.CodePending {
+			// The code sent moments ago (before a /back) still works:
+			// no reason to wait for another.
+			t.codePrompt()
+			return
+		}
 		t.tooSoon(err) // the code out, if any, keeps its tries used
 		return
 	}
-	st.CodeSentAt, st.CodeOut, st.CodeAttempts = t.now(), true, 0
+	st.CodeSentAt, st.CodePending, st.CodeAttempts = t.now(), true, 0
 	t.prompt()
 }
 
@@ -131,7 +136,7 @@ func (t *turn) tooSoon(err error) {
 		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
 	}
 	key := msgCodeWait
-	if !st.CodeOut {
+	if !st.CodePending {
 		key = msgCodeWaitFirst
 	}
 	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
@@ -148,6 +153,9 @@ func (t *turn) contact(c *Contact) {
 		t.say(msgPhoneInvalid, nil)
 		return
 	}
+	if t.lookupsSpent() {
+		return
+	}
 	m, err := t.backend.VerifyMerchant(t.ctx, t.st.PendingNo, phone)
 	if err != nil {
 		t.identifyFailed(err)
@@ -156,14 +164,29 @@ func (t *turn) contact(c *Contact) {
 	t.bind(m)
 }
 
+// identifyFailed answers an identification the acquirer refused. An
+// unknown merchant number and a phone that is not the one on file get the
+// same answer and the same next step, and both use up an attempt: a chat
+// cannot learn which merchant numbers exist.
 func (t *turn) identifyFailed(err error) {
-	t.backendError("verify merchant", err)
-	if errors.Is(err, backend.ErrUnknownMerchant) {
-		t.st.PendingNo = ""
-		if t.fire(evBack) {
-			t.prompt()
-		}
+	st := t.st
+	if !errors.Is(err, backend.ErrUnknownMerchant) && !errors.Is(err, backend.ErrPhoneMismatch) {
+		t.backendError("verify merchant", err)
+		return
 	}
+	if st.LookupFails == 0 {
+		st.LookupSince = t.now()
+	}
+	st.LookupFails++
+	st.PendingNo = ""
+	if !t.fire(evRestart) {
+		return
+	}
+	if t.lookupsSpent() {
+		return
+	}
+	t.backendError("verify merchant", err)
+	t.prompt()
 }
 
 func (t *turn) bind(m backend.Merchant) {
@@ -171,6 +194,7 @@ func (t *turn) bind(m backend.Merchant) {
 	st.MerchantNo, st.MerchantName, st.PhoneOnFile = m.No, m.Name, m.PhoneMasked
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
 	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
+	st.LookupFails, st.LookupSince = 0, time.Time{}
 	t.say(msgBound, Arg{"Name": m.Business, "No": m.No})
 	if t.changePending() {
 		if t.fire(evMenu) {
@@ -178,6 +202,7 @@ func (t *turn) bind(m backend.Merchant) {
 		}
 		return
 	}
+	t.startDraft()
 	if t.fire(evBound) {
 		t.prompt()
 	}
@@ -214,13 +239,18 @@ func (t *turn) codePrompt() {
 		t.say(msgSubmitRetry, nil, row(btn(msgBtnRetry, "sub:retry")))
 		return
 	}
-	if !t.st.CodeOut {
+	if !t.st.CodePending {
 		t.say(msgCodeNeeded, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
-	// Two messages: the warning stands on its own, and the first, without
-	// buttons, lets Telegram take the share-contact keyboard away.
-	t.say(msgCodeSent, Arg{"Phone": t.st.PhoneOnFile})
+	t.codeSent(msgCodeSent)
+}
+
+// codeSent says a code is on its way. Two messages: the warning stands on
+// its own, and the first, without buttons, lets Telegram take the
+// share-contact keyboard away.
+func (t *turn) codeSent(key MsgID) {
+	t.say(key, Arg{"Phone": t.st.PhoneOnFile})
 	t.say(msgCodeWarning, nil, row(btn(msgBtnResend, "code:resend")))
 }
 
@@ -230,8 +260,12 @@ func (t *turn) code(text string) {
 		t.codePrompt()
 		return
 	}
-	code, err := parse.Code(text)
-	if err != nil {
+	code, n := parse.FindCode(text)
+	switch {
+	case n > 1:
+		t.whichOne(msgWhatCode)
+		return
+	case n == 0:
 		t.say(msgCodeFormat, nil)
 		return
 	}
@@ -239,7 +273,7 @@ func (t *turn) code(text string) {
 		t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
 		return
 	}
-	if !st.CodeOut {
+	if !st.CodePending {
 		// No code is out to check: say how to get one.
 		if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
 			t.say(msgCodeWaitFirst, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
@@ -248,26 +282,29 @@ func (t *turn) code(text string) {
 		}
 		return
 	}
-	err = t.backend.CheckCode(t.ctx, t.codeMerchant(), code)
+	err := t.backend.CheckCode(t.ctx, t.codeMerchant(), code)
 	switch {
 	case errors.Is(err, backend.ErrWrongCode):
 		st.CodeAttempts++
-		if left := MaxCodeAttempts - st.CodeAttempts; left > 0 {
+		switch left := MaxCodeAttempts - st.CodeAttempts; {
+		case left == 1:
+			t.say(msgCodeWrongLast, nil)
+		case left > 1:
 			t.say(msgCodeWrong, Arg{"Left": left})
-		} else {
-			st.CodeOut = false
+		default:
+			st.CodePending = false
 			t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
 		}
 		return
 	case errors.Is(err, backend.ErrCodeExpired):
-		st.CodeOut = false
+		st.CodePending = false
 		t.say(msgCodeExpired, nil, row(btn(msgBtnResend, "code:resend")))
 		return
 	case err != nil:
 		t.backendError("check code", err)
 		return
 	}
-	st.CodeAttempts, st.CodeOut = 0, false
+	st.CodeAttempts, st.CodePending, st.ProvedAt = 0, false, t.now()
 	if st.Step == StepIDCode {
 		m, err := t.backend.Merchant(t.ctx, st.PendingNo)
 		if err != nil {
@@ -308,13 +345,20 @@ func (t *turn) resend() {
 		t.backendError("send code", err)
 		return
 	}
-	st.CodeSentAt, st.CodeAttempts, st.CodeOut = t.now(), 0, true
-	t.say(msgCodeResent, nil)
+	// The first code of this step (after a wait) is "sent", a later one
+	// "a new code"; both carry the warning.
+	key := msgCodeSent
+	if st.CodePending {
+		key = msgCodeResent
+	}
+	st.CodeSentAt, st.CodeAttempts, st.CodePending = t.now(), 0, true
+	t.codeSent(key)
 }
 
-func (t *turn) submit() {
+// application is the draft as the acquirer receives it.
+func (t *turn) application() backend.Application {
 	st := t.st
-	app := backend.Application{
+	return backend.Application{
 		MerchantNo:    st.MerchantNo,
 		CardNumber:    st.Secrets.CardNumber,
 		CardMasked:    maskedCard(st),
@@ -325,7 +369,25 @@ func (t *turn) submit() {
 		ReservedPhone: st.Secrets.ReservedPhone,
 		CardType:      st.CardType,
 	}
-	rc, err := t.backend.Submit(t.ctx, st.IdemKey, app)
+}
+
+// submissionKey is the idempotency key of app in the draft draftID: the
+// same content is the same application, however often it is sent (a lost
+// answer, a turn applied twice), and any changed field is a new one. The
+// key is a hash, so it carries no card data to the acquirer's logs.
+func submissionKey(draftID string, app backend.Application) string {
+	h := sha256.New()
+	for _, f := range []string{draftID, app.MerchantNo, app.CardNumber, app.HolderName, app.BankCode,
+		app.BankName, app.Branch, app.ReservedPhone, app.CardType} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func (t *turn) submit() {
+	st := t.st
+	app := t.application()
+	rc, err := t.backend.Submit(t.ctx, submissionKey(st.DraftID, app), app)
 	switch {
 	case errors.Is(err, backend.ErrChangePending), errors.Is(err, backend.ErrTooManyRequests):
 		// No retry can succeed: the card data goes now, not in a day.
@@ -334,6 +396,11 @@ func (t *turn) submit() {
 		if t.fire(evSubmitted) {
 			t.menu(false)
 		}
+		return
+	case refused(err):
+		// Support, not a retry button: the same request would be refused
+		// again. The answers stay for the agent to look at.
+		t.backendError("submit", err)
 		return
 	case err != nil:
 		t.backendError("submit", err)
@@ -351,35 +418,52 @@ func (t *turn) submit() {
 
 // ---- checklist and consent ----
 
-// checklist shows the prerequisites with the next one to confirm; note
-// (an answer to "why?" or "not yet") is shown under them, so the
-// checklist's buttons stay with the latest message.
-func (t *turn) checklist(edit bool, note ...Text) *Reply {
+// What the checklist shows (State.CheckView); checkItem+i is what to do
+// about item i.
+const (
+	checkList   = 0
+	checkWhy    = 1
+	checkNotYet = 2
+	checkItem   = 3
+)
+
+var checkMarks = [checkItems]string{"①", "②", "③", "④", "⑤", "⑥"}
+
+// checklist shows every prerequisite in one message, confirmed with one
+// tap; "why?" and "not yet" open in the same message.
+func (t *turn) checklist(edit bool) {
 	st := t.st
-	current := -1
 	r := Reply{Key: msgChecklist, Edit: edit}
 	for i := range checkItems {
-		mark := "⬜"
-		switch {
-		case st.Checks&(1<<i) != 0:
-			mark = "✅"
-		case current < 0:
-			current, mark = i, "👉"
+		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": checkMarks[i]}})
+		if st.CheckView == checkWhy {
+			r.Lines = append(r.Lines, Text{Key: t.checkNote("why_", i)})
 		}
-		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": mark}})
 	}
-	r.Lines = append(r.Lines, note...)
-	if current < 0 {
-		r.Buttons = [][]Button{row(btn(msgBtnContinue, "ck:next"))}
-	} else {
-		n := strconv.Itoa(current)
-		r.Buttons = [][]Button{
-			row(btn(msgBtnCheckDone, "ck:ok."+n), btn(msgBtnWhy, "ck:why."+n)),
-			row(btn(msgBtnNotYet, "ck:no."+n)),
+	all := row(btn(msgBtnChecksAll, "ck:all"))
+	back := btn(msgBtnChecksBack, "ck:list")
+	switch v := int(st.CheckView); {
+	case v == checkWhy:
+		r.Buttons = [][]Button{all, row(btn(msgBtnNotYet, "ck:no"), back)}
+	case v == checkNotYet:
+		r.Lines = append(r.Lines, Text{Key: msgChecksWhich})
+		items := make([]Button, checkItems)
+		for i := range items {
+			items[i] = Button{Key: msgBtnCheckItem, Args: Arg{"Mark": checkMarks[i]}, Data: "ck:no." + strconv.Itoa(i)}
 		}
+		r.Buttons = [][]Button{items, row(back)}
+	case v >= checkItem && v < checkItem+checkItems:
+		i := v - checkItem
+		r.Lines = append(r.Lines, Text{Key: t.checkNote("notyet_", i)})
+		r.Buttons = [][]Button{row(back)}
+		if i == 0 {
+			// Someone else's card needs an authorisation letter: support.
+			r.Buttons = [][]Button{row(btn(msgBtnSupport, "m:support"), back)}
+		}
+	default:
+		r.Buttons = [][]Button{all, row(btn(msgBtnWhy, "ck:why"), btn(msgBtnNotYet, "ck:no"))}
 	}
 	t.out.Replies = append(t.out.Replies, r)
-	return &t.out.Replies[len(t.out.Replies)-1]
 }
 
 func (t *turn) checkKey(i int) MsgID {
@@ -389,46 +473,66 @@ func (t *turn) checkKey(i int) MsgID {
 	return MsgID("check_" + strconv.Itoa(i))
 }
 
+// checkNote is item i's "why?" (prefix "why_") or "not yet" ("notyet_")
+// text; the first item has its own for a company account.
+func (t *turn) checkNote(prefix string, i int) MsgID {
+	switch {
+	case i == 0 && t.st.Company && prefix == "why_":
+		return msgWhy0Company
+	case i == 0 && t.st.Company:
+		return msgNotYet0Company
+	case i == 0 && prefix == "notyet_":
+		return msgNotYet0
+	}
+	return MsgID(prefix + strconv.Itoa(i))
+}
+
 func (t *turn) checklistButton(kind, arg string) bool {
 	if kind != "ck" {
 		return false
 	}
 	st := t.st
-	all := uint8(1<<checkItems - 1)
-	if arg == "next" && st.Checks == all {
+	switch {
+	case arg == "all":
+		st.CheckView = checkList
 		if t.fire(evChecksDone) {
+			// The checklist's message keeps a short record instead of
+			// buttons that no longer apply.
+			t.out.Replies = append(t.out.Replies, Reply{Key: msgChecksConfirmed, Edit: true})
 			t.prompt()
 		}
-		return true
-	}
-	action, item, _ := strings.Cut(arg, ".")
-	i, err := strconv.Atoi(item)
-	if err != nil || i < 0 || i >= checkItems {
-		return false
-	}
-	switch action {
-	case "ok":
-		if st.Checks&(1<<i) != 0 {
-			return false // a double tap: already confirmed
-		}
-		st.Checks |= 1 << i
+	case arg == "list":
+		st.CheckView = checkList
 		t.checklist(true)
-		if st.Checks == all && t.fire(evChecksDone) {
-			t.out.Replies[len(t.out.Replies)-1].Buttons = nil
-			t.prompt()
+	case arg == "why":
+		st.CheckView = checkWhy
+		t.checklist(true)
+	case arg == "no":
+		st.CheckView = checkNotYet
+		t.checklist(true)
+	case strings.HasPrefix(arg, "no."):
+		i, err := strconv.Atoi(strings.TrimPrefix(arg, "no."))
+		if err != nil || i < 0 || i >= checkItems {
+			return false
 		}
-	case "why":
-		t.checklist(true, Text{Key: MsgID("why_" + strconv.Itoa(i))})
-	case "no":
-		if i == 0 {
-			r := t.checklist(true, Text{Key: msgNotYet0})
-			r.Buttons = append(r.Buttons, row(btn(msgBtnSupport, "m:support")))
-			return true
-		}
-		t.checklist(true, Text{Key: MsgID("notyet_" + strconv.Itoa(i))})
+		st.CheckView = uint8(checkItem + i)
+		t.checklist(true)
 	default:
 		return false
 	}
+	return true
+}
+
+// checklistBack closes a "why?" or "not yet" view; at the list itself there
+// is no earlier question of the change to go to.
+func (t *turn) checklistBack() bool {
+	if t.st.CheckView != checkList {
+		t.st.CheckView = checkList
+		t.checklist(false)
+		return true
+	}
+	t.say(msgChecklistFirst, nil)
+	t.checklist(false)
 	return true
 }
 
@@ -462,7 +566,16 @@ func (t *turn) card(text string) {
 		t.account(text)
 		return
 	}
-	digits, err := parse.CardNumber(text)
+	found, n := parse.FindCard(text)
+	switch {
+	case n > 1:
+		t.whichOne(msgWhatCard)
+		return
+	case n == 0:
+		t.cardReason(text)
+		return
+	}
+	digits, err := parse.CardNumber(found)
 	switch {
 	case errors.Is(err, parse.ErrLuhn) && strings.HasPrefix(digits, "62"):
 		st.Secrets.PendingCard = digits
@@ -473,14 +586,36 @@ func (t *turn) card(text string) {
 	case errors.Is(err, parse.ErrLuhn):
 		t.say(msgCardLuhn, nil)
 		return
-	case errors.Is(err, parse.ErrLength):
-		t.say(msgCardLength, Arg{"N": len(digits)})
-		return
 	case err != nil:
-		t.say(msgCardDigits, nil)
+		t.cardReason(text)
 		return
 	}
 	t.acceptCard(digits)
+}
+
+// cardReason says why text holds no card number: the length of the number
+// typed, alone or inside a sentence, else that a card number is digits.
+func (t *turn) cardReason(text string) {
+	digits, err := parse.CardNumber(text)
+	switch {
+	case errors.Is(err, parse.ErrLength):
+		t.say(msgCardLength, Arg{"N": len(digits)})
+	case inSentence(text) && longestDigitRun(text) >= 8:
+		t.say(msgCardLength, Arg{"N": longestDigitRun(text)})
+	default:
+		t.say(msgCardDigits, nil)
+	}
+}
+
+// inSentence reports text with words around its numbers (a Han character,
+// or a space between a letter and the rest), not a number with a typo.
+func inSentence(text string) bool {
+	for _, r := range text {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return strings.ContainsFunc(text, unicode.IsLetter) && strings.ContainsRune(strings.TrimSpace(text), ' ')
 }
 
 func (t *turn) acceptCard(digits string) {
@@ -488,7 +623,7 @@ func (t *turn) acceptCard(digits string) {
 	c, known := t.bins.Lookup(digits)
 	if known && !cardbin.IsDebit(c.Type) {
 		st.Secrets.PendingCard = ""
-		t.say(msgCardNotDebit, Arg{"Type": Text{Key: MsgID("cardtype_" + c.Type)}, "Bank": c.BankName})
+		t.say(msgCardNotDebit, Arg{"Type": Text{Key: MsgID("cardtype_" + c.Type)}, "Bank": t.bankLabelOf(c.BankCode, c.BankName)})
 		if st.Step == StepCardLuhn {
 			t.fire(evCardRetry)
 		}
@@ -500,17 +635,23 @@ func (t *turn) acceptCard(digits string) {
 	if known {
 		st.CardType, st.BankCode, st.BankName = c.Type, c.BankCode, c.BankName
 	}
+	// The bank the BIN tells is shown with the card and confirmed on the
+	// summary: no separate question.
 	r := t.say(msgCardAccepted, Arg{"Card": parse.MaskPAN(digits)})
 	if known {
-		r.Lines = append(r.Lines, Text{Key: msgCardBank, Args: Arg{"Bank": c.BankName}})
+		r.Lines = append(r.Lines, Text{Key: msgCardBank, Args: Arg{"Bank": t.bankLabel()}})
 	} else {
 		r.Lines = append(r.Lines, Text{Key: msgCardBankUnknown})
 	}
-	if st.Editing && oldBank != st.BankCode {
-		// A card of another bank: the bank and the branch are asked again
-		// before the summary.
+	if st.Editing && (oldBank != st.BankCode || !known) {
+		// A card of another (or an unknown) bank: its bank and branch are
+		// asked again before the summary.
 		st.Editing, st.Refill, st.Branch = false, true, ""
-		if t.fire(evNewBank) {
+		event := evNewBranch
+		if !known {
+			event = evNeedBank
+		}
+		if t.fire(event) {
 			t.prompt()
 		}
 		return
@@ -559,21 +700,62 @@ func (t *turn) keepButton(kind, _ string) bool {
 		return false
 	}
 	st := t.st
-	next := map[string]string{StepCard: evCardOK, StepHolder: evHolderOK, StepBranch: evBranchOK, StepPhone: evPhoneOK}
-	have := map[string]bool{
-		StepCard: st.Secrets.CardNumber != "", StepHolder: st.Holder != "",
-		StepBranch: st.Branch != "", StepPhone: st.Secrets.ReservedPhone != "",
-	}
-	if !have[st.Step] {
+	switch {
+	case st.Step == StepCard && st.Secrets.CardNumber != "":
+		t.advance(evCardOK)
+	case st.Step == StepHolder && st.Holder != "":
+		t.afterHolder()
+	case st.Step == StepBranch && st.Branch != "":
+		t.advance(evBranchOK)
+	case st.Step == StepPhone && st.Secrets.ReservedPhone != "":
+		t.advance(evPhoneOK)
+	default:
 		return false
 	}
-	t.advance(next[st.Step])
 	return true
 }
 
 // ---- holder, bank, branch, phone ----
 
+// holderPrompt offers the registered name as a button: one tap instead of
+// typing it, and typing still works.
+func (t *turn) holderPrompt() {
+	st := t.st
+	key := msgAskHolder
+	if st.Company {
+		key = msgAskHolderCompany
+	}
+	r := t.say(key, nil)
+	if st.MerchantName != "" {
+		label := msgBtnHolderName
+		if st.Company {
+			label = msgBtnHolderCompany
+		}
+		r.Buttons = append(r.Buttons, row(Button{Key: label, Args: Arg{"Name": st.MerchantName}, Data: "holder:registered"}))
+	}
+	if st.Holder != "" && st.Holder != st.MerchantName {
+		t.withCurrent(r, st.Holder)
+	}
+}
+
+func (t *turn) holderButton(kind, arg string) bool {
+	switch {
+	case kind == "holder" && arg == "registered" && t.st.MerchantName != "":
+		t.st.Holder = t.st.MerchantName
+		t.afterHolder()
+		return true
+	default:
+		return t.keepButton(kind, arg)
+	}
+}
+
 func (t *turn) holder(text string) {
+	if isYes(text) && t.st.MerchantName != "" {
+		// "是的" answers the button's "是的，持卡人是 张三".
+		t.st.Holder = t.st.MerchantName
+		t.afterHolder()
+		return
+	}
 	validate := parse.HolderName
 	if t.st.Company {
 		validate = parse.Branch // company names may hold digits: 58同城
@@ -598,15 +780,46 @@ func (t *turn) holder(text string) {
 	// The registered spelling goes to review, however the dot or spaces
 	// were typed.
 	t.st.Holder = t.st.MerchantName
+	t.afterHolder()
+}
+
+// afterHolder goes to the branch, or to the bank when the BIN did not tell.
+func (t *turn) afterHolder() {
+	if t.st.BankName == "" {
+		t.advance(evNeedBank)
+		return
+	}
 	t.advance(evHolderOK)
 }
 
+func (t *turn) bankPrompt() {
+	if t.st.BankName != "" {
+		t.say(msgBankConfirm, Arg{"Bank": t.bankLabel()},
+			row(btn(msgBtnBankYes, "bank:yes"), btn(msgBtnBankOther, "bank:other")))
+		return
+	}
+	t.say(msgAskBank, nil)
+}
+
 func (t *turn) bankButton(kind, arg string) bool {
+	if kind != "bank" {
+		return false
+	}
+	st := t.st
 	switch {
-	case kind == "bank" && arg == "yes" && t.st.BankName != "":
-		t.advance(evBankOK)
-	case kind == "bank" && arg == "other":
+	case arg == "yes" && st.BankName != "":
+		t.bankChosen(st.BankCode, st.BankName)
+	case arg == "other":
 		t.say(msgAskBank, nil)
+	case strings.HasPrefix(arg, "pick."), strings.HasPrefix(arg, "sure."):
+		b, ok := t.bins.BankByCode(arg[len("pick."):])
+		if !ok {
+			return false
+		}
+		if strings.HasPrefix(arg, "pick.") && t.contradictsCard(b) {
+			return true
+		}
+		t.bankChosen(b.Code, b.Name)
 	default:
 		return false
 	}
@@ -614,26 +827,139 @@ func (t *turn) bankButton(kind, arg string) bool {
 }
 
 func (t *turn) bankName(text string) {
-	name, err := parse.Branch(text)
-	if err != nil {
-		t.say(msgBankInvalid, nil)
+	st := t.st
+	switch {
+	case isYes(text):
+		if st.BankName != "" {
+			t.bankChosen(st.BankCode, st.BankName)
+			return
+		}
+		t.say(msgBankNeedName, nil)
+		return
+	case isNo(text):
+		t.say(msgAskBank, nil)
 		return
 	}
-	st := t.st
-	st.BankCode, st.BankName = "", name
-	norm := parse.Name(name)
-	for _, b := range t.bins.Banks() {
-		if parse.Name(b.Name) == norm || parse.Name(b.Code) == norm {
-			st.BankCode, st.BankName = b.Code, b.Name
-			break
-		}
+	if reason := notAName(text); reason != "" {
+		t.say(reason, Arg{"What": Text{Key: msgWhatBank}})
+		return
 	}
+	b, ok, closest := t.bins.MatchBank(text)
+	if !ok {
+		if len(closest) == 0 {
+			t.say(msgBankUnknown, nil)
+			return
+		}
+		r := t.say(msgBankClosest, nil)
+		for i, c := range closest {
+			if i == 4 {
+				break // a few likely banks, not a directory
+			}
+			r.Buttons = append(r.Buttons, row(Button{Key: msgBtnBank, Args: Arg{"Bank": t.bankLabelOf(c.Code, c.Name)}, Data: "bank:pick." + c.Code}))
+		}
+		return
+	}
+	if t.contradictsCard(b) {
+		return
+	}
+	t.bankChosen(b.Code, b.Name)
+}
+
+// contradictsCard asks the merchant to double-check a bank that is not the
+// one the card's BIN tells.
+func (t *turn) contradictsCard(b cardbin.Bank) bool {
+	if t.st.Company || t.st.Secrets.CardNumber == "" {
+		return false // a company account number has no BIN
+	}
+	c, known := t.bins.Lookup(t.st.Secrets.CardNumber)
+	if !known || c.BankCode == b.Code {
+		return false
+	}
+	t.say(msgBankContradicts, Arg{"Card": t.bankLabelOf(c.BankCode, c.BankName), "Typed": t.bankLabelOf(b.Code, b.Name)},
+		row(Button{Key: msgBtnBank, Args: Arg{"Bank": t.bankLabelOf(c.BankCode, c.BankName)}, Data: "bank:sure." + c.BankCode}),
+		row(Button{Key: msgBtnBankTyped, Args: Arg{"Bank": t.bankLabelOf(b.Code, b.Name)}, Data: "bank:sure." + b.Code}))
+	return true
+}
+
+// bankChosen stores the bank by its standard name. A changed bank asks for
+// its branch again.
+func (t *turn) bankChosen(code, name string) {
+	st := t.st
+	if st.Editing && code != st.BankCode {
+		st.Editing, st.Refill, st.Branch = false, true, ""
+	}
+	st.BankCode, st.BankName = code, name
 	t.advance(evBankOK)
 }
 
+// bankLabel is the draft's bank as the merchant reads it: English where the
+// table has it, else the standard Chinese name.
+func (t *turn) bankLabel() string { return t.bankLabelOf(t.st.BankCode, t.st.BankName) }
+
+func (t *turn) bankLabelOf(code, name string) string {
+	if t.st.Lang != locales.English || code == "" {
+		return name
+	}
+	if b, ok := t.bins.BankByCode(code); ok && b.NameEN != "" {
+		return b.NameEN
+	}
+	return name
+}
+
+// isYes reads a typed "yes" (and the yes buttons' labels).
+func isYes(text string) bool {
+	switch strings.ToLower(strings.Trim(text, " .。!！~～")) {
+	case "是", "是的", "对", "对的", "对啊", "对了", "没错", "正确", "确认", "嗯", "好", "好的", "是的，正确",
+		"yes", "y", "yep", "yeah", "ok", "okay", "correct", "right", "that's right", "confirm":
+		return true
+	}
+	return false
+}
+
+// isNo reads a typed "no" (and the "another bank" button's label).
+func isNo(text string) bool {
+	switch strings.ToLower(strings.Trim(text, " .。!！~～")) {
+	case "不是", "不对", "错了", "否", "不", "不对，是其他银行", "no", "n", "nope", "wrong", "no, another bank":
+		return true
+	}
+	return false
+}
+
+// notAName gives the specific reason a bank or branch answer is a number
+// or a phone rather than a name ("" when it may be a name).
+func notAName(text string) MsgID {
+	if _, n := parse.FindPhone(text); n > 0 {
+		if _, err := parse.MobilePhone(text); err == nil || onlyDigitsAndMarks(text) {
+			return msgNameIsPhone
+		}
+	}
+	if onlyDigitsAndMarks(text) {
+		return msgNameIsNumber
+	}
+	return ""
+}
+
+// onlyDigitsAndMarks reports text without a letter or a Han character.
+func onlyDigitsAndMarks(text string) bool {
+	for _, r := range text {
+		if unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}
+
 func (t *turn) branch(text string) {
+	if reason := notAName(text); reason != "" {
+		t.say(reason, Arg{"What": Text{Key: msgWhatBranch}})
+		return
+	}
 	b, err := parse.Branch(text)
-	if err != nil {
+	switch {
+	case errors.Is(err, parse.ErrBadChars):
+		t.say(msgBranchChars, nil)
+		return
+	case err != nil:
 		t.say(msgBranchInvalid, nil)
 		return
 	}
@@ -641,10 +967,29 @@ func (t *turn) branch(text string) {
 	t.advance(evBranchOK)
 }
 
-func (t *turn) reservedPhone(text string) {
-	p, err := parse.MobilePhone(text)
-	if err != nil {
+// phoneReason says why text holds no mainland mobile number: a number of
+// another length, a landline or foreign number, or no number at all.
+func (t *turn) phoneReason(text string) {
+	d := parse.Digits(text)
+	_, err := parse.MobilePhone(text)
+	switch {
+	case errors.Is(err, parse.ErrLength) && len(d) <= 20:
+		t.say(msgPhoneLength, Arg{"N": len(d)})
+	case errors.Is(err, parse.ErrNotMobile):
+		t.say(msgPhoneNotMobile, nil)
+	default:
 		t.say(msgPhoneInvalid, nil)
+	}
+}
+
+func (t *turn) reservedPhone(text string) {
+	p, n := parse.FindPhone(text)
+	switch {
+	case n > 1:
+		t.whichOne(msgWhatPhone)
+		return
+	case n == 0:
+		t.phoneReason(text)
 		return
 	}
 	t.st.Secrets.ReservedPhone = p
@@ -666,7 +1011,7 @@ func (t *turn) summary() {
 		"Card":       maskedCard(st),
 		"Type":       typ,
 		"Holder":     st.Holder,
-		"Bank":       st.BankName,
+		"Bank":       t.bankLabel(),
 		"Branch":     st.Branch,
 		"Phone":      parse.MaskPhone(st.Secrets.ReservedPhone),
 	},
@@ -697,8 +1042,19 @@ func (t *turn) summaryButton(kind, arg string) bool {
 			t.prompt()
 			return true
 		}
-		if st.IdemKey == "" {
-			st.IdemKey = t.newKey()
+		if st.DraftID == "" {
+			st.DraftID = t.newKey() // a draft begun before drafts had ids
+		}
+		if !st.ProvedAt.IsZero() && t.now().Sub(st.ProvedAt) < FreshProof {
+			// The merchant typed a code from the phone on file minutes
+			// ago: that proof confirms this summary, no second code (and
+			// no wait for the acquirer's resend limit).
+			if t.fire(evConfirm) {
+				st.Verified = true
+				t.say(msgProofFresh, nil)
+				t.submit()
+			}
+			return true
 		}
 		t.sendCode(st.MerchantNo, evConfirm)
 	case arg == "cancel":
@@ -743,4 +1099,19 @@ func digitCount(text string) int {
 		}
 	}
 	return n
+}
+
+// longestDigitRun is the length of the longest number in text, read as a
+// card number is typed (full-width digits, spaces and dashes inside).
+func longestDigitRun(text string) int {
+	best, run := 0, 0
+	for _, r := range parse.Digits(text) {
+		if r >= '0' && r <= '9' {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
 }

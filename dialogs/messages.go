@@ -21,7 +21,6 @@ const (
 	msgAskPhone              MsgID = "ask_phone"
 	msgAskReservedPhone      MsgID = "ask_reserved_phone"
 	msgBankConfirm           MsgID = "bank_confirm"
-	msgBankInvalid           MsgID = "bank_invalid"
 	msgBound                 MsgID = "bound"
 	msgBranchInvalid         MsgID = "branch_invalid"
 	msgBtnAgree              MsgID = "btn_agree"
@@ -29,9 +28,7 @@ const (
 	msgBtnBankYes            MsgID = "btn_bank_yes"
 	msgBtnCancel             MsgID = "btn_cancel"
 	msgBtnChange             MsgID = "btn_change"
-	msgBtnCheckDone          MsgID = "btn_check_done"
 	msgBtnConfirm            MsgID = "btn_confirm"
-	msgBtnContinue           MsgID = "btn_continue"
 	msgBtnDisagree           MsgID = "btn_disagree"
 	msgBtnDiscard            MsgID = "btn_discard"
 	msgBtnEditBank           MsgID = "btn_edit_bank"
@@ -105,7 +102,6 @@ const (
 	msgNotYet0               MsgID = "not_yet0"
 	msgNothingToCancel       MsgID = "nothing_to_cancel"
 	msgPhoneInvalid          MsgID = "phone_invalid"
-	msgPhoneMismatch         MsgID = "phone_mismatch"
 	msgReasonOther           MsgID = "reason_other"
 	msgResumed               MsgID = "resumed"
 	msgStatusNone            MsgID = "status_none"
@@ -122,10 +118,44 @@ const (
 	msgTooManyRequests       MsgID = "too_many_requests"
 	msgUnavailable           MsgID = "unavailable"
 	msgUnknownCommand        MsgID = "unknown_command"
-	msgUnknownMerchant       MsgID = "unknown_merchant"
 	msgUseButtons            MsgID = "use_buttons"
 	msgUseMenu               MsgID = "use_menu"
 	msgWelcome               MsgID = "welcome"
+
+	// --- dialog correctness and effort (issue 7) ---
+	msgWhichOne         MsgID = "which_one"
+	msgWhatMerchantNo   MsgID = "what_merchant_no"
+	msgWhatPhone        MsgID = "what_phone"
+	msgWhatCode         MsgID = "what_code"
+	msgWhatCard         MsgID = "what_card"
+	msgWhatBank         MsgID = "what_bank"
+	msgWhatBranch       MsgID = "what_branch"
+	msgLookupsSpent     MsgID = "lookups_spent"
+	msgIdentityMismatch MsgID = "identity_mismatch"
+	msgAcquirerRefused  MsgID = "acquirer_refused"
+	msgCodeWrongLast    MsgID = "code_wrong_last"
+	msgProofFresh       MsgID = "proof_fresh"
+	msgBtnChecksAll     MsgID = "btn_checks_all"
+	msgBtnChecksBack    MsgID = "btn_checks_back"
+	msgBtnCheckItem     MsgID = "btn_check_item"
+	msgChecksWhich      MsgID = "checks_which"
+	msgChecksConfirmed  MsgID = "checks_confirmed"
+	msgChecklistFirst   MsgID = "checklist_first"
+	msgBtnHolderName    MsgID = "btn_holder_name"
+	msgBankNeedName     MsgID = "bank_need_name"
+	msgBankUnknown      MsgID = "bank_unknown"
+	msgBankClosest      MsgID = "bank_closest"
+	msgBankContradicts  MsgID = "bank_contradicts"
+	msgBtnBank          MsgID = "btn_bank"
+	msgBtnBankTyped     MsgID = "btn_bank_typed"
+	msgNameIsPhone      MsgID = "name_is_phone"
+	msgNameIsNumber     MsgID = "name_is_number"
+	msgBranchChars      MsgID = "branch_chars"
+	msgWhy0Company      MsgID = "why0_company"
+	msgNotYet0Company   MsgID = "not_yet0_company"
+	msgBtnHolderCompany MsgID = "btn_holder_company"
+	msgPhoneLength      MsgID = "phone_length"
+	msgPhoneNotMobile   MsgID = "phone_not_mobile"
 )
 
 // Message ids for adapters: what they say about effects and failures.
@@ -135,10 +165,10 @@ const (
 	MsgProgressSafe   MsgID = "progress_safe"   // an internal failure; the merchant's answers are kept
 	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
 	MsgStaleButton    MsgID = "stale_button"    // a stale, forged or foreign button
+	// MsgConsoleBusy: the console found its chat locked (by a process
+	// killed moments ago); nothing changed, send again.
+	MsgConsoleBusy MsgID = "console_busy"
 )
-
-// AllSteps lists every step.
-var AllSteps = append(append([]string{StepMenu, StepCancel, StepSupport}, identifySteps...), draftSteps...)
 
 // DynamicIDs lists the message ids the dialog builds at run time.
 func DynamicIDs() []MsgID {

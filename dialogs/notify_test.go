@@ -228,6 +228,7 @@ func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 }
 
 func TestWakeAt(t *testing.T) {
+	engine := dialogs.NewEngine(nil, nil)
 	cst := time.FixedZone("CST", 8*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 25, h, m, 0, 0, cst) }
 	tests := []struct {
@@ -248,17 +249,17 @@ func TestWakeAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := dialogs.WakeAt(&tt.st)
+			got := engine.WakeAt(&tt.st)
 			assert.True(t, got.Equal(tt.want), "WakeAt = %v, want %v", got, tt.want)
 		})
 	}
-	assert.True(t, dialogs.WakeAt(nil).IsZero())
+	assert.True(t, engine.WakeAt(nil).IsZero())
 }
 
 // wakeWhenDue advances the clock to the chat's WakeAt and applies the wake.
 func wakeWhenDue(t *testing.T, c *chat) []string {
 	t.Helper()
-	at := dialogs.WakeAt(mustLoad(t, c.f, c.id))
+	at := c.f.engine.WakeAt(mustLoad(t, c.f, c.id))
 	require.False(t, at.IsZero(), "nothing scheduled")
 	c.f.advance(at.Sub(c.f.clock()))
 	return apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake})
@@ -289,7 +290,7 @@ func TestReminderOnceThenExpiryKeepsBindingAndLanguage(t *testing.T) {
 	assert.Empty(t, st.Branch)
 	assert.True(t, st.Bound)
 	assert.Equal(t, "en", st.Lang)
-	assert.True(t, dialogs.WakeAt(st).IsZero(), "nothing more is due")
+	assert.True(t, c.f.engine.WakeAt(st).IsZero(), "nothing more is due")
 	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "told once")
 }
 

@@ -90,7 +90,6 @@ func (t *turn) resubmit(app string) {
 	a := apps[0]
 	t.toMenu()
 	t.wipeDraft()
-	st.Checks = 1<<checkItems - 1
 	st.Holder, st.BankCode, st.BankName, st.Branch = a.HolderName, a.BankCode, a.BankName, a.Branch
 	if !t.fire(evResumePfx + StepConsent) {
 		return

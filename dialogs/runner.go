@@ -7,9 +7,29 @@ import (
 	"time"
 )
 
-// MaxTurn bounds the backend calls of one turn; stores hold a chat's lock
-// longer than this (store.DefaultLockTTL is 15 s).
-const MaxTurn = 10 * time.Second
+// MaxTurn bounds the backend calls of one turn. A chat's lock must outlive
+// a turn by LockMargin, the time to commit after the turn's deadline:
+// stores hold it longer (store.DefaultLockTTL is 15 s), and a store whose
+// lock lives less shortens the turn instead (see NewRunner).
+const (
+	MaxTurn    = 10 * time.Second
+	LockMargin = 3 * time.Second
+)
+
+// lockTimer is a store that tells how long its locks live.
+type lockTimer interface {
+	LockTTL() time.Duration
+}
+
+// turnBudget is how long a turn may run under a lock that lives ttl.
+func turnBudget(ttl time.Duration) time.Duration {
+	if ttl <= 0 || ttl >= MaxTurn+LockMargin {
+		return MaxTurn
+	}
+	// A short lock (tests) keeps the same order: the turn ends, then the
+	// commit, then the lock would run out.
+	return max(ttl-LockMargin, ttl/2)
+}
 
 // Runner applies one Input to one chat: it takes the chat's lock, reads the
 // state, runs the Engine, and saves the state while releasing the lock. The
@@ -18,6 +38,7 @@ type Runner struct {
 	store   Store
 	engine  *Engine
 	maxWait time.Duration
+	turn    time.Duration // bound of one turn, inside the lock's lifetime
 }
 
 // NewRunner returns a Runner. A chat whose lock is held by another update is
@@ -26,7 +47,11 @@ func NewRunner(s Store, e *Engine, maxWait time.Duration) *Runner {
 	if maxWait <= 0 {
 		maxWait = 10 * time.Second
 	}
-	return &Runner{store: s, engine: e, maxWait: maxWait}
+	r := &Runner{store: s, engine: e, maxWait: maxWait, turn: MaxTurn}
+	if lt, ok := s.(lockTimer); ok {
+		r.turn = turnBudget(lt.LockTTL())
+	}
+	return r
 }
 
 // Handle applies in, received as update (0: no de-duplication), to chat.
@@ -72,8 +97,12 @@ func (r *Runner) once(ctx context.Context, chat, update int64, in Input) (out Ou
 	}
 	// The turn ends well inside the lock's lifetime (15 s by default): a
 	// slow acquirer is answered "try again, your answers are kept" instead
-	// of the lock running out under a turn that then writes anyway.
-	tctx, cancel := context.WithTimeout(ctx, MaxTurn)
+	// of the lock running out under a turn that then writes anyway. Should
+	// a backend call overrun its context all the same, the commit fails
+	// with ErrLockLost and the update is applied again on the new state;
+	// a submission it repeats carries the same content key, so the
+	// acquirer makes one application of it.
+	tctx, cancel := context.WithTimeout(ctx, r.turn)
 	out = r.engine.Handle(tctx, st, in)
 	cancel()
 	if err := r.store.Commit(ctx, lease, st); err != nil {

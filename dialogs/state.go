@@ -19,17 +19,27 @@ type State struct {
 	PendingNo    string `json:"pn,omitempty"` // merchant no typed, phone not yet proven
 	Company      bool   `json:"co,omitempty"` // settles to a company account, not a personal card
 	PhoneOnFile  string `json:"ph,omitempty"` // masked, where codes go
+	// ProvedAt is when the merchant last proved the phone on file with an
+	// SMS code; a proof this fresh also confirms the summary (FreshProof).
+	ProvedAt time.Time `json:"pa,omitzero"`
+	// LookupFails counts identifications that failed since LookupSince:
+	// a chat gets MaxLookups a day, so merchant numbers cannot be probed.
+	LookupFails int       `json:"lf,omitempty"`
+	LookupSince time.Time `json:"ls,omitzero"`
 
 	// The draft application.
-	Checks   uint8  `json:"ck,omitempty"` // bit i: prerequisite i confirmed
-	Consent  bool   `json:"cs,omitempty"`
-	CardType string `json:"ct,omitempty"`
-	BankCode string `json:"bc,omitempty"` // from the BIN table
-	BankName string `json:"bk,omitempty"`
-	Holder   string `json:"h,omitempty"`
-	Branch   string `json:"br,omitempty"`
-	Editing  bool   `json:"ed,omitempty"` // entered the current step from the summary
-	Refill   bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
+	// DraftID names this draft: submissions of the same content under it
+	// are one application (see submissionKey).
+	DraftID   string `json:"di,omitempty"`
+	CheckView uint8  `json:"ck,omitempty"` // what the checklist shows: checkList, checkWhy, ...
+	Consent   bool   `json:"cs,omitempty"`
+	CardType  string `json:"ct,omitempty"`
+	BankCode  string `json:"bc,omitempty"` // from the BIN table
+	BankName  string `json:"bk,omitempty"`
+	Holder    string `json:"h,omitempty"`
+	Branch    string `json:"br,omitempty"`
+	Editing   bool   `json:"ed,omitempty"` // entered the current step from the summary
+	Refill    bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
@@ -37,11 +47,14 @@ type State struct {
 	// Code step (identify or verify).
 	CodeSentAt   time.Time `json:"cat,omitzero"`
 	CodeAttempts int       `json:"ca,omitempty"`
-	CodeOut      bool      `json:"cw,omitempty"` // a code was sent and not yet used up
+	CodePending  bool      `json:"cw,omitempty"` // a code was sent and not yet used up
 	Verified     bool      `json:"v,omitempty"`  // the verify code was accepted; only Submit is left
 
-	IdemKey string `json:"ik,omitempty"` // one application per confirmed summary
 	LastApp string `json:"la,omitempty"` // last application id
+
+	// LangOpen: the language chooser was the last message, so a typed
+	// language name answers it.
+	LangOpen bool `json:"lo,omitempty"`
 
 	Touched time.Time `json:"t,omitzero"` // last merchant input
 	// Reminded: the reminder for the idle spell since Touched went out.

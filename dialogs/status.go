@@ -35,16 +35,16 @@ func (t *turn) status() {
 		if a.MerchantNo != st.MerchantNo {
 			continue // an acquirer's mistake is not shown to the wrong merchant
 		}
-		t.application(a, i == 0)
+		t.showApplication(a, i == 0)
 	}
 	if n := len(apps) - statusShown; n > 0 {
 		t.say(msgStatusOlder, Arg{"N": n})
 	}
 }
 
-// application shows one application. Only the newest may offer "fix and
+// showApplication shows one application. Only the newest may offer "fix and
 // resubmit": an older rejection has been superseded.
-func (t *turn) application(a backend.Receipt, newest bool) {
+func (t *turn) showApplication(a backend.Receipt, newest bool) {
 	r := t.say(msgAppHeader, Arg{
 		// Masked again here: whatever mask the acquirer uses, the bot shows
 		// no more than its own.

@@ -1,6 +1,10 @@
 package dialogs
 
-import "github.com/looplab/fsm"
+import (
+	"github.com/looplab/fsm"
+
+	"github.com/merchantbot/merchantbot/dialogs/parse"
+)
 
 // Steps of the dialog: the FSM's states.
 const (
@@ -8,12 +12,12 @@ const (
 	StepMerchant  = "id_merchant" // merchant number
 	StepIDPhone   = "id_phone"    // phone on file: shared contact or typed
 	StepIDCode    = "id_code"     // SMS code for a typed phone
-	StepChecklist = "checklist"   // prerequisites, item by item
+	StepChecklist = "checklist"   // prerequisites, confirmed with one tap
 	StepConsent   = "consent"
 	StepCard      = "card"
 	StepCardLuhn  = "card_luhn" // a 62 card failed Luhn: confirm or re-enter
 	StepHolder    = "holder"
-	StepBank      = "bank"
+	StepBank      = "bank" // asked only when the BIN does not tell, or edited
 	StepBranch    = "branch"
 	StepPhone     = "phone" // reserved phone
 	StepSummary   = "summary"
@@ -22,25 +26,41 @@ const (
 	StepSupport   = "support"
 )
 
-// draftSteps hold a card change in progress.
-var draftSteps = []string{StepChecklist, StepConsent, StepCard, StepCardLuhn, StepHolder,
-	StepBank, StepBranch, StepPhone, StepSummary, StepVerify}
+// stepKind groups steps by what the global commands do with them.
+type stepKind int
 
-// identifySteps bind the chat to a merchant.
-var identifySteps = []string{StepMerchant, StepIDPhone, StepIDCode}
+const (
+	// parking steps (menu, cancel question, support) interrupt another
+	// step, kept in State.Ret, and resume it.
+	parking  stepKind = iota + 1
+	identify          // bind the chat to a merchant
+	draft             // hold a card change in progress
+)
 
-// editable maps a summary Edit button to the step it opens.
-var editable = map[string]string{
-	"card": StepCard, "holder": StepHolder, "bank": StepBank, "branch": StepBranch, "phone": StepPhone,
+// stepDef is everything one step is: the question it asks, the text and
+// buttons it takes, where /back goes and where its answers lead. The FSM
+// table is derived from these definitions (transitions), so a step is
+// added or changed here, plus its messages in the locale files.
+type stepDef struct {
+	name   string
+	kind   stepKind
+	prompt func(t *turn)
+	// text handles a typed answer; nil: the step is answered with buttons.
+	text func(t *turn, text string)
+	// button handles a button of this step (kind:arg of its data); false
+	// means the button does not belong here (stale or forged).
+	button func(t *turn, kind, arg string) bool
+	// back is the step /back returns to ("": there is none, backResume:
+	// the step this one interrupted). onBack, when set, is asked first and
+	// may handle /back inside the step.
+	back   string
+	onBack func(t *turn) bool
+	// moves are the step's own transitions: event → next step.
+	moves map[string]string
 }
 
-// backTo is the question before each step.
-var backTo = map[string]string{
-	StepMerchant: StepMenu, StepIDPhone: StepMerchant, StepIDCode: StepIDPhone,
-	StepChecklist: StepMenu, StepConsent: StepChecklist, StepCard: StepConsent,
-	StepCardLuhn: StepCard, StepHolder: StepCard, StepBank: StepHolder, StepBranch: StepBank,
-	StepPhone: StepBranch, StepSummary: StepPhone, StepVerify: StepSummary,
-}
+// backResume as stepDef.back returns to the interrupted step.
+const backResume = "<resume>"
 
 // Events of the FSM.
 const (
@@ -54,63 +74,244 @@ const (
 	evCardDoubt  = "card_doubt"
 	evCardOK     = "card_ok"
 	evCardRetry  = "card_retry"
-	evNewBank    = "new_bank" // an edited card is of another bank
-	evHolderOK   = "holder_ok"
-	evBankOK     = "bank_ok"
-	evBranchOK   = "branch_ok"
-	evPhoneOK    = "phone_ok"
-	evEdited     = "edited" // back to the summary after an edit
-	evConfirm    = "confirm"
-	evSubmitted  = "submitted"
-	evDiscard    = "discard"
-	evMenu       = "menu"
-	evCancel     = "cancel"
-	evSupport    = "support"
-	evBack       = "back"
-	evEditPrefix = "edit_"
-	evResumePfx  = "resume_"
+	evNeedBank   = "need_bank"   // the BIN did not tell the bank: ask it
+	evNewBranch  = "new_branch"  // an edited card is of another, known bank
+	evHolderOK   = "holder_ok"   // on to the branch
+	evBankOK     = "bank_ok"     // on to the branch
+	evBranchOK   = "branch_ok"   // on to the reserved phone
+	evPhoneOK    = "phone_ok"    // on to the summary
+	evEdited     = "edited"      // back to the summary after an edit
+	evConfirm    = "confirm"     // summary confirmed: verify
+	evSubmitted  = "submitted"   // the application is in (or cannot be)
+	evDiscard    = "discard"     // the cancel question said yes
+	evMenu       = "menu"        // any step parks behind the menu
+	evCancel     = "cancel"      // a draft step asks whether to discard
+	evSupport    = "support"     // any step hands over to support
+	evBack       = "back"        // stepDef.back
+	evEditPrefix = "edit_"       // + a field of editable
+	evResumePfx  = "resume_"     // + the step to resume
+	evRestart    = "restart_ids" // identification failed: the merchant number again
 )
 
-// transitions is the one table of legal moves. Everything the dialog does
-// to Step goes through it.
-func transitions() fsm.Events {
-	all := append(append([]string{StepMenu, StepCancel, StepSupport}, identifySteps...), draftSteps...)
-	ev := fsm.Events{
-		{Name: evIdentify, Src: []string{StepMenu}, Dst: StepMerchant},
-		{Name: evMerchantOK, Src: []string{StepMerchant}, Dst: StepIDPhone},
-		{Name: evPhoneTyped, Src: []string{StepIDPhone}, Dst: StepIDCode},
-		{Name: evBound, Src: []string{StepIDPhone, StepIDCode}, Dst: StepChecklist},
-		{Name: evChange, Src: []string{StepMenu}, Dst: StepChecklist},
-		{Name: evChecksDone, Src: []string{StepChecklist}, Dst: StepConsent},
-		{Name: evConsented, Src: []string{StepConsent}, Dst: StepCard},
-		{Name: evCardDoubt, Src: []string{StepCard}, Dst: StepCardLuhn},
-		{Name: evCardOK, Src: []string{StepCard, StepCardLuhn}, Dst: StepHolder},
-		{Name: evCardRetry, Src: []string{StepCardLuhn}, Dst: StepCard},
-		{Name: evNewBank, Src: []string{StepCard, StepCardLuhn}, Dst: StepBank},
-		{Name: evHolderOK, Src: []string{StepHolder}, Dst: StepBank},
-		{Name: evBankOK, Src: []string{StepBank}, Dst: StepBranch},
-		{Name: evBranchOK, Src: []string{StepBranch}, Dst: StepPhone},
-		{Name: evPhoneOK, Src: []string{StepPhone}, Dst: StepSummary},
-		{Name: evEdited, Src: []string{StepCard, StepCardLuhn, StepHolder, StepBank, StepBranch, StepPhone}, Dst: StepSummary},
-		{Name: evConfirm, Src: []string{StepSummary}, Dst: StepVerify},
-		{Name: evSubmitted, Src: []string{StepVerify}, Dst: StepMenu},
-		{Name: evDiscard, Src: []string{StepCancel}, Dst: StepMenu},
-		{Name: evCancel, Src: append([]string{StepMenu, StepSupport}, draftSteps...), Dst: StepCancel},
-		{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
-		{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
-	}
+// editable maps a summary Edit button to the step it opens.
+var editable = map[string]string{
+	"card": StepCard, "holder": StepHolder, "bank": StepBank, "branch": StepBranch, "phone": StepPhone,
+}
+
+// editMoves adds the summary's Edit buttons to its moves.
+func editMoves(moves map[string]string) map[string]string {
 	for field, step := range editable {
-		ev = append(ev, fsm.EventDesc{Name: evEditPrefix + field, Src: []string{StepSummary}, Dst: step})
+		moves[evEditPrefix+field] = step
 	}
-	for src, dst := range backTo {
-		ev = append(ev, fsm.EventDesc{Name: evBack, Src: []string{src}, Dst: dst})
+	return moves
+}
+
+// edited is the move back to the summary that every editable step has.
+func edited(moves map[string]string) map[string]string {
+	moves[evEdited] = StepSummary
+	return moves
+}
+
+// stepDefs is the dialog, one definition per step, in the order a
+// merchant meets them.
+func stepDefs() []stepDef {
+	return []stepDef{{
+		name:   StepMenu,
+		kind:   parking,
+		prompt: func(t *turn) { t.menu(false) },
+		text: func(t *turn, _ string) {
+			t.say(msgUseMenu, nil)
+			t.menu(false)
+		},
+		moves: map[string]string{evIdentify: StepMerchant, evChange: StepChecklist},
+	}, {
+		name:   StepMerchant,
+		kind:   identify,
+		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
+		text:   (*turn).merchantNo,
+		back:   StepMenu,
+		moves:  map[string]string{evMerchantOK: StepIDPhone},
+	}, {
+		name: StepIDPhone,
+		kind: identify,
+		prompt: func(t *turn) {
+			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
+		},
+		text:  (*turn).idPhone,
+		back:  StepMerchant,
+		moves: map[string]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
+	}, {
+		name:   StepIDCode,
+		kind:   identify,
+		prompt: (*turn).codePrompt,
+		text:   (*turn).code,
+		button: (*turn).codeButton,
+		back:   StepIDPhone,
+		moves:  map[string]string{evBound: StepChecklist},
+	}, {
+		name:   StepChecklist,
+		kind:   draft,
+		prompt: func(t *turn) { t.checklist(false) },
+		button: (*turn).checklistButton,
+		onBack: (*turn).checklistBack,
+		moves:  map[string]string{evChecksDone: StepConsent},
+	}, {
+		name: StepConsent,
+		kind: draft,
+		prompt: func(t *turn) {
+			t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
+		},
+		button: (*turn).consentButton,
+		back:   StepChecklist,
+		moves:  map[string]string{evConsented: StepCard},
+	}, {
+		name: StepCard,
+		kind: draft,
+		prompt: func(t *turn) {
+			key := msgAskCard
+			if t.st.Company {
+				key = msgAskAccount
+			}
+			t.withCurrent(t.say(key, nil), maskedCard(t.st))
+		},
+		text:   (*turn).card,
+		button: (*turn).keepButton,
+		back:   StepConsent,
+		moves: edited(map[string]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
+			evNeedBank: StepBank, evNewBranch: StepBranch}),
+	}, {
+		name: StepCardLuhn,
+		kind: draft,
+		prompt: func(t *turn) {
+			t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(t.st.Secrets.PendingCard)},
+				row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))
+		},
+		text:   (*turn).card,
+		button: (*turn).luhnButton,
+		back:   StepCard,
+		moves: edited(map[string]string{evCardOK: StepHolder, evCardRetry: StepCard,
+			evNeedBank: StepBank, evNewBranch: StepBranch}),
+	}, {
+		name:   StepHolder,
+		kind:   draft,
+		prompt: (*turn).holderPrompt,
+		text:   (*turn).holder,
+		button: (*turn).holderButton,
+		back:   StepCard,
+		moves:  edited(map[string]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
+	}, {
+		name:   StepBank,
+		kind:   draft,
+		prompt: (*turn).bankPrompt,
+		text:   (*turn).bankName,
+		button: (*turn).bankButton,
+		back:   StepHolder,
+		moves:  edited(map[string]string{evBankOK: StepBranch}),
+	}, {
+		name: StepBranch,
+		kind: draft,
+		prompt: func(t *turn) {
+			t.withCurrent(t.say(msgAskBranch, Arg{"Bank": t.bankLabel()}), t.st.Branch)
+		},
+		text:   (*turn).branch,
+		button: (*turn).keepButton,
+		back:   StepHolder,
+		moves:  edited(map[string]string{evBranchOK: StepPhone}),
+	}, {
+		name: StepPhone,
+		kind: draft,
+		prompt: func(t *turn) {
+			t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(t.st.Secrets.ReservedPhone))
+		},
+		text:   (*turn).reservedPhone,
+		button: (*turn).keepButton,
+		back:   StepBranch,
+		moves:  edited(map[string]string{evPhoneOK: StepSummary}),
+	}, {
+		name:   StepSummary,
+		kind:   draft,
+		prompt: (*turn).summary,
+		button: (*turn).summaryButton,
+		back:   StepPhone,
+		moves:  editMoves(map[string]string{evConfirm: StepVerify}),
+	}, {
+		name:   StepVerify,
+		kind:   draft,
+		prompt: (*turn).codePrompt,
+		text:   (*turn).code,
+		button: (*turn).codeButton,
+		back:   StepSummary,
+		moves:  map[string]string{evSubmitted: StepMenu},
+	}, {
+		name: StepCancel,
+		kind: parking,
+		prompt: func(t *turn) {
+			t.say(msgCancelConfirm, nil, row(btn(msgBtnDiscard, "cx:yes"), btn(msgBtnKeepGoing, "cx:no")))
+		},
+		button: (*turn).cancelButton,
+		back:   backResume,
+		moves:  map[string]string{evDiscard: StepMenu},
+	}, {
+		name:   StepSupport,
+		kind:   parking,
+		prompt: func(t *turn) { t.say(msgSupportRequested, nil, row(btn(msgBtnSupportBack, "sup:back"))) },
+		text: func(t *turn, _ string) {
+			t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
+		},
+		button: (*turn).supportButton,
+		back:   backResume,
+	}}
+}
+
+// AllSteps lists every step.
+var AllSteps = stepNames(stepDefs())
+
+func stepNames(defs []stepDef) []string {
+	names := make([]string, len(defs))
+	for i, d := range defs {
+		names[i] = d.name
 	}
-	// Menu, the cancel question and support return to the step they
-	// interrupted.
-	for _, s := range append(append([]string{}, identifySteps...), draftSteps...) {
-		ev = append(ev, fsm.EventDesc{Name: evResumePfx + s, Src: without([]string{StepMenu, StepCancel, StepSupport}, s), Dst: s})
+	return names
+}
+
+// stepsOf lists the steps of one kind.
+func stepsOf(defs []stepDef, kind stepKind) []string {
+	var names []string
+	for _, d := range defs {
+		if d.kind == kind {
+			names = append(names, d.name)
+		}
 	}
-	ev = append(ev, fsm.EventDesc{Name: evResumePfx + StepMenu, Src: []string{StepCancel, StepSupport}, Dst: StepMenu})
+	return names
+}
+
+// transitions derives the one table of legal moves from the step
+// definitions: each step's own moves and /back, plus what the global
+// commands may do from each kind of step. Everything the dialog does to
+// Step goes through it.
+func transitions(defs []stepDef) fsm.Events {
+	all := stepNames(defs)
+	parked := stepsOf(defs, parking)
+	resumable := append(stepsOf(defs, identify), stepsOf(defs, draft)...)
+	var ev fsm.Events
+	for _, d := range defs {
+		for name, dst := range d.moves {
+			ev = append(ev, fsm.EventDesc{Name: name, Src: []string{d.name}, Dst: dst})
+		}
+		if d.back != "" && d.back != backResume {
+			ev = append(ev, fsm.EventDesc{Name: evBack, Src: []string{d.name}, Dst: d.back})
+		}
+	}
+	ev = append(ev,
+		fsm.EventDesc{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
+		fsm.EventDesc{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
+		fsm.EventDesc{Name: evCancel, Src: append([]string{StepMenu, StepSupport}, stepsOf(defs, draft)...), Dst: StepCancel},
+	)
+	// The parking steps return to the step they interrupted.
+	for _, s := range resumable {
+		ev = append(ev, fsm.EventDesc{Name: evResumePfx + s, Src: without(parked, s), Dst: s})
+	}
+	ev = append(ev, fsm.EventDesc{Name: evResumePfx + StepMenu, Src: without(parked, StepMenu), Dst: StepMenu})
 	return ev
 }
 

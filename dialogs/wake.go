@@ -17,15 +17,15 @@ const (
 // expiry of its draft (DraftTTL idle). Zero means nothing is due. The
 // adapter stores it after every turn and posts EventWake when it comes;
 // the dialog then decides on its own clock what is due.
-func WakeAt(st *State) time.Time {
+func (e *Engine) WakeAt(st *State) time.Time {
 	if st == nil || st.Touched.IsZero() {
 		return time.Time{}
 	}
 	var at time.Time
-	if hasDraft(st) {
+	if e.hasDraft(st) {
 		at = st.Touched.Add(DraftTTL)
 	}
-	if midway(st) && !st.Reminded {
+	if e.midway(st) && !st.Reminded {
 		if r := remindAt(st); at.IsZero() || r.Before(at) {
 			at = r
 		}
@@ -36,21 +36,12 @@ func WakeAt(st *State) time.Time {
 // midway reports a merchant who stopped in the middle of identifying or of
 // a card change, perhaps behind the menu or the cancel question. A chat
 // with support waits for the agent, not for a reminder.
-func midway(st *State) bool {
+func (e *Engine) midway(st *State) bool {
 	s := st.Step
 	if s == StepMenu || s == StepCancel {
 		s = st.Ret
 	}
-	return hasDraft(st) && st.Step != StepSupport || isIdentifyStep(s)
-}
-
-func isIdentifyStep(s string) bool {
-	for _, x := range identifySteps {
-		if s == x {
-			return true
-		}
-	}
-	return false
+	return e.hasDraft(st) && st.Step != StepSupport || e.is(s, identify)
 }
 
 // remindAt is when st's reminder is due: RemindAfter after the last input,
@@ -80,11 +71,11 @@ func (t *turn) wake() {
 	if st.Touched.IsZero() {
 		return
 	}
-	if hasDraft(st) && !now.Before(st.Touched.Add(DraftTTL)) {
+	if t.hasDraft() && !now.Before(st.Touched.Add(DraftTTL)) {
 		t.expire()
 		return
 	}
-	if !midway(st) || st.Reminded || now.Before(remindAt(st)) {
+	if !t.midway(st) || st.Reminded || now.Before(remindAt(st)) {
 		return
 	}
 	st.Reminded = true

@@ -153,7 +153,7 @@ func (p *pipeline) apply(ctx context.Context, chat int64, in dialogs.Input) {
 	}
 	key := p.prefix + "wake"
 	member := strconvChat(chat)
-	if at := dialogs.WakeAt(st); at.IsZero() {
+	if at := p.engine.WakeAt(st); at.IsZero() {
 		p.rdb.ZRem(ctx, key, member)
 	} else {
 		p.rdb.ZAdd(ctx, key, redis.Z{Score: float64(at.UnixMilli()), Member: member})

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 // roundTrips counts commands sent to Redis: one per command, one per pipeline.
@@ -30,7 +32,7 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 }
 
 func benchmarkDo(b *testing.B, kind Kind) {
-	rdb, prefix := testRedis(b)
+	rdb, prefix := redistest.New(b)
 	hook := &roundTrips{}
 	rdb.AddHook(hook)
 	// Budgets no benchmark can exhaust: this measures the cost of the path, not the waiting.

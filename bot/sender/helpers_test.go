@@ -2,13 +2,10 @@ package sender
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,43 +14,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/go-telegram/bot"
-	"github.com/redis/go-redis/v9"
 )
-
-// testRedis returns a client of the real Redis (MB_TEST_REDIS_ADDR, default 127.0.0.1:6379)
-// and a key prefix of this test's own; the test's keys are deleted when it ends.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		t.Fatalf("no Redis at %s (the tests need one: see README): %v", addr, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "mbtest:sender:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		defer rdb.Close()
-		// redis_rate puts its own "rate:" in front of limiter keys.
-		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 100).Iterator()
-			for iter.Next(ctx) {
-				if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
-					t.Errorf("clean up %s: %v", iter.Val(), err)
-				}
-			}
-			if err := iter.Err(); err != nil {
-				t.Errorf("clean up %s: %v", pattern, err)
-			}
-		}
-	})
-	return rdb, prefix
-}
 
 // roomy limits never make a test wait unless it tightens one of them.
 var roomy = Limits{

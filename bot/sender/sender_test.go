@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/go-telegram/bot"
+
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 const secret = "card 4111 1111 1111 1111" // message text that must never appear in an error
@@ -31,7 +33,7 @@ func wantHits(t *testing.T, api *fakeAPI, want int64) {
 }
 
 func TestTooManyRequestsWaitsRetryAfter(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{tooMany(2)}}
 	b := newBot(t, api)
 	clock := newFakeTime()
@@ -48,7 +50,7 @@ func TestTooManyRequestsWaitsRetryAfter(t *testing.T) {
 }
 
 func TestTooManyRequestsHoldsBackOtherReplicas(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{tooMany(3)}}
 	b := newBot(t, api)
 	clock := newFakeTime()
@@ -81,7 +83,7 @@ func TestTooManyRequestsHoldsBackOtherReplicas(t *testing.T) {
 }
 
 func TestForbiddenRecordsBlockedChat(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{always: &reply{}}
 	*api.always = apiError(http.StatusForbidden, "Forbidden: bot was blocked by the user")
 	b := newBot(t, api)
@@ -123,7 +125,7 @@ func TestForbiddenRecordsBlockedChat(t *testing.T) {
 }
 
 func TestServerErrorsRetriedWithBackoff(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{
 		apiError(http.StatusInternalServerError, "Internal Server Error"),
 		apiError(http.StatusBadGateway, "Bad Gateway"),
@@ -151,7 +153,7 @@ func TestServerErrorsRetriedWithBackoff(t *testing.T) {
 }
 
 func TestNetworkErrorRetried(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{{hangUp: true}}}
 	b := newBot(t, api)
 	clock := newFakeTime()
@@ -165,7 +167,7 @@ func TestNetworkErrorRetried(t *testing.T) {
 }
 
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{always: &reply{}}
 	*api.always = apiError(http.StatusBadGateway, "Bad Gateway")
 	b := newBot(t, api)
@@ -182,7 +184,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestBadRequestNotRetried(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{always: &reply{}}
 	*api.always = apiError(http.StatusBadRequest, "Bad Request: can't parse entities")
 	b := newBot(t, api)
@@ -204,7 +206,7 @@ func TestBadRequestNotRetried(t *testing.T) {
 }
 
 func TestErrorNeverQuotesEchoedMessage(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{echo: true}
 	b := newBot(t, api)
 	clock := newFakeTime()
@@ -228,7 +230,7 @@ func TestErrorNeverQuotesEchoedMessage(t *testing.T) {
 }
 
 func TestContextCanceledDuringRetryWait(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{tooMany(30)}}
 	b := newBot(t, api)
 	waiting := make(chan struct{})
@@ -248,7 +250,7 @@ func TestContextCanceledDuringRetryWait(t *testing.T) {
 }
 
 func TestContextCanceledDuringLimiterWait(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{}
 	b := newBot(t, api)
 	waiting := make(chan struct{})
@@ -273,7 +275,7 @@ func TestContextCanceledDuringLimiterWait(t *testing.T) {
 }
 
 func TestPerChatBudget(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{}
 	b := newBot(t, api)
 	rec := &recorder{then: sleepContext}
@@ -299,7 +301,7 @@ func TestPerChatBudget(t *testing.T) {
 }
 
 func TestGroupsHaveTheirOwnBudget(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{}
 	b := newBot(t, api)
 	limits := roomy
@@ -323,7 +325,7 @@ func TestGroupsHaveTheirOwnBudget(t *testing.T) {
 }
 
 func TestReplicasShareGlobalBudget(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{}
 	b := newBot(t, api)
 	// A budget of 10 that refills one token a second, so none comes back during the burst.
@@ -363,7 +365,7 @@ func TestReplicasShareGlobalBudget(t *testing.T) {
 }
 
 func TestFreeCallsSkipBudgetsButRetry(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := redistest.New(t)
 	api := &fakeAPI{script: []reply{apiError(http.StatusInternalServerError, "Internal Server Error")}}
 	b := newBot(t, api)
 	clock := newFakeTime()

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 // buildBinary builds merchantbot once per test binary run.
@@ -36,11 +37,12 @@ func runConsoleBinary(t *testing.T, bin string, env []string, lines ...string) (
 	return o.String(), e.String()
 }
 
+// The console path: the phone is typed and proven by an SMS code, which
+// also confirms the summary a few minutes later (no second code).
 var (
-	toCard = []string{"/start", "1", "822100050110001", "13800000001", "123456",
-		"1", "1", "1", "1", "1", "1", "1"}
-	toSummary = []string{"6222 0212 3456 7890 128", "张三", "1", "上海张江支行", "13912345678"}
-	submit    = []string{"6", "123456"}
+	toCard    = []string{"/start", "1", "822100050110001", "13800000001", "123456", "1", "1"}
+	toSummary = []string{"我的新卡是 6222 0212 3456 7890 128", "张三", "上海张江支行", "13912345678"}
+	submit    = []string{"6"}
 )
 
 // TestConsoleBinary pipes whole conversations through the built binary:
@@ -58,12 +60,13 @@ func TestConsoleBinary(t *testing.T) {
 		assert.Contains(t, out, "  [1] 更换结算卡", "buttons print as '  [N] label'")
 		assert.NotContains(t, out+errs, "6222021234567890128", "the card number is never printed in full")
 		assert.Contains(t, errs, "DATA_KEY is not set")
+		assert.Contains(t, errs, "in-process sandbox acquirer", "the console says it plays the acquirer")
 		assert.Contains(t, errs, "[sandbox SMS to 138****0001] verification code 123456")
 	})
 
 	t.Run("redis needs a data key", func(t *testing.T) {
 		cmd := exec.Command(bin, "console")
-		cmd.Env = append(os.Environ(), append(append([]string{}, fast...), "REDIS_URL=redis://"+redisAddr()+"/0")...)
+		cmd.Env = append(os.Environ(), append(append([]string{}, fast...), "REDIS_URL="+redistest.URL())...)
 		cmd.Stdin = strings.NewReader("/start\n")
 		out, err := cmd.CombinedOutput()
 		require.Error(t, err)
@@ -72,10 +75,9 @@ func TestConsoleBinary(t *testing.T) {
 
 	t.Run("restart with redis", func(t *testing.T) {
 		chat := fmt.Sprint(rand.Int64N(1 << 40))
-		rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-		t.Cleanup(func() { cleanRedis(t, rdb, "mbconsole:{"+chat+"}"); rdb.Close() })
+		rdb, prefix := redistest.New(t)
 		key := "DATA_KEY=" + strings.Repeat("ab", 32)
-		env := append(append([]string{}, fast...), "REDIS_URL=redis://"+redisAddr()+"/0", key)
+		env := append(append([]string{}, fast...), "REDIS_URL="+redistest.URL(), "REDIS_PREFIX="+prefix, key)
 		cmd := func(lines ...string) string {
 			c := exec.Command(bin, "console", "-chat", chat)
 			c.Env = append(os.Environ(), env...)
@@ -85,13 +87,13 @@ func TestConsoleBinary(t *testing.T) {
 			return string(out)
 		}
 		first := cmd(append(append([]string{}, toCard...), toSummary[:2]...)...)
-		assert.Contains(t, first, "这张卡的开户银行是中国工商银行，对吗？")
-		raw, err := rdb.Get(context.Background(), "mbconsole:{"+chat+"}:s").Bytes()
+		assert.Contains(t, first, "请输入开户支行名称")
+		raw, err := rdb.Get(context.Background(), prefix+"{"+chat+"}:s").Bytes()
 		require.NoError(t, err)
 		assert.NotContains(t, string(raw), "1234567890128", "Redis holds the card number only encrypted")
 
 		second := cmd(append(toSummary[2:], submit...)...)
-		assert.True(t, strings.HasPrefix(second, "欢迎回来，我们从原来的步骤继续。\n\n这张卡的开户银行是中国工商银行，对吗？"),
+		assert.True(t, strings.HasPrefix(second, "欢迎回来，我们从原来的步骤继续。\n\n请输入开户支行名称"),
 			"a new process shows the question the dialog stopped at:\n%s", second)
 		assert.Contains(t, second, "开户支行：上海张江支行")
 		assert.Contains(t, second, "提交成功！")

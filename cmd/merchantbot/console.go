@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -28,11 +29,25 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	lang := fs.String("lang", locales.Chinese, "language on first contact: zh-Hans or en")
 	chat := fs.Int64("chat", 1, "chat id (with REDIS_URL, the same id resumes the same dialog)")
+	reviewDelay := fs.Duration("review-delay", sandbox.DefaultReviewDelay, "how long the sandbox takes to review an application")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("console takes flags only, got %q", fs.Arg(0))
+	}
 	if *lang != locales.Chinese && *lang != locales.English {
 		return fmt.Errorf("-lang: %q is not zh-Hans or en", *lang)
+	}
+	if *reviewDelay < 0 {
+		return fmt.Errorf("-review-delay: %s is negative", *reviewDelay)
+	}
+	acq, err := loadBackendConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if acq.url != "" && flagSet(fs, "review-delay") {
+		return errors.New("-review-delay: only for the sandbox acquirer (BACKEND_URL unset or sandbox); the acquirer at BACKEND_URL reviews at its own pace")
 	}
 	log, err := newLogger(getenv, stderr, slog.LevelWarn)
 	if err != nil {
@@ -69,17 +84,23 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	opts, err := sandboxOptions(getenv, stderr)
+	acquirer, err := newAcquirer(acq, getenv, stderr, log, sandbox.WithReviewDelay(*reviewDelay))
 	if err != nil {
 		return err
 	}
-	sb := sandbox.New(opts...)
-	c := newConsole(dialogs.NewEngine(sb, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
+	c := newConsole(dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
 	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
 	if err := c.resume(ctx); err != nil {
 		return err
 	}
 	return c.loop(ctx, stdin)
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // dataCipher reads DATA_KEY, or makes a key for this run only.
@@ -111,11 +132,17 @@ func openRedis(ctx context.Context, url string) (*redis.Client, error) {
 	return rdb, nil
 }
 
+// consoleLockWait is how long a console line waits for the chat's lock. It
+// is held only by a process that was killed mid-turn (until the lock runs
+// out) or another console on the same chat: a person at the terminal is
+// better told at once to try again than kept waiting in silence.
+const consoleLockWait = 2 * time.Second
+
 func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {
 	return &console{
 		engine: e,
 		store:  st,
-		runner: dialogs.NewRunner(st, e, 0),
+		runner: dialogs.NewRunner(st, e, consoleLockWait),
 		render: dialogs.NewRenderer(c, nil),
 		chat:   chat,
 		lang:   lang,
@@ -133,6 +160,7 @@ type console struct {
 	out    io.Writer
 
 	msgID   int
+	spoke   string           // the language of the bot's last answer
 	buttons []dialogs.Button // of the last message
 	seq     int
 }
@@ -170,14 +198,28 @@ func (c *console) resume(ctx context.Context) error {
 	return nil
 }
 
-// say hands one merchant input to the dialog and prints the answer.
+// say hands one merchant input to the dialog and prints the answer. A chat
+// locked by another process is not an error of the console: the line is
+// answered "busy, try again" and nothing is changed.
 func (c *console) say(ctx context.Context, in dialogs.Input) error {
 	out, err := c.runner.Handle(ctx, c.chat, 0, in)
+	if errors.Is(err, dialogs.ErrBusy) || errors.Is(err, dialogs.ErrLockLost) {
+		fmt.Fprintf(c.out, "%s\n\n", c.render.Text(c.lastLang(), dialogs.MsgConsoleBusy, nil))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("handle message: %w", err)
 	}
 	c.print(out)
 	return nil
+}
+
+// lastLang is the language the bot last spoke, or the -lang of first contact.
+func (c *console) lastLang() string {
+	if c.spoke != "" {
+		return c.spoke
+	}
+	return c.lang
 }
 
 // input turns one line into what a Telegram client would have sent.
@@ -199,6 +241,9 @@ func (c *console) input(line string) dialogs.Input {
 }
 
 func (c *console) print(out dialogs.Outcome) {
+	if out.Lang != "" {
+		c.spoke = out.Lang
+	}
 	for _, e := range out.Effects {
 		switch e.Kind {
 		case dialogs.DeleteMessage:

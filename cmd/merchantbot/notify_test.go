@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 func TestLoadNotifyConfig(t *testing.T) {
@@ -72,9 +71,7 @@ func (p *postRecorder) all() []string {
 // TestStartNotificationsServesSignedEvents wires the handler as serve does
 // and sends it one forged and one signed event.
 func TestStartNotificationsServesSignedEvents(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-	prefix := "mbtest:notifycmd:" + strings.ToLower(rand.Text()) + ":"
-	t.Cleanup(func() { cleanRedis(t, rdb, prefix); rdb.Close() })
+	rdb, prefix := redistest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	require.NoError(t, rdb.Set(ctx, prefix+"merchant:822100050110001", "42", 0).Err())

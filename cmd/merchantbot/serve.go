@@ -39,8 +39,7 @@ type serveConfig struct {
 	apiURL        string // "" for api.telegram.org
 	redisURL      string
 	redisPrefix   string
-	backendURL    string // "" for the in-process sandbox
-	sandboxCode   string
+	backend       backendConfig
 	supportChat   int64
 	webhookURL    string
 	webhookPath   string
@@ -63,8 +62,6 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		token:         strings.TrimSpace(getenv("TELEGRAM_TOKEN")),
 		redisURL:      getenv("REDIS_URL"),
 		redisPrefix:   getenv("REDIS_PREFIX"),
-		backendURL:    getenv("BACKEND_URL"),
-		sandboxCode:   getenv("SANDBOX_CODE"),
 		webhookURL:    getenv("WEBHOOK_URL"),
 		webhookSecret: getenv("WEBHOOK_SECRET"),
 		httpAddr:      getenv("HTTP_ADDR"),
@@ -92,16 +89,15 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.redisPrefix == "" {
 		c.redisPrefix = store.DefaultPrefix
 	}
-	if c.backendURL != "" {
-		if _, err := backend.NewClient(c.backendURL); err != nil {
-			return c, fmt.Errorf("BACKEND_URL: %w", err)
-		}
+	if getenv("BACKEND_URL") == "" {
+		// A default would send real merchants' card numbers into a demo.
+		return c, fmt.Errorf("BACKEND_URL: required (the acquirer API's URL, or %q for the in-process demo acquirer, which takes no real applications)", sandboxBackend)
 	}
-	if c.sandboxCode != "" {
-		if err := checkSandboxCode(c.sandboxCode); err != nil {
-			return c, err
-		}
+	backendCfg, err := loadBackendConfig(getenv)
+	if err != nil {
+		return c, err
 	}
+	c.backend = backendCfg
 	if raw := getenv("SUPPORT_CHAT_ID"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id >= 0 {
@@ -133,7 +129,90 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.eventsSecret != "" && len(c.eventsSecret) < 16 {
 		return c, errors.New("BACKEND_EVENTS_SECRET: too short (at least 16 characters)")
 	}
+	if n, err := sendRate(getenv, "SEND_RATE", 30); err != nil {
+		return c, err
+	} else if n > 0 {
+		c.sendLimits.Global = redis_rate.PerSecond(n)
+	}
+	if n, err := sendRate(getenv, "SEND_RATE_CHAT", 1); err != nil {
+		return c, err
+	} else if n > 0 {
+		// A burst of 3 lets a reply of two or three messages go at once, as
+		// the sender's default does.
+		c.sendLimits.PerChat = redis_rate.Limit{Rate: n, Burst: max(n, 3), Period: time.Second}
+	}
+	if getenv("SANDBOX_API_KEY") != "" {
+		return c, errors.New("SANDBOX_API_KEY: used by `merchantbot sandbox` only; serve sends BACKEND_API_KEY to the acquirer")
+	}
 	return c, nil
+}
+
+// sendRate reads a Bot API send budget in messages per second; 0 when unset.
+func sendRate(getenv func(string) string, name string, def int) (int, error) {
+	raw := getenv(name)
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, fmt.Errorf("%s: %q is not a whole number of messages per second from 1 to 10000 (default %d)", name, raw, def)
+	}
+	return n, nil
+}
+
+// sandboxBackend is the BACKEND_URL that selects the in-process sandbox.
+const sandboxBackend = "sandbox"
+
+// backendConfig is the acquirer: the in-process sandbox, or the API at url.
+type backendConfig struct {
+	url    string // "" for the sandbox
+	apiKey string
+	// The sandbox's own settings (SANDBOX_CODE, SANDBOX_RESEND_AFTER) are
+	// read by sandboxOptions; here they are only refused with a real API.
+}
+
+// apiKeyShaped reports whether key can travel as a bearer token in an HTTP
+// header: 1 to 4096 printable ASCII characters, no spaces.
+func apiKeyShaped(key string) bool {
+	if key == "" || len(key) > 4096 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// loadBackendConfig reads BACKEND_URL ("" or "sandbox": the sandbox) and
+// BACKEND_API_KEY. A setting that the chosen acquirer would not use is an
+// error rather than silently ignored. Errors never quote the key.
+func loadBackendConfig(getenv func(string) string) (backendConfig, error) {
+	raw, key := getenv("BACKEND_URL"), getenv("BACKEND_API_KEY")
+	if raw == "" || raw == sandboxBackend {
+		if key != "" {
+			return backendConfig{}, fmt.Errorf("BACKEND_API_KEY: not used with BACKEND_URL=%s (the in-process sandbox takes no key)", sandboxBackend)
+		}
+		if code := getenv("SANDBOX_CODE"); code != "" {
+			if err := checkSandboxCode(code); err != nil {
+				return backendConfig{}, err
+			}
+		}
+		return backendConfig{}, nil
+	}
+	if _, err := backend.NewClient(raw); err != nil {
+		return backendConfig{}, fmt.Errorf("BACKEND_URL: %w (or %q for the in-process sandbox)", err, sandboxBackend)
+	}
+	for _, name := range []string{"SANDBOX_CODE", "SANDBOX_RESEND_AFTER"} {
+		if getenv(name) != "" {
+			return backendConfig{}, fmt.Errorf("%s: only used with BACKEND_URL=%s; the acquirer at BACKEND_URL sends real codes", name, sandboxBackend)
+		}
+	}
+	if key != "" && !apiKeyShaped(key) {
+		return backendConfig{}, errors.New("BACKEND_API_KEY: want 1-4096 printable ASCII characters without spaces")
+	}
+	return backendConfig{url: raw, apiKey: key}, nil
 }
 
 // webhook checks WEBHOOK_URL and WEBHOOK_SECRET: both or neither.
@@ -207,7 +286,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(cfg, getenv, stdout, log)
+	acquirer, err := newAcquirer(cfg.backend, getenv, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -314,26 +393,33 @@ func httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// newAcquirer is the backend at BACKEND_URL, or the sandbox in-process,
-// whose "SMS" codes go to sms (serve's stdout, marked as sandbox), never to
-// the log on stderr.
-func newAcquirer(cfg serveConfig, getenv func(string) string, sms io.Writer, log *slog.Logger) (dialogs.Backend, error) {
-	if cfg.backendURL != "" {
-		if cfg.sandboxCode != "" {
-			log.Warn("SANDBOX_CODE is ignored: BACKEND_URL is set")
-		}
-		c, err := backend.NewClient(cfg.backendURL)
+// newAcquirer is the API client of cfg, or the sandbox in-process, whose
+// "SMS" codes go to sms (serve's stdout, marked as sandbox; the console's
+// stderr), never to the log. opts are extra sandbox options.
+func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, log *slog.Logger, opts ...sandbox.Option) (dialogs.Backend, error) {
+	if cfg.url != "" {
+		c, err := backend.NewClient(cfg.url, backend.WithAPIKey(cfg.apiKey))
 		if err != nil {
 			return nil, fmt.Errorf("BACKEND_URL: %w", err)
 		}
+		log.Info("acquirer", "url", redactedURL(cfg.url), "api_key", cfg.apiKey != "")
 		return c, nil
 	}
-	opts, err := sandboxOptions(getenv, sms)
+	base, err := sandboxOptions(getenv, sms)
 	if err != nil {
 		return nil, err
 	}
-	log.Warn("BACKEND_URL is not set: using the in-process sandbox acquirer (demo merchants, no real applications)")
-	return sandbox.New(opts...), nil
+	log.Warn("using the in-process sandbox acquirer (BACKEND_URL=sandbox): demo merchants, no real applications")
+	return sandbox.New(append(base, opts...)...), nil
+}
+
+// redactedURL is u without its password, for the log.
+func redactedURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Redacted()
 }
 
 // loadSendLimits reads SEND_RATE (messages/s overall, default 30) and

@@ -7,18 +7,24 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 // The end-to-end tests run the real `merchantbot serve` (run with a stub
@@ -42,19 +48,7 @@ func newDeployment(t *testing.T, webhook bool) *deployment {
 	t.Helper()
 	fake := telegramtest.New()
 	t.Cleanup(fake.Close)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr()})
-	require.NoError(t, rdb.Ping(context.Background()).Err(), "the tests need Redis at %s", redisAddr())
-	prefix := "mbtest:serve:" + rand.Text()[:12] + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 100).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-		rdb.Close()
-	})
+	rdb, prefix := redistest.New(t) // its keys go after the replicas, which are stopped first
 	var k [32]byte
 	_, _ = rand.Read(k[:])
 	key := hex.EncodeToString(k[:])
@@ -66,7 +60,8 @@ func newDeployment(t *testing.T, webhook bool) *deployment {
 		env: map[string]string{
 			"TELEGRAM_TOKEN":   fake.Token(),
 			"TELEGRAM_API_URL": fake.URL(),
-			"REDIS_URL":        "redis://" + redisAddr() + "/0",
+			"REDIS_URL":        redistest.URL(),
+			"BACKEND_URL":      "sandbox",
 			"REDIS_PREFIX":     prefix,
 			"DATA_KEY":         key,
 			"SANDBOX_CODE":     "123456",
@@ -146,11 +141,15 @@ func (d *deployment) checkLogs(r *replica) {
 	if s, ok := d.env["WEBHOOK_SECRET"]; ok {
 		assert.NotContains(d.t, logs, s, "the webhook secret in the log")
 	}
-	// The sandbox's "SMS" go to stderr as marked plain lines, as a phone
+	if key := d.env["BACKEND_API_KEY"]; key != "" {
+		assert.NotContains(d.t, logs, key, "the acquirer's API key in the log")
+	}
+	// The sandbox's "SMS" go to stdout as marked plain lines, as a phone
 	// would get them; a log line never holds a verification code.
+	code := d.env["SANDBOX_CODE"]
 	for _, line := range strings.Split(logs, "\n") {
-		if strings.HasPrefix(line, "{") {
-			assert.NotContains(d.t, line, d.env["SANDBOX_CODE"], "a verification code in a log line")
+		if strings.HasPrefix(line, "{") && code != "" {
+			assert.NotContains(d.t, line, code, "a verification code in a log line")
 		}
 	}
 }
@@ -288,37 +287,32 @@ func (m merchant) mustWalk(steps []action) {
 	require.NoError(m.d.t, m.walk(steps))
 }
 
-// The whole card change, as a merchant walks it in each language.
+// The whole card change, as a merchant walks it in each language: 12
+// actions from /start to submitted (DESIGN.md §2), no forced wait.
 var (
 	zhFlow = []action{
 		command("/start", "您好！我可以帮您更换"),
 		press("更换结算卡", "请输入 15 位商户号"),
-		say("822100050110001", "分享您的手机号"),
+		say("商户号 822100050110001", "分享您的手机号"),
 		shareContact("+8613800000001", "更换结算卡前，请逐项确认"),
-		press("✅ 已确认", "更换结算卡前"), press("✅ 已确认", "更换结算卡前"), press("✅ 已确认", "更换结算卡前"),
-		press("✅ 已确认", "更换结算卡前"), press("✅ 已确认", "更换结算卡前"),
-		press("✅ 已确认", "个人信息保护法"),
+		press("✅ 以上都已做到，继续", "个人信息保护法"),
 		press("同意", "请输入新结算卡卡号"),
-		say("６２２２ ０２１２ ３４５６ ７８９０ １２８", "请输入持卡人姓名"),
-		say("张三", "这张卡的开户银行是中国工商银行"),
-		press("对", "请输入开户支行名称"),
+		say("新卡是 ６２２２ ０２１２ ３４５６ ７８９０ １２８", "请输入持卡人姓名"),
+		press("是的，持卡人是 张三", "请输入开户支行名称"),
 		say("上海张江支行", "银行预留的手机号"),
 		say("+86 139-1234-5678", "请核对您的申请信息"),
 		press("✅ 确认", "工作人员绝不会向您索要验证码"),
-		say("123456", "请问要办理什么"),
+		say("验证码是 123456", "请问要办理什么"),
 	}
 	enFlow = []action{
 		command("/start", "Hello! I help you change the settlement card"),
 		press("Change settlement card", "Please type your 15-digit merchant number"),
 		say("822100050110003", "share your phone number"),
 		shareContact("+8613800000003", "Before you change the card"),
-		press("✅ Done", "Before you change"), press("✅ Done", "Before you change"), press("✅ Done", "Before you change"),
-		press("✅ Done", "Before you change"), press("✅ Done", "Before you change"),
-		press("✅ Done", "Do you agree?"),
+		press("✅ All of the above are true", "Do you agree?"),
 		press("I agree", "Please type the number of the new settlement card"),
 		say("6228-4800-0012-3456-782", "Please type the card holder's name"),
-		say("阿依古丽 • 买买提", "The card belongs to 中国农业银行"),
-		press("Yes", "Please type the branch"),
+		say("阿依古丽 • 买买提", "Please type the branch"),
 		say("乌鲁木齐市天山区支行", "the bank has on file for this card"),
 		say("13912345678", "Please check your application"),
 		press("✅ Confirm", "Our staff will never ask you for this code"),
@@ -376,7 +370,7 @@ func TestServeCardChange(t *testing.T) {
 					answered++
 				}
 			}
-			assert.Equal(t, 20, answered, "every button of both merchants answered once")
+			assert.Equal(t, 9, answered, "every button of both merchants answered once (5 in Chinese, 4 in English, which types the holder)")
 		})
 	}
 	polling, webhook := walkers[0].d.fake, walkers[2].d.fake
@@ -445,24 +439,24 @@ func TestServeForgedWebhook(t *testing.T) {
 	assert.Nil(t, d.state(victim))
 }
 
-// TestServeRestartMidDialog stops the process in the middle of the
-// checklist and starts a new one: the merchant continues at the same step,
-// with the buttons already on screen.
+// TestServeRestartMidDialog stops the process at the consent question and
+// starts a new one: the merchant continues at the same step, with the
+// buttons already on screen.
 func TestServeRestartMidDialog(t *testing.T) {
 	t.Parallel()
 	d := newDeployment(t, false)
 	first := d.start()
 	m := d.merchant(8006, "en")
-	m.mustWalk(enFlow[:6]) // two of six prerequisites confirmed
+	m.mustWalk(enFlow[:5]) // identified, prerequisites confirmed
 	first.stop(t)
 	st := d.state(m.chat)
-	require.Equal(t, dialogs.StepChecklist, st.Step)
-	require.Equal(t, uint8(0b11), st.Checks)
+	require.Equal(t, dialogs.StepConsent, st.Step)
+	require.False(t, st.Consent)
 
 	d.start()
-	m.mustWalk(enFlow[6:11]) // the rest of the checklist, consent, then the card question
+	m.mustWalk(enFlow[5:7]) // consent, then the card
 	st = d.state(m.chat)
-	assert.Equal(t, dialogs.StepCard, st.Step)
+	assert.Equal(t, dialogs.StepHolder, st.Step)
 	assert.True(t, st.Consent)
 }
 
@@ -529,7 +523,7 @@ func (d *deployment) atBranchQuestion(chat int64) {
 	st := &dialogs.State{
 		Step: dialogs.StepBranch, Seq: 30, Lang: "en",
 		MerchantNo: "822100050110001", MerchantName: "张三", Bound: true, PhoneOnFile: "138****0001",
-		Checks: 0b111111, Consent: true, CardType: "DC", BankCode: "ICBC", BankName: "中国工商银行", Holder: "张三",
+		DraftID: "fixture", Consent: true, CardType: "DC", BankCode: "ICBC", BankName: "中国工商银行", Holder: "张三",
 		Touched: time.Now(),
 		Secrets: dialogs.Secrets{CardNumber: "6222021234567890128"},
 	}
@@ -542,26 +536,42 @@ func TestServeConfig(t *testing.T) {
 		"TELEGRAM_TOKEN": "123456:AAabc_DEF-ghi",
 		"REDIS_URL":      "redis://127.0.0.1:6379/0",
 		"DATA_KEY":       strings.Repeat("ab", 32),
+		"BACKEND_URL":    "sandbox",
 	}
+	acquirer := map[string]string{"BACKEND_URL": "https://acquirer.example.com/api", "SANDBOX_CODE": ""}
 	tests := []struct {
-		name, key, value, want string
+		name  string
+		env   map[string]string // over good
+		want  string
+		quote string // must not appear in the error
 	}{
-		{"token missing", "TELEGRAM_TOKEN", "", "TELEGRAM_TOKEN: required"},
-		{"token malformed", "TELEGRAM_TOKEN", "secret-token-value", "TELEGRAM_TOKEN: not a bot token"},
-		{"api url", "TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL"},
-		{"redis missing", "REDIS_URL", "", "REDIS_URL: required"},
-		{"redis malformed", "REDIS_URL", "http://x", "REDIS_URL"},
-		{"backend url", "BACKEND_URL", "localhost:8081", "BACKEND_URL"},
-		{"sandbox code", "SANDBOX_CODE", "12ab56", "SANDBOX_CODE"},
-		{"support chat positive", "SUPPORT_CHAT_ID", "12345", "SUPPORT_CHAT_ID"},
-		{"support chat not a number", "SUPPORT_CHAT_ID", "@support", "SUPPORT_CHAT_ID"},
-		{"webhook url without secret", "WEBHOOK_URL", "https://bot.example.com/tg", "WEBHOOK_SECRET: required"},
-		{"webhook secret without url", "WEBHOOK_SECRET", "abc", "WEBHOOK_URL: required"},
-		{"http addr", "HTTP_ADDR", "8080", "HTTP_ADDR"},
-		{"data key missing", "DATA_KEY", "", "DATA_KEY: required"},
-		{"data key short", "DATA_KEY", "c2hvcnQ=", "DATA_KEY"},
-		{"events secret short", "BACKEND_EVENTS_SECRET", "abc", "BACKEND_EVENTS_SECRET"},
-		{"log level", "LOG_LEVEL", "loud", "LOG_LEVEL"},
+		{"token missing", map[string]string{"TELEGRAM_TOKEN": ""}, "TELEGRAM_TOKEN: required", ""},
+		{"token malformed", map[string]string{"TELEGRAM_TOKEN": "secret-token-value"}, "TELEGRAM_TOKEN: not a bot token", "secret-token-value"},
+		{"api url", map[string]string{"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL", ""},
+		{"redis missing", map[string]string{"REDIS_URL": ""}, "REDIS_URL: required", ""},
+		{"redis malformed", map[string]string{"REDIS_URL": "http://x"}, "REDIS_URL", ""},
+		{"backend missing", map[string]string{"BACKEND_URL": ""}, `BACKEND_URL: required (the acquirer API's URL, or "sandbox"`, ""},
+		{"backend url", map[string]string{"BACKEND_URL": "localhost:8081"}, "BACKEND_URL", ""},
+		{"backend url misspelt sandbox", map[string]string{"BACKEND_URL": "Sandbox"}, "BACKEND_URL", ""},
+		{"api key with the sandbox", map[string]string{"BACKEND_API_KEY": "k3y-value"}, "BACKEND_API_KEY: not used with BACKEND_URL=sandbox", "k3y-value"},
+		{"api key with a space", map[string]string{"BACKEND_URL": acquirer["BACKEND_URL"], "BACKEND_API_KEY": "two words"}, "BACKEND_API_KEY", "two words"},
+		{"an acquirer without sandbox settings", acquirer, "", ""},
+		{"sandbox code set with an acquirer", map[string]string{"BACKEND_URL": acquirer["BACKEND_URL"], "SANDBOX_CODE": "123456"}, "SANDBOX_CODE: only used with BACKEND_URL=sandbox", ""},
+		{"sandbox resend with an acquirer", map[string]string{"BACKEND_URL": acquirer["BACKEND_URL"], "SANDBOX_RESEND_AFTER": "0s"}, "SANDBOX_RESEND_AFTER: only used with BACKEND_URL=sandbox", ""},
+		{"sandbox api key", map[string]string{"SANDBOX_API_KEY": "k3y-value"}, "SANDBOX_API_KEY: used by `merchantbot sandbox` only", "k3y-value"},
+		{"sandbox code", map[string]string{"SANDBOX_CODE": "12ab56"}, "SANDBOX_CODE", ""},
+		{"support chat positive", map[string]string{"SUPPORT_CHAT_ID": "12345"}, "SUPPORT_CHAT_ID", ""},
+		{"support chat not a number", map[string]string{"SUPPORT_CHAT_ID": "@support"}, "SUPPORT_CHAT_ID", ""},
+		{"webhook url without secret", map[string]string{"WEBHOOK_URL": "https://bot.example.com/tg"}, "WEBHOOK_SECRET: required", ""},
+		{"webhook secret without url", map[string]string{"WEBHOOK_SECRET": "abc"}, "WEBHOOK_URL: required", ""},
+		{"http addr", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR", ""},
+		{"data key missing", map[string]string{"DATA_KEY": ""}, "DATA_KEY: required", ""},
+		{"data key short", map[string]string{"DATA_KEY": "c2hvcnQ="}, "DATA_KEY", "c2hvcnQ="},
+		{"events secret short", map[string]string{"BACKEND_EVENTS_SECRET": "abc"}, "BACKEND_EVENTS_SECRET", ""},
+		{"send rate zero", map[string]string{"SEND_RATE": "0"}, "SEND_RATE:", ""},
+		{"send rate fraction", map[string]string{"SEND_RATE": "2.5"}, "SEND_RATE:", ""},
+		{"chat send rate", map[string]string{"SEND_RATE_CHAT": "fast"}, "SEND_RATE_CHAT:", ""},
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -569,15 +579,38 @@ func TestServeConfig(t *testing.T) {
 			for k, v := range good {
 				env[k] = v
 			}
-			env[tt.key] = tt.value
-			err := run(context.Background(), []string{"merchantbot", "serve"}, func(k string) string { return env[k] },
-				strings.NewReader(""), &syncBuffer{}, &syncBuffer{})
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			_, err := loadServeConfig(func(k string) string { return env[k] })
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			if tt.name == "log level" { // read by run before the rest
+				err = run(context.Background(), []string{"merchantbot", "serve"}, func(k string) string { return env[k] },
+					strings.NewReader(""), &syncBuffer{}, &syncBuffer{})
+			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "AAabc_DEF")
-			assert.NotContains(t, err.Error(), "secret-token-value")
+			if tt.quote != "" {
+				assert.NotContains(t, err.Error(), tt.quote)
+			}
 		})
 	}
+	t.Run("serve refuses to start without BACKEND_URL", func(t *testing.T) {
+		env := map[string]string{}
+		for k, v := range good {
+			env[k] = v
+		}
+		delete(env, "BACKEND_URL")
+		var stdout, stderr syncBuffer
+		err := run(context.Background(), []string{"merchantbot", "serve"}, func(k string) string { return env[k] },
+			strings.NewReader(""), &stdout, &stderr)
+		require.ErrorContains(t, err, "BACKEND_URL: required")
+		assert.NotContains(t, stderr.String()+stdout.String(), "sandbox acquirer", "no sandbox was started")
+	})
 	t.Run("token rejected by Telegram", func(t *testing.T) {
 		d := newDeployment(t, false)
 		env := map[string]string{"TELEGRAM_TOKEN": "42:wrongTokenForThisServer", "HTTP_ADDR": freeAddr(t)}
@@ -608,6 +641,23 @@ func TestServeConfig(t *testing.T) {
 		assert.Equal(t, ":8080", c.httpAddr)
 		assert.Equal(t, store.DefaultPrefix, c.redisPrefix)
 		assert.Empty(t, c.webhookPath)
+		assert.Equal(t, backendConfig{}, c.backend, "BACKEND_URL=sandbox: the in-process sandbox")
+		assert.Equal(t, sender.Limits{}, c.sendLimits, "the sender's own defaults")
+	})
+	t.Run("acquirer, key and send rates", func(t *testing.T) {
+		env := map[string]string{"BACKEND_URL": "https://acquirer.example.com/api", "BACKEND_API_KEY": "sk_live-abc.DEF~1",
+			"SEND_RATE": "25", "SEND_RATE_CHAT": "2"}
+		for k, v := range good {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
+		c, err := loadServeConfig(func(k string) string { return env[k] })
+		require.NoError(t, err)
+		assert.Equal(t, backendConfig{url: "https://acquirer.example.com/api", apiKey: "sk_live-abc.DEF~1"}, c.backend)
+		assert.Equal(t, redis_rate.PerSecond(25), c.sendLimits.Global)
+		assert.Equal(t, redis_rate.Limit{Rate: 2, Burst: 3, Period: time.Second}, c.sendLimits.PerChat)
+		assert.True(t, c.sendLimits.PerGroup.IsZero())
 	})
 	t.Run("webhook path", func(t *testing.T) {
 		env := map[string]string{"WEBHOOK_URL": "https://bot.example.com/tg/hook", "WEBHOOK_SECRET": "a-b_C"}
@@ -618,6 +668,34 @@ func TestServeConfig(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "/tg/hook", c.webhookPath)
 	})
+}
+
+// TestServeSendsAPIKey: serve with BACKEND_URL set talks to the acquirer
+// over HTTP with BACKEND_API_KEY as the bearer token (the sandbox served
+// over HTTP refuses a call without it), and never logs the key.
+func TestServeSendsAPIKey(t *testing.T) {
+	t.Parallel()
+	const key = "sk_test_merchantbotKey"
+	var calls, authorized atomic.Int64
+	api := sandbox.Handler(sandbox.New(), sandbox.RequireAPIKey(key))
+	acq := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Header.Get("Authorization") == "Bearer "+key {
+			authorized.Add(1)
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(acq.Close)
+	d := newDeployment(t, false)
+	d.env["BACKEND_URL"] = acq.URL
+	d.env["BACKEND_API_KEY"] = key
+	delete(d.env, "SANDBOX_CODE") // the acquirer's own setting, refused with a real BACKEND_URL
+	d.start()
+	m := d.merchant(8008, "en")
+	m.mustWalk(enFlow[:4]) // the merchant number and the shared contact are checked by the acquirer
+	assert.Positive(t, calls.Load())
+	assert.Equal(t, calls.Load(), authorized.Load(), "every call carries the key")
+	assert.True(t, d.state(m.chat).Bound)
 }
 
 type syncBuffer struct {

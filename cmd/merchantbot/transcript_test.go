@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -112,10 +114,8 @@ func (h *harness) clock() time.Time {
 func (h *harness) start() {
 	var st dialogs.Store = store.NewMemory(h.cipher, store.WithClock(h.clock))
 	if h.redis {
-		if h.rdb != nil {
-			h.rdb.Close()
-		}
-		h.rdb = redis.NewClient(&redis.Options{Addr: redisAddr()})
+		// A new process, a new client; each is closed when the test ends.
+		h.rdb = redistest.Client(h.t)
 		st = store.NewRedis(h.rdb, h.cipher, store.WithPrefix(h.prefix), store.WithClock(h.clock))
 	}
 	e := dialogs.NewEngine(h.sandbox, h.bins, dialogs.WithClock(h.clock), dialogs.WithKeys(func() string {
@@ -123,13 +123,6 @@ func (h *harness) start() {
 		return fmt.Sprintf("key-%d", h.keys)
 	}))
 	h.console = newConsole(e, st, h.catalog, 42, h.lang, &h.out)
-}
-
-func redisAddr() string {
-	if a := os.Getenv("REDIS_ADDR"); a != "" {
-		return a
-	}
-	return "127.0.0.1:6379"
 }
 
 func playTranscript(t *testing.T, path string) {
@@ -141,18 +134,18 @@ func playTranscript(t *testing.T, path string) {
 	cipher, err := store.NewCipher(store.RandomKey())
 	require.NoError(t, err)
 	h := &harness{t: t, now: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC), catalog: catalog, bins: bins,
-		cipher: cipher, lang: locales.Chinese, prefix: "mbtest:" + rand.Text() + ":"}
+		cipher: cipher, lang: locales.Chinese}
 	h.sandbox = sandbox.New(sandbox.WithClock(h.clock), sandbox.WithCodes(func() string { return "123456" }))
-	t.Cleanup(func() {
-		if h.rdb != nil {
-			cleanRedis(t, h.rdb, h.prefix)
-			h.rdb.Close()
-		}
-	})
 	ctx := context.Background()
 	started := false
 	failed := false
+	// actions counts what the merchant did (messages, taps, shared
+	// contacts, media) from the first /start to the first submission.
+	actions, submittedAt := 0, 0
 	for _, s := range steps {
+		if s.input != "" && (actions > 0 || s.input == "/start") || actions > 0 && producesInput(s.directive) {
+			actions++
+		}
 		switch {
 		case s.comment != "":
 			continue
@@ -181,10 +174,36 @@ func playTranscript(t *testing.T, path string) {
 			}
 		}
 		s.want = got
+		if submittedAt == 0 && actions > 0 && slices.ContainsFunc(got, isSubmitted) {
+			submittedAt = actions
+		}
 	}
 	if *update && failed {
 		writeTranscript(t, path, steps)
 	}
+	if strings.HasPrefix(filepath.Base(path), "happy_") {
+		// DESIGN.md §2: at most 12 actions from /start to submitted.
+		require.NotZero(t, submittedAt, "%s: the happy path never submits", path)
+		assert.LessOrEqual(t, submittedAt, 12, "%s: actions from /start to submitted", path)
+	}
+}
+
+// producesInput reports a directive that stands for something the merchant
+// did.
+func producesInput(directive string) bool {
+	name, _, _ := strings.Cut(directive, " ")
+	switch name {
+	case "contact", "photo", "sticker":
+		return true
+	case "double-tap":
+		return true // counted once: the second tap is the mistake it shows
+	}
+	return false
+}
+
+// isSubmitted reports the bot's line that says an application is in.
+func isSubmitted(line string) bool {
+	return strings.HasPrefix(line, "🎉")
 }
 
 // directive applies "@ …"; it reports whether it produced bot output to
@@ -200,6 +219,7 @@ func (h *harness) directive(d string, started bool) bool {
 		require.False(t, started, "@ store must come before the first message")
 		require.Equal(t, "redis", fields[1])
 		h.redis = true
+		h.prefix = redistest.Prefix(t, redistest.Client(t)) // its keys go when the test ends
 	case "restart":
 		require.True(t, h.redis, "@ restart needs @ store redis: memory does not survive a restart")
 		h.start()
@@ -280,15 +300,4 @@ func writeTranscript(t *testing.T, path string, steps []*step) {
 		}
 	}
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
-}
-
-func cleanRedis(t *testing.T, rdb *redis.Client, prefix string) {
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		rdb.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Logf("clean redis: %v", err)
-	}
 }

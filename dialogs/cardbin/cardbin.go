@@ -1,8 +1,9 @@
 // Package cardbin tells which bank issued a mainland Chinese card and whether it is a debit card,
 // from the card's leading digits (its BIN, bank identification number).
 //
-// The table is the MIT-licensed data of hexindai/bcbc, embedded with its licence (see data/).
-// It is dated: a miss means "unknown bank, ask the merchant", never "invalid card".
+// The table is the MIT-licensed data of hexindai/bcbc, embedded with its licence, with English
+// names and common short names added by us (see data/README.md). It is dated: a miss means
+// "unknown bank, ask the merchant", never "invalid card".
 package cardbin
 
 import (
@@ -17,7 +18,7 @@ import (
 	"strconv"
 )
 
-//go:embed data/bin.csv data/name.csv data/LICENSE data/README.md
+//go:embed data/bin.csv data/name.csv data/alias.csv data/LICENSE data/README.md
 var data embed.FS
 
 // Card types as the table spells them.
@@ -37,10 +38,11 @@ type Card struct {
 	Length   int    // length of the whole card number
 }
 
-// Bank is one issuer, for a "choose your bank" list.
+// Bank is one issuer.
 type Bank struct {
-	Code string
-	Name string
+	Code   string // e.g. "ICBC"
+	Name   string // standard Chinese name, e.g. "中国工商银行"
+	NameEN string // the bank's own English name, e.g. "Industrial and Commercial Bank of China"; "" when the table has none
 }
 
 // Table is the parsed BIN table. It is never changed after Load, so one Table may be shared by
@@ -48,21 +50,37 @@ type Bank struct {
 type Table struct {
 	bins    map[string][]Card // by BIN; several cards share a BIN and differ by Length
 	lengths []int             // the BIN lengths present, longest first
-	names   map[string]string // bank code to name
-	banks   []Bank            // in display order
+	byCode  map[string]Bank   // every code of name.csv to its bank (a duplicate code to the bank it duplicates)
+	banks   []Bank            // one per bank, in display order
+	weight  map[string]int    // BIN rows per bank: how common its cards are, to rank suggestions
+	names   bankNames         // what MatchBank recognises
 }
 
 // Load parses the embedded table.
 func Load() (*Table, error) {
-	names, err := readNames()
+	banks, err := readNames()
 	if err != nil {
 		return nil, err
 	}
-	t := &Table{bins: make(map[string][]Card), names: names}
-	if err := t.readBINs(); err != nil {
+	rows, err := readBINs(banks)
+	if err != nil {
 		return nil, err
 	}
-	t.banks = sortedBanks(names)
+	t := &Table{bins: make(map[string][]Card), weight: make(map[string]int)}
+	for _, c := range rows {
+		t.weight[c.BankCode]++
+	}
+	t.byCode = mergeSameNames(banks, t.weight)
+	t.weight = make(map[string]int)
+	if err := t.addCards(rows); err != nil {
+		return nil, err
+	}
+	t.banks = sortedBanks(t.byCode)
+	aliases, err := readAliases(t.byCode)
+	if err != nil {
+		return nil, err
+	}
+	t.names = indexNames(t.banks, aliases)
 	return t, nil
 }
 
@@ -88,16 +106,23 @@ func (t *Table) Lookup(digits string) (Card, bool) {
 	return Card{}, false
 }
 
-// Banks lists every bank of the table: the big national banks first, then the rest by code.
+// Banks lists every bank of the table once: the big national banks first, then the rest by code.
 // The slice is a copy: callers may change it.
 func (t *Table) Banks() []Bank {
 	return slices.Clone(t.banks)
 }
 
-// BankName returns the Chinese name of the bank with the given code.
+// BankByCode returns the bank with the given code. A code the source table gives twice for one
+// bank (洛阳银行 is BOL and LYBANK) returns that one bank, under the code Lookup reports.
+func (t *Table) BankByCode(code string) (Bank, bool) {
+	b, ok := t.byCode[code]
+	return b, ok
+}
+
+// BankName returns the standard Chinese name of the bank with the given code.
 func (t *Table) BankName(code string) (string, bool) {
-	name, ok := t.names[code]
-	return name, ok
+	b, ok := t.byCode[code]
+	return b.Name, ok
 }
 
 // IsDebit reports whether typ is a debit card, the only kind a settlement may be paid to.
@@ -105,42 +130,119 @@ func IsDebit(typ string) bool {
 	return typ == TypeDebit
 }
 
-func readNames() (map[string]string, error) {
-	rows, err := readCSV("data/name.csv", []string{"bank", "name"})
+// rawBank is a row of name.csv.
+type rawBank struct {
+	Bank
+	order int // the row, for a stable choice between duplicates
+}
+
+func readNames() ([]rawBank, error) {
+	rows, err := readCSV("data/name.csv", []string{"bank", "name", "name_en"})
 	if err != nil {
 		return nil, err
 	}
-	names := make(map[string]string, len(rows))
+	banks := make([]rawBank, 0, len(rows))
+	seen := make(map[string]bool, len(rows))
 	for i, r := range rows {
-		code, name := r[0], r[1]
+		code, name, en := r[0], r[1], r[2]
 		if code == "" || name == "" {
 			return nil, fmt.Errorf("name.csv line %d: empty field", i+2)
 		}
-		if _, dup := names[code]; dup {
+		if seen[code] {
 			return nil, fmt.Errorf("name.csv line %d: duplicate bank %q", i+2, code)
 		}
-		names[code] = name
+		seen[code] = true
+		banks = append(banks, rawBank{Bank{Code: code, Name: name, NameEN: en}, i})
 	}
-	return names, nil
+	return banks, nil
 }
 
-func (t *Table) readBINs() error {
+// mergeSameNames maps every code to its bank. The source table lists some banks under two codes
+// (星展银行 as DBS and DBSCN, 东亚银行 with and without 有限公司): they become one bank, under the
+// code with the most BINs, so that a card's bank and a typed bank compare equal by code.
+func mergeSameNames(banks []rawBank, weight map[string]int) map[string]Bank {
+	groups := make(map[string][]rawBank)
+	for _, b := range banks {
+		k := nameKey(b.Name)
+		groups[k] = append(groups[k], b)
+	}
+	byCode := make(map[string]Bank, len(banks))
+	for _, g := range groups {
+		slices.SortFunc(g, func(a, b rawBank) int {
+			if c := cmp.Compare(weight[b.Code], weight[a.Code]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.order, b.order)
+		})
+		bank := g[0].Bank
+		for _, o := range g[1:] {
+			if bank.NameEN == "" {
+				bank.NameEN = o.NameEN
+			}
+			if len(o.Name) < len(bank.Name) { // the name without 有限公司 is the one people use
+				bank.Name = o.Name
+			}
+		}
+		for _, o := range g {
+			byCode[o.Code] = bank
+		}
+	}
+	return byCode
+}
+
+func readAliases(byCode map[string]Bank) ([]alias, error) {
+	rows, err := readCSV("data/alias.csv", []string{"bank", "alias"})
+	if err != nil {
+		return nil, err
+	}
+	aliases := make([]alias, 0, len(rows))
+	for i, r := range rows {
+		b, ok := byCode[r[0]]
+		if !ok {
+			return nil, fmt.Errorf("alias.csv line %d: unknown bank %q", i+2, r[0])
+		}
+		if nameKey(r[1]) == "" {
+			return nil, fmt.Errorf("alias.csv line %d: empty alias", i+2)
+		}
+		aliases = append(aliases, alias{code: b.Code, name: r[1]})
+	}
+	return aliases, nil
+}
+
+// readBINs reads bin.csv with the banks as name.csv codes them.
+func readBINs(banks []rawBank) ([]Card, error) {
 	rows, err := readCSV("data/bin.csv", []string{"bin", "bank", "type", "length"})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	seen := make(map[int]bool)
+	known := make(map[string]bool, len(banks))
+	for _, b := range banks {
+		known[b.Code] = true
+	}
+	cards := make([]Card, 0, len(rows))
 	for i, r := range rows {
-		c, err := t.card(r)
+		c, err := card(r, known)
 		if err != nil {
-			return fmt.Errorf("bin.csv line %d: %w", i+2, err)
+			return nil, fmt.Errorf("bin.csv line %d: %w", i+2, err)
 		}
+		cards = append(cards, c)
+	}
+	return cards, nil
+}
+
+// addCards indexes the cards under their merged bank.
+func (t *Table) addCards(cards []Card) error {
+	seen := make(map[int]bool)
+	for i, c := range cards {
+		b := t.byCode[c.BankCode]
+		c.BankCode, c.BankName = b.Code, b.Name
 		for _, o := range t.bins[c.BIN] {
 			if o.Length == c.Length {
 				return fmt.Errorf("bin.csv line %d: duplicate bin %s for length %d", i+2, c.BIN, c.Length)
 			}
 		}
 		t.bins[c.BIN] = append(t.bins[c.BIN], c)
+		t.weight[c.BankCode]++
 		if !seen[len(c.BIN)] {
 			seen[len(c.BIN)] = true
 			t.lengths = append(t.lengths, len(c.BIN))
@@ -150,16 +252,14 @@ func (t *Table) readBINs() error {
 	return nil
 }
 
-func (t *Table) card(r []string) (Card, error) {
+func card(r []string, known map[string]bool) (Card, error) {
 	c := Card{BIN: r[0], BankCode: r[1], Type: r[2]}
 	if c.BIN == "" || !allDigits(c.BIN) {
 		return Card{}, fmt.Errorf("bad bin %q", c.BIN)
 	}
-	name, ok := t.names[c.BankCode]
-	if !ok {
+	if !known[c.BankCode] {
 		return Card{}, fmt.Errorf("unknown bank %q", c.BankCode)
 	}
-	c.BankName = name
 	switch c.Type {
 	case TypeDebit, TypeCredit, TypeSemiCredit, TypePrepaid:
 	default:
@@ -200,16 +300,18 @@ func readCSV(name string, header []string) ([][]string, error) {
 	}
 }
 
-func sortedBanks(names map[string]string) []Bank {
+func sortedBanks(byCode map[string]Bank) []Bank {
 	// The big national banks come first, in this order: most merchants settle to one of them.
 	major := []string{"ICBC", "CCB", "ABC", "BOC", "COMM", "PSBC", "CMB"}
 	rank := make(map[string]int, len(major))
 	for i, code := range major {
 		rank[code] = i + 1
 	}
-	banks := make([]Bank, 0, len(names))
-	for code, name := range names {
-		banks = append(banks, Bank{Code: code, Name: name})
+	banks := make([]Bank, 0, len(byCode))
+	for code, b := range byCode {
+		if code == b.Code { // once per bank
+			banks = append(banks, b)
+		}
 	}
 	slices.SortFunc(banks, func(a, b Bank) int {
 		ra, rb := rank[a.Code], rank[b.Code]

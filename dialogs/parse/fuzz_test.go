@@ -262,3 +262,87 @@ func requireSentinel(t *testing.T, err error) {
 	}
 	t.Fatalf("unexpected error %q", err)
 }
+
+// findSeeds are sentences as merchants write them, for the Find targets.
+var findSeeds = []string{
+	"卡号:6222021234567890128",
+	"我的新卡是 6222 0212 3456 7890 128",
+	"验证码是 123456",
+	"【某某支付】您的验证码是123456，5分钟内有效",
+	"我的手机号是13800000001",
+	"138.0000.0001",
+	"+86 138 0000 0001",
+	"商户号 822 1000 5011 0001",
+	"6222021234567890128 13800000001",
+	"138 0000 0001 123456",
+	"6225 - 8812 - 3456 - 7898",
+	"１２３．４５６",
+}
+
+func fuzzFind(f *testing.F, find func(string) (string, int), valid func(string) bool) {
+	f.Helper()
+	addSeeds(f)
+	for _, s := range findSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, n := find(s)
+		switch {
+		case n < 0:
+			t.Fatalf("%q: %d candidates", s, n)
+		case n != 1 && v != "":
+			t.Fatalf("%q → %q with %d candidates", s, v, n)
+		case n != 1:
+			return
+		case !valid(v):
+			t.Fatalf("%q → %q: wrong shape", s, v)
+		case !strings.Contains(onlyDigits(s), v):
+			t.Fatalf("%q → %q: not digits of the text", s, v)
+		}
+		if again, n := find(v); again != v || n != 1 {
+			t.Fatalf("%q → %q → %q, %d", s, v, again, n)
+		}
+	})
+}
+
+// onlyDigits keeps the digits of s, folded to ASCII.
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteByte(byte('0' + r - '０'))
+		}
+	}
+	return b.String()
+}
+
+func FuzzFindCard(f *testing.F) {
+	fuzzFind(f, FindCard, func(v string) bool {
+		return isASCIIDigits(v) && len(v) >= 16 && len(v) <= 19
+	})
+}
+
+func FuzzFindPhone(f *testing.F) {
+	fuzzFind(f, FindPhone, func(v string) bool {
+		p, err := MobilePhone(v)
+		return err == nil && p == v
+	})
+}
+
+func FuzzFindCode(f *testing.F) {
+	fuzzFind(f, FindCode, func(v string) bool {
+		c, err := Code(v)
+		return err == nil && c == v
+	})
+}
+
+func FuzzFindMerchantNo(f *testing.F) {
+	fuzzFind(f, FindMerchantNo, func(v string) bool {
+		m, err := MerchantNo(v)
+		// 0086 and a mobile is a phone with its country code, not a merchant number.
+		return err == nil && m == v && !(strings.HasPrefix(v, "0086") && isMobile(v[4:]))
+	})
+}

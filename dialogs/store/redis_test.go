@@ -2,10 +2,8 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,13 +15,14 @@ import (
 
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/dialogs/store/storetest"
 )
 
 func TestRedis(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) (dialogs.Store, storetest.Controls) {
-		rdb := newRedisClient(t)
-		prefix := testPrefix(t, rdb)
+		rdb := redistest.Client(t)
+		prefix := redistest.Prefix(t, rdb)
 		c := newCipher(t)
 		return store.NewRedis(rdb, c, store.WithPrefix(prefix)),
 			&redisControls{t: t, rdb: rdb, prefix: prefix}
@@ -71,8 +70,8 @@ func (c *redisControls) OtherKey() dialogs.Store {
 // simulated clock.
 func TestRedisLockExpires(t *testing.T) {
 	ctx := context.Background()
-	rdb := newRedisClient(t)
-	s := store.NewRedis(rdb, newCipher(t), store.WithPrefix(testPrefix(t, rdb)),
+	rdb := redistest.Client(t)
+	s := store.NewRedis(rdb, newCipher(t), store.WithPrefix(redistest.Prefix(t, rdb)),
 		store.WithLockTTL(50*time.Millisecond))
 	first, err := s.Acquire(ctx, 1, 1)
 	if err != nil {
@@ -97,8 +96,8 @@ func TestRedisLockExpires(t *testing.T) {
 // TestRedisStoresNoSecretInClear reads every key the store wrote, raw.
 func TestRedisStoresNoSecretInClear(t *testing.T) {
 	ctx := context.Background()
-	rdb := newRedisClient(t)
-	prefix := testPrefix(t, rdb)
+	rdb := redistest.Client(t)
+	prefix := redistest.Prefix(t, rdb)
 	s := store.NewRedis(rdb, newCipher(t), store.WithPrefix(prefix))
 
 	st := storetest.FullDraft()
@@ -146,10 +145,10 @@ func TestRedisStoresNoSecretInClear(t *testing.T) {
 // TestRedisRoundTrips counts what the client sends.
 func TestRedisRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	rdb := newRedisClient(t)
+	rdb := redistest.Client(t)
 	counter := &commandCounter{}
 	rdb.AddHook(counter)
-	s := store.NewRedis(rdb, newCipher(t), store.WithPrefix(testPrefix(t, rdb)))
+	s := store.NewRedis(rdb, newCipher(t), store.WithPrefix(redistest.Prefix(t, rdb)))
 	if err := s.Preload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +228,8 @@ func (c *commandCounter) get() (int, []string) {
 
 func BenchmarkRedisAcquireCommit(b *testing.B) {
 	ctx := context.Background()
-	rdb := newRedisClient(b)
-	s := store.NewRedis(rdb, newCipher(b), store.WithPrefix(testPrefix(b, rdb)))
+	rdb := redistest.Client(b)
+	s := store.NewRedis(rdb, newCipher(b), store.WithPrefix(redistest.Prefix(b, rdb)))
 	if err := s.Preload(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -276,43 +275,6 @@ func BenchmarkMemoryAcquireCommit(b *testing.B) {
 			}
 		}
 	})
-}
-
-// newRedisClient connects to REDIS_URL, or to a local Redis.
-func newRedisClient(tb testing.TB) *redis.Client {
-	tb.Helper()
-	if testing.Short() {
-		tb.Skip("needs Redis")
-	}
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opts)
-	tb.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		tb.Fatalf("redis at %s: %v (start redis-server, set REDIS_URL, or use -short)", opts.Addr, err)
-	}
-	return rdb
-}
-
-// testPrefix returns a prefix of the test's own, whose keys are deleted
-// when the test ends.
-func testPrefix(tb testing.TB, rdb *redis.Client) string {
-	tb.Helper()
-	prefix := "mbtest:" + strings.ToLower(rand.Text()) + ":"
-	tb.Cleanup(func() {
-		if keys := scanKeys(tb, rdb, prefix); len(keys) > 0 {
-			if err := rdb.Del(context.Background(), keys...).Err(); err != nil {
-				tb.Errorf("delete test keys: %v", err)
-			}
-		}
-	})
-	return prefix
 }
 
 func scanKeys(tb testing.TB, rdb *redis.Client, prefix string) []string {

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+)
+
+// runConsoleWith runs `merchantbot console args…` in-process on the given
+// environment and stdin lines.
+func runConsoleWith(t *testing.T, env map[string]string, args []string, lines ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e syncBuffer
+	err = run(context.Background(), append([]string{"merchantbot", "console"}, args...), func(k string) string { return env[k] },
+		strings.NewReader(strings.Join(lines, "\n")+"\n"), &o, &e)
+	return o.String(), e.String(), err
+}
+
+func consoleEnv(extra map[string]string) map[string]string {
+	env := map[string]string{"SANDBOX_CODE": "123456", "SANDBOX_RESEND_AFTER": "0s"}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// TestConsoleLockedChatIsBusy: a console started while the chat's lock is
+// still held (by a process killed mid-turn, until the lock runs out) answers
+// "busy, try again" and keeps going; once the lock is free the same chat
+// works.
+func TestConsoleLockedChatIsBusy(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	key := strings.Repeat("cd", 32)
+	raw, err := store.ParseKey(key)
+	require.NoError(t, err)
+	cipher, err := store.NewCipher(raw)
+	require.NoError(t, err)
+	states := store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
+	ctx := context.Background()
+	const chat = 77
+	held, err := states.Acquire(ctx, chat, 0) // the killed process's lock
+	require.NoError(t, err)
+
+	env := consoleEnv(map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": prefix, "DATA_KEY": key})
+	for _, lang := range []string{"zh-Hans", "en"} {
+		out, _, err := runConsoleWith(t, env, []string{"-chat", "77", "-lang", lang}, "/start", "/help")
+		require.NoError(t, err, "a locked chat is not an error of the console")
+		want := map[string]string{"zh-Hans": "这个对话还在处理之前的一条消息", "en": "This chat is still busy"}[lang]
+		assert.Equal(t, 2, strings.Count(out, want), "each line is answered busy:\n%s", out)
+	}
+
+	require.NoError(t, states.Release(ctx, held))
+	out, _, err := runConsoleWith(t, env, []string{"-chat", "77"}, "/start")
+	require.NoError(t, err)
+	assert.Contains(t, out, "您好！我可以帮您更换")
+	assert.NotContains(t, out, "这个对话还在处理")
+}
+
+// TestConsoleReviewDelay: -review-delay shortens the sandbox's review, so a
+// demo sees the application take effect at once.
+func TestConsoleReviewDelay(t *testing.T) {
+	lines := append(append(append([]string{}, toCard...), toSummary...), submit...)
+	lines = append(lines, "/status")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "审核中"},
+		{[]string{"-review-delay", "0s"}, "已生效"},
+	} {
+		out, _, err := runConsoleWith(t, consoleEnv(nil), tt.args, lines...)
+		require.NoError(t, err)
+		require.Contains(t, out, "提交成功！")
+		status := out[strings.LastIndex(out, "申请 CC"):]
+		assert.Contains(t, status, tt.want, "%v", tt.args)
+	}
+}
+
+// TestConsoleAcquirerOverHTTP: BACKEND_URL points the console at an
+// acquirer API (here the sandbox served over HTTP), with BACKEND_API_KEY as
+// the bearer token; the in-process sandbox is not used.
+func TestConsoleAcquirerOverHTTP(t *testing.T) {
+	const key = "console-test-key"
+	var unauthorized atomic.Int64
+	api := sandbox.Handler(sandbox.New(sandbox.WithCodes(func() string { return "654321" })), sandbox.RequireAPIKey(key))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+key {
+			unauthorized.Add(1)
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{"BACKEND_URL": srv.URL, "BACKEND_API_KEY": key}
+	out, errs, err := runConsoleWith(t, env, nil, "/start", "1", "822100050110001", "13800000001", "654321")
+	require.NoError(t, err)
+	assert.Contains(t, out, "身份已确认", "the code the HTTP acquirer made was accepted")
+	assert.NotContains(t, errs, "sandbox SMS", "no in-process sandbox")
+	assert.NotContains(t, errs, key)
+	assert.Zero(t, unauthorized.Load())
+}
+
+// TestConsoleConfig: the console's settings are checked like serve's.
+func TestConsoleConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"explicit sandbox", map[string]string{"BACKEND_URL": "sandbox"}, nil, ""},
+		{"review delay with an acquirer", map[string]string{"BACKEND_URL": "http://127.0.0.1:1"}, []string{"-review-delay", "1s"}, "-review-delay: only for the sandbox"},
+		{"negative review delay", nil, []string{"-review-delay", "-1s"}, "-review-delay"},
+		{"bad backend url", map[string]string{"BACKEND_URL": "acquirer.local"}, nil, "BACKEND_URL"},
+		{"api key with the sandbox", map[string]string{"BACKEND_API_KEY": "k"}, nil, "BACKEND_API_KEY"},
+		{"sandbox code with an acquirer", map[string]string{"BACKEND_URL": "http://127.0.0.1:1", "SANDBOX_CODE": "123456"}, nil, "SANDBOX_CODE: only used with BACKEND_URL=sandbox"},
+		{"stray argument", nil, []string{"extra"}, "console takes flags only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runConsoleWith(t, tt.env, tt.args, "/start")
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.Contains(t, out, "您好！")
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

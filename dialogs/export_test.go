@@ -1,0 +1,4 @@
+package dialogs
+
+// SubmissionKey is exported for the tests in package dialogs_test.
+var SubmissionKey = submissionKey

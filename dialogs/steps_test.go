@@ -1,0 +1,65 @@
+package dialogs
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The FSM table is derived from the step definitions: every move leads to
+// a defined step, every step can be reached from the menu, and each step
+// has its question.
+func TestStepDefinitionsMakeTheTable(t *testing.T) {
+	defs := stepDefs()
+	byName := map[string]stepDef{}
+	for _, d := range defs {
+		require.NotContains(t, byName, d.name, "step %q defined twice", d.name)
+		byName[d.name] = d
+		require.NotNil(t, d.prompt, "step %q has no question", d.name)
+		require.NotZero(t, d.kind, "step %q has no kind", d.name)
+	}
+	reached := map[string]bool{}
+	for _, ev := range transitions(defs) {
+		require.Contains(t, byName, ev.Dst, "event %s leads to an undefined step", ev.Name)
+		for _, src := range ev.Src {
+			require.Contains(t, byName, src, "event %s from an undefined step", ev.Name)
+		}
+		if ev.Name != evBack && !strings.HasPrefix(ev.Name, evResumePfx) {
+			reached[ev.Dst] = true
+		}
+	}
+	for _, d := range defs {
+		if d.back != "" && d.back != backResume {
+			assert.Contains(t, byName, d.back, "step %q goes back to an undefined step", d.name)
+		}
+		assert.True(t, reached[d.name] || d.name == StepMenu, "no move leads to step %q", d.name)
+	}
+	for field, step := range editable {
+		assert.Equal(t, step, byName[StepSummary].moves[evEditPrefix+field], "summary edit %q", field)
+		assert.Equal(t, StepSummary, byName[step].moves[evEdited], "step %q returns to the summary", step)
+	}
+	// Every step the engine can be in has a definition it dispatches to.
+	e := NewEngine(nil, nil)
+	for _, s := range AllSteps {
+		assert.Contains(t, e.steps, s)
+	}
+}
+
+// A turn ends, then commits, before the chat's lock could run out.
+func TestTurnBudgetFitsTheLock(t *testing.T) {
+	for _, ttl := range []time.Duration{0, 50 * time.Millisecond, time.Second, 6 * time.Second,
+		MaxTurn, MaxTurn + LockMargin, 15 * time.Second, time.Minute} {
+		b := turnBudget(ttl)
+		assert.LessOrEqual(t, b, MaxTurn, "ttl %s", ttl)
+		assert.Positive(t, b, "ttl %s", ttl)
+		if ttl > 0 {
+			assert.Less(t, b, ttl, "ttl %s: the turn must end before the lock", ttl)
+		}
+		if ttl >= 2*LockMargin {
+			assert.LessOrEqual(t, b+LockMargin, ttl, "ttl %s: a margin to commit", ttl)
+		}
+	}
+}
