@@ -35,6 +35,7 @@ type Engine struct {
 	now     Clock
 	newKey  func() string
 	log     *slog.Logger
+	hours   SupportHours
 	table   fsm.Events
 	// fsms reuses machines built from table: building one costs more than
 	// the rest of a turn. A machine holds nothing of a chat but the state
@@ -96,6 +97,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t.begin()
 	defer e.fsms.Put(t.fsm)
 	t.dispatch()
+	t.afterSupport(before)
 	if stalenessKey(*st) != stalenessKey(before) {
 		st.Seq++ // a change of step or answers makes the buttons sent before it stale
 	}
@@ -121,6 +123,7 @@ func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
 func stalenessKey(st State) State {
 	st.Touched, st.Seq = time.Time{}, 0
 	st.CodeSentAt, st.CodeAttempts, st.CodeOut, st.IdemKey = time.Time{}, 0, false, ""
+	st.Fails, st.RateOpen = 0, false // counters beside the question, not answers
 	return st
 }
 
@@ -145,6 +148,9 @@ func (t *turn) begin() {
 
 func (t *turn) dispatch() {
 	in := t.in
+	if t.relayed() {
+		return
+	}
 	switch in.Kind {
 	case InEvent:
 		t.event(in.Text, in.Arg)
@@ -155,6 +161,9 @@ func (t *turn) dispatch() {
 		}
 		t.command(strings.ToLower(in.Text), in.Arg)
 	case InButton:
+		if t.rated(in.Data) {
+			return
+		}
 		if in.Seq != t.st.Seq {
 			t.stale()
 			return
@@ -391,19 +400,11 @@ func (t *turn) help() {
 }
 
 func (t *turn) support() {
-	st := t.st
-	if st.Step == StepSupport {
+	if t.st.Step == StepSupport {
 		t.prompt()
 		return
 	}
-	if st.Step != StepMenu && st.Step != StepCancel {
-		st.Ret = st.Step // from the cancel question, Ret already holds the step
-	}
-	st.Editing = false
-	if t.fire(evSupport) {
-		t.effect(Effect{Kind: HandOff, Step: st.Ret})
-		t.prompt()
-	}
+	t.handOff(false)
 }
 
 func (t *turn) cancel() {
@@ -520,6 +521,12 @@ func (t *turn) menuButton(arg string) {
 		}
 	case "support":
 		t.support()
+	case "stuck": // the offer after failed answers
+		if t.st.Step == StepSupport {
+			t.prompt()
+			return
+		}
+		t.handOff(true)
 	case "lang":
 		t.command("language", "")
 	default:

@@ -5,6 +5,8 @@ package dialogs
 // an event this version does not know changes nothing.
 func (t *turn) event(name, arg string) {
 	switch name {
+	case EventHandBack:
+		t.handBack()
 	default:
 		t.log.Warn("unknown dialog event ignored", "event", name)
 	}

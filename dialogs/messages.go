@@ -163,5 +163,5 @@ func DynamicIDs() []MsgID {
 	for _, r := range []string{backend.ReasonNameMismatch, backend.ReasonCreditCard, backend.ReasonTooSoon} {
 		ids = append(ids, MsgID("reason_"+r))
 	}
-	return ids
+	return append(ids, supportIDs()...)
 }

@@ -45,6 +45,12 @@ type State struct {
 
 	Touched time.Time `json:"t,omitzero"` // last merchant input
 
+	// Fails counts typed answers refused in a row at this step; at three
+	// the merchant is offered a person.
+	Fails uint8 `json:"fl,omitempty"`
+	// RateOpen: the agent handed back and the merchant may rate the help.
+	RateOpen bool `json:"ro,omitempty"`
+
 	Secrets Secrets `json:"-"`
 }
 
