@@ -7,6 +7,8 @@ func (t *turn) event(name, arg string) {
 	switch name {
 	case EventHandBack:
 		t.handBack()
+	case EventAgentOpen:
+		t.agentOpened()
 	default:
 		t.log.Warn("unknown dialog event ignored", "event", name)
 	}

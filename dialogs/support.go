@@ -65,6 +65,10 @@ const (
 	MsgTplHotline MsgID = "tpl_hotline"
 )
 
+// EventAgentOpen is posted by the support desk when an agent opens a
+// conversation with the merchant (Arg: the agent's first name).
+const EventAgentOpen = "agent_open"
+
 // Templates maps the short names agents type (/t letter) to the templates.
 var Templates = map[string]MsgID{"letter": MsgTplLetter, "30days": MsgTplThirty, "hotline": MsgTplHotline}
 
@@ -360,12 +364,44 @@ func (t *turn) afterSupport(before State) {
 		return
 	}
 	st.Fails++
-	if st.Fails >= failsBeforeOffer {
+	if st.Fails >= failsBeforeOffer && !t.offersSupport() {
 		st.Fails = 0
-		t.say(msgSupportOffer, nil, row(btn(msgBtnSupport, "m:stuck")))
+		// On the last reply, after its own buttons: the offer adds a way
+		// out and changes none of the ways on.
+		if n := len(t.out.Replies); n > 0 {
+			r := &t.out.Replies[n-1]
+			r.Lines = append(r.Lines, Text{Key: msgSupportOffer})
+			r.Buttons = append(r.Buttons, row(btn(msgBtnSupport, "m:stuck")))
+		} else {
+			t.say(msgSupportOffer, nil, row(btn(msgBtnSupport, "m:stuck")))
+		}
 	}
+}
+
+// offersSupport reports an answer that already has a support button (a
+// holder name that does not match, say): a second offer would be noise.
+func (t *turn) offersSupport() bool {
+	for _, r := range t.out.Replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				if b.Data == "m:support" || b.Data == "m:stuck" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // typedSteps take a typed answer; a refused one counts towards the offer.
 var typedSteps = []string{StepMerchant, StepIDPhone, StepIDCode, StepCard, StepHolder, StepBank,
 	StepBranch, StepPhone, StepVerify}
+
+// agentOpened is EventAgentOpen: an agent started a conversation, so the
+// chat is handed off as if the merchant had asked.
+func (t *turn) agentOpened() {
+	if t.st.Step == StepSupport {
+		return
+	}
+	t.handOff(false)
+}
