@@ -52,9 +52,10 @@ type API interface {
 	ReopenForumTopic(ctx context.Context, p *tg.ReopenForumTopicParams) (bool, error)
 }
 
-// Applications lists a merchant's applications for the context card
-// (backend.Client has it).
-type Applications interface {
+// Backend tells the context card the merchant's business name and their
+// applications (backend.Client has both).
+type Backend interface {
+	Merchant(ctx context.Context, no string) (backend.Merchant, error)
 	Applications(ctx context.Context, no string) ([]backend.Receipt, error)
 }
 
@@ -66,7 +67,7 @@ type Desk struct {
 	rdb      redis.UniversalClient
 	group    int64
 	render   *dialogs.Renderer
-	apps     Applications
+	backend  Backend
 	prefix   string
 	lang     string // the group's language
 	sign     bool
@@ -76,7 +77,6 @@ type Desk struct {
 	tick     time.Duration
 	now      func() time.Time
 	log      *slog.Logger
-	botID    int64
 }
 
 // Option configures a Desk.
@@ -106,8 +106,9 @@ func WithBatchWindow(w time.Duration) Option { return func(d *Desk) { d.window =
 // reached support (default 👀; "" turns it off).
 func WithReaction(emoji string) Option { return func(d *Desk) { d.reaction = emoji } }
 
-// WithApplications lets the context card list the merchant's applications.
-func WithApplications(a Applications) Option { return func(d *Desk) { d.apps = a } }
+// WithBackend lets the desk name the merchant's business in the topic's
+// title and list their applications on the context card.
+func WithBackend(b Backend) Option { return func(d *Desk) { d.backend = b } }
 
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(d *Desk) { d.now = now } }

@@ -37,6 +37,12 @@ func maskSensitive(text string) (masked string, changed bool) {
 			run = r[i : last+2]
 			last++
 		}
+		if i > 0 && r[i-1] == '*' || last+1 < len(r) && r[last+1] == '*' {
+			// Part of a number masked already (622202*********0128).
+			b.WriteString(string(run))
+			i = last + 1
+			continue
+		}
 		out, hid := maskNumber(run)
 		changed = changed || hid
 		b.WriteString(out)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
@@ -27,6 +28,20 @@ func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) e
 	}
 	if info.MerchantName != "" {
 		c.Name = info.MerchantName
+	}
+	var apps []backend.Receipt
+	if d.backend != nil && c.No != "" {
+		// The title names the shop; the dialog knows only the registered
+		// person. Without the backend the card says less, and that is all.
+		if m, err := d.backend.Merchant(ctx, c.No); err == nil && m.Business != "" {
+			c.Name = m.Business
+		} else if err != nil {
+			d.log.Warn("merchant for the context card", "chat_id", chat, "err", err)
+		}
+		if apps, err = d.backend.Applications(ctx, c.No); err != nil {
+			d.log.Warn("applications for the context card", "chat_id", chat, "err", err)
+			apps = nil
+		}
 	}
 	if info.Lang != "" {
 		c.Lang = info.Lang
@@ -63,7 +78,7 @@ func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) e
 	if lost {
 		calls = append(calls, d.groupText(chat, thread, d.text(d.lang, dialogs.MsgHOTopicLost, nil)))
 	}
-	card := sendMessage{ChatID: d.group, MessageThreadID: thread, Text: d.card(ctx, c, info, recent.Val()),
+	card := sendMessage{ChatID: d.group, MessageThreadID: thread, Text: d.card(c, info, apps, recent.Val()),
 		ReplyMarkup: d.cardButtons(chat)}
 	calls = append(calls, call("sendMessage", card, outbox.Group, tag(tagGroup, chat), false))
 	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
@@ -83,9 +98,12 @@ func (d *Desk) cardButtons(chat int64) *inlineKeyboard {
 // card is the context card: who, where they were, their answers (masked
 // by the dialog, and masked again here), their applications and the last
 // messages. It holds nothing that may not be in the group.
-func (d *Desk) card(ctx context.Context, c conv, info dialogs.HandOffInfo, recent []string) string {
+func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, recent []string) string {
 	lang := d.lang
 	name, no := c.Name, c.No
+	if info.MerchantName != "" && info.MerchantName != name {
+		name += " (" + info.MerchantName + ")"
+	}
 	if name == "" {
 		name = d.text(lang, dialogs.MsgHOUnbound, nil)
 	}
@@ -109,14 +127,9 @@ func (d *Desk) card(ctx context.Context, c conv, info dialogs.HandOffInfo, recen
 				"Step": dialogs.Text{Key: dialogs.MsgID("step_" + stepOrMenu(a.Step))}, "Value": clip(v, 100)}))
 		}
 	}
-	if d.apps != nil && c.No != "" {
+	if d.backend != nil && c.No != "" {
 		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardApps, nil))
-		apps, err := d.apps.Applications(ctx, c.No)
-		switch {
-		case err != nil:
-			d.log.Warn("applications for the context card", "chat_id", "-", "err", err)
-			lines = append(lines, "• ?")
-		case len(apps) == 0:
+		if len(apps) == 0 {
 			lines = append(lines, d.text(lang, dialogs.MsgHOCardNone, nil))
 		}
 		for i, a := range apps {

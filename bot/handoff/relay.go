@@ -49,13 +49,9 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 	if err != nil {
 		return err
 	}
-	if c.Thread == 0 {
-		d.log.Warn("relay without a support topic dropped", "chat_id", chat, "message_id", msg.ID)
-		return nil
-	}
 	p := pendingOf(msg)
 	p.Edited = edited
-	if edited {
+	if edited && c.Thread != 0 {
 		done, err := d.followEdit(ctx, chat, c, p)
 		if err != nil || done {
 			return err
@@ -261,8 +257,18 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 	if err := d.flushAlbum(ctx, chat); err != nil {
 		return err
 	}
-	if len(vals) == 0 || c.Thread == 0 {
+	if len(vals) == 0 {
 		return nil
+	}
+	if c.Thread == 0 {
+		// Open has not made the topic yet (Telegram was down, say): the
+		// messages wait for it instead of being lost.
+		back := make([]any, len(vals))
+		for i, v := range vals {
+			back[i] = v
+		}
+		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+		return errors.New("no support topic yet")
 	}
 	var list []pending
 	for _, v := range vals {

@@ -143,7 +143,7 @@ func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) er
 	}
 	c.Thread = thread
 	card := sendMessage{ChatID: d.group, MessageThreadID: thread, ReplyMarkup: d.cardButtons(chat),
-		Text: d.text(d.lang, dialogs.MsgHOTopicLost, nil) + "\n\n" + d.card(ctx, c, infoOf(c), d.recent(ctx, chat))}
+		Text: d.text(d.lang, dialogs.MsgHOTopicLost, nil) + "\n\n" + d.card(c, infoOf(c), nil, d.recent(ctx, chat))}
 	if _, err := d.out.Enqueue(ctx, d.group, "", call("sendMessage", card, outbox.Group, tag(tagGroup, chat), false)); err != nil {
 		return fmt.Errorf("enqueue context card: %w", err)
 	}

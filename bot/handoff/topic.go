@@ -25,7 +25,6 @@ func (d *Desk) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("support group check: getMe: %w", err)
 	}
-	d.botID = me.ID
 	chat, err := d.api.GetChat(ctx, &tg.GetChatParams{ChatID: d.group})
 	if err != nil {
 		return fmt.Errorf("SUPPORT_CHAT_ID %d: the bot cannot see this chat (%v): add the bot to the support group and check the id (a supergroup id starts with -100)", d.group, err)
