@@ -110,7 +110,8 @@ func (d *Desk) HandleResult(ctx context.Context, _ int64, c outbox.Call, result 
 // topic. It reports whether it dealt with the failure.
 func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure error) (bool, error) {
 	t, ok := parseTag(c.Tag)
-	if !ok || failure == nil {
+	if !ok || failure == nil || t.chat == 0 {
+		// chat 0: a notice in the General topic, nobody's topic to remake.
 		return false, nil
 	}
 	msg := failure.Error()
