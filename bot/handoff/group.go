@@ -511,7 +511,8 @@ func (d *Desk) agentOpens(ctx context.Context, chat int64, c conv, agent *models
 		if _, err := d.out.Enqueue(ctx, d.group, "",
 			call("reopenForumTopic", topicParams{ChatID: d.group, MessageThreadID: c.Thread}, outbox.Group, tag(tagGroup, chat), true),
 			d.groupText(chat, c.Thread,
-				d.text(d.lang, dialogs.MsgHOOpened, dialogs.Arg{"Name": agent.FirstName}))); err != nil {
+				d.text(d.lang, dialogs.MsgHOOpened, dialogs.Arg{"Name": agent.FirstName})),
+			d.retitle(chat, c, dialogs.MsgHOStateClaim)); err != nil {
 			return fmt.Errorf("enqueue opened: %w", err)
 		}
 	}

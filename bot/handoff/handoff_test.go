@@ -491,3 +491,30 @@ func TestAgentOpensAConversationByMerchantNumber(t *testing.T) {
 	f.wire.settle(t)
 	assert.Empty(t, f.srv.Sent(m2))
 }
+
+func TestWritingInAClosedTopicOpensAConversation(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepBank)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
+	f.wire.settle(t)
+	require.True(t, f.topic(m1, "Zhang San Store").Closed)
+
+	f.agentSays(d, bob, th, telegramtest.UserMessage{Text: "One more thing: your letter arrived."})
+	f.wire.settle(t)
+	posts := f.wire.Posts()
+	require.Len(t, posts, 2)
+	assert.Equal(t, handoff.EventAgentOpen, posts[1].Event)
+	assert.Equal(t, "Bob", posts[1].Arg)
+	assert.False(t, f.topic(m1, "Zhang San Store").Closed, "the topic is open again")
+	assert.Equal(t, "Zhang San Store · 0001 · claimed", f.topic(m1, "Zhang San Store").Name)
+	sent := f.srv.Sent(m1)
+	require.Len(t, sent, 1)
+	assert.Equal(t, "One more thing: your letter arrived.", sent[0].Text)
+	msgs := f.inThread(th)
+	assert.Contains(t, describe(msgs), "Bob opened a conversation")
+	assert.Empty(t, f.wire.Lost())
+}
