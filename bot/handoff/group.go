@@ -250,7 +250,11 @@ func (d *Desk) toast(ctx context.Context, query, text string) error {
 
 func (d *Desk) button(ctx context.Context, q *models.CallbackQuery) error {
 	msg := q.Message.Message
-	if msg == nil || msg.Chat.ID != d.group {
+	if msg == nil {
+		// A card too old for Telegram to show: still stop the spinner.
+		return d.toast(ctx, q.ID, "")
+	}
+	if msg.Chat.ID != d.group {
 		return nil
 	}
 	if ok, err := d.isAgent(ctx, &q.From); err != nil || !ok {

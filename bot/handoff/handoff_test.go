@@ -518,3 +518,50 @@ func TestWritingInAClosedTopicOpensAConversation(t *testing.T) {
 	assert.Contains(t, describe(msgs), "Bob opened a conversation")
 	assert.Empty(t, f.wire.Lost())
 }
+
+func TestApplyCarriesOutTheDialogsEffects(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	in := &dialogs.HandOffInfo{MerchantNo: "822100050110001", MerchantName: "Zhang San Store", Lang: locales.Chinese, Step: dialogs.StepCard}
+	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.HandOff, Step: dialogs.StepCard, Info: in}}, nil, false))
+	_, id := f.srv.Send(m1, m1, telegramtest.UserMessage{Text: "hi"})
+	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.Relay, MessageID: id}}, f.message(m1, id), false))
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	msgs := f.inThread(th)
+	require.Len(t, msgs, 2)
+	assert.Equal(t, "hi", msgs[1].Text)
+	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.HandOffEnd}}, nil, false))
+	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.Rated, Rating: 3}}, nil, false))
+	f.wire.settle(t)
+	tp := f.topic(m1, "Zhang San Store")
+	assert.True(t, tp.Closed)
+	assert.Equal(t, "Zhang San Store · 0001 · closed ⭐3", tp.Name)
+	assert.Contains(t, describe(f.inThread(th)), "went back to the bot on their own")
+	assert.Empty(t, f.wire.Lost())
+}
+
+func TestOddGroupUpdatesAreIgnored(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	odd := []*models.Update{
+		{},
+		{Message: &models.Message{Chat: models.Chat{ID: group}}},
+		{Message: &models.Message{Chat: models.Chat{ID: group}, From: &alice, Text: "/", IsTopicMessage: true, MessageThreadID: 999}},
+		{Message: &models.Message{Chat: models.Chat{ID: group}, From: &alice, Text: "/open", IsTopicMessage: false}},
+		{Message: &models.Message{Chat: models.Chat{ID: 42}, From: &alice, Text: "not the group"}},
+		{EditedMessage: &models.Message{Chat: models.Chat{ID: group}, From: &alice, Text: "x", IsTopicMessage: true, MessageThreadID: 999}},
+		{CallbackQuery: &models.CallbackQuery{ID: "1", From: alice, Data: "ho:claim:notanumber"}},
+		{CallbackQuery: &models.CallbackQuery{ID: "2", From: alice, Data: "ho:back:7001",
+			Message: models.MaybeInaccessibleMessage{Message: &models.Message{Chat: models.Chat{ID: group}}}}},
+	}
+	for i, u := range odd {
+		assert.NoError(t, d.HandleGroup(ctx, u), "update %d", i)
+	}
+	f.wire.settle(t)
+	assert.Empty(t, f.wire.Posts())
+	assert.Empty(t, f.srv.Sent(m1))
+}
