@@ -146,6 +146,7 @@ func (d *Desk) keyConv(chat int64) string    { return d.prefix + "ho:c:" + itoa(
 func (d *Desk) keyThread(thread int) string  { return d.prefix + "ho:th:" + strconv.Itoa(thread) }
 func (d *Desk) keyLock(chat int64) string    { return d.prefix + "ho:lock:" + itoa(chat) }
 func (d *Desk) keyPending(chat int64) string { return d.prefix + "ho:pend:" + itoa(chat) }
+func (d *Desk) keySeen(chat int64) string    { return d.prefix + "ho:seen:" + itoa(chat) }
 func (d *Desk) keyAlbum(chat int64) string   { return d.prefix + "ho:alb:" + itoa(chat) }
 func (d *Desk) keyM2G(chat int64) string     { return d.prefix + "ho:m2g:" + itoa(chat) }
 func (d *Desk) keyG2M(chat int64) string     { return d.prefix + "ho:g2m:" + itoa(chat) }

@@ -565,3 +565,16 @@ func TestOddGroupUpdatesAreIgnored(t *testing.T) {
 	assert.Empty(t, f.wire.Posts())
 	assert.Empty(t, f.srv.Sent(m1))
 }
+
+func TestARelayAppliedTwiceGoesOnce(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepCard)))
+	id := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo"})
+	require.NoError(t, d.Relay(ctx, m1, f.message(m1, id), false)) // the update redelivered
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+	msgs := f.inThread(f.topic(m1, "Zhang San Store").ThreadID)
+	assert.Len(t, msgs, 2, describe(msgs))
+}

@@ -57,20 +57,34 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 			return err
 		}
 	}
-	d.remember(ctx, chat, "👤 "+describe(p))
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("encode relay: %w", err)
 	}
-	pipe := d.rdb.TxPipeline()
-	pipe.RPush(ctx, d.keyPending(chat), raw)
-	pipe.Expire(ctx, d.keyPending(chat), 24*time.Hour)
-	pipe.ZAddNX(ctx, d.keyDue(), zmember(d.now().Add(d.window).UnixMilli(), chat))
-	if _, err := pipe.Exec(ctx); err != nil {
+	// An update applied again (a redelivery, a retry) relays once.
+	seen := strconv.Itoa(msg.ID)
+	if edited {
+		seen += "e" + strconv.Itoa(msg.EditDate)
+	}
+	due := strconv.FormatInt(d.now().Add(d.window).UnixMilli(), 10)
+	added, err := queueScript.Run(ctx, d.rdb, []string{d.keyPending(chat), d.keyDue(), d.keySeen(chat)},
+		raw, due, itoa(chat), seen, int((24 * time.Hour).Seconds())).Int()
+	if err != nil {
 		return fmt.Errorf("queue relay: %w", err)
+	}
+	if added == 1 {
+		d.remember(ctx, chat, "👤 "+describe(p))
 	}
 	return nil
 }
+
+var queueScript = redis.NewScript(`
+if redis.call("SADD", KEYS[3], ARGV[4]) == 0 then return 0 end
+redis.call("EXPIRE", KEYS[3], ARGV[5])
+redis.call("RPUSH", KEYS[1], ARGV[1])
+redis.call("EXPIRE", KEYS[1], ARGV[5])
+redis.call("ZADD", KEYS[2], "NX", ARGV[2], ARGV[3])
+return 1`)
 
 func pendingOf(msg *models.Message) pending {
 	p := pending{ID: msg.ID, Text: msg.Text}
