@@ -312,9 +312,9 @@ func (d *Desk) deliver(ctx context.Context, chat int64, m *models.Message) error
 	t := tag(tagG2M, chat, strconv.Itoa(m.ID))
 	switch {
 	case m.Text != "" && d.sign:
-		cl = call("sendMessage", sendMessage{ChatID: chat, Text: clip(m.Text+"\n\n"+d.signature(chat, m.From), 4096)}, outbox.Reply, t, false)
+		cl = call("sendMessage", sendMessage{ChatID: chat, Text: clip(m.Text+"\n\n"+d.signature(ctx, chat, m.From), 4096)}, outbox.Reply, t, false)
 	case m.Text == "" && d.sign && hasCaption(m):
-		caption := d.signature(chat, m.From)
+		caption := d.signature(ctx, chat, m.From)
 		if m.Caption != "" {
 			caption = m.Caption + "\n\n" + caption
 		}
@@ -334,16 +334,11 @@ func hasCaption(m *models.Message) bool {
 	return len(m.Photo) > 0 || m.Document != nil || m.Video != nil || m.Voice != nil || m.Audio != nil || m.Animation != nil
 }
 
-func (d *Desk) signature(chat int64, agent *models.User) string {
-	lang := d.merchantLang(chat)
-	return d.text(lang, dialogs.MsgSupportSignature, dialogs.Arg{"Name": agent.FirstName})
-}
-
-func (d *Desk) merchantLang(chat int64) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+// signature is the agent's name under their message, in the merchant's
+// language (the default language when it cannot be read).
+func (d *Desk) signature(ctx context.Context, chat int64, agent *models.User) string {
 	lang, _ := d.rdb.HGet(ctx, d.keyConv(chat), "l").Result()
-	return lang
+	return d.text(lang, dialogs.MsgSupportSignature, dialogs.Arg{"Name": agent.FirstName})
 }
 
 // flushAlbum copies an agent's album to the merchant in one call.
@@ -405,13 +400,13 @@ func (d *Desk) agentEdit(ctx context.Context, m *models.Message) error {
 	if m.Text != "" {
 		text := m.Text
 		if d.sign {
-			text += "\n\n" + d.signature(chat, m.From)
+			text += "\n\n" + d.signature(ctx, chat, m.From)
 		}
 		cl = call("editMessageText", editText{ChatID: chat, MessageID: mid, Text: clip(text, 4096)}, outbox.Reply, t, true)
 	} else {
 		caption := m.Caption
 		if d.sign {
-			caption += "\n\n" + d.signature(chat, m.From)
+			caption += "\n\n" + d.signature(ctx, chat, m.From)
 		}
 		cl = call("editMessageCaption", editCaption{ChatID: chat, MessageID: mid, Caption: clip(caption, 1024)}, outbox.Reply, t, true)
 	}
@@ -442,7 +437,7 @@ func (d *Desk) template(ctx context.Context, chat int64, c conv, m *models.Messa
 	}
 	text := d.text(c.Lang, key, nil)
 	if d.sign {
-		text += "\n\n" + d.signature(chat, m.From)
+		text += "\n\n" + d.signature(ctx, chat, m.From)
 	}
 	d.remember(ctx, chat, "🎧 "+text)
 	_, err := d.out.Enqueue(ctx, chat, "", call("sendMessage", sendMessage{ChatID: chat, Text: text}, outbox.Reply,
