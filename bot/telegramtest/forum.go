@@ -206,7 +206,7 @@ func (s *Server) getChat(_ context.Context, p Params) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.blockedLocked(chatID); e != nil && chatID < 0 {
-		return nil, badRequest("chat not found")
+		return nil, e // kicked from the group
 	}
 	ch := s.chatObjectLocked(chatID)
 	info := models.ChatFullInfo{ID: ch.ID, Type: ch.Type, Title: ch.Title, Username: ch.Username,
