@@ -34,6 +34,7 @@ type Engine struct {
 	now     Clock
 	newKey  func() string
 	log     *slog.Logger
+	hours   SupportHours
 	table   fsm.Events
 	steps   map[string]*stepDef
 	// fsms reuses machines built from table: building one costs more than
@@ -102,6 +103,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t.begin()
 	defer e.fsms.Put(t.fsm)
 	t.dispatch()
+	t.afterSupport(before)
 	if stalenessKey(*st) != stalenessKey(before) {
 		st.Seq++ // a change of step or answers makes the buttons sent before it stale
 	}
@@ -128,6 +130,7 @@ func stalenessKey(st State) State {
 	st.Touched, st.Seq, st.Reminded = time.Time{}, 0, false
 	st.LookupFails, st.LookupSince, st.LangOpen = 0, time.Time{}, false
 	st.CodeSentAt, st.CodeAttempts, st.CodePending = time.Time{}, 0, false
+	st.Fails, st.RateOpen = 0, false // counters beside the question, not answers
 	return st
 }
 
@@ -154,6 +157,9 @@ func (t *turn) begin() {
 
 func (t *turn) dispatch() {
 	in := t.in
+	if t.relayed() {
+		return
+	}
 	langOpen := t.st.LangOpen
 	t.st.LangOpen = false // the chooser takes only the next message
 	switch in.Kind {
@@ -166,6 +172,9 @@ func (t *turn) dispatch() {
 		}
 		t.command(strings.ToLower(in.Text), in.Arg)
 	case InButton:
+		if t.rated(in.Data) {
+			return
+		}
 		if in.Seq != t.st.Seq {
 			t.stale()
 			return
@@ -471,19 +480,11 @@ func (t *turn) help() {
 }
 
 func (t *turn) support() {
-	st := t.st
-	if st.Step == StepSupport {
+	if t.st.Step == StepSupport {
 		t.prompt()
 		return
 	}
-	if st.Step != StepMenu && st.Step != StepCancel {
-		st.Ret = st.Step // from the cancel question, Ret already holds the step
-	}
-	st.Editing = false
-	if t.fire(evSupport) {
-		t.effect(Effect{Kind: HandOff, Step: st.Ret})
-		t.prompt()
-	}
+	t.handOff(false)
 }
 
 func (t *turn) cancel() {
@@ -599,6 +600,12 @@ func (t *turn) menuButton(arg string) {
 		}
 	case "support":
 		t.support()
+	case "stuck": // the offer after failed answers
+		if t.st.Step == StepSupport {
+			t.prompt()
+			return
+		}
+		t.handOff(true)
 	case "lang":
 		t.chooseLanguage()
 	default:

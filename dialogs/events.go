@@ -9,6 +9,10 @@ func (t *turn) event(name, arg string) {
 		t.statusEvent(arg)
 	case EventWake:
 		t.wake()
+	case EventHandBack:
+		t.handBack()
+	case EventAgentOpen:
+		t.agentOpened()
 	default:
 		t.log.Warn("unknown dialog event ignored", "event", name)
 	}

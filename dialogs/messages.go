@@ -192,7 +192,7 @@ func DynamicIDs() []MsgID {
 	for _, r := range backend.Reasons {
 		ids = append(ids, MsgID("reason_"+r), MsgID("advice_"+r))
 	}
-	return ids
+	return append(ids, supportIDs()...)
 }
 
 // Message ids of notifications, /status, reminders and expiry.

@@ -60,6 +60,12 @@ type State struct {
 	// Reminded: the reminder for the idle spell since Touched went out.
 	Reminded bool `json:"rm,omitempty"`
 
+	// Fails counts typed answers refused in a row at this step; at three
+	// the merchant is offered a person.
+	Fails uint8 `json:"fl,omitempty"`
+	// RateOpen: the agent handed back and the merchant may rate the help.
+	RateOpen bool `json:"ro,omitempty"`
+
 	Secrets Secrets `json:"-"`
 }
 

@@ -103,19 +103,29 @@ const (
 	// DeleteMessage removes the merchant's message MessageID (it carried a
 	// card number). The adapter says so if it cannot.
 	DeleteMessage EffectKind = iota + 1
-	// HandOff asks the adapter to hand the chat to human support.
+	// HandOff asks the adapter to hand the chat to human support (Info).
 	HandOff
 	// Submitted tells the adapter an application (App) was sent for review:
 	// its status is followed (polled) until it is final.
 	Submitted
+	// Relay asks the adapter to pass the merchant's message MessageID (a
+	// new one or an edit) to the support agent: the chat is handed off and
+	// the dialog does not read it.
+	Relay
+	// HandOffEnd says the merchant left support on their own.
+	HandOffEnd
+	// Rated carries the merchant's rating (1-5) of the help they had.
+	Rated
 )
 
 // Effect is something the adapter must do besides talking.
 type Effect struct {
 	Kind      EffectKind
-	MessageID int    // DeleteMessage: the merchant's message
-	Step      string // HandOff: the step the merchant left for support
-	App       string // Submitted: the application number
+	MessageID int          // DeleteMessage, Relay: the merchant's message
+	Step      string       // HandOff: the step the merchant left for support
+	Info      *HandOffInfo // HandOff: what the support group is shown
+	Rating    int          // Rated: 1-5
+	App       string       // Submitted: the application number
 }
 
 // Outcome is the dialog's answer to one Input.

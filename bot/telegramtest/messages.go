@@ -373,8 +373,8 @@ func (s *Server) writableLocked(chatID int64, thread int) (*chat, *apiError) {
 		return nil, e
 	}
 	c := s.chatLocked(chatID)
-	if t := c.topics[thread]; thread != 0 && t != nil && t.Closed {
-		return nil, badRequest("TOPIC_CLOSED")
+	if e := threadErr(c, thread); e != nil {
+		return nil, e
 	}
 	return c, nil
 }
@@ -601,6 +601,8 @@ func copyRecord(src *record, thread int) *record {
 			Document:        w.Document,
 			Sticker:         w.Sticker,
 			Contact:         w.Contact,
+			Voice:           w.Voice,
+			Video:           w.Video,
 		},
 	}
 }

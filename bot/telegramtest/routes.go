@@ -43,6 +43,12 @@ func (s *Server) buildRoutes() map[string]route {
 		{name: "createForumTopic", handle: s.createForumTopic},
 		{name: "closeForumTopic", handle: s.closeForumTopic},
 		{name: "reopenForumTopic", handle: s.reopenForumTopic},
+		{name: "editForumTopic", handle: s.editForumTopic},
+		{name: "deleteForumTopic", handle: s.deleteForumTopic},
+		{name: "getChat", handle: s.getChat},
+		{name: "getChatMember", handle: s.getChatMember},
+		{name: "copyMessages", handle: s.copyMessages, sends: true},
+		{name: "setMessageReaction", handle: s.setMessageReaction},
 	}
 	routes := make(map[string]route, len(list))
 	for _, rt := range list {

@@ -68,6 +68,7 @@ type Server struct {
 	limits         *limiter
 	violations     int
 	fileSeq        int
+	forum          forumSettings // topics.go, forum.go
 }
 
 // New starts a fake Bot API on a local port. Close it when done.

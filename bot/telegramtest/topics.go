@@ -14,6 +14,9 @@ type Topic struct {
 	Name      string
 	IconColor int
 	Closed    bool
+	// deleted topics stay known so that sends into them are refused the way
+	// Telegram refuses them ("message thread not found"), not taken as new.
+	deleted bool
 }
 
 // defaultIconColor is the blue Telegram gives a topic created without icon_color.
@@ -35,6 +38,9 @@ func (s *Server) createForumTopic(_ context.Context, p Params) (any, *apiError) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.blockedLocked(chatID); e != nil {
+		return nil, e
+	}
+	if e := s.forumRightsLocked(chatID); e != nil {
 		return nil, e
 	}
 	c := s.chatLocked(chatID)
@@ -66,8 +72,11 @@ func (s *Server) setTopicClosed(p Params, closed bool) (any, *apiError) {
 	if c := s.chats[chatID]; c != nil {
 		t = c.topics[thread]
 	}
-	if t == nil {
+	if t == nil || t.deleted {
 		return nil, badRequest("TOPIC_ID_INVALID")
+	}
+	if e := s.forumRightsLocked(chatID); e != nil {
+		return nil, e
 	}
 	if t.Closed == closed {
 		return nil, badRequest("TOPIC_NOT_MODIFIED")
@@ -77,7 +86,8 @@ func (s *Server) setTopicClosed(p Params, closed bool) (any, *apiError) {
 	return true, nil
 }
 
-// Topics lists the forum topics the bot created in chatID, oldest first.
+// Topics lists the forum topics the bot created in chatID that are not
+// deleted, oldest first.
 func (s *Server) Topics(chatID int64) []Topic {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +102,9 @@ func (v *Snapshot) Topics(chatID int64) []Topic {
 	}
 	out := make([]Topic, 0, len(c.topics))
 	for _, t := range c.topics {
-		out = append(out, *t)
+		if !t.deleted {
+			out = append(out, *t)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ThreadID < out[j].ThreadID })
 	return out

@@ -248,7 +248,8 @@ func (c *console) print(out dialogs.Outcome) {
 		switch e.Kind {
 		case dialogs.DeleteMessage:
 			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgMessageDeleted, nil))
-		case dialogs.HandOff:
+		case dialogs.HandOff, dialogs.Relay:
+			// No desk here: say so, rather than leave a relayed message unanswered.
 			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgNoSupportDesk, nil))
 		}
 	}

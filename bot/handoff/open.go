@@ -1,0 +1,261 @@
+package handoff
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// Open hands merchant chat to support (the dialog's HandOff effect): the
+// merchant's topic is made ready (created, reopened or recreated) and the
+// context card is queued first in it, with Claim and Hand back buttons.
+func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) error {
+	before, err := d.loadConv(ctx, chat)
+	if err != nil {
+		return err
+	}
+	c := before
+	if info.MerchantNo != "" {
+		c.No = info.MerchantNo
+	}
+	if info.MerchantName != "" {
+		c.Name = info.MerchantName
+	}
+	var apps []backend.Receipt
+	if d.backend != nil && c.No != "" {
+		// The title names the shop; the dialog knows only the registered
+		// person. Without the backend the card says less, and that is all.
+		if m, err := d.backend.Merchant(ctx, c.No); err == nil && m.Business != "" {
+			c.Name = m.Business
+		} else if err != nil {
+			d.log.Warn("merchant for the context card", "chat_id", chat, "err", err)
+		}
+		if apps, err = d.backend.Applications(ctx, c.No); err != nil {
+			d.log.Warn("applications for the context card", "chat_id", chat, "err", err)
+			apps = nil
+		}
+	}
+	if info.Lang != "" {
+		c.Lang = info.Lang
+	}
+	if info.Step != "" {
+		c.Step = info.Step
+	}
+	thread, lost, err := d.ensureTopic(ctx, chat, d.title(c, chat, dialogs.MsgHOStateOpen))
+	if err != nil {
+		return fmt.Errorf("support topic for chat %d: %w", chat, err)
+	}
+	c.Thread = thread
+	fields := map[string]any{"th": thread, "no": c.No, "nm": c.Name, "l": c.Lang, "st": c.Step}
+	state := dialogs.MsgHOStateOpen
+	if !before.Open {
+		// A new hand-off: nobody owns it yet. One an agent opened is
+		// already open and stays theirs.
+		fields["open"], fields["since"], fields["ag"], fields["an"], fields["rate"] = "1", d.now().UnixMilli(), "", "", ""
+		c.Agent, c.AgentName, c.Rating = 0, "", ""
+	} else if c.Agent != 0 {
+		state = dialogs.MsgHOStateClaim
+	}
+	pipe := d.rdb.TxPipeline()
+	pipe.HSet(ctx, d.keyConv(chat), fields)
+	pipe.Expire(ctx, d.keyConv(chat), mapTTL)
+	if c.Agent == 0 && d.announce > 0 {
+		pipe.ZAdd(ctx, d.keyAnnounce(), zmember(d.now().Add(d.announce).UnixMilli(), chat))
+	}
+	recent := pipe.LRange(ctx, d.keyRecent(chat), 0, -1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("save hand-off: %w", err)
+	}
+	calls := []outbox.Call{d.retitle(chat, c, state)}
+	if lost {
+		calls = append(calls, d.groupText(chat, thread, d.text(d.lang, dialogs.MsgHOTopicLost, nil)))
+	}
+	card := sendMessage{ChatID: d.group, MessageThreadID: thread, Text: d.card(c, info, apps, recent.Val()),
+		ReplyMarkup: d.cardButtons(chat)}
+	calls = append(calls, call("sendMessage", card, outbox.Group, tag(tagGroup, chat), false))
+	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
+		return fmt.Errorf("enqueue context card: %w", err)
+	}
+	d.log.Info("hand-off opened", "chat_id", chat, "thread", thread, "step", c.Step, "recreated", lost)
+	return nil
+}
+
+func (d *Desk) cardButtons(chat int64) *inlineKeyboard {
+	return &inlineKeyboard{InlineKeyboard: [][]callbackButton{{
+		{Text: d.text(d.lang, dialogs.MsgHOBtnClaim, nil), CallbackData: "ho:claim:" + itoa(chat)},
+		{Text: d.text(d.lang, dialogs.MsgHOBtnHandBack, nil), CallbackData: "ho:back:" + itoa(chat)},
+	}}}
+}
+
+// card is the context card: who, where they were, their answers (masked
+// by the dialog, and masked again here), their applications and the last
+// messages. It holds nothing that may not be in the group.
+func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, recent []string) string {
+	lang := d.lang
+	name, no := c.Name, c.No
+	if info.MerchantName != "" && info.MerchantName != name {
+		name += " (" + info.MerchantName + ")"
+	}
+	if name == "" {
+		name = d.text(lang, dialogs.MsgHOUnbound, nil)
+	}
+	if no == "" {
+		no = d.text(lang, dialogs.MsgHOUnbound, nil)
+	}
+	langName := "中文"
+	if c.Lang == locales.English {
+		langName = "English"
+	}
+	lines := []string{d.text(lang, dialogs.MsgHOCard, dialogs.Arg{"Name": name, "MerchantNo": no, "Value": langName,
+		"Step": dialogs.Text{Key: dialogs.MsgID("step_" + stepOrMenu(c.Step))}})}
+	if info.Stuck {
+		lines = append(lines, d.text(lang, dialogs.MsgHOCardStuck, nil))
+	}
+	if len(info.Answers) > 0 {
+		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardAnswers, nil))
+		for _, a := range info.Answers {
+			v, _ := maskSensitive(a.Value)
+			lines = append(lines, d.text(lang, dialogs.MsgHOCardAnswer, dialogs.Arg{
+				"Step": dialogs.Text{Key: dialogs.MsgID("step_" + stepOrMenu(a.Step))}, "Value": clip(v, 100)}))
+		}
+	}
+	if d.backend != nil && c.No != "" {
+		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardApps, nil))
+		if len(apps) == 0 {
+			lines = append(lines, d.text(lang, dialogs.MsgHOCardNone, nil))
+		}
+		for i, a := range apps {
+			if i == 5 {
+				break
+			}
+			lines = append(lines, d.text(lang, dialogs.MsgHOCardApp, dialogs.Arg{"ID": a.ID,
+				"Status": dialogs.Text{Key: dialogs.MsgID("status_" + string(a.Status))},
+				"Card":   parse.MaskPAN(a.CardMasked), "When": a.SubmittedAt.Format("2006-01-02")}))
+		}
+	}
+	if len(recent) > 0 {
+		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardRecent, nil))
+		r := slices.Clone(recent)
+		slices.Reverse(r) // kept newest first
+		lines = append(lines, r...)
+	}
+	lines = append(lines, "", d.text(lang, dialogs.MsgHOCardHelp, nil))
+	text, _ := maskSensitive(strings.Join(lines, "\n"))
+	return clip(text, 4000)
+}
+
+func stepOrMenu(s string) string {
+	if s == "" || !slices.Contains(dialogs.AllSteps, s) {
+		return dialogs.StepMenu
+	}
+	return s
+}
+
+func (d *Desk) groupText(chat int64, thread int, text string) outbox.Call {
+	return call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+		outbox.Group, tag(tagGroup, chat), false)
+}
+
+// remember keeps the last few lines of the conversation, masked, for the
+// next context card.
+func (d *Desk) remember(ctx context.Context, chat int64, line string) {
+	line, _ = maskSensitive(clip(strings.ReplaceAll(line, "\n", " "), 200))
+	pipe := d.rdb.TxPipeline()
+	pipe.LPush(ctx, d.keyRecent(chat), line)
+	pipe.LTrim(ctx, d.keyRecent(chat), 0, 4)
+	pipe.Expire(ctx, d.keyRecent(chat), mapTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		d.log.Warn("recent messages not kept", "chat_id", chat, "err", err)
+	}
+}
+
+// handBack ends the hand-off from the group (/close or the button): the
+// dialog is told through the chat's queue, so the merchant resumes at their
+// step in order with whatever they sent meanwhile; the topic is closed and
+// its title marked.
+func (d *Desk) handBack(ctx context.Context, chat int64, c conv, agentName string) error {
+	if !c.Open {
+		return nil
+	}
+	if _, err := d.post.Post(ctx, chat, "ho:back:"+itoa(chat)+":"+strconv.FormatInt(c.Since, 10), dialogs.EventHandBack, agentName); err != nil {
+		return fmt.Errorf("post hand-back: %w", err)
+	}
+	return d.closeConv(ctx, chat, c, d.text(d.lang, dialogs.MsgHOHandedBack, dialogs.Arg{"Name": agentName,
+		"Step": dialogs.Text{Key: dialogs.MsgID("step_" + stepOrMenu(c.Step))}}))
+}
+
+// closeConv marks the conversation closed, says why in the topic, marks
+// the title and closes the topic.
+func (d *Desk) closeConv(ctx context.Context, chat int64, c conv, why string) error {
+	pipe := d.rdb.TxPipeline()
+	pipe.HSet(ctx, d.keyConv(chat), "open", "", "ag", "", "an", "")
+	pipe.ZRem(ctx, d.keyAnnounce(), itoa(chat))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("close hand-off: %w", err)
+	}
+	_, err := d.out.Enqueue(ctx, d.group, "",
+		d.groupText(chat, c.Thread, why),
+		d.retitle(chat, c, dialogs.MsgHOStateClosed),
+		call("closeForumTopic", topicParams{ChatID: d.group, MessageThreadID: c.Thread}, outbox.Group, tag(tagGroup, chat), true))
+	if err != nil {
+		return fmt.Errorf("enqueue close: %w", err)
+	}
+	d.log.Info("hand-off closed", "chat_id", chat, "thread", c.Thread)
+	return nil
+}
+
+// Left is the dialog's HandOffEnd effect: the merchant went back to the bot
+// on their own. The agent is told and the topic closed.
+func (d *Desk) Left(ctx context.Context, chat int64) error {
+	c, err := d.loadConv(ctx, chat)
+	if err != nil || !c.Open || c.Thread == 0 {
+		return err
+	}
+	return d.closeConv(ctx, chat, c, d.text(d.lang, dialogs.MsgHOLeft, nil))
+}
+
+// Rated is the dialog's Rated effect: the rating goes into the topic's
+// title (the topic is closed by then, and a title can still change).
+func (d *Desk) Rated(ctx context.Context, chat int64, rating int) error {
+	if rating < 1 || rating > 5 {
+		return nil
+	}
+	c, err := d.loadConv(ctx, chat)
+	if err != nil || c.Thread == 0 {
+		return err
+	}
+	c.Rating = strconv.Itoa(rating)
+	if err := d.rdb.HSet(ctx, d.keyConv(chat), "rate", c.Rating).Err(); err != nil {
+		return fmt.Errorf("save rating: %w", err)
+	}
+	state := dialogs.MsgHOStateClosed
+	if c.Open {
+		state = dialogs.MsgHOStateOpen
+	}
+	if _, err := d.out.Enqueue(ctx, d.group, "", d.retitle(chat, c, state)); err != nil {
+		return fmt.Errorf("enqueue rating: %w", err)
+	}
+	d.log.Info("hand-off rated", "chat_id", chat, "rating", rating)
+	return nil
+}
+
+// MerchantBlocked reports in the topic that the merchant blocked the bot
+// (a 403 on a call to them, or my_chat_member).
+func (d *Desk) MerchantBlocked(ctx context.Context, chat int64) error {
+	c, err := d.loadConv(ctx, chat)
+	if err != nil || c.Thread == 0 {
+		return err
+	}
+	if _, err := d.out.Enqueue(ctx, d.group, "", d.groupText(chat, c.Thread, d.text(d.lang, dialogs.MsgHOBlocked, nil))); err != nil {
+		return fmt.Errorf("enqueue blocked notice: %w", err)
+	}
+	return nil
+}

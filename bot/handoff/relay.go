@@ -1,0 +1,418 @@
+package handoff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-telegram/bot/models"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+// pending is a merchant message waiting for its batch to be relayed. Only
+// the masked text is kept, never what the merchant typed.
+type pending struct {
+	ID        int    `json:"i"`
+	Media     string `json:"m,omitempty"` // "" for text, else the kind ("photo", ...)
+	Text      string `json:"x,omitempty"` // text or caption, masked
+	Sensitive bool   `json:"s,omitempty"` // something was masked: send our text, not a copy
+	Card      bool   `json:"c,omitempty"` // a card number in a caption: the dialog deletes the message
+	Edited    bool   `json:"e,omitempty"` // an edit of a message not (yet) mapped
+}
+
+// Batching limits: texts up to shortText runes are combined into one group
+// message of at most batchText runes.
+const (
+	shortText = 500
+	batchText = 3500
+	maxCopy   = 100 // copyMessages takes at most 100 ids
+)
+
+// Relay passes a merchant's message (or an edit of one) to their topic,
+// while the chat is handed off (the dialog's Relay effect). New messages
+// wait a short window so that a burst becomes one group message and an album
+// stays one album; edits of relayed messages are followed at once. Card,
+// ID numbers, codes and phones are masked: such a text is sent as our own
+// masked copy, never copied.
+func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edited bool) error {
+	if msg == nil {
+		return nil
+	}
+	c, err := d.loadConv(ctx, chat)
+	if err != nil {
+		return err
+	}
+	p := pendingOf(msg)
+	p.Edited = edited
+	if edited && c.Thread != 0 {
+		done, err := d.followEdit(ctx, chat, c, p)
+		if err != nil || done {
+			return err
+		}
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode relay: %w", err)
+	}
+	// An update applied again (a redelivery, a retry) relays once.
+	seen := strconv.Itoa(msg.ID)
+	if edited {
+		seen += "e" + strconv.Itoa(msg.EditDate)
+	}
+	due := strconv.FormatInt(d.now().Add(d.window).UnixMilli(), 10)
+	added, err := queueScript.Run(ctx, d.rdb, []string{d.keyPending(chat), d.keyDue(), d.keySeen(chat)},
+		raw, due, itoa(chat), seen, int((24 * time.Hour).Seconds())).Int()
+	if err != nil {
+		return fmt.Errorf("queue relay: %w", err)
+	}
+	if added == 1 {
+		d.remember(ctx, chat, "👤 "+describe(p))
+	}
+	return nil
+}
+
+var queueScript = redis.NewScript(`
+if redis.call("SADD", KEYS[3], ARGV[4]) == 0 then return 0 end
+redis.call("EXPIRE", KEYS[3], ARGV[5])
+redis.call("RPUSH", KEYS[1], ARGV[1])
+redis.call("EXPIRE", KEYS[1], ARGV[5])
+redis.call("ZADD", KEYS[2], "NX", ARGV[2], ARGV[3])
+return 1`)
+
+func pendingOf(msg *models.Message) pending {
+	p := pending{ID: msg.ID, Text: msg.Text}
+	switch {
+	case msg.Text != "":
+	case len(msg.Photo) > 0:
+		p.Media = "photo"
+	case msg.Document != nil:
+		p.Media = "document"
+	case msg.Voice != nil:
+		p.Media = "voice"
+	case msg.Video != nil:
+		p.Media = "video"
+	case msg.Sticker != nil:
+		p.Media = "sticker"
+	case msg.Audio != nil:
+		p.Media = "audio"
+	case msg.VideoNote != nil:
+		p.Media = "video_note"
+	case msg.Animation != nil:
+		p.Media = "animation"
+	default:
+		p.Media = "message"
+	}
+	if p.Media != "" {
+		p.Text = msg.Caption
+	}
+	p.Card = dialogs.LooksLikeCard(p.Text)
+	p.Text, p.Sensitive = maskSensitive(p.Text)
+	return p
+}
+
+func describe(p pending) string {
+	if p.Media == "" {
+		return p.Text
+	}
+	if p.Text == "" {
+		return "[" + p.Media + "]"
+	}
+	return "[" + p.Media + "] " + p.Text
+}
+
+// followEdit edits the group's copy of a merchant message; done is false
+// when there is no copy yet (the edit is then relayed as a new message).
+func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (bool, error) {
+	v, err := d.rdb.HGet(ctx, d.keyM2G(chat), strconv.Itoa(p.ID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read message map: %w", err)
+	}
+	gid, first, batched := strings.Cut(v, "/")
+	groupID, _ := strconv.Atoi(gid)
+	var cl outbox.Call
+	switch {
+	case batched:
+		text, err := d.editParts(ctx, chat, first, p)
+		if err != nil {
+			return false, err
+		}
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: text}, outbox.Group, tag(tagGroup, chat), true)
+	case p.Media == "":
+		text := p.Text
+		if p.Sensitive {
+			text = d.text(d.lang, dialogs.MsgHOMasked, nil) + "\n" + text
+		}
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
+	case p.Card:
+		// The dialog deleted the message; the group's copy loses its caption.
+		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID,
+			Caption: d.text(d.lang, dialogs.MsgHOMasked, nil) + " " + clip(p.Text, 900)}, outbox.Group, tag(tagGroup, chat), true)
+	default:
+		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
+	}
+	d.remember(ctx, chat, "👤 ✏️ "+describe(p))
+	if _, err := d.out.Enqueue(ctx, d.group, "", cl); err != nil {
+		return false, fmt.Errorf("enqueue edit: %w", err)
+	}
+	return true, nil
+}
+
+type part struct {
+	ID   int    `json:"i"`
+	Text string `json:"x"` // masked
+}
+
+// editParts replaces one message of a combined relay and returns the new
+// combined text.
+func (d *Desk) editParts(ctx context.Context, chat int64, first string, p pending) (string, error) {
+	n, _ := strconv.Atoi(first)
+	raw, err := d.rdb.Get(ctx, d.keyParts(chat, n)).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("read batch: %w", err)
+	}
+	var parts []part
+	_ = json.Unmarshal(raw, &parts) // gone or damaged: the edit alone
+	found := false
+	for i := range parts {
+		if parts[i].ID == p.ID {
+			parts[i].Text, found = p.Text, true
+		}
+	}
+	if !found {
+		parts = append(parts, part{ID: p.ID, Text: p.Text})
+	}
+	if raw, err := json.Marshal(parts); err == nil {
+		d.rdb.Set(ctx, d.keyParts(chat, n), raw, mapTTL)
+	}
+	return d.joinParts(parts, p.Sensitive), nil
+}
+
+func (d *Desk) joinParts(parts []part, sensitive bool) string {
+	texts := make([]string, 0, len(parts)+1)
+	if sensitive {
+		texts = append(texts, d.text(d.lang, dialogs.MsgHOMasked, nil))
+	}
+	for _, p := range parts {
+		texts = append(texts, p.Text)
+	}
+	return clip(strings.Join(texts, "\n"), 4000)
+}
+
+func zmember(score int64, chat int64) redis.Z {
+	return redis.Z{Score: float64(score), Member: itoa(chat)}
+}
+
+// Run relays batches whose window has passed and announces hand-offs
+// nobody claimed, until ctx ends. Every replica runs it: a due entry is
+// taken by exactly one (ZREM decides).
+func (d *Desk) Run(ctx context.Context) error {
+	t := time.NewTicker(d.tick)
+	defer t.Stop()
+	for {
+		d.due(ctx, d.keyDue(), d.flush)
+		d.due(ctx, d.keyAnnounce(), d.reannounce)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// due runs fn for every chat due in zset, each on one replica only.
+func (d *Desk) due(ctx context.Context, zset string, fn func(context.Context, int64) error) {
+	now := strconv.FormatInt(d.now().UnixMilli(), 10)
+	members, err := d.rdb.ZRangeByScore(ctx, zset, &redis.ZRangeBy{Min: "-inf", Max: now, Count: 100}).Result()
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("support schedule not read", "err", err)
+		}
+		return
+	}
+	for _, m := range members {
+		won, err := d.rdb.ZRem(ctx, zset, m).Result()
+		if err != nil || won == 0 {
+			continue
+		}
+		chat, _ := strconv.ParseInt(m, 10, 64)
+		if err := fn(ctx, chat); err != nil {
+			d.log.Warn("support task failed; retried", "chat_id", chat, "err", err)
+			d.rdb.ZAdd(ctx, zset, zmember(d.now().Add(time.Second).UnixMilli(), chat))
+		}
+	}
+}
+
+var popScript = redis.NewScript(`local v = redis.call("LRANGE", KEYS[1], 0, -1) redis.call("DEL", KEYS[1]) return v`)
+
+// Flush relays the merchant's waiting messages now (Run does it when their
+// window has passed).
+func (d *Desk) Flush(ctx context.Context, chat int64) error { return d.flush(ctx, chat) }
+
+func (d *Desk) flush(ctx context.Context, chat int64) error {
+	c, err := d.loadConv(ctx, chat)
+	if err != nil {
+		return err
+	}
+	// Taken and removed in one step: a batch goes out once.
+	vals, err := popScript.Run(ctx, d.rdb, []string{d.keyPending(chat)}).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("take relays: %w", err)
+	}
+	if err := d.flushAlbum(ctx, chat); err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	if c.Thread == 0 {
+		// Open has not made the topic yet (Telegram was down, say): the
+		// messages wait for it instead of being lost.
+		back := make([]any, len(vals))
+		for i, v := range vals {
+			back[i] = v
+		}
+		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+		return errors.New("no support topic yet")
+	}
+	var list []pending
+	for _, v := range vals {
+		var p pending
+		if json.Unmarshal([]byte(v), &p) == nil {
+			list = append(list, p)
+		}
+	}
+	calls, parts := d.batch(chat, c.Thread, list)
+	pipe := d.rdb.TxPipeline()
+	for first, ps := range parts {
+		raw, _ := json.Marshal(ps)
+		pipe.Set(ctx, d.keyParts(chat, first), raw, mapTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && len(parts) > 0 {
+		return fmt.Errorf("save batch: %w", err)
+	}
+	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
+		// Put them back for the retry rather than lose them.
+		back := make([]any, len(vals))
+		for i, v := range vals {
+			back[i] = v
+		}
+		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+		return fmt.Errorf("enqueue relay: %w", err)
+	}
+	return nil
+}
+
+func reverse(v []any) []any {
+	out := make([]any, len(v))
+	for i := range v {
+		out[len(v)-1-i] = v[i]
+	}
+	return out
+}
+
+// batch turns waiting messages into as few group calls as keeps them
+// readable: consecutive short texts in one message, consecutive media in
+// one copyMessages (which keeps albums together), masked texts as our own.
+func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map[int][]part) {
+	var calls []outbox.Call
+	parts := map[int][]part{}
+	masked := d.text(d.lang, dialogs.MsgHOMasked, nil)
+	for i := 0; i < len(list); {
+		p := list[i]
+		switch {
+		case p.Media == "" && !p.Edited:
+			j, size, sensitive := i, 0, false
+			for j < len(list) && list[j].Media == "" && !list[j].Edited &&
+				len([]rune(list[j].Text)) <= shortText && size+len([]rune(list[j].Text)) <= batchText {
+				size += len([]rune(list[j].Text))
+				sensitive = sensitive || list[j].Sensitive
+				j++
+			}
+			if j == i { // one long text
+				j, sensitive = i+1, p.Sensitive
+			}
+			run := list[i:j]
+			if len(run) == 1 && !p.Sensitive {
+				calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
+					FromChatID: chat, MessageID: p.ID}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
+			} else {
+				ps := make([]part, len(run))
+				ids := make([]string, len(run))
+				for k, r := range run {
+					ps[k], ids[k] = part{ID: r.ID, Text: r.Text}, strconv.Itoa(r.ID)
+				}
+				if len(run) > 1 {
+					parts[p.ID] = ps
+				}
+				t := tag(tagM2G, chat, strings.Join(ids, ","))
+				if len(run) > 1 {
+					t = tag(tagM2G, chat, strings.Join(ids, ","), strconv.Itoa(p.ID))
+				}
+				calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread,
+					Text: d.joinParts(ps, sensitive)}, outbox.Group, t, false))
+			}
+			i = j
+		case p.Edited:
+			text := d.text(d.lang, dialogs.MsgHOEdited, nil) + "\n" + describe(p)
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
+			i++
+		case p.Card:
+			// The dialog removes the message from the merchant's chat, so it
+			// cannot be copied: the group is told what it was, masked.
+			text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+				outbox.Group, tag(tagGroup, chat), false))
+			i++
+		case p.Sensitive:
+			caption := masked + " " + clip(p.Text, 900)
+			calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
+				FromChatID: chat, MessageID: p.ID, Caption: &caption}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
+			i++
+		default:
+			j := i
+			var ids []int
+			for j < len(list) && list[j].Media != "" && !list[j].Sensitive && !list[j].Edited && len(ids) < maxCopy &&
+				(len(ids) == 0 || list[j].ID > ids[len(ids)-1]) {
+				ids = append(ids, list[j].ID)
+				j++
+			}
+			strs := make([]string, len(ids))
+			for k, id := range ids {
+				strs[k] = strconv.Itoa(id)
+			}
+			calls = append(calls, call("copyMessages", copyMessages{ChatID: d.group, MessageThreadID: thread,
+				FromChatID: chat, MessageIDs: ids}, outbox.Group, tag(tagM2G, chat, strings.Join(strs, ",")), false))
+			i = j
+		}
+	}
+	return calls, parts
+}
+
+// reannounce says again in the topic that nobody has claimed the hand-off,
+// and schedules the next reminder.
+func (d *Desk) reannounce(ctx context.Context, chat int64) error {
+	c, err := d.loadConv(ctx, chat)
+	if err != nil {
+		return err
+	}
+	if !c.Open || c.Agent != 0 || c.Thread == 0 || d.announce <= 0 {
+		return nil
+	}
+	mins := int(d.now().Sub(time.UnixMilli(c.Since)).Round(time.Minute) / time.Minute)
+	if _, err := d.out.Enqueue(ctx, d.group, "", d.groupText(chat, c.Thread,
+		d.text(d.lang, dialogs.MsgHOUnclaimed, dialogs.Arg{"N": mins}))); err != nil {
+		return fmt.Errorf("enqueue announcement: %w", err)
+	}
+	return d.rdb.ZAdd(ctx, d.keyAnnounce(), zmember(d.now().Add(d.announce).UnixMilli(), chat)).Err()
+}
