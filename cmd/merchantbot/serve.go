@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
@@ -82,7 +80,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.redisURL == "" {
 		return c, errors.New("REDIS_URL: required for serve (dialog state must survive restarts and be shared by replicas)")
 	}
-	if _, err := redis.ParseURL(c.redisURL); err != nil {
+	if _, err := parseRedisURL(c.redisURL); err != nil {
 		return c, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	if c.redisPrefix == "" {
