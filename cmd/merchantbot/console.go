@@ -93,7 +93,11 @@ func dataCipher(getenv func(string) string, stderr io.Writer) (*store.Cipher, er
 			return nil, fmt.Errorf("DATA_KEY: %w", err)
 		}
 	}
-	return store.NewCipher(key)
+	old, err := oldDataKeys(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewCipher(key, old...)
 }
 
 func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {

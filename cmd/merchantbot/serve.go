@@ -171,7 +171,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cipher, err := store.NewCipher(cfg.dataKey)
+	oldKeys, err := oldDataKeys(getenv)
+	if err != nil {
+		return err
+	}
+	cipher, err := store.NewCipher(cfg.dataKey, oldKeys...)
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)
 	}
@@ -200,7 +204,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithLogger(log))
 	opts := []bot.Option{
 		bot.WithLogger(log),
-		bot.WithCallbackKey(cfg.dataKey),
+		bot.WithCallbackKey(cfg.dataKey, oldKeys...),
 		bot.WithSupportChat(cfg.supportChat),
 		bot.WithReadiness(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 	}
