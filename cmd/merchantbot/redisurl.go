@@ -72,19 +72,19 @@ func parseRedisURL(raw string) (redisConfig, error) {
 		}
 		o, err := redis.ParseFailoverURL(u.String())
 		if err != nil {
-			return redisConfig{}, redactRedisError(err, u)
+			return redisConfig{}, redactRedisError(err)
 		}
 		return redisConfig{mode: redisSentinel, failover: o}, nil
 	case cluster || q.Has("addr"):
 		o, err := redis.ParseClusterURL(u.String())
 		if err != nil {
-			return redisConfig{}, redactRedisError(err, u)
+			return redisConfig{}, redactRedisError(err)
 		}
 		return redisConfig{mode: redisCluster, cluster: o}, nil
 	}
 	o, err := redis.ParseURL(u.String())
 	if err != nil {
-		return redisConfig{}, redactRedisError(err, u)
+		return redisConfig{}, redactRedisError(err)
 	}
 	return redisConfig{mode: redisSingle, single: o}, nil
 }
@@ -100,16 +100,15 @@ func (c redisConfig) client() redis.UniversalClient {
 	return redis.NewClient(c.single)
 }
 
-// redactRedisError keeps go-redis's reason but drops a password it may quote.
-func redactRedisError(err error, u *url.URL) error {
-	msg := err.Error()
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
+// redactRedisError keeps go-redis's reason but not the part of the URL it
+// quotes after it ("redis: invalid database number: <path>"): any part may
+// hold a password, wherever a typo put it.
+func redactRedisError(err error) error {
+	parts := strings.SplitN(err.Error(), ": ", 3)
+	if len(parts) > 2 {
+		parts = parts[:2]
 	}
-	if p := u.Query().Get("password"); p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
-	}
-	return errors.New(msg)
+	return errors.New(strings.Join(parts, ": ") + " (see docs/README-ops.md for the REDIS_URL forms)")
 }
 
 // newRedisClient is the client REDIS_URL names (one server, Sentinel or

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -162,4 +163,52 @@ func TestRedisKeyRotationWipesNothing(t *testing.T) {
 	if _, err := newOnly.Load(ctx, 53); !errors.Is(err, store.ErrBadRecord) {
 		t.Fatalf("an old-key draft opened without the old key: %v", err)
 	}
+}
+
+// FuzzCipherOpen opens hostile sealed values with a rotated cipher: it
+// never panics and opens only what one of its keys sealed, unchanged.
+func FuzzCipherOpen(f *testing.F) {
+	oldKey, newKey := bytes.Repeat([]byte{1}, store.KeySize), bytes.Repeat([]byte{2}, store.KeySize)
+	c := cipherOf(f, newKey, oldKey)
+	for _, seal := range []*store.Cipher{cipherOf(f, oldKey), c} {
+		s, err := seal.Seal([]byte("6222021234567890123"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(s)
+	}
+	f.Add(legacySeal(f, oldKey, []byte("13812345678"), nil))
+	f.Add([]byte("K"))
+	f.Add([]byte("K\x00\x00\x00\x00"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, sealed []byte) {
+		plain, err := c.Open(sealed)
+		if err == nil && plain == nil {
+			t.Fatal("Open succeeded with nothing")
+		}
+		if err != nil && plain != nil {
+			t.Fatal("Open failed but returned data")
+		}
+	})
+}
+
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"", "  ", strings.Repeat("ab", 32), strings.Repeat("A", 43), strings.Repeat("A", 44), "not a key", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := store.ParseKey(s)
+		if err != nil {
+			if key != nil {
+				t.Fatal("error with a key")
+			}
+			if trimmed := strings.TrimSpace(s); len(trimmed) >= 8 && strings.Contains(err.Error(), trimmed) {
+				t.Fatalf("error quotes the key: %v", err)
+			}
+			return
+		}
+		if len(key) != store.KeySize {
+			t.Fatalf("ParseKey returned %d bytes", len(key))
+		}
+	})
 }
