@@ -106,6 +106,9 @@ const minPersonalDigits = 11
 // (ASCII or full-width, single spaces or dashes between them allowed) that
 // does not follow a letter.
 func scrubDigits(s string) string {
+	if !mayHoldDigitRun(s) {
+		return s // most log text: no allocation
+	}
 	rs := []rune(s)
 	var b strings.Builder
 	changed := false
@@ -149,6 +152,19 @@ func scrubDigits(s string) string {
 		return s
 	}
 	return b.String()
+}
+
+// mayHoldDigitRun reports whether s has at least minPersonalDigits digits
+// at all, counting a full-width digit by its last byte.
+func mayHoldDigitRun(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '0' && c <= '9' || c >= 0x90 && c <= 0x99 && i >= 2 && s[i-2] == 0xef && s[i-1] == 0xbc {
+			n++
+		}
+	}
+	return n >= minPersonalDigits
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }
