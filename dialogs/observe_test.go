@@ -1,13 +1,17 @@
 package dialogs_test
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 )
 
 // funnel records what an Engine reports.
@@ -102,4 +106,34 @@ func count(s []string, v string) int {
 		}
 	}
 	return n
+}
+
+type countingObserver struct{ reached, completed, abandoned atomic.Int64 }
+
+func (o *countingObserver) StepReached(string)             { o.reached.Add(1) }
+func (o *countingObserver) DialogCompleted()               { o.completed.Add(1) }
+func (o *countingObserver) DialogAbandoned(string, string) { o.abandoned.Add(1) }
+
+// BenchmarkEngineObserved is BenchmarkEngine with an observer: the cost of
+// the funnel hook on a turn.
+func BenchmarkEngineObserved(b *testing.B) {
+	f := newFixture(b, nil)
+	c := &chat{t: b, f: f, id: 1}
+	throughSummary(c)
+	st, err := f.store.Load(context.Background(), 1)
+	require.NoError(b, err)
+	e := dialogs.NewEngine(f.backend, loadBinsB(b), dialogs.WithClock(f.clock), dialogs.WithObserver(&countingObserver{}))
+	in := dialogs.Input{Kind: dialogs.InText, Text: "hello"}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := *st
+		e.Handle(context.Background(), &s, in)
+	}
+}
+
+func loadBinsB(b *testing.B) *cardbin.Table {
+	b.Helper()
+	bins, err := loadBins()
+	require.NoError(b, err)
+	return bins
 }

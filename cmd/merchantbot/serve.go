@@ -179,6 +179,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)
 	}
+	log.Info("data key", "key_id", cipher.KeyID(), "old_keys", len(oldKeys)) // a hash: compare replicas during a rotation
 	rdb, err := openRedis(ctx, cfg.redisURL)
 	if err != nil {
 		return err
