@@ -11,5 +11,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/merchantbot /merchantbot
 USER nonroot:nonroot
 EXPOSE 8080
+# The image has no shell or curl: the binary checks itself (GET /healthz on
+# HTTP_ADDR's port). The sandbox listens elsewhere: see docker-compose.yml.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/merchantbot", "healthcheck"]
 ENTRYPOINT ["/merchantbot"]
 CMD ["serve"]

@@ -23,9 +23,10 @@ const maxResponse = 1 << 20
 // to the sentinels of this package: API error codes to their sentinel, network
 // failures, timeouts and 5xx to ErrUnavailable. They never carry card data.
 type Client struct {
-	base   string // scheme://host/path without the trailing slash
-	http   *http.Client
-	apiKey string
+	base     string // scheme://host/path without the trailing slash
+	http     *http.Client
+	apiKey   string
+	observer Observer // nil: calls are not reported
 }
 
 // ClientOption configures a Client.
@@ -179,7 +180,8 @@ func merchantPath(no, suffix string) (string, error) {
 
 // do makes one call: in (if not nil) as the JSON body, the 2xx JSON response
 // into out (if not nil), anything else into an error.
-func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, in, out any) error {
+func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, in, out any) (err error) {
+	defer c.observe(method, path, time.Now(), &err)
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

@@ -84,6 +84,7 @@ type Bot struct {
 	takeOver    time.Duration
 	sweepEvery  time.Duration
 	callbackKey []byte
+	callbackOld [][]byte
 
 	work     context.Context // workers and senders run under it; Drain ends it
 	endWork  context.CancelFunc
@@ -117,10 +118,11 @@ func WithHTTPClient(c *http.Client) Option { return func(b *Bot) { b.client = c 
 // update ids, kinds, chat ids, steps and error types.
 func WithLogger(l *slog.Logger) Option { return func(b *Bot) { b.log = l } }
 
-// WithCallbackKey sets the secret button data is signed with (DATA_KEY);
-// the default is derived from the bot token.
-func WithCallbackKey(key []byte) Option {
-	return func(b *Bot) { b.callbackKey = append([]byte(nil), key...) }
+// WithCallbackKey sets the secret button data is signed with (DATA_KEY)
+// and the old ones buttons sent before a rotation still verify with
+// (DATA_KEY_OLD); the default is derived from the bot token.
+func WithCallbackKey(key []byte, old ...[]byte) Option {
+	return func(b *Bot) { b.callbackKey, b.callbackOld = append([]byte(nil), key...), old }
 }
 
 // WithSupportChat sets the support group (SUPPORT_CHAT_ID) told about
@@ -262,7 +264,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 	if b.callbackKey == nil {
 		b.callbackKey = []byte(token)
 	}
-	b.codec = newCallbackCodec(b.callbackKey)
+	b.codec = newCallbackCodec(b.callbackKey, b.callbackOld...)
 	client, err := tg.New(token,
 		tg.WithServerURL(b.serverURL),
 		tg.WithHTTPClient(b.pollTimeout, b.client),

@@ -26,14 +26,26 @@ var errCallbackTooLong = errors.New("callback data longer than 64 bytes")
 // left by an older key is recognised as forged before the dialog sees it.
 type callbackCodec struct {
 	key []byte
+	// old keys still verify buttons sent before a DATA_KEY rotation; no
+	// key id fits in 64 bytes, so each is tried.
+	old [][]byte
 }
 
 // newCallbackCodec derives the signing key from secret (DATA_KEY or the bot
-// token), so the key itself is never used for two purposes.
-func newCallbackCodec(secret []byte) callbackCodec {
+// token), so the key itself is never used for two purposes, and the
+// verifying keys from old (DATA_KEY_OLD).
+func newCallbackCodec(secret []byte, old ...[]byte) callbackCodec {
+	c := callbackCodec{key: callbackKey(secret)}
+	for _, o := range old {
+		c.old = append(c.old, callbackKey(o))
+	}
+	return c
+}
+
+func callbackKey(secret []byte) []byte {
 	m := hmac.New(sha256.New, []byte("merchantbot callback data v1"))
 	m.Write(secret)
-	return callbackCodec{key: m.Sum(nil)}
+	return m.Sum(nil)
 }
 
 // encode signs data for a button of chat rendered at seq.
@@ -54,7 +66,11 @@ func (c callbackCodec) decode(chat int64, s string) (seq int, data string, ok bo
 		return 0, "", false
 	}
 	payload, mac := s[:i], s[i+1:]
-	if !hmac.Equal([]byte(mac), []byte(c.mac(chat, payload))) {
+	signed := hmac.Equal([]byte(mac), []byte(c.mac(chat, payload)))
+	for _, k := range c.old {
+		signed = signed || hmac.Equal([]byte(mac), []byte(macWith(k, chat, payload)))
+	}
+	if !signed {
 		return 0, "", false
 	}
 	seqText, data, found := strings.Cut(payload, "|")
@@ -68,8 +84,10 @@ func (c callbackCodec) decode(chat int64, s string) (seq int, data string, ok bo
 	return int(n), data, true
 }
 
-func (c callbackCodec) mac(chat int64, payload string) string {
-	m := hmac.New(sha256.New, c.key)
+func (c callbackCodec) mac(chat int64, payload string) string { return macWith(c.key, chat, payload) }
+
+func macWith(key []byte, chat int64, payload string) string {
+	m := hmac.New(sha256.New, key)
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], uint64(chat))
 	m.Write(id[:])

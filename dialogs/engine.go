@@ -41,6 +41,8 @@ type Engine struct {
 	// the rest of a turn. A machine holds nothing of a chat but the state
 	// name, which is set before every use.
 	fsms sync.Pool
+
+	observer Observer // nil: turns are not reported (observe.go)
 }
 
 // Option configures an Engine.
@@ -109,6 +111,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	}
 	t.out.Lang = st.Lang
 	t.out.Seq = st.Seq
+	e.observe(in, &before, st)
 	return t.out
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,10 +20,17 @@ import (
 
 // Rules the sandbox enforces, as the acquirer does.
 const (
-	DefaultReviewDelay   = 2 * time.Minute
-	CodeTTL              = 5 * time.Minute
-	CodeResendAfter      = 60 * time.Second
-	MaxCodeAttempts      = 5
+	DefaultReviewDelay = 2 * time.Minute
+	CodeTTL            = 5 * time.Minute
+	CodeResendAfter    = 60 * time.Second
+	MaxCodeAttempts    = 5
+	// CodeLockout is how long a merchant gets no new code after
+	// MaxCodeAttempts wrong codes (across codes: a resend does not reset
+	// the count), so a code cannot be guessed by resending.
+	CodeLockout = 15 * time.Minute
+	// MaxCodesPerHour bounds the codes sent to one phone in any hour, so
+	// nobody can flood a merchant's phone through the resend button.
+	MaxCodesPerHour      = 5
 	MaxSubmissionsPerDay = 5
 	MinChangeInterval    = 30 * 24 * time.Hour
 )
@@ -83,7 +91,10 @@ type merchant struct {
 
 	code       string // "" when none is outstanding
 	codeSentAt time.Time
-	codeWrong  int
+	codeWrong  int         // wrong codes since the last right one or lockout
+	lastWrong  time.Time   // an hour after it, codeWrong starts again
+	lockedTill time.Time   // no codes before it
+	codeSends  []time.Time // sends in the last hour
 }
 
 // application keeps what the review needs and nothing more: the full card
@@ -244,7 +255,9 @@ func (s *Sandbox) Merchant(ctx context.Context, no string) (backend.Merchant, er
 }
 
 // SendCode sends a new code to the phone on file of merchant no, replacing
-// any earlier one. It refuses within CodeResendAfter of the last send.
+// any earlier one. It refuses, with a TooSoonError saying how long to wait,
+// within CodeResendAfter of the last send, while the merchant is locked out
+// after MaxCodeAttempts wrong codes, and past MaxCodesPerHour sends.
 func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -255,13 +268,13 @@ func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 		s.unlock()
 		return backend.ErrUnknownMerchant
 	}
-	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < s.resendAfter {
-		wait := s.resendAfter - now.Sub(m.codeSentAt)
+	if wait := m.codeWait(now, s.resendAfter); wait > 0 {
 		s.unlock()
 		return &backend.TooSoonError{Wait: wait}
 	}
 	code := s.newCode()
-	m.code, m.codeSentAt, m.codeWrong = code, now, 0
+	m.code, m.codeSentAt = code, now
+	m.codeSends = append(m.codeSends, now)
 	phone := maskPhone(m.phone)
 	s.unlock()
 	if s.sink != nil {
@@ -271,7 +284,8 @@ func (s *Sandbox) SendCode(ctx context.Context, no string) error {
 }
 
 // CheckCode checks a code sent by SendCode. A right code is used up; after
-// MaxCodeAttempts wrong tries the code is burnt and only a new one helps.
+// MaxCodeAttempts wrong tries (counted across resent codes, within an hour)
+// the code is burnt and no new one is sent for CodeLockout.
 func (s *Sandbox) CheckCode(ctx context.Context, no, code string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -287,14 +301,36 @@ func (s *Sandbox) CheckCode(ctx context.Context, no, code string) error {
 		return backend.ErrCodeExpired
 	}
 	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(code)), []byte(m.code)) != 1 {
+		if now.Sub(m.lastWrong) >= time.Hour {
+			m.codeWrong = 0
+		}
 		m.codeWrong++
+		m.lastWrong = now
 		if m.codeWrong >= MaxCodeAttempts {
-			m.code = ""
+			m.code, m.codeWrong = "", 0
+			m.lockedTill = now.Add(CodeLockout)
 		}
 		return backend.ErrWrongCode
 	}
-	m.code = ""
+	m.code, m.codeWrong = "", 0
 	return nil
+}
+
+// codeWait is how long m must wait for a new code: the lockout after too
+// many wrong codes, the hourly cap on sends, or the resend interval.
+func (m *merchant) codeWait(now time.Time, resendAfter time.Duration) time.Duration {
+	var wait time.Duration
+	if now.Before(m.lockedTill) {
+		wait = m.lockedTill.Sub(now)
+	}
+	m.codeSends = slices.DeleteFunc(m.codeSends, func(t time.Time) bool { return now.Sub(t) >= time.Hour })
+	if len(m.codeSends) >= MaxCodesPerHour {
+		wait = max(wait, m.codeSends[0].Add(time.Hour).Sub(now))
+	}
+	if !m.codeSentAt.IsZero() && now.Sub(m.codeSentAt) < resendAfter {
+		wait = max(wait, resendAfter-now.Sub(m.codeSentAt))
+	}
+	return wait
 }
 
 // Submit sends an application for review. The same key for the same merchant

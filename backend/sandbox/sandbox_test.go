@@ -108,17 +108,28 @@ func TestCodes(t *testing.T) {
 		{"expired after 5 minutes", []step{{send: true}, {advance: 5 * time.Minute, code: "@", want: backend.ErrCodeExpired}}},
 		{"4 wrong, 5th right", []step{{send: true}, wrong, wrong, wrong, wrong, {code: "@"}}},
 		{"burnt after 5 wrong", []step{{send: true}, wrong, wrong, wrong, wrong, wrong, {code: "@", want: backend.ErrCodeExpired}}},
-		{"new code after burning", []step{
+		{"locked for 15 minutes after 5 wrong", []step{
 			{send: true}, wrong, wrong, wrong, wrong, wrong,
 			{send: true, want: backend.ErrCodeTooSoon},
-			{advance: time.Minute, send: true}, {code: "@"},
+			{advance: time.Minute, send: true, want: backend.ErrCodeTooSoon},
+			{advance: 14*time.Minute - time.Second, send: true, want: backend.ErrCodeTooSoon},
+			{advance: time.Second, send: true}, {code: "@"},
 		}},
 		{"resend too soon", []step{{send: true}, {advance: 59 * time.Second, send: true, want: backend.ErrCodeTooSoon}}},
 		{"resend after 60 s", []step{{send: true}, {advance: 60 * time.Second, send: true}, {code: "@"}}},
 		{"resend replaces the old code", []step{{send: true}, {advance: time.Minute, send: true}, {code: "100001", want: backend.ErrWrongCode}, {code: "100002"}}},
-		{"resend resets the tries", []step{
+		{"resend does not reset the tries", []step{
 			{send: true}, wrong, wrong, wrong, wrong,
+			{advance: time.Minute, send: true}, wrong, {code: "@", want: backend.ErrCodeExpired},
+			{advance: time.Minute, send: true, want: backend.ErrCodeTooSoon},
+		}},
+		{"a right code resets the tries", []step{
+			{send: true}, wrong, wrong, wrong, wrong, {code: "@"},
 			{advance: time.Minute, send: true}, wrong, wrong, wrong, wrong, {code: "@"},
+		}},
+		{"wrong codes an hour apart do not add up", []step{
+			{send: true}, wrong, wrong, wrong, wrong,
+			{advance: time.Hour, send: true}, wrong, wrong, wrong, wrong, {code: "@"},
 		}},
 		{"used code does not allow early resend", []step{{send: true}, {code: "@"}, {send: true, want: backend.ErrCodeTooSoon}}},
 	}

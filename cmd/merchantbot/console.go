@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
@@ -116,20 +114,11 @@ func dataCipher(getenv func(string) string, stderr io.Writer) (*store.Cipher, er
 			return nil, fmt.Errorf("DATA_KEY: %w", err)
 		}
 	}
-	return store.NewCipher(key)
-}
-
-func openRedis(ctx context.Context, url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
+	old, err := oldDataKeys(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("REDIS_URL: cannot reach redis: %w", err)
-	}
-	return rdb, nil
+	return store.NewCipher(key, old...)
 }
 
 // consoleLockWait is how long a console line waits for the chat's lock. It

@@ -16,6 +16,9 @@ commands:
             state unless REDIS_URL is set, the sandbox acquirer in-process)
   serve     run the Telegram bot (see README for the environment)
   sandbox   run the sandbox acquirer API as an HTTP server
+  healthcheck
+            exit 0 if the server at HTTP_ADDR answers /healthz (for
+            container health checks; -path /readyz checks Redis too)
 `
 
 // run is the whole program; main only wires the process to it.
@@ -32,6 +35,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -41,7 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 }
 
-// newLogger logs JSON to w at LOG_LEVEL (debug, info, warn, error).
+// newLogger logs JSON to w at LOG_LEVEL (debug, info, warn, error), with
+// ids hashed and personal data scrubbed (logprivacy.go).
 func newLogger(getenv func(string) string, w io.Writer, fallback slog.Level) (*slog.Logger, error) {
 	level := fallback
 	if v := getenv("LOG_LEVEL"); v != "" {
@@ -49,5 +55,5 @@ func newLogger(getenv func(string) string, w io.Writer, fallback slog.Level) (*s
 			return nil, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", v)
 		}
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: privateLogAttrs(logIDKey(getenv))})), nil
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
@@ -83,7 +82,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.redisURL == "" {
 		return c, errors.New("REDIS_URL: required for serve (dialog state must survive restarts and be shared by replicas)")
 	}
-	if _, err := redis.ParseURL(c.redisURL); err != nil {
+	if _, err := parseRedisURL(c.redisURL); err != nil {
 		return c, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	if c.redisPrefix == "" {
@@ -263,10 +262,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cipher, err := store.NewCipher(cfg.dataKey)
+	oldKeys, err := oldDataKeys(getenv)
+	if err != nil {
+		return err
+	}
+	cipher, err := store.NewCipher(cfg.dataKey, oldKeys...)
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)
 	}
+	log.Info("data key", "key_id", cipher.KeyID(), "old_keys", len(oldKeys)) // a hash: compare replicas during a rotation
 	rdb, err := openRedis(ctx, cfg.redisURL)
 	if err != nil {
 		return err
@@ -293,7 +297,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log))
 	opts := []bot.Option{
 		bot.WithLogger(log),
-		bot.WithCallbackKey(cfg.dataKey),
+		bot.WithCallbackKey(cfg.dataKey, oldKeys...),
 		bot.WithSupportChat(cfg.supportChat),
 		bot.WithReadiness(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
 	}

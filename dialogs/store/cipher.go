@@ -3,7 +3,9 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -56,55 +58,130 @@ func RandomKey() []byte {
 	return key
 }
 
-// Cipher seals and opens secrets with AES-256-GCM.
+// Cipher seals and opens secrets with AES-256-GCM. It seals with one key and
+// opens what that key or any older one sealed, so that DATA_KEY can be
+// rotated without wiping a draft: every sealed value names its key.
+//
+// A sealed value is
+//
+//	keyedMark | key id (4 bytes) | nonce | ciphertext+tag
+//
+// The key id is a hash of the key, not the key. Values sealed before key ids
+// existed (nonce | ciphertext+tag) still open: each key is tried in turn.
 type Cipher struct {
+	seal  sealKey   // the current key
+	keys  []sealKey // the current key, then the old ones
+	index map[[keyIDLen]byte]int
+}
+
+type sealKey struct {
+	id   [keyIDLen]byte
 	aead cipher.AEAD
 }
 
-// NewCipher returns a Cipher for a KeySize-byte key.
-func NewCipher(key []byte) (*Cipher, error) {
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("data key is %d bytes, want %d", len(key), KeySize)
+const (
+	keyIDLen  = 4
+	keyedMark = 'K'
+	keyedHead = 1 + keyIDLen
+)
+
+// NewCipher returns a Cipher that seals with key and opens what key or one
+// of old sealed. Every key is KeySize bytes; repeated keys are ignored.
+func NewCipher(key []byte, old ...[]byte) (*Cipher, error) {
+	c := &Cipher{index: map[[keyIDLen]byte]int{}}
+	for i, k := range append([][]byte{key}, old...) {
+		if len(k) != KeySize {
+			if i == 0 {
+				return nil, fmt.Errorf("data key is %d bytes, want %d", len(k), KeySize)
+			}
+			return nil, fmt.Errorf("old data key %d is %d bytes, want %d", i, len(k), KeySize)
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, fmt.Errorf("new cipher: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("new cipher: %w", err)
+		}
+		sk := sealKey{id: keyID(k), aead: aead}
+		if _, dup := c.index[sk.id]; dup {
+			continue
+		}
+		c.index[sk.id] = len(c.keys)
+		c.keys = append(c.keys, sk)
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("new cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("new cipher: %w", err)
-	}
-	return &Cipher{aead: aead}, nil
+	c.seal = c.keys[0]
+	return c, nil
 }
 
-// Seal encrypts plain; the result starts with its random nonce.
+// keyID names a key without revealing it.
+func keyID(key []byte) [keyIDLen]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("merchantbot data key id v1"))
+	var id [keyIDLen]byte
+	copy(id[:], m.Sum(nil))
+	return id
+}
+
+// KeyID is the id of the key c seals with, in hex: safe to log, and what an
+// operator compares before and after a rotation.
+func (c *Cipher) KeyID() string { return hex.EncodeToString(c.seal.id[:]) }
+
+// Seal encrypts plain with the current key; the result names the key and
+// carries its random nonce.
 func (c *Cipher) Seal(plain []byte) ([]byte, error) {
-	return c.seal(plain, nil)
+	return c.sealAD(plain, nil)
 }
 
-// Open reverses Seal. It fails when the key differs or a byte was changed.
+// Open reverses Seal, with the current key or an old one. It fails when no
+// key of c sealed it or a byte was changed.
 func (c *Cipher) Open(sealed []byte) ([]byte, error) {
 	return c.open(sealed, nil)
 }
 
-// seal binds the ciphertext to ad, which must be given again to open it.
-func (c *Cipher) seal(plain, ad []byte) ([]byte, error) {
-	n := c.aead.NonceSize()
-	out := make([]byte, n, n+len(plain)+c.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
+// sealAD binds the ciphertext to ad, which must be given again to open it.
+func (c *Cipher) sealAD(plain, ad []byte) ([]byte, error) {
+	k := c.seal
+	n := k.aead.NonceSize()
+	out := make([]byte, keyedHead+n, keyedHead+n+len(plain)+k.aead.Overhead())
+	out[0] = keyedMark
+	copy(out[1:keyedHead], k.id[:])
+	nonce := out[keyedHead:]
+	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return c.aead.Seal(out, out, plain, ad), nil
+	return k.aead.Seal(out, nonce, plain, ad), nil
 }
 
+var errOpen = errors.New("open: wrong key or tampered data")
+
 func (c *Cipher) open(sealed, ad []byte) ([]byte, error) {
-	n := c.aead.NonceSize()
-	if len(sealed) < n+c.aead.Overhead() {
+	if len(sealed) >= keyedHead && sealed[0] == keyedMark {
+		if i, ok := c.index[[keyIDLen]byte(sealed[1:keyedHead])]; ok {
+			if plain, err := openWith(c.keys[i].aead, sealed[keyedHead:], ad); err == nil {
+				return plain, nil
+			}
+		}
+	}
+	// Sealed before key ids, or by a key whose id is not ours (then every
+	// try fails, as it should). A keyed value's head never authenticates
+	// as a nonce, so this cannot open a tampered keyed value.
+	for _, k := range c.keys {
+		if plain, err := openWith(k.aead, sealed, ad); err == nil {
+			return plain, nil
+		}
+	}
+	if len(sealed) < c.seal.aead.NonceSize()+c.seal.aead.Overhead() {
 		return nil, errors.New("open: sealed data too short")
 	}
-	plain, err := c.aead.Open(nil, sealed[:n], sealed[n:], ad)
-	if err != nil {
-		return nil, errors.New("open: wrong key or tampered data")
+	return nil, errOpen
+}
+
+func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < n+aead.Overhead() {
+		return nil, errOpen
 	}
-	return plain, nil
+	return aead.Open(nil, sealed[:n], sealed[n:], ad)
 }

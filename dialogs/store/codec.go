@@ -20,7 +20,8 @@ const recordV1 = 1
 //
 //	version byte | uvarint len(state) | state JSON | sealed secrets JSON
 //
-// The sealed part is absent when the state has no secrets. It is binary
+// The sealed part is absent when the state has no secrets; it names the
+// data key that sealed it (see Cipher), so a rotated DATA_KEY still opens it. It is binary
 // rather than base64 inside JSON: a third smaller, and Redis stores bytes.
 //
 // The seal's associated data is the chat id and the state JSON, so sealed
@@ -44,7 +45,7 @@ func encodeState(c *Cipher, chat int64, st *dialogs.State) ([]byte, error) {
 	if err != nil {
 		return nil, errors.New("encode chat secrets: marshal failed")
 	}
-	sealed, err := c.seal(secrets, sealedAD(chat, plain))
+	sealed, err := c.sealAD(secrets, sealedAD(chat, plain))
 	clear(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("encode chat secrets: %w", err)

@@ -1,0 +1,139 @@
+package dialogs_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+)
+
+// funnel records what an Engine reports.
+type funnel struct {
+	mu        sync.Mutex
+	reached   []string
+	completed int
+	abandoned [][2]string
+}
+
+func (f *funnel) StepReached(step string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reached = append(f.reached, step)
+}
+
+func (f *funnel) DialogCompleted() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.completed++
+}
+
+func (f *funnel) DialogAbandoned(step, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.abandoned = append(f.abandoned, [2]string{step, reason})
+}
+
+func observed(t *testing.T) (*fixture, *funnel) {
+	t.Helper()
+	f := newFixture(t, nil)
+	rec := &funnel{}
+	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithObserver(rec))
+	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	return f, rec
+}
+
+func TestObserverFunnelOfACompletedDialog(t *testing.T) {
+	f, rec := observed(t)
+	c := &chat{t: t, f: f, id: 31}
+	throughSummary(c)
+	c.press("sum:confirm")
+	c.text(code)
+
+	for _, step := range []string{dialogs.StepMerchant, dialogs.StepIDPhone, dialogs.StepChecklist,
+		dialogs.StepConsent, dialogs.StepCard, dialogs.StepHolder, dialogs.StepBranch,
+		dialogs.StepPhone, dialogs.StepSummary, dialogs.StepVerify, dialogs.StepMenu} {
+		assert.Contains(t, rec.reached, step)
+	}
+	assert.Equal(t, 1, rec.completed)
+	assert.Empty(t, rec.abandoned, "a submitted dialog is not abandoned")
+}
+
+func TestObserverAbandonedWhere(t *testing.T) {
+	f, rec := observed(t)
+
+	// Cancelled at the holder step, through support and back first: coming
+	// back from support is not a second arrival at the holder step.
+	c := &chat{t: t, f: f, id: 32}
+	throughSummary(c)
+	c.press("sum:edit.holder")
+	holderArrivals := count(rec.reached, dialogs.StepHolder)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	c.press("sup:back")
+	assert.Equal(t, holderArrivals, count(rec.reached, dialogs.StepHolder), "resuming is not an arrival")
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "cancel"})
+	c.press("cx:yes")
+	assert.Equal(t, [][2]string{{dialogs.StepHolder, dialogs.AbandonCancelled}}, rec.abandoned)
+
+	// Left at the card step for longer than a draft lives.
+	d := &chat{t: t, f: f, id: 33}
+	d.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	d.press("m:change")
+	d.text("822100050110001")
+	d.text("13800000001")
+	d.text(code)
+	for i := range 6 {
+		d.press("ck:ok." + string(rune('0'+i)))
+	}
+	d.press("cs:yes")
+	f.advance(dialogs.DraftTTL + time.Minute)
+	d.text("hello")
+	assert.Equal(t, [2]string{dialogs.StepCard, dialogs.AbandonExpired}, rec.abandoned[len(rec.abandoned)-1])
+	assert.Zero(t, rec.completed)
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+type countingObserver struct{ reached, completed, abandoned atomic.Int64 }
+
+func (o *countingObserver) StepReached(string)             { o.reached.Add(1) }
+func (o *countingObserver) DialogCompleted()               { o.completed.Add(1) }
+func (o *countingObserver) DialogAbandoned(string, string) { o.abandoned.Add(1) }
+
+// BenchmarkEngineObserved is BenchmarkEngine with an observer: the cost of
+// the funnel hook on a turn.
+func BenchmarkEngineObserved(b *testing.B) {
+	f := newFixture(b, nil)
+	c := &chat{t: b, f: f, id: 1}
+	throughSummary(c)
+	st, err := f.store.Load(context.Background(), 1)
+	require.NoError(b, err)
+	e := dialogs.NewEngine(f.backend, loadBinsB(b), dialogs.WithClock(f.clock), dialogs.WithObserver(&countingObserver{}))
+	in := dialogs.Input{Kind: dialogs.InText, Text: "hello"}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := *st
+		e.Handle(context.Background(), &s, in)
+	}
+}
+
+func loadBinsB(b *testing.B) *cardbin.Table {
+	b.Helper()
+	bins, err := loadBins()
+	require.NoError(b, err)
+	return bins
+}
