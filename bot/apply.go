@@ -20,6 +20,12 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []o
 		b.memberChanged(ctx, u)
 		return nil
 	}
+	if b.desk != nil && u.chat == b.supportChat && u.chat != 0 {
+		if err := b.desk.HandleGroup(ctx, u.Update); err != nil {
+			b.log.Warn("support group update", "update_id", u.ID, "kind", u.kind, "err", err)
+		}
+		return nil
+	}
 	if !u.private || u.chat == 0 {
 		b.log.Debug("update outside a private chat ignored", "update_id", u.ID, "kind", u.kind, "chat_id", u.chat)
 		if u.CallbackQuery != nil {
@@ -51,19 +57,37 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []o
 	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
 		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
 	calls := b.replyCalls(u, out, intakeDeleted(u))
-	return append(calls, b.effects(ctx, u.chat, out)...)
+	msg, edited := u.Message, false
+	if u.EditedMessage != nil {
+		msg, edited = u.EditedMessage, true
+	}
+	return append(calls, b.effects(ctx, u.chat, out, msg, edited)...)
 }
 
 // effects carries out what the dialog asked besides talking (deletions are
 // in replyCalls): a hand-off's notice goes to the support group with the
 // turn; a submission is followed by the notifications (at least once: a
 // crash before it leaves the application to the acquirer's own events).
-func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome) []outbox.Call {
+//
+// The desk's work is done here, inside the turn, before its commit: a
+// crash in between applies the turn again, so a relay may go twice but is
+// never lost.
+func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg *models.Message, edited bool) []outbox.Call {
 	var calls []outbox.Call
+	if b.desk != nil {
+		if err := b.desk.Apply(ctx, chat, out.Effects, msg, edited); err != nil {
+			b.log.Warn("support desk", "chat_id", chat, "err", err)
+		}
+	}
+	relayed := false
 	for _, e := range out.Effects {
 		switch e.Kind {
-		case dialogs.HandOff:
-			calls = append(calls, b.handOff(chat, e.Step)...)
+		case dialogs.Relay:
+			if b.desk == nil && !relayed {
+				// Nobody would read it: say so rather than let it vanish.
+				calls = append(calls, b.sayCalls(chat, out.Lang, dialogs.MsgNoSupportDesk)...)
+				relayed = true
+			}
 		case dialogs.Submitted:
 			if b.submitted != nil {
 				if err := b.submitted(ctx, e.App); err != nil {
@@ -79,7 +103,7 @@ func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome) []ou
 func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) []outbox.Call {
 	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg})
 	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
-	return append(calls, b.effects(ctx, chat, out)...)
+	return append(calls, b.effects(ctx, chat, out, nil, false)...)
 }
 
 // runDialog bounds the backend calls of one turn well inside the chat
@@ -109,6 +133,11 @@ func (b *Bot) memberChanged(ctx context.Context, u *update) {
 	case models.ChatMemberTypeBanned:
 		if err := b.send.Block(ctx, u.chat); err != nil {
 			b.log.Warn("record blocked chat", "chat_id", u.chat, "err", err)
+		}
+		if b.desk != nil {
+			if err := b.desk.MerchantBlocked(ctx, u.chat); err != nil {
+				b.log.Warn("report blocked merchant to support", "chat_id", u.chat, "err", err)
+			}
 		}
 		b.log.Info("merchant blocked the bot", "chat_id", u.chat)
 	}

@@ -8,6 +8,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
@@ -42,6 +44,43 @@ type Sender interface {
 	Block(ctx context.Context, chatID int64) error
 	Unblock(ctx context.Context, chatID int64) error
 }
+
+// Desk is the support desk in the forum supergroup: bot/handoff.Desk.
+type Desk interface {
+	// Apply carries out a turn's hand-off effects (open, relay, left, rated).
+	Apply(ctx context.Context, chat int64, effects []dialogs.Effect, msg *models.Message, edited bool) error
+	// HandleGroup takes every update from the support group.
+	HandleGroup(ctx context.Context, u *models.Update) error
+	// MerchantBlocked reports in the merchant's topic that they blocked the bot.
+	MerchantBlocked(ctx context.Context, chat int64) error
+	// HandleResult and HandleFailed follow the desk's tagged calls.
+	HandleResult(ctx context.Context, chat int64, c outbox.Call, result json.RawMessage) error
+	HandleFailed(ctx context.Context, chat int64, c outbox.Call, failure error) (bool, error)
+}
+
+// Metrics is what the pipeline reports: bot/metrics.Metrics.
+type Metrics interface {
+	UpdateReceived(source string)
+	UpdateDuplicate()
+	UpdateApplied(kind string, took time.Duration)
+	UpdateRetried()
+	UpdateDeadLettered()
+	TelegramCall(priority, outcome string)
+	TooManyRequests()
+	SetOutboxDepth(n int)
+}
+
+// noMetrics reports nothing.
+type noMetrics struct{}
+
+func (noMetrics) UpdateReceived(string)               {}
+func (noMetrics) UpdateDuplicate()                    {}
+func (noMetrics) UpdateApplied(string, time.Duration) {}
+func (noMetrics) UpdateRetried()                      {}
+func (noMetrics) UpdateDeadLettered()                 {}
+func (noMetrics) TelegramCall(string, string)         {}
+func (noMetrics) TooManyRequests()                    {}
+func (noMetrics) SetOutboxDepth(int)                  {}
 
 // api is the part of go-telegram/bot's client the adapter calls directly:
 // the set-up calls. Everything said to a chat goes through the outbox.
@@ -70,6 +109,10 @@ type Bot struct {
 	ready     func(context.Context) error
 	results   map[string]ResultHandler
 	submitted func(ctx context.Context, app string) error
+	desk      Desk
+	metrics   Metrics
+	deskTags  string  // the tag prefix of the desk's calls
+	client2   *tg.Bot // the same client as api, for Telegram()
 	// crashAfterCommit, a test's crash hook, stops a worker right after a
 	// commit as kill -9 would, with nothing sent and nothing released.
 	crashAfterCommit func(chat int64) bool
@@ -178,6 +221,23 @@ func WithMaxTurn(d time.Duration) Option {
 	}
 }
 
+// AttachDesk attaches the support desk in the forum supergroup group,
+// whose calls carry tags starting with tagPrefix. Call it before Start: the
+// desk is made with the Bot (its outbox and poster), so it cannot be an
+// option of New.
+func (b *Bot) AttachDesk(d Desk, group int64, tagPrefix string) {
+	b.desk, b.supportChat, b.deskTags = d, group, tagPrefix
+}
+
+// WithMetrics reports the pipeline's work to m (bot/metrics).
+func WithMetrics(m Metrics) Option {
+	return func(b *Bot) {
+		if m != nil {
+			b.metrics = m
+		}
+	}
+}
+
 // WithSubmitted calls f with every application the dialog submits (the
 // notifier follows it).
 func WithSubmitted(f func(ctx context.Context, app string) error) Option {
@@ -236,6 +296,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		catalog:       catalog,
 		log:           slog.New(slog.DiscardHandler),
 		results:       map[string]ResultHandler{},
+		metrics:       noMetrics{},
 		workerSlots:   128,
 		pollTimeout:   25 * time.Second,
 		retryMin:      100 * time.Millisecond,
@@ -277,6 +338,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		return nil, fmt.Errorf("telegram client: %w", err)
 	}
 	b.api = client
+	b.client2 = client
 	b.work, b.endWork = context.WithCancel(context.Background())
 	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
 	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
@@ -359,6 +421,11 @@ func passing(err error) bool {
 	return !errors.Is(err, tg.ErrorBadRequest) && !errors.Is(err, tg.ErrorForbidden) &&
 		!errors.Is(err, tg.ErrorConflict)
 }
+
+// Telegram is the Bot API client for the set-up calls whose answer is
+// needed at once (the support desk's topics); everything said to a chat
+// goes through the outbox.
+func (b *Bot) Telegram() *tg.Bot { return b.client2 }
 
 // Username is the bot's username as getMe reported it ("" before Start).
 func (b *Bot) Username() string {

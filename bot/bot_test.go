@@ -108,7 +108,7 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	raw := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":1,"date":1,"from":{"id":%d,"is_bot":false,"first_name":"M"},
 		"chat":{"id":%d,"type":"private"},"text":"/help"}}`, helpID, chat, chat)
 	sent := len(h.fake.Sent(chat))
-	require.NoError(t, h.bot.intake(context.Background(), []json.RawMessage{json.RawMessage(raw)}))
+	require.NoError(t, h.bot.intake(context.Background(), "webhook", []json.RawMessage{json.RawMessage(raw)}))
 	h.settle()
 	assert.Equal(t, int64(1), h.state.n.Load()-stateBefore)
 	assert.Len(t, h.fake.Sent(chat), sent)
@@ -445,22 +445,53 @@ func TestCommandMenus(t *testing.T) {
 	}
 }
 
-// TestHandOffNotice: /support tells the support group which chat and step,
-// and nothing the merchant typed.
-func TestHandOffNotice(t *testing.T) {
-	const group = -1009876
-	h := newHarness(t, botOptions(WithSupportChat(group)))
+// TestHandOffThroughThePipeline: /support opens a topic in the support
+// forum with a context card (the card masked); what the merchant writes
+// reaches the topic, a card number masked; an agent's answer reaches the
+// merchant; /close hands back to the exact step.
+func TestHandOffThroughThePipeline(t *testing.T) {
+	const group = -1001234567890
+	h := newHarness(t, withDesk(group))
 	const chat = 512
+	agent := models.User{ID: 4242, FirstName: "Alice"}
+	h.fake.SetChatMember(group, agent, models.ChatMemberTypeAdministrator, false)
 	h.walkToCard(chat)
 	h.text(chat, "6222 0212 3456 7890 128")
-	h.waitText(chat, "Please type the card holder's name")
+	h.waitText(chat, "holder")
+	h.settle()
+	step := h.stateOf(chat).Step
 	h.command(chat, "/support")
 	h.settle()
-	notices := h.fake.Sent(group)
-	require.Len(t, notices, 1)
-	assert.Contains(t, notices[0].Text, "chat: 512")
-	assert.Contains(t, notices[0].Text, "step: holder")
-	assert.NotContains(t, notices[0].Text, "0128")
+	topics := h.fake.Topics(group)
+	require.Len(t, topics, 1)
+	thread := topics[0].ThreadID
+	h.text(chat, "my other card is 6228480000123456782, can I use it?")
+	h.waitFor("the relay in the topic (batched)", func(s *telegramtest.Snapshot) bool {
+		for _, m := range s.Sent(group) {
+			if strings.Contains(m.Text, "6782") {
+				return true
+			}
+		}
+		return false
+	})
+	h.settle()
+	var inTopic []string
+	for _, m := range h.fake.Sent(group) {
+		inTopic = append(inTopic, m.Text)
+		assert.NotContains(t, m.Text, "6222021234567890128")
+		assert.NotContains(t, m.Text, "6228480000123456782")
+	}
+	all := strings.Join(inTopic, "\n")
+	assert.Contains(t, all, "0128", "the context card shows the card, masked")
+	assert.Contains(t, all, "6782", "the relay shows the typed card, masked")
+
+	h.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "/claim"})
+	h.settle()
+	h.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "Yes, any debit card in your name works."})
+	h.waitText(chat, "any debit card in your name")
+	h.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "/close"})
+	h.settle()
+	assert.Equal(t, step, h.stateOf(chat).Step, "back at the step the merchant left")
 }
 
 // TestDeepLink: t.me/<bot>?start=change_card goes straight into the flow;
@@ -552,7 +583,7 @@ func TestRedeliveredUpdateNotAppliedTwice(t *testing.T) {
 
 	raw := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":77,"date":1,"from":{"id":%d,"is_bot":false,"first_name":"M"},
 		"chat":{"id":%d,"type":"private"},"text":"6222 0212 3456 7890 128"}}`, id, chat, chat)
-	require.NoError(t, h.bot.intake(context.Background(), []json.RawMessage{json.RawMessage(raw)}))
+	require.NoError(t, h.bot.intake(context.Background(), "webhook", []json.RawMessage{json.RawMessage(raw)}))
 	h.settle()
 	assert.Len(t, h.fake.Sent(chat), sent, "the redelivery is not answered twice")
 }

@@ -62,6 +62,7 @@ func (b *Bot) callJSON(ctx context.Context, method string, body []byte) (json.Ra
 	case code == http.StatusForbidden:
 		return nil, fmt.Errorf("%w, %s", tg.ErrorForbidden, env.Description)
 	case code == http.StatusTooManyRequests:
+		b.metrics.TooManyRequests()
 		return nil, &tg.TooManyRequestsError{Message: env.Description, RetryAfter: env.Parameters.RetryAfter}
 	case code == http.StatusUnauthorized:
 		return nil, fmt.Errorf("%w, %s", tg.ErrorUnauthorized, env.Description)

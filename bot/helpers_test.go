@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -115,7 +117,11 @@ type harnessConfig struct {
 	lockTTL time.Duration
 	share   *harness // another process of the same deployment: its fake, Redis keys and key
 	noPoll  bool     // receives by webhook (Handler) only
+	desk    int64    // a support desk in this forum supergroup
 }
+
+// withDesk attaches a support desk in group, a forum the bot may manage.
+func withDesk(group int64) harnessOption { return func(c *harnessConfig) { c.desk = group } }
 
 // lockTTL shortens how long the locks of a process that died outlive it.
 func lockTTL(d time.Duration) harnessOption { return func(c *harnessConfig) { c.lockTTL = d } }
@@ -208,6 +214,17 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		q: q, prefix: prefix, watch: watch, bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
+	if cfg.desk != 0 {
+		fake.SetForum(cfg.desk, true)
+		fake.SetChatMember(cfg.desk, fake.BotUser(), models.ChatMemberTypeAdministrator, true)
+		desk := handoff.New(b.Telegram(), b, b, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
+			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log))
+		if err := desk.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b.AttachDesk(desk, cfg.desk, handoff.TagPrefix)
+		go func() { _ = desk.Run(ctx) }()
+	}
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ var errNoUpdate = errors.New("update does not decode")
 // the same transaction: it goes whatever becomes of the update (a state
 // that does not decode, a panic, a dead letter). Updates of no chat (kinds
 // the bot does not ask for) are acknowledged and dropped.
-func (b *Bot) intake(ctx context.Context, raws []json.RawMessage) error {
+func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage) error {
 	pending := make([]chatq.Pending, 0, len(raws))
 	for _, raw := range raws {
 		var mu models.Update
@@ -67,8 +67,10 @@ func (b *Bot) intake(ctx context.Context, raws []json.RawMessage) error {
 	for i, p := range pending {
 		if !added[i] {
 			b.log.Debug("update received again", "update_id", p.ID, "chat_id", p.Chat)
+			b.metrics.UpdateDuplicate()
 			continue
 		}
+		b.metrics.UpdateReceived(source)
 		if len(p.Calls) > 0 {
 			b.senders.kick(p.Chat)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -150,8 +151,10 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			b.release(c, time.Now())
 			return
 		}
-		turn, ok := b.turn(context.WithoutCancel(ctx), c, st)
+		began := time.Now()
+		turn, kind, ok := b.turn(context.WithoutCancel(ctx), c, st)
 		if !ok {
+			b.metrics.UpdateRetried()
 			// The entry failed (a panic): it stays at the head, to be tried
 			// again after a pause, and dead-lettered after maxAttempts.
 			b.release(c, time.Now().Add(b.retryWait(c.Head.Attempts)))
@@ -166,6 +169,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			}
 			return
 		}
+		b.metrics.UpdateApplied(kind, time.Since(began))
 		if b.crashAfterCommit != nil && b.crashAfterCommit(chat) {
 			return // as a process killed here would: the lock and the outbox lease run out
 		}
@@ -209,7 +213,7 @@ func (b *Bot) decodeState(chat int64, rec []byte) *dialogs.State {
 
 // turn applies the head of c to st (which it updates) and says what to
 // commit. false means the entry failed and should be tried again later.
-func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t chatq.Turn, ok bool) {
+func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t chatq.Turn, kind string, ok bool) {
 	head := c.Head
 	env, u, err := b.open(head.Payload)
 	if u != nil {
@@ -221,12 +225,14 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 	}
 	if err != nil {
 		b.log.Error("queued entry does not open", "chat_id", c.Chat, "err_type", fmt.Sprintf("%T", err))
-		return b.deadTurn(c.Chat, lang, "does not open", u), true
+		b.metrics.UpdateDeadLettered()
+		return b.deadTurn(c.Chat, lang, "does not open", u), "dead", true
 	}
 	if head.Attempts > b.maxAttempts {
 		b.log.Error("update dead-lettered after repeated failures", "chat_id", c.Chat, "update_id", t.UpdateID,
 			"attempts", head.Attempts)
-		return b.deadTurn(c.Chat, lang, "failed repeatedly", u), true
+		b.metrics.UpdateDeadLettered()
+		return b.deadTurn(c.Chat, lang, "failed repeatedly", u), "dead", true
 	}
 	before := *st
 	defer func() {
@@ -240,8 +246,10 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 	var calls []outbox.Call
 	switch {
 	case env.Event != nil:
+		kind = "event"
 		calls = b.applyEvent(ctx, c.Chat, st, env.Event)
 	default:
+		kind = strings.ReplaceAll(u.kind, "_", "")
 		calls = b.applyUpdate(ctx, u, st)
 	}
 	for _, call := range calls {
@@ -255,20 +263,20 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 	if *st == (dialogs.State{}) {
 		t.Delete = before != (dialogs.State{})
 		t.KeepWake = !t.Delete // nothing of the chat is kept, nor woken
-		return t, true
+		return t, kind, true
 	}
 	t.Wake = b.engine.WakeAt(st)
 	rec, err := store.EncodeState(b.cipher, c.Chat, st)
 	if err != nil {
 		b.log.Error("encode chat state", "chat_id", c.Chat, "err", err)
 		*st = before
-		return t, false
+		return t, kind, false
 	}
 	t.State, t.StateTTL = rec, st.TTL()
 	if st.Bound && st.MerchantNo != "" && (st.MerchantNo != before.MerchantNo || !before.Bound) {
 		t.Merchant = st.MerchantNo
 	}
-	return t, true
+	return t, kind, true
 }
 
 // deadTurn gives an entry up: it is copied to the dead-letter list and the
@@ -371,6 +379,9 @@ func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if calls, _, err := b.q.Depth(ctx); err == nil {
+			b.metrics.SetOutboxDepth(int(calls))
 		}
 		chats, err := b.q.Due(ctx, 512)
 		if err != nil {

@@ -37,7 +37,7 @@ func (b *Bot) Poll(ctx context.Context, grace time.Duration) error {
 		asked := time.Now()
 		raws, last, err := b.getUpdates(ctx, offset, b.pollTimeout, pollLimit)
 		if err == nil && len(raws) > 0 {
-			err = b.intake(ctx, raws)
+			err = b.intake(ctx, "polling", raws)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -135,6 +135,7 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 	}
 	for {
 		result, err := b.do(ctx, chat, c)
+		b.metrics.TelegramCall(priorityName(c.Priority), callOutcome(ctx, err))
 		switch {
 		case err == nil:
 			b.sent(ctx, chat, c, result)
@@ -153,6 +154,20 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 			return time.Now().Add(wait), false
 		case c.Method == "editMessageText" && strings.Contains(err.Error(), "message is not modified"):
 			return time.Time{}, false // it already says this
+		case b.desk != nil && b.deskTags != "" && strings.HasPrefix(c.Tag, b.deskTags):
+			handled, herr := b.desk.HandleFailed(ctx, chat, c, err)
+			if herr != nil {
+				b.log.Warn("support desk could not take a refused call", "chat_id", chat, "err", herr)
+			}
+			if handled {
+				return time.Time{}, false
+			}
+			if c.Else != nil {
+				c = *c.Else
+				continue
+			}
+			b.log.Info("support desk call refused; dropped", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+			return time.Time{}, false
 		case c.Else != nil:
 			b.log.Info("outbox call refused, sending its alternative", "chat_id", chat, "method", c.Method,
 				"err", scrub(err.Error(), b.token))
@@ -214,6 +229,12 @@ func (b *Bot) sent(ctx context.Context, chat int64, c outbox.Call, result json.R
 	if c.Tag == "" {
 		return
 	}
+	if b.desk != nil && b.deskTags != "" && strings.HasPrefix(c.Tag, b.deskTags) {
+		if err := b.desk.HandleResult(ctx, chat, c, result); err != nil {
+			b.log.Warn("support desk result", "chat_id", chat, "tag", c.Tag, "err", err)
+		}
+		return
+	}
 	for prefix, h := range b.results {
 		if strings.HasPrefix(c.Tag, prefix) {
 			if err := h(ctx, chat, c, result); err != nil {
@@ -222,4 +243,26 @@ func (b *Bot) sent(ctx context.Context, chat int64, c outbox.Call, result json.R
 			return
 		}
 	}
+}
+
+func priorityName(p outbox.Priority) string {
+	switch p {
+	case outbox.Notification:
+		return "notification"
+	case outbox.Group:
+		return "group"
+	}
+	return "reply"
+}
+
+func callOutcome(ctx context.Context, err error) string {
+	switch {
+	case err == nil:
+		return "sent"
+	case errors.Is(err, sender.ErrBlocked):
+		return "blocked"
+	case sendable(ctx, err):
+		return "later"
+	}
+	return "refused"
 }

@@ -65,7 +65,7 @@ func (b *Bot) webhook(secret string) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if err := b.intake(r.Context(), []json.RawMessage{body}); err != nil {
+		if err := b.intake(r.Context(), "webhook", []json.RawMessage{body}); err != nil {
 			b.log.Warn("webhook update not stored; Telegram will deliver it again", "err", scrub(err.Error(), b.token))
 			http.Error(w, "not stored", http.StatusInternalServerError)
 			return

@@ -137,6 +137,22 @@ func (r *Redis) key(chat int64, kind string) string {
 
 func (r *Redis) readyKey() string { return r.prefix + "ready" }
 
+// depthKey counts the calls waiting in every outbox (metrics).
+func (r *Redis) depthKey() string { return r.prefix + "outbox:depth" }
+
+// Depth is how many calls wait in all outboxes, and how many chats have
+// work left (queued entries or unsent calls), for the metrics.
+func (r *Redis) Depth(ctx context.Context) (calls, chats int64, err error) {
+	pipe := r.rdb.Pipeline()
+	c := pipe.Get(ctx, r.depthKey())
+	n := pipe.ZCard(ctx, r.readyKey())
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, 0, fmt.Errorf("outbox depth: %w", err)
+	}
+	calls, _ = c.Int64()
+	return calls, n.Val(), nil
+}
+
 // DeadKey is the list of dead-lettered entries.
 func (r *Redis) DeadKey() string { return r.prefix + "dead" }
 
@@ -159,7 +175,7 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	return args, nil
 }
 
-// KEYS: q, u, o, ready, once. ARGV: kind ("u" update, "e" event), update id,
+// KEYS: q, u, o, ready, once, depth. ARGV: kind ("u" update, "e" event), update id,
 // payload, chat, ready score, once ("1": check KEYS[5]), once TTL ms,
 // calls... Replies 1 when added, 0 when a duplicate.
 const addLua = `
@@ -179,6 +195,7 @@ else
 end
 redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
 for i = 8, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+if #ARGV >= 8 then redis.call('INCRBY', KEYS[6], #ARGV - 7) end
 redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4])
 return 1
 `
@@ -224,7 +241,7 @@ func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind s
 	if err != nil {
 		return addResult{err: err}
 	}
-	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(), onceKey}
+	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(), onceKey, r.depthKey()}
 	return addResult{cmd: r.add.Run(ctx, c, keys, args...)}
 }
 
@@ -414,7 +431,7 @@ type Committed struct {
 }
 
 // KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked, group
-// outbox. ARGV: token, head score, state mode ("k" keep, "s" set, "d"
+// outbox, depth. ARGV: token, head score, state mode ("k" keep, "s" set, "d"
 // delete), state, state TTL ms, update id, applied keep, applied TTL ms,
 // dead record, chat, wake ("" keep, "0" remove, else score), merchant, lock
 // TTL ms, recheck score, outbox token, group chat, now, number of own calls,
@@ -447,6 +464,7 @@ end
 if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10]) end
 local own = tonumber(ARGV[18])
 for i = 19, 18 + own do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+if #ARGV > 18 then redis.call('INCRBY', KEYS[14], #ARGV - 18) end
 if #ARGV > 18 + own then
 	for i = 19 + own, #ARGV do redis.call('RPUSH', KEYS[13], ARGV[i]) end
 	redis.call('ZADD', KEYS[8], 'LT', ARGV[17], ARGV[16])
@@ -507,7 +525,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	keys := []string{
 		r.key(c.Chat, "q"), r.key(c.Chat, "l"), r.key(c.Chat, "s"), r.key(c.Chat, "n"), r.key(c.Chat, "u"),
 		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(), r.DeadKey(), merchantKey, r.WakeKey(), r.blockedFn(c.Chat),
-		r.key(t.GroupChat, "o"),
+		r.key(t.GroupChat, "o"), r.depthKey(),
 	}
 	if len(t.Group) > 0 && t.GroupChat == 0 {
 		return Committed{}, errors.New("commit chat: group calls without a group chat")
@@ -607,7 +625,7 @@ func (r *Redis) Enqueue(ctx context.Context, chat int64, once string, calls ...o
 	if err != nil {
 		return false, err
 	}
-	keys := []string{r.key(chat, "o"), onceKey, r.readyKey()}
+	keys := []string{r.key(chat, "o"), onceKey, r.readyKey(), r.depthKey()}
 	n, err := r.rdb.Eval(ctx, enqueueLua, keys, args...).Int64()
 	if err != nil {
 		return false, fmt.Errorf("enqueue outbox: %w", err)
@@ -615,11 +633,12 @@ func (r *Redis) Enqueue(ctx context.Context, chat int64, once string, calls ...o
 	return n == 1, nil
 }
 
-// KEYS: o, once, ready. ARGV: once ("1" check), once TTL ms, chat, ready
+// KEYS: o, once, ready, depth. ARGV: once ("1" check), once TTL ms, chat, ready
 // score, calls...
 const enqueueLua = `
 if ARGV[1] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 0 end
 for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('INCRBY', KEYS[4], #ARGV - 4)
 redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
 return 1
 `
@@ -663,12 +682,15 @@ func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([]by
 	return []byte(s), nil
 }
 
-// KEYS: o, ol, ready, q. ARGV: token, the call sent, TTL ms, chat, recheck
+// KEYS: o, ol, ready, q, depth. ARGV: token, the call sent, TTL ms, chat, recheck
 // score. Replies {0} not the sender any more, {1} done (lock given back),
 // {1, next call}.
 const markOutLua = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then redis.call('LPOP', KEYS[1]) end
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
+	redis.call('LPOP', KEYS[1])
+	redis.call('DECR', KEYS[5])
+end
 local e = redis.call('LINDEX', KEYS[1], 0)
 if not e then
 	redis.call('DEL', KEYS[2])
@@ -684,7 +706,7 @@ return {1, e}
 // returned it) and returns the next one; nil when the outbox is empty and
 // the lock was given back. ErrNotSender means the lock was lost: stop.
 func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error) {
-	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q")}
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q"), r.depthKey()}
 	reply, err := r.markOut.Run(ctx, r.rdb, keys, token, call, r.lockTTL.Milliseconds(), chat,
 		ms(r.now().Add(r.lockTTL))).Slice()
 	if err != nil {

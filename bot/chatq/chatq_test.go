@@ -106,6 +106,11 @@ func TestOutboxInOrder(t *testing.T) {
 	_, err = q.ClaimOutbox(ctx, chat, "send-2")
 	assert.ErrorIs(t, err, chatq.ErrNotSender, "one sender at a time")
 
+	calls, chats, err := q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), calls)
+	assert.Equal(t, int64(1), chats)
+
 	var texts []string
 	raw := done.Outbox
 	for raw != nil {
@@ -122,6 +127,10 @@ func TestOutboxInOrder(t *testing.T) {
 	due, err := q.Due(ctx, 10)
 	require.NoError(t, err)
 	assert.Empty(t, due, "no work left anywhere")
+	calls, chats, err = q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, calls)
+	assert.Zero(t, chats)
 }
 
 // An entry handed out more often than allowed can be dead-lettered: it

@@ -82,7 +82,7 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(acq, getenv, stderr, log, sandbox.WithReviewDelay(*reviewDelay))
+	acquirer, err := newAcquirer(acq, getenv, stderr, log, nil, sandbox.WithReviewDelay(*reviewDelay))
 	if err != nil {
 		return err
 	}

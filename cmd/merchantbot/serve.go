@@ -20,6 +20,8 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/handoff"
+	"github.com/merchantbot/merchantbot/bot/metrics"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -262,6 +264,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	supportCfg, err := loadSupportConfig(getenv)
+	if err != nil {
+		return err
+	}
 	oldKeys, err := oldDataKeys(getenv)
 	if err != nil {
 		return err
@@ -290,16 +296,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(cfg.backend, getenv, stdout, log)
+	m := metrics.New()
+	rdb.AddHook(m.RedisHook())
+	acquirer, err := newAcquirer(cfg.backend, getenv, stdout, log, m)
 	if err != nil {
 		return err
 	}
-	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log))
+	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithObserver(m),
+		dialogs.WithSupportHours(supportCfg.hours))
 	opts := []bot.Option{
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey, oldKeys...),
 		bot.WithSupportChat(cfg.supportChat),
 		bot.WithReadiness(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
+		bot.WithMetrics(m),
 	}
 	if cfg.apiURL != "" {
 		opts = append(opts, bot.WithServerURL(cfg.apiURL))
@@ -317,6 +327,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return errors.New("BACKEND_URL: the acquirer client cannot look up applications")
 	}
 	notifier, eventsHandler := startNotifications(ctx, notifyCfg, cfg.eventsSecret, rdb, cfg.redisPrefix, b, apps, log)
+	if cfg.supportChat != 0 {
+		desk, ok := acquirer.(handoff.Backend)
+		if !ok {
+			return errors.New("BACKEND_URL: the acquirer client cannot look up merchants for the support desk")
+		}
+		if err := startDesk(ctx, supportCfg, b, rdb, cfg.supportChat, cfg.redisPrefix, catalog, desk, log); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
 	if err := b.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while Start was still retrying getMe
@@ -337,6 +359,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mux := http.NewServeMux()
 	mux.Handle("/", b.Handler(cfg.webhookPath, cfg.webhookSecret))
 	mux.Handle("POST /backend/events", eventsHandler)
+	mux.Handle("GET /metrics", m.Handler()) // keep HTTP_ADDR internal but for the webhook path
 	srv := httpServer(mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -400,9 +423,13 @@ func httpServer(h http.Handler) *http.Server {
 // newAcquirer is the API client of cfg, or the sandbox in-process, whose
 // "SMS" codes go to sms (serve's stdout, marked as sandbox; the console's
 // stderr), never to the log. opts are extra sandbox options.
-func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, log *slog.Logger, opts ...sandbox.Option) (dialogs.Backend, error) {
+func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, log *slog.Logger, obs backend.Observer, opts ...sandbox.Option) (dialogs.Backend, error) {
 	if cfg.url != "" {
-		c, err := backend.NewClient(cfg.url, backend.WithAPIKey(cfg.apiKey))
+		copts := []backend.ClientOption{backend.WithAPIKey(cfg.apiKey)}
+		if obs != nil {
+			copts = append(copts, backend.WithObserver(obs))
+		}
+		c, err := backend.NewClient(cfg.url, copts...)
 		if err != nil {
 			return nil, fmt.Errorf("BACKEND_URL: %w", err)
 		}

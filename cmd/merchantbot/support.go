@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // SUPPORT_TZ on the distroless image, which has no zoneinfo
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/merchantbot/merchantbot/bot"
+	"github.com/merchantbot/merchantbot/bot/handoff"
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// supportConfig is the support desk's settings (SUPPORT_CHAT_ID is read
+// with the rest of serveConfig).
+type supportConfig struct {
+	hours      dialogs.SupportHours
+	sign       bool
+	reannounce time.Duration
+	lang       string
+}
+
+// loadSupportConfig reads SUPPORT_HOURS (in SUPPORT_TZ, Asia/Shanghai by
+// default), SUPPORT_SIGN, SUPPORT_REANNOUNCE and SUPPORT_LANG; errors name
+// the variable.
+func loadSupportConfig(getenv func(string) string) (supportConfig, error) {
+	c := supportConfig{reannounce: 5 * time.Minute, lang: locales.Chinese}
+	tz := strings.TrimSpace(getenv("SUPPORT_TZ"))
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return c, fmt.Errorf("SUPPORT_TZ: %q is not a time zone (e.g. Asia/Shanghai)", tz)
+	}
+	if raw := strings.TrimSpace(getenv("SUPPORT_HOURS")); raw != "" {
+		if c.hours, err = dialogs.ParseSupportHours(raw, loc); err != nil {
+			return c, fmt.Errorf("SUPPORT_HOURS: %w", err)
+		}
+	}
+	if raw := strings.TrimSpace(getenv("SUPPORT_SIGN")); raw != "" {
+		if c.sign, err = strconv.ParseBool(raw); err != nil {
+			return c, fmt.Errorf("SUPPORT_SIGN: %q is not true or false", raw)
+		}
+	}
+	if raw := strings.TrimSpace(getenv("SUPPORT_REANNOUNCE")); raw != "" {
+		if c.reannounce, err = time.ParseDuration(raw); err != nil || c.reannounce < 0 {
+			return c, fmt.Errorf("SUPPORT_REANNOUNCE: %q is not a duration like 5m (0 turns it off)", raw)
+		}
+	}
+	if raw := strings.TrimSpace(getenv("SUPPORT_LANG")); raw != "" {
+		if raw != locales.Chinese && raw != locales.English {
+			return c, fmt.Errorf("SUPPORT_LANG: %q is not zh-Hans or en", raw)
+		}
+		c.lang = raw
+	}
+	return c, nil
+}
+
+// startDesk attaches the support desk in group to b, checks at start that
+// the group is a forum the bot may manage, and runs its timers (batched
+// relays, re-announcements) until ctx ends.
+func startDesk(ctx context.Context, c supportConfig, b *bot.Bot, rdb redis.UniversalClient, group int64, prefix string,
+	catalog *locales.Catalog, acquirer handoff.Backend, log *slog.Logger) error {
+	desk := handoff.New(b.Telegram(), b, b, rdb, group, catalog,
+		handoff.WithPrefix(prefix), handoff.WithBackend(acquirer), handoff.WithLogger(log),
+		handoff.WithSignature(c.sign), handoff.WithReannounce(c.reannounce), handoff.WithGroupLanguage(c.lang))
+	if err := desk.Check(ctx); err != nil {
+		return err // names SUPPORT_CHAT_ID and what to change
+	}
+	b.AttachDesk(desk, group, handoff.TagPrefix)
+	go func() {
+		if err := desk.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("support desk stopped", "err", err)
+		}
+	}()
+	return nil
+}
