@@ -253,7 +253,8 @@ func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 	all := strings.Join(said, "\n")
 	assert.Contains(t, all, a.ID)
 	assert.NotContains(t, all, other.ID, "never another merchant's application")
-	for _, want := range []string{"✅ Submitted", "✅ Under review", "✅ Approved", "✅ In effect", "622202*********0128", "small test transaction"} {
+	for _, want := range []string{"✅ Submitted", "✅ Under review", "✅ Approved", "✅ In effect", "622202*********0128", "small test transaction",
+		"Industrial and Commercial Bank of China"} { // bank names in English in English mode
 		assert.Contains(t, all, want)
 	}
 }
