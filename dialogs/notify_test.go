@@ -238,6 +238,27 @@ func TestFixAndResubmitWithAnotherBanksCardAsksItsBranch(t *testing.T) {
 	assert.Equal(t, "北京西单支行", st.Branch)
 }
 
+// A card whose BIN tells no bank: the bank and its branch are asked, then
+// the reserved phone; the holder stays kept.
+func TestFixAndResubmitWithAnUnknownBINAsksTheBank(t *testing.T) {
+	f, c := fixAndResubmit(t, 33)
+	c.press("cs:yes")
+	c.text("8888881234567890123")
+	st := mustLoad(t, f, 33)
+	require.Equal(t, dialogs.StepBank, st.Step)
+	assert.Empty(t, st.Branch)
+	c.text("中国银行")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 33).Step)
+	c.text("北京西单支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 33).Step)
+	c.text(reservedPhone)
+	st = mustLoad(t, f, 33)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "中国银行", st.BankName)
+	assert.Equal(t, "北京西单支行", st.Branch)
+}
+
 func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 	f := newFixture(t, nil)
 	other, err := f.backend.Submit(context.Background(), "other-key", backend.Application{
