@@ -352,7 +352,7 @@ func (t *turn) wipeDraft() {
 	st := t.st
 	st.CheckView, st.Consent, st.DraftID = 0, false, ""
 	st.CardType, st.BankCode, st.BankName = "", "", ""
-	st.Holder, st.Branch, st.Editing, st.Refill, st.Ret = "", "", false, false, ""
+	st.Holder, st.Branch, st.Editing, st.Refill, st.Reopened, st.Ret = "", "", false, false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
 	st.Secrets = Secrets{}
 }

@@ -643,15 +643,29 @@ func (t *turn) acceptCard(digits string) {
 	} else {
 		r.Lines = append(r.Lines, Text{Key: msgCardBankUnknown})
 	}
-	if st.Editing && (oldBank != st.BankCode || !known) {
+	if (st.Editing || st.Reopened) && (oldBank != st.BankCode || !known) {
 		// A card of another (or an unknown) bank: its bank and branch are
-		// asked again before the summary.
-		st.Editing, st.Refill, st.Branch = false, true, ""
+		// asked again, then the summary (or, reopened, the reserved phone).
+		st.Editing, st.Refill, st.Reopened, st.Branch = false, st.Editing, false, ""
 		event := evNewBranch
 		if !known {
 			event = evNeedBank
 		}
 		if t.fire(event) {
+			t.prompt()
+		}
+		return
+	}
+	t.afterCard()
+}
+
+// afterCard moves on from an accepted card: to the holder, back to the
+// summary after an edit, or, in a reopened application whose holder, bank
+// and branch are kept, to the reserved phone.
+func (t *turn) afterCard() {
+	if t.st.Reopened {
+		t.st.Reopened = false
+		if t.fire(evCardKept) {
 			t.prompt()
 		}
 		return
@@ -675,7 +689,7 @@ func (t *turn) account(text string) {
 	st := t.st
 	st.Secrets.CardNumber, st.CardType = digits, ""
 	t.say(msgAccountAccepted, Arg{"Card": parse.MaskPAN(digits)})
-	t.advance(evCardOK)
+	t.afterCard()
 }
 
 func (t *turn) luhnButton(kind, arg string) bool {

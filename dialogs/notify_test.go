@@ -17,11 +17,12 @@ import (
 const zhangSanNo = "822100050110001"
 
 // submitted walks a merchant to a submitted application and returns it.
+// The identification code typed moments before also confirms the summary
+// (FreshProof), so the confirmation itself submits.
 func submitted(t *testing.T, c *chat) backend.Receipt {
 	t.Helper()
 	throughSummary(c)
-	c.press("sum:confirm")
-	out := c.text(code)
+	out := c.press("sum:confirm")
 	var app string
 	for _, e := range out.Effects {
 		if e.Kind == dialogs.Submitted {
@@ -131,18 +132,14 @@ func TestTooSoonRejectionGivesTheDateAndNoResubmit(t *testing.T) {
 	c.text("822100050110004")
 	c.text("13800000004")
 	c.text(code)
-	for i := range 6 {
-		c.press("ck:ok." + string(rune('0'+i)))
-	}
+	c.press("ck:all")
 	c.press("cs:yes")
 	c.text(card)
 	c.text("王五")
-	c.press("bank:yes")
 	c.text("上海张江支行")
-	c.f.advance(2 * time.Minute)
 	c.text(reservedPhone)
-	c.press("sum:confirm")
-	c.text(code)
+	c.press("sum:confirm") // the identification code confirms it
+	require.Equal(t, dialogs.StepMenu, mustLoad(t, f, 24).Step, "submitted")
 	f.advance(sandboxDelay)
 	a := latestApp(t, f, "822100050110004")
 	require.Equal(t, backend.StatusRejected, a.Status)
@@ -174,9 +171,12 @@ func (r rejecting) Applications(ctx context.Context, no string) ([]backend.Recei
 	return apps, err
 }
 
-func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
+// fixAndResubmit submits an application, has it rejected for a credit
+// card and presses "fix and resubmit".
+func fixAndResubmit(t *testing.T, id int64) (*fixture, *chat) {
+	t.Helper()
 	f := newFixture(t, nil)
-	c := &chat{t: t, f: f, id: 25}
+	c := &chat{t: t, f: f, id: id}
 	a := submitted(t, c)
 	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(f.clock))
 	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
@@ -193,18 +193,70 @@ func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
 	assert.True(t, out.Stale)
 
 	c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + a.ID, Seq: seq})
-	st := mustLoad(t, f, 25)
-	assert.Equal(t, dialogs.StepConsent, st.Step)
+	st := mustLoad(t, f, id)
+	assert.Equal(t, dialogs.StepConsent, st.Step, "the checklist holds; consent is asked again")
 	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "中国工商银行", st.BankName)
 	assert.Equal(t, "上海张江支行", st.Branch)
+	assert.NotEmpty(t, st.DraftID, "a new draft, with a submission key of its own")
 	assert.True(t, st.Secrets.Empty(), "card data is asked again")
+	return f, c
+}
+
+func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
+	f, c := fixAndResubmit(t, 25)
 	c.press("cs:yes")
 	c.text(card)
-	c.press("keep") // holder
-	c.press("bank:yes")
-	c.press("keep") // branch
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 25).Step, "holder, bank and branch are not asked again")
+	out := c.text(reservedPhone)
+	st := mustLoad(t, f, 25)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	summary := f.render.Reply(out.Lang, out.Replies[len(out.Replies)-1])
+	for _, kept := range []string{"张三", "中国工商银行", "上海张江支行", "622202*********0128"} {
+		assert.Contains(t, summary, kept)
+	}
+	assert.Equal(t, card, st.Secrets.CardNumber)
+	assert.Equal(t, reservedPhone, st.Secrets.ReservedPhone)
+}
+
+// A card of another bank cannot keep the first card's branch: the branch
+// is asked again, then the reserved phone; the holder stays kept.
+func TestFixAndResubmitWithAnotherBanksCardAsksItsBranch(t *testing.T) {
+	f, c := fixAndResubmit(t, 32)
+	c.press("cs:yes")
+	c.text(bocCard)
+	st := mustLoad(t, f, 32)
+	require.Equal(t, dialogs.StepBranch, st.Step)
+	assert.Equal(t, "中国银行", st.BankName)
+	assert.Empty(t, st.Branch, "the old bank's branch is not offered")
+	c.text("北京西单支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 32).Step)
 	c.text(reservedPhone)
-	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 25).Step)
+	st = mustLoad(t, f, 32)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "北京西单支行", st.Branch)
+}
+
+// A card whose BIN tells no bank: the bank and its branch are asked, then
+// the reserved phone; the holder stays kept.
+func TestFixAndResubmitWithAnUnknownBINAsksTheBank(t *testing.T) {
+	f, c := fixAndResubmit(t, 33)
+	c.press("cs:yes")
+	c.text("8888881234567890123")
+	st := mustLoad(t, f, 33)
+	require.Equal(t, dialogs.StepBank, st.Step)
+	assert.Empty(t, st.Branch)
+	c.text("中国银行")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 33).Step)
+	c.text("北京西单支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 33).Step)
+	c.text(reservedPhone)
+	st = mustLoad(t, f, 33)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "中国银行", st.BankName)
+	assert.Equal(t, "北京西单支行", st.Branch)
 }
 
 func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
@@ -222,7 +274,8 @@ func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 	all := strings.Join(said, "\n")
 	assert.Contains(t, all, a.ID)
 	assert.NotContains(t, all, other.ID, "never another merchant's application")
-	for _, want := range []string{"✅ Submitted", "✅ Under review", "✅ Approved", "✅ In effect", "622202*********0128", "small test transaction"} {
+	for _, want := range []string{"✅ Submitted", "✅ Under review", "✅ Approved", "✅ In effect", "622202*********0128", "small test transaction",
+		"Industrial and Commercial Bank of China"} { // bank names in English in English mode
 		assert.Contains(t, all, want)
 	}
 }

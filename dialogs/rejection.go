@@ -61,10 +61,13 @@ func (t *turn) rejectionButtons(app string, fixable bool) [][]Button {
 // resubmit answers "fix and resubmit" on application app: it reopens the
 // change with the non-sensitive answers of that application kept (holder,
 // bank, branch) and asks the card number and the reserved phone again,
-// which were wiped at submission. Consent is asked again: it covered the
-// card data of the first application until its review ended. The application is looked up among the
-// bound merchant's own, so a forged id reaches nothing; one that is not
-// the newest, not rejected or not fixable is a stale button.
+// which were wiped at submission (State.Reopened). The checklist was
+// confirmed for the first application and still holds; consent, which
+// follows it, is asked again: it covered the card data of the first
+// application until its review ended. The application is looked up among
+// the bound merchant's own, so a forged id reaches nothing; one that is
+// not the newest, not rejected or not fixable is a stale button. It is a
+// new draft: its submission has a key of its own.
 func (t *turn) resubmit(app string) {
 	st := t.st
 	if !st.Bound {
@@ -89,8 +92,10 @@ func (t *turn) resubmit(app string) {
 	}
 	a := apps[0]
 	t.toMenu()
-	t.wipeDraft()
+	t.startDraft()
 	st.Holder, st.BankCode, st.BankName, st.Branch = a.HolderName, a.BankCode, a.BankName, a.Branch
+	// An acquirer that did not send an answer back leaves it to be asked.
+	st.Reopened = st.Holder != "" && st.BankName != "" && st.Branch != ""
 	if !t.fire(evResumePfx + StepConsent) {
 		return
 	}

@@ -40,6 +40,10 @@ type State struct {
 	Branch    string `json:"br,omitempty"`
 	Editing   bool   `json:"ed,omitempty"` // entered the current step from the summary
 	Refill    bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
+	// Reopened: the draft fixes a rejected application whose holder, bank
+	// and branch it kept, so the new card leads to the reserved phone
+	// (through the bank's branch when the card is of another bank).
+	Reopened bool `json:"ro,omitempty"`
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`

@@ -48,7 +48,7 @@ func (t *turn) showApplication(a backend.Receipt, newest bool) {
 	r := t.say(msgAppHeader, Arg{
 		// Masked again here: whatever mask the acquirer uses, the bot shows
 		// no more than its own.
-		"ID": a.ID, "Card": parse.MaskPAN(a.CardMasked), "Bank": a.BankName,
+		"ID": a.ID, "Card": parse.MaskPAN(a.CardMasked), "Bank": t.bankLabelOf(a.BankCode, a.BankName),
 		"Status": Text{Key: MsgID("status_" + string(a.Status))},
 	})
 	if a.Status.Rank() == 0 {

@@ -73,6 +73,7 @@ const (
 	evConsented  = "consented"
 	evCardDoubt  = "card_doubt"
 	evCardOK     = "card_ok"
+	evCardKept   = "card_kept" // a reopened application's card: on to the reserved phone
 	evCardRetry  = "card_retry"
 	evNeedBank   = "need_bank"   // the BIN did not tell the bank: ask it
 	evNewBranch  = "new_branch"  // an edited card is of another, known bank
@@ -178,7 +179,7 @@ func stepDefs() []stepDef {
 		button: (*turn).keepButton,
 		back:   StepConsent,
 		moves: edited(map[string]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
-			evNeedBank: StepBank, evNewBranch: StepBranch}),
+			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 	}, {
 		name: StepCardLuhn,
 		kind: draft,
@@ -190,7 +191,7 @@ func stepDefs() []stepDef {
 		button: (*turn).luhnButton,
 		back:   StepCard,
 		moves: edited(map[string]string{evCardOK: StepHolder, evCardRetry: StepCard,
-			evNeedBank: StepBank, evNewBranch: StepBranch}),
+			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 	}, {
 		name:   StepHolder,
 		kind:   draft,

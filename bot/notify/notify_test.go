@@ -380,9 +380,8 @@ func TestRemindersAndExpiryOnTheClock(t *testing.T) {
 	st := w.pipe.states[chat]
 	st.Step, st.Bound, st.MerchantNo, st.MerchantName, st.PendingNo = dialogs.StepChecklist, true, "822100050110003", "阿依古丽·买买提", ""
 	w.pipe.mu.Unlock()
-	for i := range 6 {
-		w.pipe.input(chat, dialogs.Input{Kind: dialogs.InButton, Data: "ck:ok." + string(rune('0'+i))})
-	}
+	w.pipe.input(chat, dialogs.Input{Kind: dialogs.InButton, Data: "ck:all"})
+	require.Equal(t, dialogs.StepConsent, w.pipe.state(chat).Step)
 	w.pipe.input(chat, dialogs.Input{Kind: dialogs.InButton, Data: "cs:yes"})
 	w.pipe.input(chat, dialogs.Input{Kind: dialogs.InText, Text: "6228480402564890018"})
 	require.Equal(t, dialogs.StepHolder, w.pipe.state(chat).Step)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -130,35 +131,10 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if c.eventsSecret != "" && len(c.eventsSecret) < 16 {
 		return c, errors.New("BACKEND_EVENTS_SECRET: too short (at least 16 characters)")
 	}
-	if n, err := sendRate(getenv, "SEND_RATE", 30); err != nil {
-		return c, err
-	} else if n > 0 {
-		c.sendLimits.Global = redis_rate.PerSecond(n)
-	}
-	if n, err := sendRate(getenv, "SEND_RATE_CHAT", 1); err != nil {
-		return c, err
-	} else if n > 0 {
-		// A burst of 3 lets a reply of two or three messages go at once, as
-		// the sender's default does.
-		c.sendLimits.PerChat = redis_rate.Limit{Rate: n, Burst: max(n, 3), Period: time.Second}
-	}
 	if getenv("SANDBOX_API_KEY") != "" {
 		return c, errors.New("SANDBOX_API_KEY: used by `merchantbot sandbox` only; serve sends BACKEND_API_KEY to the acquirer")
 	}
 	return c, nil
-}
-
-// sendRate reads a Bot API send budget in messages per second; 0 when unset.
-func sendRate(getenv func(string) string, name string, def int) (int, error) {
-	raw := getenv(name)
-	if raw == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > 10000 {
-		return 0, fmt.Errorf("%s: %q is not a whole number of messages per second from 1 to 10000 (default %d)", name, raw, def)
-	}
-	return n, nil
 }
 
 // sandboxBackend is the BACKEND_URL that selects the in-process sandbox.
@@ -465,7 +441,7 @@ func loadSendLimits(getenv func(string) string) (sender.Limits, error) {
 			return def, nil
 		}
 		v, err := strconv.ParseFloat(raw, 64)
-		if err != nil || v < 0 || v > 100000 {
+		if err != nil || math.IsNaN(v) || v < 0 || v > 100000 {
 			return 0, fmt.Errorf("%s: %q is not a rate in messages per second (0 lifts the limit)", name, raw)
 		}
 		return v, nil
@@ -489,9 +465,10 @@ func loadSendLimits(getenv func(string) string) (sender.Limits, error) {
 }
 
 // perSecond is a budget of rate messages a second with the given burst,
-// for fractional rates too (0.5/s: one every two seconds).
+// for fractional rates too (0.5/s: one every two seconds; 2.5/s: one every
+// 400 ms, not 2/s).
 func perSecond(rate float64, burst int) redis_rate.Limit {
-	if rate >= 1 {
+	if rate >= 1 && rate == math.Trunc(rate) {
 		return redis_rate.Limit{Rate: int(rate), Burst: burst, Period: time.Second}
 	}
 	return redis_rate.Limit{Rate: 1, Burst: burst, Period: time.Duration(float64(time.Second) / rate)}

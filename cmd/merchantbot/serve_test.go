@@ -568,9 +568,12 @@ func TestServeConfig(t *testing.T) {
 		{"data key missing", map[string]string{"DATA_KEY": ""}, "DATA_KEY: required", ""},
 		{"data key short", map[string]string{"DATA_KEY": "c2hvcnQ="}, "DATA_KEY", "c2hvcnQ="},
 		{"events secret short", map[string]string{"BACKEND_EVENTS_SECRET": "abc"}, "BACKEND_EVENTS_SECRET", ""},
-		{"send rate zero", map[string]string{"SEND_RATE": "0"}, "SEND_RATE:", ""},
-		{"send rate fraction", map[string]string{"SEND_RATE": "2.5"}, "SEND_RATE:", ""},
+		{"send rate negative", map[string]string{"SEND_RATE": "-1"}, "SEND_RATE:", ""},
+		{"send rate not a number", map[string]string{"SEND_RATE": "30/s"}, "SEND_RATE:", ""},
+		{"send rate beyond reason", map[string]string{"SEND_RATE": "1e9"}, "SEND_RATE:", ""},
+		{"send rate NaN", map[string]string{"SEND_RATE": "NaN"}, "SEND_RATE:", ""},
 		{"chat send rate", map[string]string{"SEND_RATE_CHAT": "fast"}, "SEND_RATE_CHAT:", ""},
+		{"chat send rate negative", map[string]string{"SEND_RATE_CHAT": "-0.5"}, "SEND_RATE_CHAT:", ""},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", ""},
 	}
 	for _, tt := range tests {
@@ -642,7 +645,7 @@ func TestServeConfig(t *testing.T) {
 		assert.Equal(t, store.DefaultPrefix, c.redisPrefix)
 		assert.Empty(t, c.webhookPath)
 		assert.Equal(t, backendConfig{}, c.backend, "BACKEND_URL=sandbox: the in-process sandbox")
-		assert.Equal(t, sender.Limits{}, c.sendLimits, "the sender's own defaults")
+		assert.Equal(t, sender.DefaultLimits(), c.sendLimits, "Telegram's limits: 30/s, 1/s a chat, 20/min a group")
 	})
 	t.Run("acquirer, key and send rates", func(t *testing.T) {
 		env := map[string]string{"BACKEND_URL": "https://acquirer.example.com/api", "BACKEND_API_KEY": "sk_live-abc.DEF~1",
@@ -657,7 +660,36 @@ func TestServeConfig(t *testing.T) {
 		assert.Equal(t, backendConfig{url: "https://acquirer.example.com/api", apiKey: "sk_live-abc.DEF~1"}, c.backend)
 		assert.Equal(t, redis_rate.PerSecond(25), c.sendLimits.Global)
 		assert.Equal(t, redis_rate.Limit{Rate: 2, Burst: 3, Period: time.Second}, c.sendLimits.PerChat)
-		assert.True(t, c.sendLimits.PerGroup.IsZero())
+		assert.Equal(t, sender.DefaultLimits().PerGroup, c.sendLimits.PerGroup, "groups keep Telegram's 20 a minute")
+		assert.False(t, c.sendLimits.NoGlobal || c.sendLimits.NoPerChat)
+	})
+	t.Run("send rates: 0 lifts a limit, fractions are kept", func(t *testing.T) {
+		for _, tt := range []struct {
+			rate, chat          string
+			global, perChat     redis_rate.Limit
+			noGlobal, noPerChat bool
+		}{
+			{"0", "0", sender.DefaultLimits().Global, sender.DefaultLimits().PerChat, true, true},
+			{"0", "", sender.DefaultLimits().Global, sender.DefaultLimits().PerChat, true, false},
+			{"2.5", "0.5",
+				redis_rate.Limit{Rate: 1, Burst: 2, Period: 400 * time.Millisecond},
+				redis_rate.Limit{Rate: 1, Burst: 3, Period: 2 * time.Second}, false, false},
+		} {
+			env := map[string]string{"SEND_RATE": tt.rate, "SEND_RATE_CHAT": tt.chat}
+			for k, v := range good {
+				env[k] = v
+			}
+			c, err := loadServeConfig(func(k string) string { return env[k] })
+			require.NoError(t, err, "SEND_RATE=%q SEND_RATE_CHAT=%q", tt.rate, tt.chat)
+			assert.Equal(t, tt.noGlobal, c.sendLimits.NoGlobal, "SEND_RATE=%q", tt.rate)
+			assert.Equal(t, tt.noPerChat, c.sendLimits.NoPerChat, "SEND_RATE_CHAT=%q", tt.chat)
+			if !tt.noGlobal {
+				assert.Equal(t, tt.global, c.sendLimits.Global, "SEND_RATE=%q", tt.rate)
+			}
+			if !tt.noPerChat {
+				assert.Equal(t, tt.perChat, c.sendLimits.PerChat, "SEND_RATE_CHAT=%q", tt.chat)
+			}
+		}
 	})
 	t.Run("webhook path", func(t *testing.T) {
 		env := map[string]string{"WEBHOOK_URL": "https://bot.example.com/tg/hook", "WEBHOOK_SECRET": "a-b_C"}

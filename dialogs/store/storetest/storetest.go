@@ -61,7 +61,7 @@ var realistic = map[string]any{
 	"Holder":       "欧阳王小明",
 	"Branch":       "中国工商银行股份有限公司上海市分行张江高科技园区支行营业部",
 	"Ret":          "enter_branch",
-	"IdemKey":      "chg-898310048161234-01JQ3ZK7Y4TQ2W5V8N6M9P0R1S",
+	"DraftID":      "9f86d081884c7d659a2feaa0c55ad015", // randomKey: 16 bytes in hex
 	"LastApp":      "APP-20250314-000123456",
 	"CodeSentAt":   draftAt,
 	"Touched":      draftAt.Add(3 * time.Minute),
