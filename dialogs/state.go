@@ -43,7 +43,7 @@ type State struct {
 	// Reopened: the draft fixes a rejected application whose holder, bank
 	// and branch it kept, so the new card leads to the reserved phone
 	// (through the bank's branch when the card is of another bank).
-	Reopened bool `json:"ro,omitempty"`
+	Reopened bool `json:"rp,omitempty"`
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
