@@ -173,6 +173,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := servePprof(ctx, getenv, log); err != nil {
+		return err
+	}
 	cipher, err := store.NewCipher(cfg.dataKey)
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)
