@@ -16,6 +16,7 @@ commands:
             state unless REDIS_URL is set, the sandbox acquirer in-process)
   serve     run the Telegram bot (see README for the environment)
   sandbox   run the sandbox acquirer API as an HTTP server
+  loadtest  measure serve under load beside a do-nothing bot (docs/PERFORMANCE.md)
 `
 
 // run is the whole program; main only wires the process to it.
@@ -32,6 +33,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
