@@ -64,7 +64,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.BoolVar(&c.floor, "floor", true, "also run the do-nothing go-telegram/bot bot and print ratios to it")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "longest a run of merchants may take (each bot)")
 	fs.DurationVar(&c.settle, "settle", 20*time.Millisecond, "quiet time after which a merchant takes the bot's answer as complete")
-	fs.StringVar(&c.redisURL, "redis", "", "Redis URL (default REDIS_URL, else redis://127.0.0.1:6379/0)")
+	fs.StringVar(&c.redisURL, "redis", "private", "private: a redis-server of its own on loopback (exact counters); or a loopback Redis URL, whose other clients' traffic is estimated and taken off")
 	fs.StringVar(&c.profileDir, "profile", "", "write CPU and allocation profiles of the (first) serve process to this directory")
 	fs.IntVar(&c.cpuSeconds, "cpu-seconds", 10, "length of the CPU profile, from the start of the merchants")
 	fs.IntVar(&c.events, "events", 10000, "notify mode: status changes to push")
@@ -75,12 +75,6 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if *floorBot {
 		return runFloorBot(ctx, getenv, stderr)
-	}
-	if c.redisURL == "" {
-		c.redisURL = getenv("REDIS_URL")
-	}
-	if c.redisURL == "" {
-		c.redisURL = "redis://127.0.0.1:6379/0"
 	}
 	switch {
 	case c.mode != "dialog" && c.mode != "notify":
@@ -101,6 +95,14 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("find this binary: %w", err)
 	}
 	c.exe = exe
+	if c.redisURL == "private" {
+		url, stop, err := privateRedis(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		c.redisURL = url
+	}
 	c.stderr = stderr
 	opt, err := redis.ParseURL(c.redisURL)
 	if err != nil {
@@ -118,8 +120,8 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		return runNotifyLoad(ctx, c, rdb, stdout)
 	}
 
-	fmt.Fprintf(stdout, "merchantbot loadtest: dialog, %s, %d merchants, %d replica(s), %s, %d CPUs, %s/%s\n",
-		c.transport, c.merchants, c.replicas, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "merchantbot loadtest: dialog, %s, %d merchants, %d replica(s), redis %s, %s, %d CPUs, %s/%s\n",
+		c.transport, c.merchants, c.replicas, c.redisURL, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	ours, err := runDialogLoad(ctx, c, rdb, false, nil, stdout)
 	if err != nil {
 		return err

@@ -104,7 +104,18 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 	memoDone := false
 	for step := 0; step < 60; step++ {
 		a, finished := m.next(last)
-		if finished || (m.stopAt != nil && m.stopAt(last)) {
+		if finished {
+			// What follows the submission (the menu) may come after the
+			// merchant stopped reading; the transcripts compare up to it.
+			for i := len(r.seen) - 1; i >= 0; i-- {
+				if strings.Contains(strings.ToLower(r.seen[i]), "submitted") {
+					r.seen = r.seen[:i+1]
+					break
+				}
+			}
+			return r
+		}
+		if m.stopAt != nil && m.stopAt(last) {
 			return r
 		}
 		if a.kind == "text" && a.text == loadHolder && !memoDone && memo != nil {

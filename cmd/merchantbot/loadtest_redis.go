@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,11 +24,12 @@ type redisCounters struct {
 	commands int64            // total_commands_processed
 	reads    int64            // total_reads_processed: read events, about one per round trip
 	byCmd    map[string]int64 // INFO commandstats calls
+	cpu      float64          // used_cpu_user + used_cpu_sys, seconds
 }
 
 func readRedisCounters(ctx context.Context, rdb *redis.Client) (redisCounters, error) {
 	c := redisCounters{byCmd: map[string]int64{}}
-	info, err := rdb.Info(ctx, "stats", "commandstats").Result()
+	info, err := rdb.Info(ctx, "stats", "commandstats", "cpu").Result()
 	if err != nil {
 		return c, fmt.Errorf("redis INFO: %w", err)
 	}
@@ -38,6 +44,9 @@ func readRedisCounters(ctx context.Context, rdb *redis.Client) (redisCounters, e
 			c.commands, _ = strconv.ParseInt(v, 10, 64)
 		case k == "total_reads_processed":
 			c.reads, _ = strconv.ParseInt(v, 10, 64)
+		case k == "used_cpu_user" || k == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(v, 64)
+			c.cpu += f
 		case strings.HasPrefix(k, "cmdstat_"):
 			// calls=N,usec=...
 			calls, _, _ := strings.Cut(strings.TrimPrefix(v, "calls="), ",")
@@ -53,6 +62,7 @@ func readRedisCounters(ctx context.Context, rdb *redis.Client) (redisCounters, e
 // off.
 type redisUse struct {
 	commands, reads float64
+	cpu             float64  // seconds of Redis CPU, background not taken off
 	top             []string // "evalsha 1234", most called first
 }
 
@@ -68,6 +78,7 @@ func redisDelta(before, after, bgFrom, bgTo redisCounters) redisUse {
 	u := redisUse{
 		commands: max(0, float64(after.commands-before.commands)-bgCmd),
 		reads:    max(0, float64(after.reads-before.reads)-bgReads),
+		cpu:      after.cpu - before.cpu,
 	}
 	type kv struct {
 		k string
@@ -136,4 +147,49 @@ func dropPrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
 		return rdb.Unlink(ctx, batch...).Err()
 	}
 	return nil
+}
+
+// privateRedis runs a redis-server of the harness's own on a free loopback
+// port, without persistence: its counters then hold the bots' traffic alone
+// (a shared Redis mixes in every other client's), and its CPU is the
+// bots' too.
+func privateRedis(ctx context.Context) (url string, stop func(), err error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--protected-mode", "yes")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start redis-server (or pass -redis URL): %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	url = "redis://" + addr + "/0"
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	for i := 0; ; i++ {
+		if err := rdb.Ping(ctx).Err(); err == nil {
+			return url, stop, nil
+		} else if i == 100 {
+			stop()
+			return "", nil, fmt.Errorf("redis-server on %s: %w", addr, err)
+		}
+		select {
+		case <-done:
+			return "", nil, errors.New("redis-server exited at start")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

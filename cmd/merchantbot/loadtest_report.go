@@ -108,6 +108,7 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 	if sent := ours.sentCalls(); sent > 0 {
 		row("Redis round trips/Bot API call", fmt.Sprintf("%.2f", ours.redis.reads/float64(sent)), "", "")
 	}
+	row("Redis CPU ms/update", per(ours.redis.cpu*1000, ours), "", "")
 	row("Redis bytes/active dialog", fmt.Sprintf("%.0f", ours.memPerChat), "", "")
 	row("Redis keys/active dialog", fmt.Sprintf("%.1f", ours.keysPerChat), "", "")
 	tw.Flush()
