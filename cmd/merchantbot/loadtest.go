@@ -156,6 +156,7 @@ type loadResult struct {
 	cpu         time.Duration
 	redis       redisUse
 	memPerChat  float64 // bytes of Redis per active dialog
+	memoArrived int     // merchants holding a collected card when Redis was measured
 	keysPerChat float64
 	calls       map[string]int
 	refused     map[int]int
@@ -227,12 +228,33 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		}
 	}
 	backendURL := "sandbox"
+	dataKey := randomHex(32) // one key for all replicas: state and buttons are shared
 	var children []*child
 	defer func() {
 		for _, ch := range children {
 			ch.stop(15 * time.Second)
 		}
 	}()
+	if c.replicas > 1 && !floor {
+		// Replicas share one acquirer, as in production: each in-process
+		// sandbox would know only the codes it sent itself.
+		sbAddr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		sb, err := startChild("sandbox", c.exe, []string{"sandbox", "-addr", sbAddr}, childEnv(map[string]string{
+			"SANDBOX_CODE": loadCode, "SANDBOX_LOAD_MERCHANTS": strconv.Itoa(c.merchants), "LOG_LEVEL": "warn",
+		}), "")
+		if err != nil {
+			return nil, err
+		}
+		defer sb.stop(5 * time.Second)
+		if err := waitListening(runCtx, sbAddr); err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		backendURL = "http://" + sbAddr
+		res.backendNote = "replicas share one acquirer: `merchantbot sandbox` at " + backendURL + " (its CPU and memory are not counted as the bot's)"
+	}
 	for i, addr := range addrs {
 		env := childEnv(map[string]string{
 			"TELEGRAM_TOKEN":         fake.Token(),
@@ -245,9 +267,12 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 			"SANDBOX_LOAD_MERCHANTS": strconv.Itoa(c.merchants),
 			"SEND_RATE":              "0",
 			"SEND_RATE_CHAT":         "0",
-			"DATA_KEY":               randomHex(32),
+			"DATA_KEY":               dataKey,
 			"LOG_LEVEL":              "info",
 		})
+		if backendURL != "sandbox" && backendURL != "" {
+			env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SANDBOX_") })
+		}
 		if relayURL != "" {
 			env = append(env, "WEBHOOK_URL="+relayURL, "WEBHOOK_SECRET="+secret)
 		}
@@ -259,7 +284,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 			args, ready = []string{"loadtest", "-floor-bot"}, floorReady
 		}
 		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
-		if err != nil && !floor && i == 0 && strings.Contains(err.Error(), "BACKEND_URL") {
+		if err != nil && !floor && i == 0 && backendURL == "sandbox" && strings.Contains(err.Error(), "BACKEND_URL") {
 			// A serve from before BACKEND_URL=sandbox became explicit reads
 			// the in-process sandbox from an unset BACKEND_URL.
 			backendURL = ""
@@ -359,7 +384,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		}()
 	}
 	if !floor {
-		memoDeadline := time.After(c.timeout / 2)
+		memoDeadline := time.After(c.timeout * 3 / 4)
 	wait:
 		for arrived.Load()+finished.Load() < int64(c.merchants) {
 			select {
@@ -371,13 +396,14 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 			}
 		}
 		pauseStart := time.Now()
-		if n := arrived.Load(); n > 0 {
+		if arrived.Load() > 0 {
+			// Every merchant has a dialog under way here (or, if the memo
+			// waited in vain, just finished one): all keys over all chats.
 			bytes, keys, err := prefixMemory(runCtx, rdb, prefix)
 			if err == nil {
-				// Merchants who finished or failed before the memo hold keys too;
-				// dividing by those at the card step overstates, never hides.
-				res.memPerChat = float64(bytes) / float64(n)
-				res.keysPerChat = float64(keys) / float64(n)
+				res.memPerChat = float64(bytes) / float64(c.merchants)
+				res.keysPerChat = float64(keys) / float64(c.merchants)
+				res.memoArrived = int(arrived.Load())
 			}
 		}
 		paused = time.Since(pauseStart)
@@ -550,6 +576,23 @@ func serveLoopback(h http.Handler) (url string, stop func(), err error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// waitListening waits until addr takes TCP connections.
+func waitListening(ctx context.Context, addr string) error {
+	for i := 0; ; i++ {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if i == 200 {
+			return err
+		}
+		sleepCtx(ctx, 50*time.Millisecond)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
 }
 
 func freeLoopbackAddr() (string, error) {

@@ -111,6 +111,7 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 	row("Redis CPU ms/update", per(ours.redis.cpu*1000, ours), "", "")
 	row("Redis bytes/active dialog", fmt.Sprintf("%.0f", ours.memPerChat), "", "")
 	row("Redis keys/active dialog", fmt.Sprintf("%.1f", ours.keysPerChat), "", "")
+	row("merchants at the card when measured", fmt.Sprintf("%d/%d", ours.memoArrived, c.merchants), "", "")
 	tw.Flush()
 
 	fmt.Fprintf(w, "redis top commands: %s\n", strings.Join(ours.redis.top, ", "))
