@@ -74,9 +74,12 @@ func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout 
 		defer stopRelay()
 		env = append(env, "WEBHOOK_URL="+u+"/tg", "WEBHOOK_SECRET="+randomHex(16))
 	}
-	bot, err := startReady(runCtx, "merchantbot", c.exe, []string{"serve"}, env, "merchantbot serving")
+	bot, unset, err := startServe(runCtx, "merchantbot", c.exe, []string{"serve"}, env, "merchantbot serving")
 	if err != nil {
 		return err
+	}
+	if unset {
+		fmt.Fprintf(stdout, "note: %s\n", backendUnsetNote)
 	}
 	defer bot.stop(15 * time.Second)
 
