@@ -159,7 +159,12 @@ func New(token string, dialog Dialog, catalog *locales.Catalog, send Sender, opt
 		o(b)
 	}
 	if b.client == nil {
-		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second}
+		// Many chats send at once: with net/http's default of 2 idle
+		// connections per host, most calls dialled a new one (12 % of
+		// serve's CPU in a load run, docs/PERFORMANCE.md).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second, Transport: t}
 	}
 	b.maxInFlight = 4 * b.workers
 	// Templates hold no HTML, so the whole rendered text is escaped once,
