@@ -164,7 +164,7 @@ func New(token string, dialog Dialog, catalog *locales.Catalog, send Sender, opt
 		// serve's CPU in a load run, docs/PERFORMANCE.md).
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
-		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second, Transport: t}
+		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second, Transport: wholeBody{next: t}}
 	}
 	b.maxInFlight = 4 * b.workers
 	// Templates hold no HTML, so the whole rendered text is escaped once,
