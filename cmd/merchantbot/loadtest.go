@@ -28,20 +28,21 @@ import (
 
 // loadConfig is the command line of `merchantbot loadtest`.
 type loadConfig struct {
-	mode       string // dialog or notify
-	transport  string // webhook or polling
-	merchants  int
-	replicas   int
-	floor      bool
-	timeout    time.Duration
-	settle     time.Duration
-	redisURL   string
-	profileDir string
-	cpuSeconds int
-	events     int
-	exe        string
-	trace      bool
-	stderr     io.Writer
+	mode         string // dialog or notify
+	transport    string // webhook or polling
+	merchants    int
+	replicas     int
+	floor        bool
+	timeout      time.Duration
+	settle       time.Duration
+	redisURL     string
+	profileDir   string
+	cpuSeconds   int
+	events       int
+	exe          string
+	trace        bool
+	httpAcquirer bool
+	stderr       io.Writer
 }
 
 const loadUsage = `merchantbot loadtest runs simulated merchants against merchantbot serve
@@ -68,6 +69,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.StringVar(&c.profileDir, "profile", "", "write CPU and allocation profiles of the (first) serve process to this directory")
 	fs.IntVar(&c.cpuSeconds, "cpu-seconds", 10, "length of the CPU profile, from the start of the merchants")
 	fs.IntVar(&c.events, "events", 10000, "notify mode: status changes to push")
+	fs.BoolVar(&c.httpAcquirer, "http-acquirer", false, "run the sandbox acquirer as its own process over HTTP (always so with -replicas > 1), to compare one replica with two on equal terms")
 	fs.BoolVar(&c.trace, "trace", false, "print the first merchant's conversation (digits masked) to stderr")
 	floorBot := fs.Bool("floor-bot", false, "(internal) run as the do-nothing bot child")
 	if err := fs.Parse(args); err != nil {
@@ -235,7 +237,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 			ch.stop(15 * time.Second)
 		}
 	}()
-	if c.replicas > 1 && !floor {
+	if (c.replicas > 1 || c.httpAcquirer) && !floor {
 		// Replicas share one acquirer, as in production: each in-process
 		// sandbox would know only the codes it sent itself.
 		sbAddr, err := freeLoopbackAddr()
@@ -253,7 +255,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 		backendURL = "http://" + sbAddr
-		res.backendNote = "replicas share one acquirer: `merchantbot sandbox` at " + backendURL + " (its CPU and memory are not counted as the bot's)"
+		res.backendNote = "the acquirer is `merchantbot sandbox` at " + backendURL + ", shared by the replicas (its CPU and memory are not counted as the bot's)"
 	}
 	for i, addr := range addrs {
 		env := childEnv(map[string]string{
