@@ -18,16 +18,20 @@ func (t wholeBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body == nil || req.Body == http.NoBody || req.ContentLength > 0 {
 		return t.next.RoundTrip(req)
 	}
-	body, err := io.ReadAll(req.Body)
+	var buf bytes.Buffer
+	buf.Grow(4 << 10) // most calls fit: one allocation, no regrowth
+	_, err := buf.ReadFrom(req.Body)
 	req.Body.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
-	// A RoundTripper must not change the caller's request.
-	r := req.Clone(req.Context())
+	body := buf.Bytes()
+	// A RoundTripper must not change the caller's request; a shallow copy
+	// whose headers it leaves alone is enough.
+	r := *req
 	r.ContentLength = int64(len(body))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	r.TransferEncoding = nil
-	return t.next.RoundTrip(r)
+	return t.next.RoundTrip(&r)
 }
