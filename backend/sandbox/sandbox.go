@@ -72,6 +72,8 @@ type Sandbox struct {
 	newCode     func() string
 	sink        func(phoneMasked, code string)
 	events      func(backend.Receipt)
+	// loadMerchants is how many load-test merchants New adds (load.go).
+	loadMerchants int
 
 	mu        sync.Mutex
 	merchants map[string]*merchant
@@ -138,6 +140,7 @@ func New(opts ...Option) *Sandbox {
 		}
 		s.merchants[m.no] = m
 	}
+	s.addLoadMerchants()
 	return s
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
@@ -113,6 +114,13 @@ func sandboxOptions(getenv func(string) string, sms io.Writer) ([]sandbox.Option
 			return nil, fmt.Errorf("SANDBOX_RESEND_AFTER: %q is not a duration like 60s", v)
 		}
 		opts = append(opts, sandbox.WithResendAfter(d))
+	}
+	if v := getenv("SANDBOX_LOAD_MERCHANTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > sandbox.MaxLoadMerchants {
+			return nil, fmt.Errorf("SANDBOX_LOAD_MERCHANTS: %q is not a count from 0 to %d", v, sandbox.MaxLoadMerchants)
+		}
+		opts = append(opts, sandbox.WithLoadMerchants(n)) // load-test merchants beside the demo ones
 	}
 	return opts, nil
 }

@@ -236,6 +236,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := servePprof(ctx, getenv, log); err != nil {
+		return err
+	}
 	notifyCfg, err := loadNotifyConfig(getenv)
 	if err != nil {
 		return err
