@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/looplab/fsm"
@@ -94,6 +95,8 @@ type turn struct {
 	in  Input
 	out Outcome
 	fsm *fsm.FSM
+	// atDoor: the input was refused before any step read it.
+	atDoor bool
 }
 
 // Handle applies in to st (a zero State is a new chat) and says what to
@@ -188,16 +191,22 @@ func (t *turn) dispatch() {
 		if t.st.Step != StepCard && t.st.Step != StepCardLuhn && looksLikeCard(text) {
 			// A card number typed where it does not belong is removed all the same.
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
-			t.say(msgStrayCard, nil)
-			t.prompt()
+			t.refuseAtDoor(msgStrayCard)
 			return
 		}
+		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
-			if t.st.Step == StepCard || t.st.Step == StepCardLuhn {
+			if atCard {
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			}
-			t.say(msgTooLong, nil)
-			t.prompt()
+			t.refuseAtDoor(msgTooLong)
+			return
+		}
+		if unreadable(text) {
+			if atCard && digitCount(text) >= 6 { // as the card question would
+				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			}
+			t.refuseAtDoor(msgUnreadable)
 			return
 		}
 		if text == "" {
@@ -240,6 +249,36 @@ func (t *turn) dispatch() {
 		t.say(msgTextPlease, nil)
 		t.prompt()
 	}
+}
+
+// refuseAtDoor answers text no step reads (too long, unreadable, a card
+// number where none is asked) and asks the question again. It is no
+// attempt at an answer, so it changes nothing, not even the count of
+// refused answers that earns an offer of a person (afterSupport).
+func (t *turn) refuseAtDoor(key MsgID) {
+	t.atDoor = true
+	t.say(key, nil)
+	t.prompt()
+}
+
+// unreadable reports text no keyboard types: broken UTF-8, control
+// characters other than line breaks and tabs, and the bidi embeddings and
+// overrides that make text read otherwise than it is stored. Zero-width
+// characters pasted with a number are not among them: the parsers drop
+// them.
+func unreadable(text string) bool {
+	if !utf8.ValidString(text) {
+		return true
+	}
+	return strings.ContainsFunc(text, func(r rune) bool {
+		switch {
+		case r == '\n', r == '\r', r == '\t':
+			return false
+		case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return true
+		}
+		return unicode.IsControl(r)
+	})
 }
 
 // def is the definition of the current step.
