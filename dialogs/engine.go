@@ -97,6 +97,11 @@ type turn struct {
 	fsm *fsm.FSM
 	// atDoor: the input was refused before any step read it.
 	atDoor bool
+	// arrivals are the steps the turn moved to, in order, except returns
+	// to the step the menu, support or the cancel question interrupted:
+	// one turn may pass through several (observe.go).
+	arrivals   []string
+	arrivalBuf [4]string
 }
 
 // Handle applies in to st (a zero State is a new chat) and says what to
@@ -104,6 +109,7 @@ type turn struct {
 // merchant can continue from.
 func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t := &turn{Engine: e, ctx: ctx, st: st, in: in}
+	t.arrivals = t.arrivalBuf[:0]
 	before := *st
 	t.begin()
 	defer e.fsms.Put(t.fsm)
@@ -114,7 +120,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	}
 	t.out.Lang = st.Lang
 	t.out.Seq = st.Seq
-	e.observe(in, &before, st)
+	e.observe(in, &before, st, t.arrivals)
 	return t.out
 }
 
@@ -146,11 +152,15 @@ func (t *turn) begin() {
 	if st.Lang == "" {
 		st.Lang = locales.Normalize(t.in.LanguageCode)
 	}
-	if st.Step == "" {
+	if st.Step == "" { // a new chat
 		st.Step = StepMenu
+		t.arrivals = append(t.arrivals, StepMenu)
 	}
 	if t.hasDraft() && !st.Touched.IsZero() && now.Sub(st.Touched) > DraftTTL {
 		t.wipeDraft()
+		if st.Step != StepMenu {
+			t.arrivals = append(t.arrivals, StepMenu)
+		}
 		st.Step = StepMenu
 		t.say(msgExpired, nil)
 	}
@@ -353,6 +363,9 @@ func (t *turn) fire(event string) bool {
 		return false
 	}
 	t.st.Step = t.fsm.Current()
+	if !strings.HasPrefix(event, evResumePfx) {
+		t.arrivals = append(t.arrivals, t.st.Step)
+	}
 	return true
 }
 

@@ -98,6 +98,35 @@ func TestObserverAbandonedWhere(t *testing.T) {
 	assert.Zero(t, rec.completed)
 }
 
+// Each step is reported once per arrival: a summary confirmed by a code
+// typed at the verify step reaches it once, a draft resumed from the menu
+// is no second arrival, and the menu a turn passes on its way back to the
+// draft (/start change_card) is no arrival at all.
+func TestObserverCountsArrivalsOnce(t *testing.T) {
+	f, rec := observed(t)
+	c := &chat{t: t, f: f, id: 34}
+	throughSummary(c)
+	require.Equal(t, 1, count(rec.reached, dialogs.StepSummary))
+
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	menus := count(rec.reached, dialogs.StepMenu)
+	c.press("m:change")
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 34).Step)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", Arg: "change_card"})
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 34).Step)
+	assert.Equal(t, 1, count(rec.reached, dialogs.StepSummary), "resuming is not an arrival")
+	assert.Equal(t, menus, count(rec.reached, dialogs.StepMenu), "a menu never shown is not an arrival")
+
+	f.advance(dialogs.FreshProof) // the identity code no longer confirms: a code is asked for
+	c.press("sum:confirm")
+	require.Equal(t, dialogs.StepVerify, mustLoad(t, f, 34).Step)
+	c.text(code)
+	assert.Equal(t, 1, count(rec.reached, dialogs.StepVerify))
+	assert.Equal(t, menus+1, count(rec.reached, dialogs.StepMenu))
+	assert.Equal(t, 1, rec.completed)
+	assert.Empty(t, rec.abandoned)
+}
+
 func count(s []string, v string) int {
 	n := 0
 	for _, x := range s {
