@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/looplab/fsm"
@@ -94,6 +95,13 @@ type turn struct {
 	in  Input
 	out Outcome
 	fsm *fsm.FSM
+	// atDoor: the input was refused before any step read it.
+	atDoor bool
+	// arrivals are the steps the turn moved to, in order, except returns
+	// to the step the menu, support or the cancel question interrupted:
+	// one turn may pass through several (observe.go).
+	arrivals   []string
+	arrivalBuf [4]string
 }
 
 // Handle applies in to st (a zero State is a new chat) and says what to
@@ -101,6 +109,7 @@ type turn struct {
 // merchant can continue from.
 func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	t := &turn{Engine: e, ctx: ctx, st: st, in: in}
+	t.arrivals = t.arrivalBuf[:0]
 	before := *st
 	t.begin()
 	defer e.fsms.Put(t.fsm)
@@ -111,7 +120,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	}
 	t.out.Lang = st.Lang
 	t.out.Seq = st.Seq
-	e.observe(in, &before, st)
+	e.observe(in, &before, st, t.arrivals)
 	return t.out
 }
 
@@ -143,11 +152,15 @@ func (t *turn) begin() {
 	if st.Lang == "" {
 		st.Lang = locales.Normalize(t.in.LanguageCode)
 	}
-	if st.Step == "" {
+	if st.Step == "" { // a new chat
 		st.Step = StepMenu
+		t.arrivals = append(t.arrivals, StepMenu)
 	}
 	if t.hasDraft() && !st.Touched.IsZero() && now.Sub(st.Touched) > DraftTTL {
 		t.wipeDraft()
+		if st.Step != StepMenu {
+			t.arrivals = append(t.arrivals, StepMenu)
+		}
 		st.Step = StepMenu
 		t.say(msgExpired, nil)
 	}
@@ -188,16 +201,22 @@ func (t *turn) dispatch() {
 		if t.st.Step != StepCard && t.st.Step != StepCardLuhn && looksLikeCard(text) {
 			// A card number typed where it does not belong is removed all the same.
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
-			t.say(msgStrayCard, nil)
-			t.prompt()
+			t.refuseAtDoor(msgStrayCard)
 			return
 		}
+		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
-			if t.st.Step == StepCard || t.st.Step == StepCardLuhn {
+			if atCard {
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			}
-			t.say(msgTooLong, nil)
-			t.prompt()
+			t.refuseAtDoor(msgTooLong)
+			return
+		}
+		if unreadable(text) {
+			if atCard && digitCount(text) >= 6 { // as the card question would
+				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
+			}
+			t.refuseAtDoor(msgUnreadable)
 			return
 		}
 		if text == "" {
@@ -240,6 +259,36 @@ func (t *turn) dispatch() {
 		t.say(msgTextPlease, nil)
 		t.prompt()
 	}
+}
+
+// refuseAtDoor answers text no step reads (too long, unreadable, a card
+// number where none is asked) and asks the question again. It is no
+// attempt at an answer, so it changes nothing, not even the count of
+// refused answers that earns an offer of a person (afterSupport).
+func (t *turn) refuseAtDoor(key MsgID) {
+	t.atDoor = true
+	t.say(key, nil)
+	t.prompt()
+}
+
+// unreadable reports text no keyboard types: broken UTF-8, control
+// characters other than line breaks and tabs, and the bidi embeddings and
+// overrides that make text read otherwise than it is stored. Zero-width
+// characters pasted with a number are not among them: the parsers drop
+// them.
+func unreadable(text string) bool {
+	if !utf8.ValidString(text) {
+		return true
+	}
+	return strings.ContainsFunc(text, func(r rune) bool {
+		switch {
+		case r == '\n', r == '\r', r == '\t':
+			return false
+		case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return true
+		}
+		return unicode.IsControl(r)
+	})
 }
 
 // def is the definition of the current step.
@@ -314,6 +363,9 @@ func (t *turn) fire(event string) bool {
 		return false
 	}
 	t.st.Step = t.fsm.Current()
+	if !strings.HasPrefix(event, evResumePfx) {
+		t.arrivals = append(t.arrivals, t.st.Step)
+	}
 	return true
 }
 

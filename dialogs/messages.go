@@ -215,3 +215,8 @@ const (
 	msgResubmitBusy      MsgID = "resubmit_busy"
 	msgRemind            MsgID = "remind"
 )
+
+// Message ids of input refused before any step reads it.
+const (
+	msgUnreadable MsgID = "unreadable" // control characters or broken text
+)

@@ -26,14 +26,21 @@ const (
 // WithObserver reports every turn's moves to o.
 func WithObserver(o Observer) Option { return func(e *Engine) { e.observer = o } }
 
-// observe reports what the turn from before to after did.
-func (e *Engine) observe(in Input, before, after *State) {
+// observe reports what the turn from before to after did; arrivals are
+// the steps it moved to (turn.arrivals). Every step a turn passes through
+// is reported, so the funnel counts a summary confirmed by a fresh proof as
+// having reached the verify step on its way to completion; a parking step
+// the turn left again (the menu on the way to resuming a draft) was never
+// shown and is not.
+func (e *Engine) observe(in Input, before, after *State, arrivals []string) {
 	if e.observer == nil {
 		return
 	}
-	parked := func(step string) bool { return step == StepMenu || step == StepCancel || step == StepSupport }
-	if after.Step != before.Step && !(parked(before.Step) && after.Step == before.Ret) {
-		e.observer.StepReached(after.Step)
+	for _, step := range arrivals {
+		if e.is(step, parking) && step != after.Step {
+			continue
+		}
+		e.observer.StepReached(step)
 	}
 	completed := after.LastApp != "" && after.LastApp != before.LastApp
 	if completed {

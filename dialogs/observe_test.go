@@ -81,21 +81,50 @@ func TestObserverAbandonedWhere(t *testing.T) {
 	c.press("cx:yes")
 	assert.Equal(t, [][2]string{{dialogs.StepHolder, dialogs.AbandonCancelled}}, rec.abandoned)
 
-	// Left at the card step for longer than a draft lives.
+	// Left at the card step for longer than a draft lives. Another chat of
+	// the same merchant: the acquirer sends it a code a minute later.
+	f.advance(dialogs.CodeResendAfter)
 	d := &chat{t: t, f: f, id: 33}
 	d.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
 	d.press("m:change")
 	d.text("822100050110001")
 	d.text("13800000001")
 	d.text(code)
-	for i := range 6 {
-		d.press("ck:ok." + string(rune('0'+i)))
-	}
+	d.press("ck:all")
 	d.press("cs:yes")
 	f.advance(dialogs.DraftTTL + time.Minute)
 	d.text("hello")
 	assert.Equal(t, [2]string{dialogs.StepCard, dialogs.AbandonExpired}, rec.abandoned[len(rec.abandoned)-1])
 	assert.Zero(t, rec.completed)
+}
+
+// Each step is reported once per arrival: a summary confirmed by a code
+// typed at the verify step reaches it once, a draft resumed from the menu
+// is no second arrival, and the menu a turn passes on its way back to the
+// draft (/start change_card) is no arrival at all.
+func TestObserverCountsArrivalsOnce(t *testing.T) {
+	f, rec := observed(t)
+	c := &chat{t: t, f: f, id: 34}
+	throughSummary(c)
+	require.Equal(t, 1, count(rec.reached, dialogs.StepSummary))
+
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	menus := count(rec.reached, dialogs.StepMenu)
+	c.press("m:change")
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 34).Step)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", Arg: "change_card"})
+	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 34).Step)
+	assert.Equal(t, 1, count(rec.reached, dialogs.StepSummary), "resuming is not an arrival")
+	assert.Equal(t, menus, count(rec.reached, dialogs.StepMenu), "a menu never shown is not an arrival")
+
+	f.advance(dialogs.FreshProof) // the identity code no longer confirms: a code is asked for
+	c.press("sum:confirm")
+	require.Equal(t, dialogs.StepVerify, mustLoad(t, f, 34).Step)
+	c.text(code)
+	assert.Equal(t, 1, count(rec.reached, dialogs.StepVerify))
+	assert.Equal(t, menus+1, count(rec.reached, dialogs.StepMenu))
+	assert.Equal(t, 1, rec.completed)
+	assert.Empty(t, rec.abandoned)
 }
 
 func count(s []string, v string) int {

@@ -348,6 +348,9 @@ func (t *turn) afterSupport(before State) {
 	if before.Step == StepSupport && st.Step != StepSupport && !(t.in.Kind == InEvent && t.in.Text == EventHandBack) {
 		t.effect(Effect{Kind: HandOffEnd})
 	}
+	if t.atDoor {
+		return // not an answer: neither counted nor a reason to count again
+	}
 	if t.in.Kind != InText || st.Step != before.Step || !slices.Contains(typedSteps, st.Step) ||
 		stalenessKey(*st) != stalenessKey(before) || asksWhatNext(strings.TrimSpace(t.in.Text)) {
 		if t.in.Kind == InText || st.Step != before.Step {

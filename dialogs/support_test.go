@@ -118,7 +118,10 @@ func TestHandOffRelaysAndHandBackResumesMidSummary(t *testing.T) {
 	assert.True(t, out.Stale, "a rating counts once")
 	assert.Empty(t, effectsOf(out, dialogs.Rated))
 
-	// The resumed summary goes on as if nothing happened.
+	// The resumed summary goes on as if nothing happened. The help took
+	// a while: the code typed to identify no longer confirms the summary,
+	// so the confirmation asks for one.
+	f.advance(dialogs.FreshProof)
 	c.send(dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: c.seq})
 	assert.Equal(t, dialogs.StepVerify, mustLoad(t, f, 21).Step)
 }
