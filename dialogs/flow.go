@@ -132,8 +132,16 @@ func (t *turn) sendCode(no, event string) {
 // merchant learns how long to wait, counted by the acquirer's clock.
 func (t *turn) tooSoon(err error) {
 	st := t.st
-	if wait, ok := backend.RetryAfter(err); ok {
+	wait, ok := backend.RetryAfter(err)
+	if ok {
 		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
+	}
+	if wait > CodeResendAfter {
+		// Not the minute between two codes: the acquirer paused codes for
+		// this phone (too many wrong ones). Say so, in minutes.
+		t.say(msgCodePaused, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)},
+			row(btn(msgBtnResend, "code:resend")))
+		return
 	}
 	key := msgCodeWait
 	if !st.CodePending {

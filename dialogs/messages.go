@@ -74,6 +74,7 @@ const (
 	msgCodeResent            MsgID = "code_resent"
 	msgCodeSent              MsgID = "code_sent"
 	msgCodeWaitFirst         MsgID = "code_wait_first"
+	msgCodePaused            MsgID = "code_paused"
 	msgCodeNeeded            MsgID = "code_needed"
 	msgChangePendingStart    MsgID = "change_pending_start"
 	msgAccountAccepted       MsgID = "account_accepted"
