@@ -2,11 +2,8 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,36 +22,16 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
-// testRedis returns a client of the real Redis (MB_TEST_REDIS_ADDR, default
-// 127.0.0.1:6379) counting its round trips, and a key prefix of the test's
-// own; the keys are deleted when the test ends.
+// testRedis returns a client of the test Redis (dialogs/store/redistest)
+// counting its round trips, and a key prefix of the test's own; the keys
+// are deleted when the test ends.
 func testRedis(t testing.TB) (*redis.Client, *roundTrips, string) {
 	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		t.Fatalf("no Redis at %s (the tests need one): %v", addr, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "mbtest:bot:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		defer rdb.Close()
-		for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-			iter := rdb.Scan(ctx, 0, pattern, 100).Iterator()
-			for iter.Next(ctx) {
-				rdb.Del(ctx, iter.Val())
-			}
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	rt := &roundTrips{}
 	rdb.AddHook(rt)
 	return rdb, rt, prefix

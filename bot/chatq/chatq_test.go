@@ -2,9 +2,6 @@ package chatq_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -14,29 +11,14 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 func testQueue(t *testing.T) (*chatq.Redis, *redis.Client, string) {
 	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx := context.Background()
-	require.NoError(t, rdb.Ping(ctx).Err(), "the tests need Redis at %s", addr)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "mbtest:chatq:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		defer rdb.Close()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
+	rdb, prefix := redistest.New(t)
 	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(2*time.Second))
-	require.NoError(t, q.Preload(ctx))
+	require.NoError(t, q.Preload(context.Background()))
 	return q, rdb, prefix
 }
 

@@ -3,13 +3,10 @@ package handoff_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,40 +22,15 @@ import (
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
-// testRedis returns a client of the real Redis (MB_TEST_REDIS_ADDR, default
-// 127.0.0.1:6379) and a key prefix of this test's own; the test's keys are
-// deleted when it ends.
+// testRedis is the test Redis and a key prefix of this test's own
+// (dialogs/store/redistest).
 func testRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
-	addr := os.Getenv("MB_TEST_REDIS_ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:6379"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	ctx := context.Background()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		t.Fatalf("no Redis at %s (the tests need one: see README): %v", addr, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "mbtest:handoff:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		defer rdb.Close()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			if err := rdb.Del(ctx, iter.Val()).Err(); err != nil {
-				t.Errorf("clean up %s: %v", iter.Val(), err)
-			}
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("clean up: %v", err)
-		}
-	})
-	return rdb, prefix
+	return redistest.New(t)
 }
 
 // wire is the test's outbox and poster: calls are sent in order, one at a

@@ -3,13 +3,10 @@ package notify_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -32,32 +30,11 @@ var (
 	loadCatalog = sync.OnceValues(locales.Load)
 )
 
-// testRedis connects to REDIS_URL (or the local Redis) and returns a key
-// prefix of the test's own, whose keys are deleted when it ends.
+// testRedis is the test Redis and a key prefix of this test's own
+// (dialogs/store/redistest).
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opts)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", opts.Addr, err)
-	}
-	prefix := "mbtest:notify:" + strings.ToLower(rand.Text()) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return rdb, prefix
+	return redistest.New(t)
 }
 
 type clock struct {
