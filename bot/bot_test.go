@@ -13,11 +13,16 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot/models"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/locales"
 )
 
 // The English texts the tests wait for.
@@ -421,6 +426,10 @@ func TestUnblock(t *testing.T) {
 	blocked, err := h.send.Blocked(ctx, chat)
 	require.NoError(t, err)
 	require.True(t, blocked)
+	calls := h.fake.CallCount("sendMessage")
+	h.command(chat, "/help") // its reply waits: nothing is sent to a chat that blocked the bot
+	h.settle()
+	assert.Equal(t, calls, h.fake.CallCount("sendMessage"), "no call to a blocked chat")
 
 	h.fake.SetBlocked(chat, false)
 	h.fake.PushUpdate(models.Update{MyChatMember: &models.ChatMemberUpdated{
@@ -432,6 +441,50 @@ func TestUnblock(t *testing.T) {
 	blocked, err = h.send.Blocked(ctx, chat)
 	require.NoError(t, err)
 	assert.False(t, blocked)
+	sent := h.fake.Sent(chat)
+	require.Len(t, sent, 2, "what waited is delivered once they are back, in order")
+	assert.Contains(t, sent[0].Text, "Hello! I help you change")
+	assert.Contains(t, sent[1].Text, "I guide you through")
+}
+
+// TestRedisDown: with Redis out of reach a webhook update is not
+// acknowledged (Telegram delivers it again), and a card number in it is
+// deleted from the chat straight away all the same.
+func TestRedisDown(t *testing.T) {
+	fake := telegramtest.New()
+	t.Cleanup(fake.Close)
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	cipher, err := store.NewCipher(store.RandomKey())
+	require.NoError(t, err)
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	send := sender.New(dead, sender.WithMaxAttempts(1))
+	b, err := New(fake.Token(), nil, catalog, chatq.New(dead), cipher, send, WithServerURL(fake.URL()))
+	require.NoError(t, err)
+	srv := httptest.NewServer(b.Handler("/hook", "s3cret"))
+	defer srv.Close()
+	const chat = 630
+	fake.SendText(chat, chat, "6222 0212 3456 7890 128")
+	got, err := http.Post(fake.URL()+"/bot"+fake.Token()+"/getUpdates", "application/json", strings.NewReader(`{"timeout":0}`))
+	require.NoError(t, err)
+	var env struct {
+		Result []json.RawMessage `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(got.Body).Decode(&env))
+	got.Body.Close()
+	require.Len(t, env.Result, 1)
+	var u models.Update
+	require.NoError(t, json.Unmarshal(env.Result[0], &u))
+	body := string(env.Result[0])
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/hook", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set(secretHeader, "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "not acknowledged")
+	assert.Equal(t, []int{u.Message.ID}, fake.Deleted(chat), "the card number is gone all the same")
 }
 
 // TestCommandMenus: setMyCommands for Chinese, English and the default.

@@ -481,7 +481,8 @@ if h[1] then
 	return {1, out, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
 redis.call('DEL', KEYS[2])
-if redis.call('LLEN', KEYS[6]) == 0 then
+if redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1 then
+	-- nothing to send, or nothing may be sent until the merchant unblocks
 	redis.call('ZREM', KEYS[8], ARGV[10])
 else
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
