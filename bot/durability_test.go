@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -177,4 +178,34 @@ func TestTwoReplicasApplyInOrder(t *testing.T) {
 	applied.mu.Lock()
 	defer applied.mu.Unlock()
 	assert.Equal(t, want, applied.ids, "applied once each, in update_id order, across both replicas")
+}
+
+// TestGroupBudgetHoldsUpNoMerchant: six merchants ask for support at once;
+// the support group takes 20 messages a minute (3 at once), so its context
+// cards trickle in, while every merchant is answered at once: group traffic
+// has an outbox of its own.
+func TestGroupBudgetHoldsUpNoMerchant(t *testing.T) {
+	const group = -1001234567890
+	limits := roomy
+	limits.PerGroup = redis_rate.Limit{Rate: 20, Burst: 3, Period: time.Minute}
+	h := newHarness(t, withDesk(group), sendLimits(limits))
+	chats := []int64{641, 642, 643, 644, 645, 646}
+	for _, chat := range chats {
+		h.fake.SetUserLanguage(chat, "en")
+		h.command(chat, "/support")
+	}
+	var groupWhenAnswered int
+	h.waitFor("every merchant answered", func(s *telegramtest.Snapshot) bool {
+		for _, chat := range chats {
+			if m, ok := s.LastSent(chat); !ok || !strings.Contains(m.Text, "connected to support") {
+				return false
+			}
+		}
+		groupWhenAnswered = len(s.Sent(group))
+		return true
+	})
+	assert.Less(t, groupWhenAnswered, len(chats), "the merchants did not wait for the group's budget")
+	h.waitFor("every context card in the group", func(s *telegramtest.Snapshot) bool {
+		return len(s.Sent(group)) >= len(chats)
+	})
 }

@@ -95,7 +95,11 @@ type harnessConfig struct {
 	share   *harness // another process of the same deployment: its fake, Redis keys and key
 	noPoll  bool     // receives by webhook (Handler) only
 	desk    int64    // a support desk in this forum supergroup
+	limits  *sender.Limits
 }
+
+// sendLimits replaces the roomy test budgets.
+func sendLimits(l sender.Limits) harnessOption { return func(c *harnessConfig) { c.limits = &l } }
 
 // withDesk attaches a support desk in group, a forum the bot may manage.
 func withDesk(group int64) harnessOption { return func(c *harnessConfig) { c.desk = group } }
@@ -166,7 +170,11 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(roomy), sender.WithLogger(log),
+	limits := roomy
+	if cfg.limits != nil {
+		limits = *cfg.limits
+	}
+	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(limits), sender.WithLogger(log),
 		sender.WithMaxWait(time.Second))
 	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey)}
 	if cfg.lockTTL > 0 {

@@ -183,11 +183,23 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 	}
 }
 
+// postsNothing tells methods that post nothing into a chat, so they take
+// no message budget (Telegram's limits count messages): a group's topic
+// titles must not eat the 20 messages a minute its relays need.
+func postsNothing(method string) bool {
+	switch method {
+	case "answerCallbackQuery", "deleteMessage", "setMessageReaction",
+		"editForumTopic", "closeForumTopic", "reopenForumTopic":
+		return true
+	}
+	return false
+}
+
 // do makes c through the one sender: budgets, retry_after, retries.
 func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessage, error) {
 	kind := sender.Message
 	switch {
-	case c.Method == "answerCallbackQuery" || c.Method == "deleteMessage" || c.Method == "setMessageReaction":
+	case postsNothing(c.Method):
 		kind = sender.Free
 	case c.Priority == outbox.Notification:
 		kind = sender.Notification
