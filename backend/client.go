@@ -169,6 +169,15 @@ func (c *Client) Application(ctx context.Context, id string) (Receipt, error) {
 	return r, nil
 }
 
+// Ping checks that the acquirer answers its liveness probe (GET /healthz),
+// for the bot's readiness.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, nil); err != nil {
+		return fmt.Errorf("acquirer health: %w", err)
+	}
+	return nil
+}
+
 // merchantPath is /v1/merchants/{no}+suffix. A number made only of dots would
 // be cleaned out of the path by the server, so it is refused here.
 func merchantPath(no, suffix string) (string, error) {

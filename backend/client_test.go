@@ -427,3 +427,34 @@ func TestClientHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestPing asks the acquirer's liveness probe and reports a failure.
+func TestPing(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}))
+	defer up.Close()
+	c, err := backend.NewClient(up.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping of a live acquirer: %v", err)
+	}
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"code":"unavailable","message":"down"}`, http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	c, err = backend.NewClient(down.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(context.Background()); err == nil {
+		t.Fatal("Ping of an acquirer answering 503 succeeded")
+	}
+}

@@ -10,7 +10,7 @@ import (
 // oldDataKeys reads DATA_KEY_OLD: the keys DATA_KEY replaced, comma
 // separated, newest first. Drafts and buttons sealed with them still open;
 // every commit re-seals with DATA_KEY, so an old key can be dropped once
-// DraftTTL (24 h) has passed since the rotation (docs/README-ops.md).
+// DraftTTL (24 h) has passed since the rotation (docs/OPERATIONS.md).
 func oldDataKeys(getenv func(string) string) ([][]byte, error) {
 	raw := strings.TrimSpace(getenv("DATA_KEY_OLD"))
 	if raw == "" {

@@ -12,7 +12,7 @@ import (
 )
 
 // REDIS_URL takes the forms of go-redis's URL parsers, told apart as
-// follows (docs/README-ops.md shows each):
+// follows (docs/OPERATIONS.md shows each):
 //
 //	redis://[user:pass@]host:6379/0, rediss://…, unix:///run/redis.sock
 //	    one server (redis.ParseURL)
@@ -51,7 +51,7 @@ type redisConfig struct {
 func parseRedisURL(raw string) (redisConfig, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return redisConfig{}, errors.New("not a URL (want redis://host:6379/0; see docs/README-ops.md)")
+		return redisConfig{}, errors.New("not a URL (want redis://host:6379/0; see docs/OPERATIONS.md)")
 	}
 	q := u.Query()
 	cluster := false
@@ -108,7 +108,7 @@ func redactRedisError(err error) error {
 	if len(parts) > 2 {
 		parts = parts[:2]
 	}
-	return errors.New(strings.Join(parts, ": ") + " (see docs/README-ops.md for the REDIS_URL forms)")
+	return errors.New(strings.Join(parts, ": ") + " (see docs/OPERATIONS.md for the REDIS_URL forms)")
 }
 
 // newRedisClient is the client REDIS_URL names (one server, Sentinel or

@@ -287,7 +287,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey, oldKeys...),
 		bot.WithSupportChat(cfg.supportChat),
-		bot.WithReadiness(func(ctx context.Context) error { return rdb.Ping(ctx).Err() }),
+		bot.WithReadiness(func(ctx context.Context) error {
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+			if p, ok := acquirer.(interface{ Ping(context.Context) error }); ok {
+				return p.Ping(ctx) // the in-process sandbox is always there
+			}
+			return nil
+		}),
 		bot.WithMetrics(m),
 	}
 	if cfg.apiURL != "" {
