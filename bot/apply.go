@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"runtime/debug"
 
 	"github.com/go-telegram/bot/models"
@@ -82,6 +83,8 @@ func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg 
 	relayed := false
 	for _, e := range out.Effects {
 		switch e.Kind {
+		case dialogs.HandOff:
+			b.metrics.HandOff()
 		case dialogs.Relay:
 			if b.desk == nil && !relayed {
 				// Nobody would read it: say so rather than let it vanish.
@@ -101,9 +104,40 @@ func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg 
 
 // applyEvent runs an event posted into chat's queue.
 func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) []outbox.Call {
+	if ev.Name == dialogs.EventHandBack {
+		b.metrics.HandBack()
+	}
 	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg})
 	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
+	if tag := notificationTag(ev); tag != "" {
+		// Said on the bot's own account: after the merchant's replies, and
+		// superseded by a later status of the same application while the
+		// merchant has blocked the bot (newest status only).
+		for i := range calls {
+			calls[i].Priority, calls[i].Tag = outbox.Notification, tag
+		}
+	}
 	return append(calls, b.effects(ctx, chat, out, nil, false)...)
+}
+
+// statusTagPrefix starts the tag of a status notification's calls:
+// status:<status>:<application>.
+const statusTagPrefix = "status:"
+
+// notificationTag is the tag of what a status event says ("" for other
+// events).
+func notificationTag(ev *event) string {
+	if ev.Name != dialogs.EventStatus {
+		return ""
+	}
+	var se struct {
+		Application string `json:"application_id"`
+		Status      string `json:"status"`
+	}
+	if json.Unmarshal([]byte(ev.Arg), &se) != nil || se.Application == "" {
+		return ""
+	}
+	return statusTagPrefix + se.Status + ":" + se.Application
 }
 
 // runDialog bounds the backend calls of one turn well inside the chat
@@ -125,6 +159,11 @@ func (b *Bot) memberChanged(ctx context.Context, u *update) {
 	}
 	switch u.MyChatMember.NewChatMember.Type {
 	case models.ChatMemberTypeMember:
+		if n, err := b.q.DropSuperseded(ctx, u.chat, statusTagPrefix); err != nil {
+			b.log.Warn("drop superseded notifications", "chat_id", u.chat, "err", err)
+		} else if n > 0 {
+			b.log.Info("superseded notifications dropped", "chat_id", u.chat, "calls", n)
+		}
 		if err := b.send.Unblock(ctx, u.chat); err != nil {
 			b.log.Warn("unblock chat", "chat_id", u.chat, "err", err)
 		}

@@ -68,6 +68,10 @@ type Metrics interface {
 	TelegramCall(priority, outcome string)
 	TooManyRequests()
 	SetOutboxDepth(n int)
+	NotificationSent(status string)
+	NotificationFailed(status string)
+	HandOff()
+	HandBack()
 }
 
 // noMetrics reports nothing.
@@ -81,6 +85,10 @@ func (noMetrics) UpdateDeadLettered()                 {}
 func (noMetrics) TelegramCall(string, string)         {}
 func (noMetrics) TooManyRequests()                    {}
 func (noMetrics) SetOutboxDepth(int)                  {}
+func (noMetrics) NotificationSent(string)             {}
+func (noMetrics) NotificationFailed(string)           {}
+func (noMetrics) HandOff()                            {}
+func (noMetrics) HandBack()                           {}
 
 // api is the part of go-telegram/bot's client the adapter calls directly:
 // the set-up calls. Everything said to a chat goes through the outbox.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -65,4 +66,46 @@ func TestStatusEventSurvivesACrash(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n2)
+}
+
+// TestBlockedMerchantHearsTheNewestStatusOnly: while the merchant has
+// blocked the bot nothing is sent; when they unblock it, of two status
+// changes of one application only the newer is told.
+func TestBlockedMerchantHearsTheNewestStatusOnly(t *testing.T) {
+	h := newHarness(t)
+	const chat = 622
+	h.walkToCard(chat)
+	member := func(typ models.ChatMemberType) {
+		u := models.ChatMemberUpdated{Chat: models.Chat{ID: chat, Type: models.ChatTypePrivate}, From: models.User{ID: chat}}
+		banned := models.ChatMember{Type: models.ChatMemberTypeBanned, Banned: &models.ChatMemberBanned{}}
+		member := models.ChatMember{Type: models.ChatMemberTypeMember, Member: &models.ChatMemberMember{}}
+		u.OldChatMember, u.NewChatMember = member, banned
+		if typ == models.ChatMemberTypeMember {
+			u.OldChatMember, u.NewChatMember = banned, member
+		}
+		h.fake.PushUpdate(models.Update{MyChatMember: &u})
+		h.settle()
+	}
+	h.fake.SetBlocked(chat, true)
+	member(models.ChatMemberTypeBanned)
+	calls := h.fake.CallCount("sendMessage")
+	n := notify.New(h.rdb, h.prefix, h.bot)
+	ctx := context.Background()
+	ev := approved("CC622")
+	_, err := n.Apply(ctx, ev)
+	require.NoError(t, err)
+	ev.ID, ev.Status = "CC622:effective", backend.StatusEffective
+	_, err = n.Apply(ctx, ev)
+	require.NoError(t, err)
+	h.settle()
+	assert.Equal(t, calls, h.fake.CallCount("sendMessage"), "nothing sent to a chat that blocked the bot")
+
+	h.fake.SetBlocked(chat, false)
+	member(models.ChatMemberTypeMember)
+	all := ""
+	for _, m := range h.fake.Sent(chat) {
+		all += m.Text + "\n"
+	}
+	assert.Contains(t, all, "application CC622 is in effect")
+	assert.NotContains(t, all, "Application CC622 is approved", "superseded by the newer status")
 }

@@ -135,7 +135,16 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 	}
 	for {
 		result, err := b.do(ctx, chat, c)
-		b.metrics.TelegramCall(priorityName(c.Priority), callOutcome(ctx, err))
+		outcome := callOutcome(ctx, err)
+		b.metrics.TelegramCall(priorityName(c.Priority), outcome)
+		if status, ok := notifiedStatus(c); ok {
+			switch outcome {
+			case "sent":
+				b.metrics.NotificationSent(status)
+			case "refused":
+				b.metrics.NotificationFailed(status)
+			}
+		}
 		switch {
 		case err == nil:
 			b.sent(ctx, chat, c, result)
@@ -277,4 +286,14 @@ func callOutcome(ctx context.Context, err error) string {
 		return "later"
 	}
 	return "refused"
+}
+
+// notifiedStatus is the status a status notification's call tells.
+func notifiedStatus(c outbox.Call) (string, bool) {
+	rest, ok := strings.CutPrefix(c.Tag, statusTagPrefix)
+	if !ok {
+		return "", false
+	}
+	status, _, ok := strings.Cut(rest, ":")
+	return status, ok
 }

@@ -749,6 +749,56 @@ func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, ret
 	return nil
 }
 
+// KEYS: o, ol, depth. ARGV: tag prefix. Replies how many calls were dropped.
+// A call whose tag is prefix + "<status>:<app>" is dropped when a later call
+// in the outbox has a tag of the same prefix and application.
+const dropSupersededLua = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local all = redis.call('LRANGE', KEYS[1], 0, -1)
+local app = {}
+local last = {}
+local p = ARGV[1]
+for i, raw in ipairs(all) do
+	local ok, c = pcall(cjson.decode, raw)
+	if ok and type(c) == 'table' and type(c.t) == 'string' and string.sub(c.t, 1, #p) == p then
+		local rest = string.sub(c.t, #p + 1)
+		local a = string.match(rest, '^[^:]*:(.*)$')
+		if a then
+			app[i] = a
+			last[a] = i
+		end
+	end
+end
+local kept = {}
+local dropped = 0
+for i, raw in ipairs(all) do
+	if app[i] and last[app[i]] ~= i then
+		dropped = dropped + 1
+	else
+		table.insert(kept, raw)
+	end
+end
+if dropped > 0 then
+	redis.call('DEL', KEYS[1])
+	for _, raw in ipairs(kept) do redis.call('RPUSH', KEYS[1], raw) end
+	redis.call('DECRBY', KEYS[3], dropped)
+end
+return dropped
+`
+
+// DropSuperseded removes from chat's outbox the calls a later call makes
+// moot: those tagged prefix+"<status>:<app>" followed by another of the same
+// application (a merchant back after blocking the bot hears the newest
+// status only). It does nothing while a sender holds the outbox.
+func (r *Redis) DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error) {
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.depthKey()}
+	n, err := r.rdb.Eval(ctx, dropSupersededLua, keys, prefix).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("drop superseded calls: %w", err)
+	}
+	return n, nil
+}
+
 // Due returns up to n chats whose ready time has come.
 func (r *Redis) Due(ctx context.Context, n int64) ([]int64, error) {
 	ids, err := r.rdb.ZRangeByScore(ctx, r.readyKey(), &redis.ZRangeBy{
