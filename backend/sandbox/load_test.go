@@ -38,14 +38,14 @@ func TestLoadMerchants(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "张三便利店", m.Business)
 
-	// No recent change: a debit card in 张三's name goes to review.
+	// No recent change: a debit card in 张三's name is submitted for review.
 	no := "822900000000001"
 	require.NoError(t, sb.SendCode(ctx, no))
 	require.NoError(t, sb.CheckCode(ctx, no, "123456"))
 	r, err := sb.Submit(ctx, "load-1", app(no, "张三", "DC"))
 	require.NoError(t, err)
 	assert.Equal(t, no, r.MerchantNo)
-	assert.Equal(t, backend.StatusReview, r.Status)
+	assert.Equal(t, backend.StatusSubmitted, r.Status)
 }
 
 func TestLoadMerchantNumbers(t *testing.T) {
