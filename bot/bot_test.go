@@ -485,6 +485,15 @@ func TestRedisDown(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "not acknowledged")
 	assert.Equal(t, []int{u.Message.ID}, fake.Deleted(chat), "the card number is gone all the same")
+
+	// Long polling fetches it, cannot store it, and does not confirm it.
+	ctx, cancel := context.WithCancel(context.Background())
+	polled := make(chan error, 1)
+	go func() { polled <- b.Poll(ctx, time.Second) }()
+	waitFor(t, fake, "getUpdates asked again", func(s *telegramtest.Snapshot) bool { return s.CallCount("getUpdates") >= 4 })
+	cancel()
+	require.NoError(t, <-polled)
+	assert.Equal(t, 1, fake.Pending(), "Telegram still holds the update")
 }
 
 // TestCommandMenus: setMyCommands for Chinese, English and the default.
