@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -378,4 +382,71 @@ func TestFaultKill9(t *testing.T) {
 				mode, doubled, r.fake.CallCount("sendMessage")-base)
 		})
 	}
+}
+
+// answerLoser stands between the bot and the fake Bot API and, while armed,
+// lets a sendMessage reach Telegram and then drops the connection before the
+// answer: a timeout at its worst, since Telegram did post the message.
+type answerLoser struct {
+	proxy *httputil.ReverseProxy
+	left  atomic.Int32 // answers still to lose
+	lost  atomic.Int32
+}
+
+func (l *answerLoser) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasSuffix(strings.ToLower(r.URL.Path), "/sendmessage") || l.left.Add(-1) < 0 {
+		l.proxy.ServeHTTP(w, r)
+		return
+	}
+	l.proxy.ServeHTTP(httptest.NewRecorder(), r) // Telegram takes the call
+	l.lost.Add(1)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// TestFaultBotAPI: the Bot API answers 502 to everything for a while, then
+// loses the answers of a few sendMessage calls it did carry out: every
+// merchant's replies arrive after, once each but for the calls whose
+// answers were lost (the bot cannot know Telegram took those; README's
+// documented doubling).
+func TestFaultBotAPI(t *testing.T) {
+	r := newFaultRig(t, false)
+	target, err := url.Parse(r.fake.URL())
+	require.NoError(t, err)
+	loser := &answerLoser{proxy: httputil.NewSingleHostReverseProxy(target)}
+	front := httptest.NewServer(loser)
+	t.Cleanup(front.Close)
+	r.env["TELEGRAM_API_URL"] = front.URL
+	r.start()
+	want := references(t, r.fake)
+	base := r.fake.CallCount("sendMessage")
+	chats := make([]int64, 20)
+	for i := range chats {
+		chats[i] = int64(2000 + i)
+	}
+	walkAll(t, r.fake, chats, base+40, func() {
+		r.fake.SetOutage(http.StatusBadGateway)
+		r.waitFor("calls refused by the outage", func(s *telegramtest.Snapshot) bool {
+			failed := 0
+			for _, c := range s.CallsTo("sendMessage") {
+				if c.Code == http.StatusBadGateway {
+					failed++
+				}
+			}
+			return failed >= 30
+		})
+		r.fake.SetOutage(0)
+		loser.left.Store(10)
+	})
+	doubled := 0
+	for _, chat := range chats {
+		doubled += checkTranscript(t, r.fake, chat, want[chat%2])
+	}
+	assert.LessOrEqual(t, doubled, int(loser.lost.Load()), "only a call whose answer was lost is sent twice")
+	t.Logf("%d answers lost, %d messages sent twice", loser.lost.Load(), doubled)
 }
