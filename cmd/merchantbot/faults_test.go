@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -449,4 +450,142 @@ func TestFaultBotAPI(t *testing.T) {
 	}
 	assert.LessOrEqual(t, doubled, int(loser.lost.Load()), "only a call whose answer was lost is sent twice")
 	t.Logf("%d answers lost, %d messages sent twice", loser.lost.Load(), doubled)
+}
+
+// privateRedis is a redis-server of the test's own on a free loopback port,
+// with append-only persistence, that the test may kill and start again (the
+// shared test Redis is never touched).
+type privateRedis struct {
+	t      *testing.T
+	addr   string
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func startPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	p := &privateRedis{t: t, addr: freeAddr(t), dir: t.TempDir()}
+	p.start()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *privateRedis) URL() string { return "redis://" + p.addr + "/0" }
+
+// start runs redis-server on p's port and data directory and waits until it
+// answers PING: what it had written to its append-only file is back.
+func (p *privateRedis) start() {
+	p.t.Helper()
+	_, port, _ := strings.Cut(p.addr, ":")
+	p.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", p.dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no")
+	logs, err := os.Create(filepath.Join(p.dir, "redis.log"))
+	require.NoError(p.t, err)
+	p.cmd.Stdout, p.cmd.Stderr = logs, logs
+	require.NoError(p.t, p.cmd.Start())
+	exited := make(chan struct{})
+	p.exited = exited
+	go func() { _ = p.cmd.Wait(); logs.Close(); close(exited) }()
+	rdb := redis.NewClient(&redis.Options{Addr: p.addr})
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(p.dir, "redis.log"))
+			p.t.Fatalf("private redis-server did not start:\n%s", b)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition
+	}
+}
+
+// kill ends redis-server at once, as a crash would.
+func (p *privateRedis) kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+// storeDown tells the store_down notice in both languages.
+var storeDown = []string{"please try again shortly", "暂时无法保存您的消息"}
+
+func isStoreDown(text string) bool {
+	for _, s := range storeDown {
+		if strings.Contains(strings.ToLower(text), strings.ToLower(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFaultRedisRestart: Redis (append-only, fsync always) is killed while
+// 20 merchants walk and started again a moment later. Merchants whose
+// message could not be taken in are told once that their progress is safe;
+// the same bot process, never restarted, then answers everything once and
+// in order.
+func TestFaultRedisRestart(t *testing.T) {
+	for _, mode := range []string{"polling", "webhook"} {
+		t.Run(mode, func(t *testing.T) {
+			red := startPrivateRedis(t)
+			r := newFaultRig(t, mode == "webhook")
+			r.env["REDIS_URL"] = red.URL()
+			bot := r.start()
+			want := references(t, r.fake)
+			base := r.fake.CallCount("sendMessage")
+			chats := make([]int64, 20)
+			for i := range chats {
+				chats[i] = int64(3000 + i)
+			}
+			walkAll(t, r.fake, chats, base+40, func() {
+				red.kill()
+				r.waitFor("a merchant told their progress is safe", func(s *telegramtest.Snapshot) bool {
+					for _, c := range s.CallsTo("sendMessage") {
+						if c.Code == http.StatusOK && isStoreDown(c.Params.String("text")) {
+							return true
+						}
+					}
+					return false
+				})
+				red.start()
+			})
+			select {
+			case <-bot.exited:
+				t.Fatal("the bot exited; it must ride out a Redis restart")
+			default:
+			}
+			told := 0
+			for _, chat := range chats {
+				var rest []string
+				notices := 0
+				for _, text := range botTexts(r.fake, chat) {
+					if isStoreDown(text) {
+						notices++
+						continue
+					}
+					rest = append(rest, text)
+				}
+				assert.LessOrEqual(t, notices, 1, "chat %d told more than once in one outage", chat)
+				told += notices
+				assert.Equal(t, want[chat%2], collapse(rest), "chat %d's transcript", chat)
+			}
+			t.Logf("%s: %d merchants told their progress is safe", mode, told)
+		})
+	}
+}
+
+// collapse drops a message repeated right after itself: README's doubling.
+func collapse(texts []string) []string {
+	var out []string
+	for _, s := range texts {
+		if len(out) == 0 || out[len(out)-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
 }
