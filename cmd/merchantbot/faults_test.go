@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
@@ -588,4 +590,88 @@ func collapse(texts []string) []string {
 		}
 	}
 	return out
+}
+
+// faultyAcquirer stands in front of the sandbox's HTTP API and spoils the
+// first submission as mode says, after the sandbox took it in: the worst
+// case, where the acquirer holds the application and the bot does not know.
+type faultyAcquirer struct {
+	next    http.Handler
+	mode    string // "5xx", "timeout" or "slow"
+	hold    time.Duration
+	spoiled atomic.Bool
+}
+
+func (a *faultyAcquirer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/applications" || a.spoiled.Swap(true) {
+		a.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	a.next.ServeHTTP(rec, r)
+	switch a.mode {
+	case "5xx":
+		http.Error(w, `{"code":"unavailable","message":"try later"}`, http.StatusServiceUnavailable)
+	case "timeout":
+		select { // past the client's timeout: it gives up, the answer is lost
+		case <-r.Context().Done():
+		case <-time.After(a.hold):
+		}
+	case "slow":
+		time.Sleep(a.hold) // within the client's timeout: merely slow
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}
+}
+
+// TestFaultAcquirer: the acquirer answers the submission with a 503, never
+// answers it (the client times out) or answers it slowly, each time after
+// taking it in. The merchant is told and offered to submit again; submitting
+// again (same idempotency key) gives the one application the acquirer
+// holds, never a second.
+func TestFaultAcquirer(t *testing.T) {
+	for _, mode := range []string{"5xx", "timeout", "slow"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			sb := sandbox.New(sandbox.WithCodes(func() string { return "123456" }))
+			acq := &faultyAcquirer{next: sandbox.Handler(sb), mode: mode, hold: 2 * time.Second}
+			if mode == "timeout" {
+				acq.hold = backend.DefaultTimeout + 5*time.Second
+			}
+			front := httptest.NewServer(acq)
+			t.Cleanup(front.Close)
+			r := newFaultRig(t, false)
+			r.env["BACKEND_URL"] = front.URL
+			delete(r.env, "SANDBOX_CODE")
+			r.start()
+			const chat = 4001 // odd: English
+			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+			defer cancel()
+			r.fake.SetUserLanguage(chat, "en")
+			w := walker{r.fake, chat}
+			require.NoError(t, w.walk(ctx, enFlow[:11]))
+			if mode == "slow" {
+				require.NoError(t, w.walk(ctx, enFlow[11:]))
+			} else {
+				require.NoError(t, w.walk(ctx, []action{say("123456", "Press the button to submit")}))
+				texts := botTexts(r.fake, chat)
+				assert.Contains(t, texts[len(texts)-2], "not reachable right now", "the merchant is told")
+				require.NoError(t, w.walk(ctx, []action{press("Submit", "What would you like to do?")}))
+			}
+			apps, err := sb.Applications(context.Background(), "822100050110003")
+			require.NoError(t, err)
+			require.Len(t, apps, 1, "the acquirer holds exactly one application")
+			submitted := 0
+			for _, text := range botTexts(r.fake, chat) {
+				if strings.Contains(text, "Submitted!") {
+					submitted++
+					assert.Contains(t, text, apps[0].ID, "the merchant is given the application the acquirer holds")
+				}
+			}
+			assert.Equal(t, 1, submitted, "told once that it is submitted")
+		})
+	}
 }
