@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -79,6 +83,9 @@ type faultRig struct {
 	env     map[string]string
 	webhook bool
 	procs   []*child
+	// nextAddr is the HTTP_ADDR of the next start, when the test needs
+	// to know it before (the sandbox pushes events there).
+	nextAddr string
 }
 
 func newFaultRig(t *testing.T, webhook bool, fakeOpts ...telegramtest.Option) *faultRig {
@@ -126,7 +133,12 @@ func (r *faultRig) start() *child {
 	t := r.t
 	t.Helper()
 	dir := t.TempDir()
-	c := &child{addr: freeAddr(t), stdout: filepath.Join(dir, "stdout"), stderr: filepath.Join(dir, "stderr"),
+	addr := r.nextAddr
+	if addr == "" {
+		addr = freeAddr(t)
+	}
+	r.nextAddr = ""
+	c := &child{addr: addr, stdout: filepath.Join(dir, "stdout"), stderr: filepath.Join(dir, "stderr"),
 		exited: make(chan struct{})}
 	env := os.Environ()
 	for k, v := range r.env {
@@ -674,4 +686,223 @@ func TestFaultAcquirer(t *testing.T) {
 			assert.Equal(t, 1, submitted, "told once that it is submitted")
 		})
 	}
+}
+
+// startSandbox runs `merchantbot sandbox` at addr as a child process,
+// pushing signed status events to eventsURL after a short review.
+func (r *faultRig) startSandbox(addr, eventsURL, secret string) {
+	t := r.t
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(r.bin, "sandbox", "-addr", addr, "-review-delay", "1s", "-events-url", eventsURL)
+	cmd.Env = append(os.Environ(), "BACKEND_EVENTS_SECRET="+secret, "SANDBOX_CODE="+leakCode, "LOG_LEVEL=debug")
+	logs, err := os.Create(filepath.Join(dir, "sandbox.log"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logs.Close(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !httpOK("http://" + addr + "/healthz") {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logs.Name())
+			t.Fatalf("sandbox never answered /healthz:\n%s", b)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
+}
+
+// leakCode is the SMS code of TestNoLeak: digits that occur in no card
+// number or phone of the flows, searched for with digit boundaries.
+const leakCode = "480913"
+
+// secrets are what must never leave the merchant's own chat in clear: the
+// card numbers and reserved phone as normalised and as typed, and the code.
+var secrets = []*regexp.Regexp{
+	regexp.MustCompile(`6222021234567890128`),
+	regexp.MustCompile(`6228480000123456782`),
+	regexp.MustCompile(`6228-4800-0012-3456-782`),
+	regexp.MustCompile(`６２２２ ０２１２ ３４５６ ７８９０ １２８`),
+	regexp.MustCompile(`(^|\D)13912345678(\D|$)`),
+	regexp.MustCompile(`139-1234-5678`),
+	regexp.MustCompile(`(^|\D)` + leakCode + `(\D|$)`),
+}
+
+// TestNoLeak runs whole flows at LOG_LEVEL=debug — a merchant to submitted
+// and a status notification pushed by the acquirer; another through a
+// support hand-off (typing a card number to the agent) and then to
+// submitted — and searches the bot's logs, its /metrics page, every Redis
+// key under its prefix, every request it made to the Bot API and every
+// message in the support group for a card number, the reserved phone or
+// the code.
+func TestNoLeak(t *testing.T) {
+	const group = -1009876543210
+	r := newFaultRig(t, false)
+	secret := "events-" + rand.Text()
+	sbAddr, botAddr := freeAddr(t), freeAddr(t)
+	r.env["BACKEND_URL"] = "http://" + sbAddr
+	r.env["BACKEND_EVENTS_SECRET"] = secret
+	r.env["SUPPORT_CHAT_ID"] = fmt.Sprint(group)
+	r.env["LOG_LEVEL"] = "debug"
+	delete(r.env, "SANDBOX_CODE")
+	r.fake.SetForum(group, true)
+	r.fake.SetChatMember(group, r.fake.BotUser(), models.ChatMemberTypeAdministrator, true)
+	agent := models.User{ID: 4243, FirstName: "Agent"}
+	r.fake.SetChatMember(group, agent, models.ChatMemberTypeAdministrator, false)
+	r.startSandbox(sbAddr, "http://"+botAddr+"/backend/events", secret)
+	r.nextAddr = botAddr
+	bot := r.start()
+
+	withCode := func(flow []action) []action {
+		out := append([]action(nil), flow...)
+		out[len(out)-1] = say("验证码是 "+leakCode, out[len(out)-1].want)
+		return out
+	}
+	zh := withCode(zhFlow)
+	en := withCode(enFlow)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	const a, b = 5000, 5001
+	r.fake.SetUserLanguage(a, "zh-hans")
+	r.fake.SetUserLanguage(b, "en")
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Go(func() { errA = walker{r.fake, a}.walk(ctx, zh) })
+	wg.Go(func() {
+		w := walker{r.fake, b}
+		if errB = w.walk(ctx, en[:10]); errB != nil {
+			return
+		}
+		r.fake.SendCommand(b, b, "/support")
+		if errB = r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return len(s.Topics(group)) == 1 }); errB != nil {
+			return
+		}
+		thread := r.fake.Topics(group)[0].ThreadID
+		r.fake.SendText(b, b, "my card is 6228480000123456782 and phone 13912345678, code "+leakCode)
+		if errB = r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool {
+			for _, m := range s.Sent(group) {
+				if strings.Contains(m.Text, "6782") && m.ThreadID == thread {
+					return true
+				}
+			}
+			return false
+		}); errB != nil {
+			return
+		}
+		r.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "/claim"})
+		r.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "Please never send the code here."})
+		if errB = r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool {
+			last, ok := s.LastSent(b)
+			return ok && strings.Contains(last.Text, "never send the code")
+		}); errB != nil {
+			return
+		}
+		r.fake.Send(group, agent.ID, telegramtest.UserMessage{Thread: thread, Text: "/close"})
+		if errB = r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool {
+			last, ok := s.LastSent(b)
+			return ok && strings.Contains(last.Text, "Please check your application")
+		}); errB != nil {
+			return
+		}
+		errB = w.walk(ctx, en[10:])
+	})
+	wg.Wait()
+	require.NoError(t, errA)
+	require.NoError(t, errB)
+	// The acquirer reviews in a second and pushes the decision: each
+	// merchant hears of it.
+	for _, chat := range []int64{a, b} {
+		require.NoError(t, r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return notified(s, chat) }),
+			"chat %d never notified", chat)
+	}
+	require.Contains(t, bot.logs(), `"level":"DEBUG"`, "the log ran at debug level")
+	require.Contains(t, bot.logs(), "event", "the decision came as a pushed event")
+
+	var hay []struct{ where, text string }
+	add := func(where, text string) { hay = append(hay, struct{ where, text string }{where, text}) }
+	resp, err := http.Get("http://" + bot.addr + "/metrics")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	add("/metrics", string(page))
+	add("bot log", bot.logs())
+	out, _ := os.ReadFile(bot.stdout)
+	add("bot stdout", string(out))
+	for _, c := range r.fake.Calls() {
+		for k, v := range c.Params {
+			add("Bot API "+c.Method+" "+k, v)
+		}
+	}
+	for _, m := range r.fake.Transcript(group) {
+		add("support group", m.Text+"\n"+m.Caption)
+	}
+	rdb := redistest.Client(t)
+	keys := 0
+	for _, pattern := range []string{r.prefix + "*", "rate:" + r.prefix + "*"} {
+		iter := rdb.Scan(context.Background(), 0, pattern, 500).Iterator()
+		for iter.Next(context.Background()) {
+			keys++
+			key := iter.Val()
+			add("redis key", key)
+			add("redis "+key, redisValue(t, rdb, key))
+		}
+		require.NoError(t, iter.Err())
+	}
+	require.NotZero(t, keys, "the dump found the deployment's keys")
+	for _, h := range hay {
+		for _, s := range secrets {
+			if loc := s.FindStringIndex(h.text); loc != nil {
+				from, to := max(loc[0]-60, 0), min(loc[1]+60, len(h.text))
+				t.Errorf("%s holds %s: …%s…", h.where, s, h.text[from:to])
+			}
+		}
+	}
+	t.Logf("searched %d texts: logs (%d bytes), /metrics, %d Redis keys, %d Bot API calls, %d support-group messages",
+		len(hay), len(bot.logs()), keys, len(r.fake.Calls()), len(r.fake.Transcript(group)))
+}
+
+// notified: the acquirer's decision reached chat (a message after the
+// submission naming the new status).
+func notified(s *telegramtest.Snapshot, chat int64) bool {
+	for _, m := range s.Sent(chat) {
+		if strings.Contains(m.Text, "pproved") || strings.Contains(m.Text, "已通过") {
+			return true
+		}
+	}
+	return false
+}
+
+// redisValue reads a key whatever its type, as text.
+func redisValue(t *testing.T, rdb *redis.Client, key string) string {
+	ctx := context.Background()
+	typ, err := rdb.Type(ctx, key).Result()
+	require.NoError(t, err)
+	var v any
+	switch typ {
+	case "string":
+		v, err = rdb.Get(ctx, key).Result()
+	case "list":
+		v, err = rdb.LRange(ctx, key, 0, -1).Result()
+	case "set":
+		v, err = rdb.SMembers(ctx, key).Result()
+	case "zset":
+		v, err = rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+	case "hash":
+		v, err = rdb.HGetAll(ctx, key).Result()
+	case "stream":
+		v, err = rdb.XRange(ctx, key, "-", "+").Result()
+	case "none":
+		return ""
+	default:
+		t.Errorf("redis key %s of type %s not read", key, typ)
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		require.NoError(t, err)
+	}
+	return fmt.Sprintf("%v", v)
 }
