@@ -156,6 +156,7 @@ const (
 	msgBtnHolderCompany MsgID = "btn_holder_company"
 	msgPhoneLength      MsgID = "phone_length"
 	msgPhoneNotMobile   MsgID = "phone_not_mobile"
+	msgAnswersGone      MsgID = "answers_gone" // lost.go
 )
 
 // Message ids for adapters: what they say about effects and failures.

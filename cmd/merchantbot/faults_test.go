@@ -906,3 +906,38 @@ func redisValue(t *testing.T, rdb *redis.Client, key string) string {
 	}
 	return fmt.Sprintf("%v", v)
 }
+
+// TestFaultRedisEmpty: Redis comes back empty (its data lost) while
+// merchants are half-way. One who types their next answer, and one who
+// presses a button of an earlier message, are told their earlier answers
+// are gone and offered to start again, not shown a bare menu or a "stale
+// button"; starting again works, in the same bot process.
+func TestFaultRedisEmpty(t *testing.T) {
+	red := startPrivateRedis(t)
+	r := newFaultRig(t, false)
+	r.env["REDIS_URL"] = red.URL()
+	bot := r.start()
+	const typer, presser = 6000, 6001 // zh, en
+	walkAll(t, r.fake, []int64{typer}, 0, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	r.fake.SetUserLanguage(presser, "en")
+	require.NoError(t, walker{r.fake, presser}.walk(ctx, enFlow[:4])) // at the checklist
+	red.kill()
+	red.dir = t.TempDir()
+	red.start()
+
+	require.NoError(t, walker{r.fake, typer}.walk(ctx, []action{say("上海张江支行", "我这里已经没有您之前填写的内容")}))
+	require.NoError(t, walker{r.fake, presser}.walk(ctx, []action{press("✅ All of the above are true", "I no longer have your earlier answers")}))
+	for _, chat := range []int64{typer, presser} {
+		last, _ := r.fake.LastSent(chat)
+		_, ok := last.Button(map[int64]string{typer: "更换结算卡", presser: "Change settlement card"}[chat])
+		assert.True(t, ok, "chat %d is offered to start again: %q", chat, last.Text)
+	}
+	require.NoError(t, walker{r.fake, presser}.walk(ctx, enFlow[1:4]), "starting again works")
+	select {
+	case <-bot.exited:
+		t.Fatal("the bot exited")
+	default:
+	}
+}
