@@ -143,6 +143,7 @@ type Bot struct {
 	workers  *scheduler  // apply chats' queues
 	senders  *scheduler  // send chats' outboxes
 	handed   handoffs
+	outage   outageNotices // merchants told their update waits for Redis
 	sweeping sync.Once
 
 	startRetryMin time.Duration

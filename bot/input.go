@@ -87,7 +87,9 @@ func (u *update) buttonMessage() int {
 
 // messageInput turns a message of a private chat into what the dialog reads.
 func messageInput(m *models.Message) dialogs.Input {
-	in := dialogs.Input{Kind: dialogs.InOther, MessageID: m.ID}
+	// Message ids of a private chat count from 1 over both sides: a later
+	// one means the merchant wrote, or the bot answered, before.
+	in := dialogs.Input{Kind: dialogs.InOther, MessageID: m.ID, Returning: m.ID > 1}
 	if m.From != nil {
 		in.LanguageCode = m.From.LanguageCode
 	}
@@ -158,6 +160,7 @@ func buttonInput(u *update, seq int, data string) dialogs.Input {
 		Seq:          seq,
 		MessageID:    u.buttonMessage(),
 		LanguageCode: u.lang(),
+		Returning:    true, // the bot sent the button
 	}
 }
 

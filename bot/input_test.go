@@ -113,7 +113,9 @@ func TestMessageInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, messageInput(&tt.msg))
+			want := tt.want
+			want.Returning = tt.msg.ID > 1 // a message past the chat's first shows an earlier talk
+			assert.Equal(t, want, messageInput(&tt.msg))
 		})
 	}
 }
@@ -190,6 +192,14 @@ func TestButtonInput(t *testing.T) {
 	u := newUpdate(&models.Update{ID: 5, CallbackQuery: &models.CallbackQuery{ID: "q", From: models.User{ID: 42, LanguageCode: "en"},
 		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage,
 			Message: &models.Message{ID: 9, Chat: models.Chat{ID: 42, Type: models.ChatTypePrivate}}}}})
-	assert.Equal(t, dialogs.Input{Kind: dialogs.InButton, Data: "ck:ok.0", Seq: 3, MessageID: 9, LanguageCode: "en"},
+	assert.Equal(t, dialogs.Input{Kind: dialogs.InButton, Data: "ck:ok.0", Seq: 3, MessageID: 9, LanguageCode: "en", Returning: true},
 		buttonInput(u, 3, "ck:ok.0"))
+}
+
+// TestMessageInputReturning: only a chat's first message (id 1) is not
+// from a chat that talked with the bot before.
+func TestMessageInputReturning(t *testing.T) {
+	private := models.Chat{ID: 42, Type: models.ChatTypePrivate}
+	assert.False(t, messageInput(&models.Message{ID: 1, Chat: private, Text: "hi"}).Returning)
+	assert.True(t, messageInput(&models.Message{ID: 2, Chat: private, Text: "hi"}).Returning)
 }

@@ -25,6 +25,7 @@ var errNoUpdate = errors.New("update does not decode")
 // the bot does not ask for) are acknowledged and dropped.
 func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage) error {
 	pending := make([]chatq.Pending, 0, len(raws))
+	langs := make(map[int64]string, len(raws))
 	for _, raw := range raws {
 		var mu models.Update
 		if err := json.Unmarshal(raw, &mu); err != nil {
@@ -41,6 +42,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 			return err
 		}
 		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload}
+		langs[u.chat] = locales.Normalize(u.lang())
 		if id := intakeDeleted(u); id != 0 {
 			p.Calls = []outbox.Call{b.deleteCall(u.chat, locales.Normalize(u.lang()), id)}
 		}
@@ -56,8 +58,10 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 	added, claims, err := b.q.AddUpdates(ctx, pending, time.Now().Add(b.takeOver), claim)
 	if err != nil {
 		b.deleteUnstored(pending)
+		b.tellUnstored(pending, langs)
 		return err
 	}
+	b.outage.over(pending)
 	// A chat claimed here is applied here at once; one held elsewhere (or by
 	// this replica's own worker) is taken on by its holder, whose commit
 	// hands it the next entry.

@@ -185,11 +185,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 // release gives the chat back after a failure, to be looked at again at
 // retryAt, with a fresh context: the lock must go even on shutdown.
 func (b *Bot) release(c *chatq.Claim, retryAt time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := b.q.Release(ctx, c, retryAt); err != nil {
-		b.log.Warn("release chat", "chat_id", c.Chat, "err", err)
-	}
+	_ = b.whileAway("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
 }
 
 func (b *Bot) retryWait(attempts int) time.Duration {

@@ -103,13 +103,14 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 			b.releaseOutbox(chat, h.token, retryAt)
 			return
 		}
-		next, err := b.q.MarkSent(ctx, chat, h.token, raw)
+		var next []byte
+		err := b.whileAway("mark call sent", chat, func(ctx context.Context) (err error) {
+			next, err = b.q.MarkSent(ctx, chat, h.token, raw)
+			return err
+		})
 		if err != nil {
-			if !errors.Is(err, chatq.ErrNotSender) {
-				// Sent but not marked: the lease runs out and the call goes
-				// again from whoever sends next.
-				b.log.Warn("mark call sent", "chat_id", chat, "err", err)
-			}
+			// Sent but not marked: the lease runs out and the call goes
+			// again from whoever sends next.
 			return
 		}
 		raw = next
@@ -117,11 +118,9 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 }
 
 func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := b.q.ReleaseOutbox(ctx, chat, token, retryAt); err != nil {
-		b.log.Warn("release outbox", "chat_id", chat, "err", err)
-	}
+	_ = b.whileAway("release outbox", chat, func(ctx context.Context) error {
+		return b.q.ReleaseOutbox(ctx, chat, token, retryAt)
+	})
 }
 
 // sendOne makes one outbox call (or its Else). It returns a time to try

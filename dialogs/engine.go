@@ -113,7 +113,9 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 	before := *st
 	t.begin()
 	defer e.fsms.Put(t.fsm)
-	t.dispatch()
+	if !t.lost(before) {
+		t.dispatch()
+	}
 	t.afterSupport(before)
 	if stalenessKey(*st) != stalenessKey(before) {
 		st.Seq++ // a change of step or answers makes the buttons sent before it stale

@@ -157,6 +157,7 @@ const (
 	msgBtnHolderCompany MsgID = "btn_holder_company"
 	msgPhoneLength      MsgID = "phone_length"
 	msgPhoneNotMobile   MsgID = "phone_not_mobile"
+	msgAnswersGone      MsgID = "answers_gone" // lost.go
 )
 
 // Message ids for adapters: what they say about effects and failures.
@@ -164,6 +165,7 @@ const (
 	MsgMessageDeleted MsgID = "message_deleted" // the card number message was removed
 	MsgDeleteFailed   MsgID = "delete_failed"   // it could not be: please delete it yourself
 	MsgProgressSafe   MsgID = "progress_safe"   // an internal failure; the merchant's answers are kept
+	MsgStoreDown      MsgID = "store_down"      // the update could not be stored yet (Redis away); it will be
 	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
 	MsgStaleButton    MsgID = "stale_button"    // a stale, forged or foreign button
 	// MsgConsoleBusy: the console found its chat locked (by a process

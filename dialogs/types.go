@@ -55,6 +55,10 @@ type Input struct {
 	// LanguageCode is the client's language (Telegram language_code); it picks
 	// the language on first contact only.
 	LanguageCode string
+	// Returning: the update itself shows the chat talked with the bot before
+	// (a message that is not the chat's first, a button the bot sent). With
+	// a zero State it means what the chat had is lost (see lost.go).
+	Returning bool
 }
 
 // Contact is a shared phone contact. OwnedBySender is true only when the
