@@ -388,3 +388,59 @@ func TestFreeCallsSkipBudgetsButRetry(t *testing.T) {
 	}
 	wantStats(t, s, Stats{Sent: 3, Retried: 1})
 }
+
+func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	hook := &roundTrips{}
+	rdb.AddHook(hook)
+	api := &fakeAPI{}
+	b := newBot(t, api)
+	limited := New(rdb, WithPrefix(prefix), WithLimits(roomy))
+	lifted := New(rdb, WithPrefix(prefix), WithLimits(Limits{NoGlobal: true, NoPerChat: true}))
+
+	if err := limited.Do(t.Context(), 42, Message, sendText(b, 42, "limited")); err != nil {
+		t.Fatalf("limited Do: %v", err)
+	}
+	// go-redis tries EVALSHA, then EVAL once the script is not cached yet.
+	if n := hook.n.Load(); n < 1 || n > 2 {
+		t.Errorf("first limited message: %d Redis round trips, want 1 (2 while the script loads)", n)
+	}
+	hook.n.Store(0)
+	if err := limited.Do(t.Context(), 43, Message, sendText(b, 43, "limited")); err != nil {
+		t.Fatalf("limited Do: %v", err)
+	}
+	if n := hook.n.Load(); n != 1 {
+		t.Errorf("limited message: %d Redis round trips, want 1", n)
+	}
+	hook.n.Store(0)
+	for i := range 3 {
+		if err := lifted.Do(t.Context(), 42, Notification, sendText(b, 42, "lifted")); err != nil {
+			t.Fatalf("lifted Do %d: %v", i, err)
+		}
+	}
+	if n := hook.n.Load(); n != 0 {
+		t.Errorf("limits lifted: %d Redis round trips, want 0", n)
+	}
+	wantHits(t, api, 5)
+}
+
+func TestGroupsKeepTheirBudgetWithChatLimitLifted(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	api := &fakeAPI{}
+	b := newBot(t, api)
+	s := New(rdb, WithPrefix(prefix), WithSleep(stopWaiting), WithLimits(Limits{
+		PerGroup: redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Hour}, NoGlobal: true, NoPerChat: true,
+	}))
+	for i := range 3 {
+		if err := s.Do(t.Context(), 42, Message, sendText(b, 42, "private")); err != nil {
+			t.Fatalf("private Do %d: %v", i, err)
+		}
+	}
+	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); err != nil {
+		t.Fatalf("first group Do: %v", err)
+	}
+	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
+		t.Fatalf("second group Do = %v, want it to wait for the group budget", err)
+	}
+	wantHits(t, api, 4)
+}
