@@ -285,12 +285,9 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		if floor {
 			args, ready = []string{"loadtest", "-floor-bot"}, floorReady
 		}
-		ch, unset, err := startServe(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
+		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
 		if err != nil {
 			return nil, err
-		}
-		if unset {
-			res.backendNote = backendUnsetNote
 		}
 		children = append(children, ch)
 	}
@@ -506,22 +503,7 @@ func firstDifference(want, got []string) string {
 	return ""
 }
 
-const backendUnsetNote = "this serve does not know BACKEND_URL=sandbox; ran it with BACKEND_URL unset (the in-process sandbox)"
-
-// startServe starts a bot child and waits until it is ready. A serve from
-// before BACKEND_URL=sandbox became explicit refuses that value and reads the
-// in-process sandbox from an unset BACKEND_URL: it is started again so, and
-// unset reports it.
-func startServe(ctx context.Context, name, exe string, args, env []string, ready string) (ch *child, unset bool, err error) {
-	ch, err = startReady(ctx, name, exe, args, env, ready)
-	if err != nil && slices.Contains(env, "BACKEND_URL=sandbox") && strings.Contains(err.Error(), "BACKEND_URL") {
-		env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return kv == "BACKEND_URL=sandbox" })
-		ch, err = startReady(ctx, name, exe, args, env, ready)
-		unset = true
-	}
-	return ch, unset, err
-}
-
+// startReady starts a bot child and waits until it is ready.
 func startReady(ctx context.Context, name, exe string, args, env []string, ready string) (*child, error) {
 	ch, err := startChild(name, exe, args, env, ready)
 	if err != nil {
