@@ -24,16 +24,18 @@ import (
 // KEYS: cooldown, chat budget, global budget (a budget whose rate is 0 is
 // not checked). ARGV: now in unix ms by the sender's clock (cooldowns only),
 // then rate, burst, period in seconds for the chat and for the global budget.
-// Returns {1, 0} when allowed, else {0, microseconds to wait}.
+// Returns {1, 0, 0} when allowed, else {0, microseconds to wait, 1 when the
+// global budget is the longer wait}.
 var takeScript = redis.NewScript(`
 local now_ms = tonumber(ARGV[1])
 local until_ms = tonumber(redis.call("GET", KEYS[1]) or "0")
 if until_ms and until_ms > now_ms then
-  return {0, (until_ms - now_ms) * 1000}
+  return {0, (until_ms - now_ms) * 1000, 0}
 end
 local t = redis.call("TIME")
 local now = (tonumber(t[1]) - 1483228800) + tonumber(t[2]) / 1000000
 local wait = 0
+local global_bound = 0
 local tats = {}
 for i = 0, 1 do
   local rate = tonumber(ARGV[2 + 3 * i])
@@ -44,21 +46,22 @@ for i = 0, 1 do
     tat = math.max(tat, now)
     local new_tat = tat + interval
     local diff = now - (new_tat - interval * burst)
-    if diff < 0 then
-      wait = math.max(wait, -diff)
+    if diff < 0 and -diff > wait then
+      wait = -diff
+      global_bound = i
     end
     tats[i] = new_tat
   end
 end
 if wait > 0 then
-  return {0, math.ceil(wait * 1000000)}
+  return {0, math.ceil(wait * 1000000), global_bound}
 end
 for i = 0, 1 do
   if tats[i] then
     redis.call("SET", KEYS[2 + i], string.format("%.6f", tats[i]), "EX", math.max(1, math.ceil(tats[i] - now)))
   end
 end
-return {1, 0}
+return {1, 0, 0}
 `)
 
 // budget is one limit as the script reads it; a zero rate is not checked.
@@ -92,8 +95,16 @@ func (s *Sender) budgets(chatID int64) (chat, global budget) {
 
 // take waits until a message to chatID may go under the chat's cooldown
 // and both budgets, each attempt one round trip.
-func (s *Sender) take(ctx context.Context, chatID int64, chat, global budget, throttled *bool) error {
-	cooldown := s.prefix + "cooldown:none"
+//
+// Callers of one process waiting for the global budget queue for it in
+// the order they came (gate, a channel: its waiters are served first in,
+// first out) and only the head of the queue asks Redis. Left to race, the
+// winners are random: some chats fall behind, and once the others are done
+// their backlog drains at their own 1/s, well under the global rate (a tail
+// of a notification wave). In order, every chat moves at the same pace; and
+// Redis hears one caller per token, not every waiter.
+func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, chat, global budget, throttled *bool) error {
+	cooldown := s.prefix + "cooldown:none" // not set by anyone: no chat budget either
 	if chat.key != "" {
 		cooldown = s.cooldownKey(chatID)
 	}
@@ -106,22 +117,74 @@ func (s *Sender) take(ctx context.Context, chatID int64, chat, global budget, th
 		chatKey = globalKey // not read: its rate is 0
 	}
 	keys := []string{cooldown, chatKey, globalKey}
+	inGate := false
+	defer func() {
+		if inGate {
+			s.leaveGate()
+		}
+	}()
 	for {
+		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
+			if err := s.enterGate(ctx); err != nil {
+				return err
+			}
+			inGate = true
+		}
+		// A Notification holding the gate lets the replies queued behind it go first.
+		for inGate && kind == Notification && s.repliesWaiting.Load() > 0 {
+			*throttled = true
+			s.leaveGate()
+			inGate = false
+			if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
+				return err
+			}
+		}
+		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
+			continue
+		}
 		args := append(append([]any{s.now().UnixMilli()}, chat.args()...), global.args()...)
 		res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 		if err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		}
-		if len(res) == 2 && res[0] == 1 {
+		if len(res) == 3 && res[0] == 1 {
 			return nil
 		}
 		*throttled = true
-		wait := time.Millisecond
-		if len(res) == 2 {
+		wait, globalBound := time.Millisecond, false
+		if len(res) == 3 {
 			wait = max(time.Duration(res[1])*time.Microsecond, wait)
+			globalBound = res[2] == 1
+		}
+		switch {
+		case globalBound && !inGate:
+			if err := s.enterGate(ctx); err != nil {
+				return err
+			}
+			inGate = true
+			continue // the head of the queue may find its token already due
+		case !globalBound && inGate:
+			s.leaveGate() // this chat's own wait holds no one else up
+			inGate = false
 		}
 		if err := s.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
+}
+
+func (s *Sender) enterGate(ctx context.Context) error {
+	s.gateQueue.Add(1)
+	select {
+	case s.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		s.gateQueue.Add(-1)
+		return ctx.Err()
+	}
+}
+
+func (s *Sender) leaveGate() {
+	<-s.gate
+	s.gateQueue.Add(-1)
 }

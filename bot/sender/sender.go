@@ -50,7 +50,9 @@ type Sender struct {
 	backoffMax  time.Duration
 	maxWait     time.Duration // a longer 429 wait is returned as *RetryLater; 0: always wait
 
-	repliesWaiting atomic.Int64 // Messages waiting for a budget here, ahead of Notifications
+	repliesWaiting atomic.Int64  // Messages waiting for a budget here, ahead of Notifications
+	gate           chan struct{} // held by the one caller asking Redis for the global budget
+	gateQueue      atomic.Int64  // callers holding or waiting for gate
 
 	stats counters
 }
@@ -68,6 +70,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 		maxAttempts: 5,
 		backoffBase: 250 * time.Millisecond,
 		backoffMax:  8 * time.Second,
+		gate:        make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -184,7 +187,7 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
 			return err
 		}
 	}
-	return s.take(ctx, chatID, chat, global, &throttled)
+	return s.take(ctx, chatID, kind, chat, global, &throttled)
 }
 
 func (s *Sender) cooldownKey(chatID int64) string {
