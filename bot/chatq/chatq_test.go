@@ -16,7 +16,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/outbox"
 )
 
-func testQueue(t *testing.T) (*chatq.Redis, *redis.Client, string) {
+func testQueue(t testing.TB) (*chatq.Redis, *redis.Client, string) {
 	t.Helper()
 	addr := os.Getenv("MB_TEST_REDIS_ADDR")
 	if addr == "" {
