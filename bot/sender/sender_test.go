@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -443,4 +444,53 @@ func TestGroupsKeepTheirBudgetWithChatLimitLifted(t *testing.T) {
 		t.Fatalf("second group Do = %v, want it to wait for the group budget", err)
 	}
 	wantHits(t, api, 4)
+}
+
+// Callers waiting for the global budget get it in the order they asked:
+// left to race for each token, some chats of a notification wave fall
+// behind and finish it alone, at their own 1/s.
+func TestGlobalBudgetServedInOrder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	limits := roomy
+	limits.Global = redis_rate.Limit{Rate: 1, Burst: 1, Period: 50 * time.Millisecond}
+	s := New(rdb, WithPrefix(prefix), WithLimits(limits))
+	var (
+		mu    sync.Mutex
+		order []int64
+	)
+	record := func(chat int64) func(context.Context) error {
+		return func(context.Context) error {
+			mu.Lock()
+			order = append(order, chat)
+			mu.Unlock()
+			return nil
+		}
+	}
+	if err := s.Do(t.Context(), 1, Notification, record(1)); err != nil { // spends the burst
+		t.Fatalf("first Do: %v", err)
+	}
+	var wg sync.WaitGroup
+	want := []int64{1}
+	for i := range 6 {
+		chat := int64(100 + i)
+		want = append(want, chat)
+		wg.Go(func() {
+			if err := s.Do(t.Context(), chat, Notification, record(chat)); err != nil {
+				t.Errorf("Do(%d): %v", chat, err)
+			}
+		})
+		// The next caller comes once this one queues.
+		for deadline := time.Now().Add(5 * time.Second); s.gateQueue.Load() < int64(i+1); {
+			if time.Now().After(deadline) {
+				t.Fatalf("caller %d never queued for the global budget", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, want) {
+		t.Errorf("sent in the order %v, want %v (the order they asked)", order, want)
+	}
 }
