@@ -156,6 +156,7 @@ type loadResult struct {
 	completed   int
 	peakRSS     []int64 // KiB, per process
 	cpu         time.Duration
+	harnessCPU  time.Duration // this process: fake Bot API, relay, merchants
 	redis       redisUse
 	memPerChat  float64 // bytes of Redis per active dialog
 	memoArrived int     // merchants holding a collected card when Redis was measured
@@ -328,6 +329,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		u, _ := readProc(ch.cmd.Process.Pid)
 		cpuBefore[i] = u.cpu
 	}
+	selfBefore, _ := readProc(os.Getpid())
 	var profileDone chan error
 	if pprofAddr != "" {
 		profileDone = make(chan error, 1)
@@ -407,6 +409,9 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 	res.elapsed = time.Since(start) - paused
 	after, _ := readRedisCounters(runCtx, rdb)
 	res.redis = redisDelta(before, after, bgFrom, bgTo)
+	if self, err := readProc(os.Getpid()); err == nil {
+		res.harnessCPU = self.cpu - selfBefore.cpu
+	}
 	for i, ch := range children {
 		u, err := readProc(ch.cmd.Process.Pid)
 		if err == nil {
