@@ -1,9 +1,11 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -213,11 +215,15 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessag
 		kind = sender.Notification
 	}
 	target := chat
-	var to struct {
-		ChatID int64 `json:"chat_id"`
-	}
-	if json.Unmarshal(c.Params, &to) == nil && to.ChatID != 0 {
-		target = to.ChatID
+	if id, ok := leadingChatID(c.Params); ok {
+		target = id
+	} else {
+		var to struct {
+			ChatID int64 `json:"chat_id"`
+		}
+		if json.Unmarshal(c.Params, &to) == nil && to.ChatID != 0 {
+			target = to.ChatID
+		}
 	}
 	var result json.RawMessage
 	err := b.send.Do(ctx, target, kind, func(ctx context.Context) error {
@@ -226,6 +232,25 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessag
 		return err
 	})
 	return result, err
+}
+
+// leadingChatID reads chat_id when it is the first field of params, as
+// json.Marshal writes the go-telegram/bot parameters the outbox holds:
+// scanning the whole body again for it cost as much as decoding the call.
+func leadingChatID(params []byte) (int64, bool) {
+	rest, ok := bytes.CutPrefix(params, []byte(`{"chat_id":`))
+	if !ok {
+		return 0, false
+	}
+	end := bytes.IndexAny(rest, ",}")
+	if end <= 0 {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+	if err != nil || id == 0 {
+		return 0, false
+	}
+	return id, true
 }
 
 // sendable tells an error that waiting can fix (Telegram out of reach, a

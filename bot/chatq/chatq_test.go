@@ -14,7 +14,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
-func testQueue(t *testing.T) (*chatq.Redis, *redis.Client, string) {
+func testQueue(t testing.TB) (*chatq.Redis, *redis.Client, string) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(2*time.Second))

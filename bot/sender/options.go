@@ -32,7 +32,7 @@ func DefaultLimits() Limits {
 type Option func(*Sender)
 
 // WithPrefix sets the prefix of every Redis key the Sender writes (default "mb:rl:").
-// Limiter keys additionally get redis_rate's own "rate:" prefix.
+// Budget keys additionally get "rate:" in front, as redis_rate named them.
 func WithPrefix(prefix string) Option {
 	return func(s *Sender) { s.prefix = prefix }
 }

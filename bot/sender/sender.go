@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,21 +37,22 @@ const blockedTTL = 180 * 24 * time.Hour
 
 // Sender makes Bot API calls on behalf of every part of the bot. It is safe for concurrent use.
 type Sender struct {
-	rdb     redis.UniversalClient
-	limiter *redis_rate.Limiter
-	prefix  string
-	limits  Limits
-	log     *slog.Logger
-	now     func() time.Time
-	sleep   func(ctx context.Context, d time.Duration) error
-	jitter  func(n int64) int64
+	rdb    redis.UniversalClient
+	prefix string
+	limits Limits
+	log    *slog.Logger
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func(n int64) int64
 
 	maxAttempts int
 	backoffBase time.Duration
 	backoffMax  time.Duration
 	maxWait     time.Duration // a longer 429 wait is returned as *RetryLater; 0: always wait
 
-	repliesWaiting atomic.Int64 // Messages waiting for a budget here, ahead of Notifications
+	repliesWaiting atomic.Int64  // Messages waiting for a budget here, ahead of Notifications
+	gate           chan struct{} // held by the one caller asking Redis for the global budget
+	gateQueue      atomic.Int64  // callers holding or waiting for gate
 
 	stats counters
 }
@@ -61,7 +61,6 @@ type Sender struct {
 func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 	s := &Sender{
 		rdb:         rdb,
-		limiter:     redis_rate.NewLimiter(rdb),
 		prefix:      "mb:rl:",
 		limits:      DefaultLimits(),
 		log:         slog.New(slog.DiscardHandler),
@@ -71,6 +70,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 		maxAttempts: 5,
 		backoffBase: 250 * time.Millisecond,
 		backoffMax:  8 * time.Second,
+		gate:        make(chan struct{}, 1),
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -161,11 +161,16 @@ func (s *Sender) backoff(attempt int) time.Duration {
 	return half + time.Duration(s.jitter(int64(d-half)+1))
 }
 
-// acquire waits until a Message to chatID may go: no 429 cooldown for the chat, then a token
-// from the chat's budget and one from the global budget. The chat's is taken first because it
-// is the one that makes callers wait long; holding a global token through that wait would idle
-// the global budget.
+// acquire waits until a Message to chatID may go: no 429 cooldown for the
+// chat, a token from the chat's (or group's) budget and one from the global
+// budget, decided together by one script (budget.go), so a message costs one
+// Redis round trip when no one waits, and none when the limits are lifted.
+// A Notification first lets the Messages waiting in this process go.
 func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
+	chat, global := s.budgets(chatID)
+	if chat.key == "" && global.key == "" {
+		return nil
+	}
 	var throttled bool
 	defer func() {
 		if throttled {
@@ -176,77 +181,17 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
 		s.repliesWaiting.Add(1)
 		defer s.repliesWaiting.Add(-1)
 	}
-	if chatID != 0 && !s.limits.NoPerChat {
-		if err := s.waitCooldown(ctx, chatID, &throttled); err != nil {
-			return err
-		}
-		key, limit := s.chatLimit(chatID)
-		if err := s.take(ctx, key, limit, &throttled); err != nil {
-			return err
-		}
-	}
-	if s.limits.NoGlobal {
-		return nil
-	}
-	for kind == Notification && s.repliesWaiting.Load() > 0 {
+	for kind == Notification && global.key != "" && s.repliesWaiting.Load() > 0 {
 		throttled = true
 		if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return s.take(ctx, s.prefix+"global", s.limits.Global, &throttled)
-}
-
-func (s *Sender) chatLimit(chatID int64) (string, redis_rate.Limit) {
-	id := strconv.FormatInt(chatID, 10)
-	if chatID < 0 {
-		return s.prefix + "group:" + id, s.limits.PerGroup
-	}
-	return s.prefix + "chat:" + id, s.limits.PerChat
-}
-
-// take waits for one token of limit under key.
-func (s *Sender) take(ctx context.Context, key string, limit redis_rate.Limit, throttled *bool) error {
-	for {
-		res, err := s.limiter.Allow(ctx, key, limit)
-		if err != nil {
-			return fmt.Errorf("rate limit: %w", err)
-		}
-		if res.Allowed > 0 {
-			return nil
-		}
-		*throttled = true
-		if err := s.sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
-			return err
-		}
-	}
+	return s.take(ctx, chatID, kind, chat, global, &throttled)
 }
 
 func (s *Sender) cooldownKey(chatID int64) string {
 	return s.prefix + "cooldown:" + strconv.FormatInt(chatID, 10)
-}
-
-// waitCooldown waits out a 429 cooldown of chatID set by any replica. The key holds the end of
-// the cooldown by the senders' clock (so an injected clock governs it, as it governs sleeping)
-// and expires with it.
-func (s *Sender) waitCooldown(ctx context.Context, chatID int64, throttled *bool) error {
-	for {
-		ms, err := s.rdb.Get(ctx, s.cooldownKey(chatID)).Int64()
-		if errors.Is(err, redis.Nil) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read cooldown: %w", err)
-		}
-		wait := time.UnixMilli(ms).Sub(s.now())
-		if wait <= 0 {
-			return nil
-		}
-		*throttled = true
-		if err := s.sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
 }
 
 // setCooldown holds back Messages to chatID on every replica for d. Failing to record it only

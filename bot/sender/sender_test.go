@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -387,4 +388,109 @@ func TestFreeCallsSkipBudgetsButRetry(t *testing.T) {
 		t.Errorf("sleeps = %v, want only the backoff after the 500", got)
 	}
 	wantStats(t, s, Stats{Sent: 3, Retried: 1})
+}
+
+func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	hook := &roundTrips{}
+	rdb.AddHook(hook)
+	api := &fakeAPI{}
+	b := newBot(t, api)
+	limited := New(rdb, WithPrefix(prefix), WithLimits(roomy))
+	lifted := New(rdb, WithPrefix(prefix), WithLimits(Limits{NoGlobal: true, NoPerChat: true}))
+
+	if err := limited.Do(t.Context(), 42, Message, sendText(b, 42, "limited")); err != nil {
+		t.Fatalf("limited Do: %v", err)
+	}
+	// go-redis tries EVALSHA, then EVAL once the script is not cached yet.
+	if n := hook.n.Load(); n < 1 || n > 2 {
+		t.Errorf("first limited message: %d Redis round trips, want 1 (2 while the script loads)", n)
+	}
+	hook.n.Store(0)
+	if err := limited.Do(t.Context(), 43, Message, sendText(b, 43, "limited")); err != nil {
+		t.Fatalf("limited Do: %v", err)
+	}
+	if n := hook.n.Load(); n != 1 {
+		t.Errorf("limited message: %d Redis round trips, want 1", n)
+	}
+	hook.n.Store(0)
+	for i := range 3 {
+		if err := lifted.Do(t.Context(), 42, Notification, sendText(b, 42, "lifted")); err != nil {
+			t.Fatalf("lifted Do %d: %v", i, err)
+		}
+	}
+	if n := hook.n.Load(); n != 0 {
+		t.Errorf("limits lifted: %d Redis round trips, want 0", n)
+	}
+	wantHits(t, api, 5)
+}
+
+func TestGroupsKeepTheirBudgetWithChatLimitLifted(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	api := &fakeAPI{}
+	b := newBot(t, api)
+	s := New(rdb, WithPrefix(prefix), WithSleep(stopWaiting), WithLimits(Limits{
+		PerGroup: redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Hour}, NoGlobal: true, NoPerChat: true,
+	}))
+	for i := range 3 {
+		if err := s.Do(t.Context(), 42, Message, sendText(b, 42, "private")); err != nil {
+			t.Fatalf("private Do %d: %v", i, err)
+		}
+	}
+	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); err != nil {
+		t.Fatalf("first group Do: %v", err)
+	}
+	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
+		t.Fatalf("second group Do = %v, want it to wait for the group budget", err)
+	}
+	wantHits(t, api, 4)
+}
+
+// Callers waiting for the global budget get it in the order they asked:
+// left to race for each token, some chats of a notification wave fall
+// behind and finish it alone, at their own 1/s.
+func TestGlobalBudgetServedInOrder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	limits := roomy
+	limits.Global = redis_rate.Limit{Rate: 1, Burst: 1, Period: 50 * time.Millisecond}
+	s := New(rdb, WithPrefix(prefix), WithLimits(limits))
+	var (
+		mu    sync.Mutex
+		order []int64
+	)
+	record := func(chat int64) func(context.Context) error {
+		return func(context.Context) error {
+			mu.Lock()
+			order = append(order, chat)
+			mu.Unlock()
+			return nil
+		}
+	}
+	if err := s.Do(t.Context(), 1, Notification, record(1)); err != nil { // spends the burst
+		t.Fatalf("first Do: %v", err)
+	}
+	var wg sync.WaitGroup
+	want := []int64{1}
+	for i := range 6 {
+		chat := int64(100 + i)
+		want = append(want, chat)
+		wg.Go(func() {
+			if err := s.Do(t.Context(), chat, Notification, record(chat)); err != nil {
+				t.Errorf("Do(%d): %v", chat, err)
+			}
+		})
+		// The next caller comes once this one queues.
+		for deadline := time.Now().Add(5 * time.Second); s.gateQueue.Load() < int64(i+1); {
+			if time.Now().After(deadline) {
+				t.Fatalf("caller %d never queued for the global budget", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(order, want) {
+		t.Errorf("sent in the order %v, want %v (the order they asked)", order, want)
+	}
 }

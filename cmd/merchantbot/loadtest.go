@@ -156,6 +156,7 @@ type loadResult struct {
 	completed   int
 	peakRSS     []int64 // KiB, per process
 	cpu         time.Duration
+	harnessCPU  time.Duration // this process: fake Bot API, relay, merchants
 	redis       redisUse
 	memPerChat  float64 // bytes of Redis per active dialog
 	memoArrived int     // merchants holding a collected card when Redis was measured
@@ -285,12 +286,9 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		if floor {
 			args, ready = []string{"loadtest", "-floor-bot"}, floorReady
 		}
-		ch, unset, err := startServe(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
+		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
 		if err != nil {
 			return nil, err
-		}
-		if unset {
-			res.backendNote = backendUnsetNote
 		}
 		children = append(children, ch)
 	}
@@ -331,6 +329,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		u, _ := readProc(ch.cmd.Process.Pid)
 		cpuBefore[i] = u.cpu
 	}
+	selfBefore, _ := readProc(os.Getpid())
 	var profileDone chan error
 	if pprofAddr != "" {
 		profileDone = make(chan error, 1)
@@ -410,6 +409,9 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 	res.elapsed = time.Since(start) - paused
 	after, _ := readRedisCounters(runCtx, rdb)
 	res.redis = redisDelta(before, after, bgFrom, bgTo)
+	if self, err := readProc(os.Getpid()); err == nil {
+		res.harnessCPU = self.cpu - selfBefore.cpu
+	}
 	for i, ch := range children {
 		u, err := readProc(ch.cmd.Process.Pid)
 		if err == nil {
@@ -506,22 +508,7 @@ func firstDifference(want, got []string) string {
 	return ""
 }
 
-const backendUnsetNote = "this serve does not know BACKEND_URL=sandbox; ran it with BACKEND_URL unset (the in-process sandbox)"
-
-// startServe starts a bot child and waits until it is ready. A serve from
-// before BACKEND_URL=sandbox became explicit refuses that value and reads the
-// in-process sandbox from an unset BACKEND_URL: it is started again so, and
-// unset reports it.
-func startServe(ctx context.Context, name, exe string, args, env []string, ready string) (ch *child, unset bool, err error) {
-	ch, err = startReady(ctx, name, exe, args, env, ready)
-	if err != nil && slices.Contains(env, "BACKEND_URL=sandbox") && strings.Contains(err.Error(), "BACKEND_URL") {
-		env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return kv == "BACKEND_URL=sandbox" })
-		ch, err = startReady(ctx, name, exe, args, env, ready)
-		unset = true
-	}
-	return ch, unset, err
-}
-
+// startReady starts a bot child and waits until it is ready.
 func startReady(ctx context.Context, name, exe string, args, env []string, ready string) (*child, error) {
 	ch, err := startChild(name, exe, args, env, ready)
 	if err != nil {

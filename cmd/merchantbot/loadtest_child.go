@@ -28,7 +28,7 @@ type child struct {
 
 	mu     sync.Mutex
 	levels map[string]int // log lines by level
-	first  []string       // the first few warning and error messages
+	first  []string       // the first few warnings, errors and lines that are not slog
 	last   []string       // the last lines, for a child that dies at start
 }
 
@@ -58,7 +58,7 @@ func startChild(name, exe string, args, env []string, readyMsg string) (*child, 
 			}
 			c.mu.Lock()
 			c.levels[l.Level]++
-			if (l.Level == "WARN" || l.Level == "ERROR") && len(c.first) < 5 {
+			if (l.Level == "WARN" || l.Level == "ERROR" || l.Level == "TEXT") && len(c.first) < 5 {
 				c.first = append(c.first, strings.TrimSpace(l.Level+" "+l.Msg+" "+l.Err))
 			}
 			if c.last = append(c.last, line); len(c.last) > 5 {

@@ -118,7 +118,9 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 		if m.stopAt != nil && m.stopAt(last) {
 			return r
 		}
-		if a.kind == "text" && a.text == loadHolder && !memoDone && memo != nil {
+		// The holder question comes right after the card is collected (a
+		// button with the name on file, or a text to type).
+		if !memoDone && memo != nil && asksHolder(last) {
 			memo()
 			memoDone = true
 		}
@@ -219,7 +221,7 @@ func (m *simMerchant) next(ev botEvent) (a simAction, finished bool) {
 		return simAction{kind: "text", text: m.no}, false
 	case strings.Contains(text, "share your phone"):
 		return simAction{kind: "contact", text: "+86" + m.phone}, false
-	case strings.Contains(text, "holder") && strings.Contains(text, "name") && strings.Contains(text, "type"):
+	case asksHolder(ev) && strings.Contains(text, "type"):
 		return simAction{kind: "text", text: loadHolder}, false
 	case strings.Contains(text, "number of the new settlement card"):
 		return simAction{kind: "text", text: loadCard}, false
@@ -229,6 +231,11 @@ func (m *simMerchant) next(ev botEvent) (a simAction, finished bool) {
 		return simAction{kind: "text", text: loadReservedPhone}, false
 	}
 	return simAction{}, false
+}
+
+func asksHolder(ev botEvent) bool {
+	text := strings.ToLower(ev.text)
+	return strings.Contains(text, "holder") && strings.Contains(text, "name")
 }
 
 // avoidButton is a button that never moves the change forward.

@@ -96,6 +96,22 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 		return float64(r.cpu.Microseconds()) / 1000 / float64(r.updates)
 	}
 	row("bot CPU ms/update", fmt.Sprintf("%.3f", perUpdate(ours)), fmt.Sprintf("%.3f", perUpdate(fl)), ratio(perUpdate(ours), perUpdate(fl)))
+	// On a machine the bot shares with its harness and Redis, what an
+	// update costs all of them together bounds the rate of both bots.
+	harness := func(r *loadResult) float64 {
+		if r == nil || r.updates == 0 {
+			return 0
+		}
+		return float64(r.harnessCPU.Microseconds()) / 1000 / float64(r.updates)
+	}
+	machine := func(r *loadResult) float64 {
+		if r == nil || r.updates == 0 {
+			return 0
+		}
+		return perUpdate(r) + harness(r) + r.redis.cpu*1000/float64(r.updates)
+	}
+	row("harness CPU ms/update", fmt.Sprintf("%.3f", harness(ours)), fmt.Sprintf("%.3f", harness(fl)), ratio(harness(ours), harness(fl)))
+	row("bot+Redis+harness CPU ms/update", fmt.Sprintf("%.3f", machine(ours)), fmt.Sprintf("%.3f", machine(fl)), ratio(machine(ours), machine(fl)))
 	per := func(n float64, r *loadResult) string {
 		if r.updates == 0 {
 			return "-"

@@ -1,0 +1,190 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// takeScript decides, in one round trip, whether a message may go now: the
+// chat's 429 cooldown, the chat's (or group's) budget and the global budget,
+// all or none. Taking the tokens together means no budget is held while the
+// other one is waited for (a chat token held through a global wait, or the
+// other way round, idles it for everyone).
+//
+// The budgets are GCRA, as redis_rate computes them and in its key and value
+// format ("rate:"+key holding the theoretical arrival time in seconds since
+// 2017, by Redis's clock), so replicas running the former three-call path
+// share budgets with this one during a rolling upgrade.
+//
+// KEYS: cooldown, chat budget, global budget (a budget whose rate is 0 is
+// not checked). ARGV: now in unix ms by the sender's clock (cooldowns only),
+// then rate, burst, period in seconds for the chat and for the global budget.
+// Returns {1, 0, 0} when allowed, else {0, microseconds to wait, 1 when the
+// global budget is the longer wait}.
+var takeScript = redis.NewScript(`
+local now_ms = tonumber(ARGV[1])
+local until_ms = tonumber(redis.call("GET", KEYS[1]) or "0")
+if until_ms and until_ms > now_ms then
+  return {0, (until_ms - now_ms) * 1000, 0}
+end
+local t = redis.call("TIME")
+local now = (tonumber(t[1]) - 1483228800) + tonumber(t[2]) / 1000000
+local wait = 0
+local global_bound = 0
+local tats = {}
+for i = 0, 1 do
+  local rate = tonumber(ARGV[2 + 3 * i])
+  if rate > 0 then
+    local burst = tonumber(ARGV[3 + 3 * i])
+    local interval = tonumber(ARGV[4 + 3 * i]) / rate
+    local tat = tonumber(redis.call("GET", KEYS[2 + i]) or "0") or 0
+    tat = math.max(tat, now)
+    local new_tat = tat + interval
+    local diff = now - (new_tat - interval * burst)
+    if diff < 0 and -diff > wait then
+      wait = -diff
+      global_bound = i
+    end
+    tats[i] = new_tat
+  end
+end
+if wait > 0 then
+  return {0, math.ceil(wait * 1000000), global_bound}
+end
+for i = 0, 1 do
+  if tats[i] then
+    redis.call("SET", KEYS[2 + i], string.format("%.6f", tats[i]), "EX", math.max(1, math.ceil(tats[i] - now)))
+  end
+end
+return {1, 0, 0}
+`)
+
+// budget is one limit as the script reads it; a zero rate is not checked.
+type budget struct {
+	key   string
+	limit redis_rate.Limit
+}
+
+func (b budget) args() []any {
+	if b.key == "" || b.limit.Rate <= 0 {
+		return []any{0, 0, 0}
+	}
+	return []any{b.limit.Rate, b.limit.Burst, b.limit.Period.Seconds()}
+}
+
+// budgets are the limits a Message or Notification to chatID counts
+// against: none at all with both limits lifted (SEND_RATE=0,
+// SEND_RATE_CHAT=0), so that such a sender costs Redis nothing.
+func (s *Sender) budgets(chatID int64) (chat, global budget) {
+	switch {
+	case chatID < 0:
+		chat = budget{"rate:" + s.prefix + "group:" + strconv.FormatInt(chatID, 10), s.limits.PerGroup}
+	case chatID > 0 && !s.limits.NoPerChat:
+		chat = budget{"rate:" + s.prefix + "chat:" + strconv.FormatInt(chatID, 10), s.limits.PerChat}
+	}
+	if !s.limits.NoGlobal {
+		global = budget{"rate:" + s.prefix + "global", s.limits.Global}
+	}
+	return chat, global
+}
+
+// take waits until a message to chatID may go under the chat's cooldown
+// and both budgets, each attempt one round trip.
+//
+// Callers of one process waiting for the global budget queue for it in
+// the order they came (gate, a channel: its waiters are served first in,
+// first out) and only the head of the queue asks Redis. Left to race, the
+// winners are random: some chats fall behind, and once the others are done
+// their backlog drains at their own 1/s, well under the global rate (a tail
+// of a notification wave). In order, every chat moves at the same pace; and
+// Redis hears one caller per token, not every waiter.
+func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, chat, global budget, throttled *bool) error {
+	cooldown := s.prefix + "cooldown:none" // not set by anyone: no chat budget either
+	if chat.key != "" {
+		cooldown = s.cooldownKey(chatID)
+	}
+	globalKey := global.key
+	if globalKey == "" {
+		globalKey = "rate:" + s.prefix + "global" // not read: its rate is 0
+	}
+	chatKey := chat.key
+	if chatKey == "" {
+		chatKey = globalKey // not read: its rate is 0
+	}
+	keys := []string{cooldown, chatKey, globalKey}
+	inGate := false
+	defer func() {
+		if inGate {
+			s.leaveGate()
+		}
+	}()
+	for {
+		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
+			if err := s.enterGate(ctx); err != nil {
+				return err
+			}
+			inGate = true
+		}
+		// A Notification holding the gate lets the replies queued behind it go first.
+		for inGate && kind == Notification && s.repliesWaiting.Load() > 0 {
+			*throttled = true
+			s.leaveGate()
+			inGate = false
+			if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
+				return err
+			}
+		}
+		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
+			continue
+		}
+		args := append(append([]any{s.now().UnixMilli()}, chat.args()...), global.args()...)
+		res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if len(res) == 3 && res[0] == 1 {
+			return nil
+		}
+		*throttled = true
+		wait, globalBound := time.Millisecond, false
+		if len(res) == 3 {
+			wait = max(time.Duration(res[1])*time.Microsecond, wait)
+			globalBound = res[2] == 1
+		}
+		switch {
+		case globalBound && !inGate:
+			if err := s.enterGate(ctx); err != nil {
+				return err
+			}
+			inGate = true
+			continue // the head of the queue may find its token already due
+		case !globalBound && inGate:
+			s.leaveGate() // this chat's own wait holds no one else up
+			inGate = false
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Sender) enterGate(ctx context.Context) error {
+	s.gateQueue.Add(1)
+	select {
+	case s.gate <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		s.gateQueue.Add(-1)
+		return ctx.Err()
+	}
+}
+
+func (s *Sender) leaveGate() {
+	<-s.gate
+	s.gateQueue.Add(-1)
+}
