@@ -673,6 +673,12 @@ func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
+	return nextCall(reply)
+}
+
+// nextCall reads the outbox scripts' reply: {0} not the sender, {1} nothing
+// waits, {1, call}.
+func nextCall(reply []any) ([]byte, error) {
 	if code, _ := reply[0].(int64); code == 0 {
 		return nil, ErrNotSender
 	}
@@ -713,14 +719,7 @@ func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []b
 	if err != nil {
 		return nil, fmt.Errorf("mark call sent: %w", err)
 	}
-	if code, _ := reply[0].(int64); code == 0 {
-		return nil, ErrNotSender
-	}
-	if len(reply) < 2 {
-		return nil, nil
-	}
-	s, _ := reply[1].(string)
-	return []byte(s), nil
+	return nextCall(reply)
 }
 
 // KEYS: ol, ready, q. ARGV: token, chat, retry score ("" none).
