@@ -9,11 +9,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	tg "github.com/go-telegram/bot"
 )
 
 var okPrefix = []byte(`{"ok":true,"result":`)
+
+// callTimeout bounds one Bot API request of the outbox.
+const callTimeout = 10 * time.Second
 
 // callJSON makes one Bot API call with a JSON body, as the outbox stores it,
 // and returns the result. go-telegram/bot streams every request as multipart
@@ -23,6 +27,10 @@ var okPrefix = []byte(`{"ok":true,"result":`)
 // classifies them as it does the library's own, and never quote the token
 // or the request body.
 func (b *Bot) callJSON(ctx context.Context, method string, body []byte) (json.RawMessage, error) {
+	// One request ends well inside the outbox lease (a budget wait before
+	// it may be long; the lease outliving it is MarkSent's concern).
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.serverURL+"/bot"+b.token+"/"+method, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build %s request", method) // its error would quote the token

@@ -135,12 +135,7 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 		return time.Time{}, false
 	}
 	for {
-		// The whole call, retries included, ends well inside the outbox
-		// lease: a sender still waiting on Telegram when the lease runs out
-		// would race the next one and could reorder or double the chat.
-		cctx, cancel := context.WithTimeout(ctx, b.q.LockTTL()/2)
-		result, err := b.do(cctx, chat, c)
-		cancel()
+		result, err := b.do(ctx, chat, c)
 		outcome := callOutcome(ctx, err)
 		b.metrics.TelegramCall(priorityName(c.Priority), outcome)
 		if status, ok := notifiedStatus(c); ok {

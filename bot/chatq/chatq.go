@@ -690,10 +690,17 @@ func nextCall(reply []any) ([]byte, error) {
 }
 
 // KEYS: o, ol, ready, q, depth. ARGV: token, the call sent, TTL ms, chat, recheck
-// score. Replies {0} not the sender any more, {1} done (lock given back),
-// {1, next call}.
+// score. Replies {0} another sender holds the outbox, {1} done (lock given
+// back), {1, next call}.
 const markOutLua = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {0} end
+if not holder then
+	-- The lease ran out while this sender waited for a send budget and
+	-- nobody took it: the call was sent, so it is marked and the lease
+	-- taken again, rather than sent a second time by whoever comes next.
+	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+end
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
 	redis.call('LPOP', KEYS[1])
 	redis.call('DECR', KEYS[5])

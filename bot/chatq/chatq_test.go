@@ -164,3 +164,29 @@ func TestLateCommitRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
+
+// A sender whose lease ran out while it waited for a send budget, with
+// nobody else taking it, marks its call sent all the same: the next sender
+// must not send it again. One that lost the lease to another sender stops.
+func TestMarkAfterTheLeaseRanOut(t *testing.T) {
+	q, rdb, prefix := testQueue(t)
+	ctx := context.Background()
+	const chat = 46
+	_, err := q.AddUpdate(ctx, chat, 1, []byte("u1"), time.Now())
+	require.NoError(t, err)
+	c, err := q.Claim(ctx, chat, "tok")
+	require.NoError(t, err)
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("a"), msg("b")}}, "slow")
+	require.NoError(t, err)
+	lease := prefix + "{46}:ol"
+	require.NoError(t, rdb.Del(ctx, lease).Err()) // as if its 2 s had passed
+	next, err := q.MarkSent(ctx, chat, "slow", done.Outbox)
+	require.NoError(t, err)
+	assert.Contains(t, string(next), `"text":"b"`, "a marked, b next")
+	require.NoError(t, rdb.Set(ctx, lease, "other", 0).Err()) // now another sender holds it
+	_, err = q.MarkSent(ctx, chat, "slow", next)
+	assert.ErrorIs(t, err, chatq.ErrNotSender)
+	n, err := q.OutboxLen(ctx, chat)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "b stays for its sender")
+}
