@@ -81,7 +81,7 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	const chat = 501
 	h.walkToCard(chat) // warm: scripts loaded, connections open
 
-	stateBefore, sendBefore := h.state.n.Load(), h.sendRT.n.Load()
+	stateBefore, sendBefore := h.state.N(), h.sendRT.N()
 	callsBefore := h.fake.CallCount("sendMessage") + h.fake.CallCount("editMessageText") +
 		h.fake.CallCount("deleteMessage") + h.fake.CallCount("answerCallbackQuery")
 	var helpID int64
@@ -99,8 +99,8 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	updates := int64(len(inputs))
 	calls := int64(h.fake.CallCount("sendMessage") + h.fake.CallCount("editMessageText") +
 		h.fake.CallCount("deleteMessage") + h.fake.CallCount("answerCallbackQuery") - callsBefore)
-	state := h.state.n.Load() - stateBefore
-	send := h.sendRT.n.Load() - sendBefore
+	state := h.state.N() - stateBefore
+	send := h.sendRT.N() - sendBefore
 	t.Logf("queue, state and outbox: %d round trips for %d updates and %d calls sent; sender budgets: %d round trips",
 		state, updates, calls, send)
 	// The card number's deletion, queued at intake, is sent at once on an
@@ -109,13 +109,13 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	assert.LessOrEqual(t, state, 2*updates+calls+3, "store and claim, commit per update; one mark per call sent")
 
 	// A redelivered update costs one round trip and says nothing.
-	stateBefore = h.state.n.Load()
+	stateBefore = h.state.N()
 	raw := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":1,"date":1,"from":{"id":%d,"is_bot":false,"first_name":"M"},
 		"chat":{"id":%d,"type":"private"},"text":"/help"}}`, helpID, chat, chat)
 	sent := len(h.fake.Sent(chat))
 	require.NoError(t, h.bot.intake(context.Background(), "webhook", []json.RawMessage{json.RawMessage(raw)}))
 	h.settle()
-	assert.Equal(t, int64(1), h.state.n.Load()-stateBefore)
+	assert.Equal(t, int64(1), h.state.N()-stateBefore)
 	assert.Len(t, h.fake.Sent(chat), sent)
 }
 

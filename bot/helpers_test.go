@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,34 +28,12 @@ import (
 // testRedis returns a client of the test Redis (dialogs/store/redistest)
 // counting its round trips, and a key prefix of the test's own; the keys
 // are deleted when the test ends.
-func testRedis(t testing.TB) (*redis.Client, *roundTrips, string) {
+func testRedis(t testing.TB) (*redis.Client, *redistest.RoundTrips, string) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
-	rt := &roundTrips{}
+	rt := &redistest.RoundTrips{}
 	rdb.AddHook(rt)
 	return rdb, rt, prefix
-}
-
-// roundTrips counts the commands and pipelines a client sends: one round
-// trip each.
-type roundTrips struct {
-	n atomic.Int64
-}
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
 }
 
 // roomy limits never make a test wait.
@@ -73,9 +50,9 @@ type harness struct {
 	t       *testing.T
 	fake    *telegramtest.Server
 	rdb     *redis.Client // the dialog state's client
-	state   *roundTrips
-	sendRT  *roundTrips  // the sender's client
-	states  *store.Redis // reads the state the pipeline commits (same keys)
+	state   *redistest.RoundTrips
+	sendRT  *redistest.RoundTrips // the sender's client
+	states  *store.Redis          // reads the state the pipeline commits (same keys)
 	cipher  *store.Cipher
 	q       *chatq.Redis
 	prefix  string

@@ -7,30 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
-
-// roundTrips counts what goes to Redis: one per command, one per pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
 
 // BenchmarkTurn is one update's life in the queue, as the pipeline lives it
 // with the send limits lifted: intake stores and claims it, the commit writes
@@ -39,7 +19,7 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // those of intake + commit alone (the bar: ≤ 2, and ≤ 1 per message).
 func BenchmarkTurn(b *testing.B) {
 	q, rdb, _ := testQueue(b)
-	hook := &roundTrips{}
+	hook := &redistest.RoundTrips{}
 	rdb.AddHook(hook)
 	ctx := context.Background()
 	state := make([]byte, 450)   // a sealed state of a dialog at the card step
@@ -57,7 +37,7 @@ func BenchmarkTurn(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		chat := 1000 + next.Add(1)%500
 		id := int64(i + 1)
-		hook.n.Store(0)
+		hook.Reset()
 		_, claims, err := q.AddUpdates(ctx, []chatq.Pending{{Chat: chat, ID: id, Payload: payload}}, time.Now(), func() string { return "w" + strconv.Itoa(i) })
 		if err != nil || len(claims) != 1 {
 			b.Fatalf("add: %v, %d claims", err, len(claims))
@@ -66,13 +46,13 @@ func BenchmarkTurn(b *testing.B) {
 		if err != nil || done.Outbox == nil {
 			b.Fatalf("commit: %v", err)
 		}
-		queueTrips += hook.n.Swap(0)
+		queueTrips += hook.Reset()
 		for raw := done.Outbox; raw != nil; {
 			if raw, err = q.MarkSent(ctx, chat, "s"+strconv.Itoa(i), raw); err != nil {
 				b.Fatalf("mark: %v", err)
 			}
 		}
-		sentTrips += hook.n.Load()
+		sentTrips += hook.N()
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(queueTrips)/float64(b.N), "intake+commit-rtt/op")

@@ -7,33 +7,13 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
-// roundTrips counts commands sent to Redis: one per command, one per pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 func benchmarkDo(b *testing.B, kind Kind, lifted bool) {
 	rdb, prefix := redistest.New(b)
-	hook := &roundTrips{}
+	hook := &redistest.RoundTrips{}
 	rdb.AddHook(hook)
 	// Budgets no benchmark can exhaust: this measures the cost of the path, not the waiting.
 	huge := redis_rate.Limit{Rate: 1 << 30, Burst: 1 << 30, Period: time.Second}
@@ -46,7 +26,7 @@ func benchmarkDo(b *testing.B, kind Kind, lifted bool) {
 	}
 	var chat atomic.Int64
 
-	hook.n.Store(0)
+	hook.Reset()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -58,7 +38,7 @@ func benchmarkDo(b *testing.B, kind Kind, lifted bool) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(hook.n.Load())/float64(b.N), "redis-rtt/op")
+	b.ReportMetric(float64(hook.N())/float64(b.N), "redis-rtt/op")
 }
 
 // BenchmarkDoMessage is a message under limits that never bind: the cooldown

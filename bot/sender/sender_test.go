@@ -392,7 +392,7 @@ func TestFreeCallsSkipBudgetsButRetry(t *testing.T) {
 
 func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
 	rdb, prefix := redistest.New(t)
-	hook := &roundTrips{}
+	hook := &redistest.RoundTrips{}
 	rdb.AddHook(hook)
 	api := &fakeAPI{}
 	b := newBot(t, api)
@@ -403,23 +403,23 @@ func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
 		t.Fatalf("limited Do: %v", err)
 	}
 	// go-redis tries EVALSHA, then EVAL once the script is not cached yet.
-	if n := hook.n.Load(); n < 1 || n > 2 {
+	if n := hook.N(); n < 1 || n > 2 {
 		t.Errorf("first limited message: %d Redis round trips, want 1 (2 while the script loads)", n)
 	}
-	hook.n.Store(0)
+	hook.Reset()
 	if err := limited.Do(t.Context(), 43, Message, sendText(b, 43, "limited")); err != nil {
 		t.Fatalf("limited Do: %v", err)
 	}
-	if n := hook.n.Load(); n != 1 {
+	if n := hook.N(); n != 1 {
 		t.Errorf("limited message: %d Redis round trips, want 1", n)
 	}
-	hook.n.Store(0)
+	hook.Reset()
 	for i := range 3 {
 		if err := lifted.Do(t.Context(), 42, Notification, sendText(b, 42, "lifted")); err != nil {
 			t.Fatalf("lifted Do %d: %v", i, err)
 		}
 	}
-	if n := hook.n.Load(); n != 0 {
+	if n := hook.N(); n != 0 {
 		t.Errorf("limits lifted: %d Redis round trips, want 0", n)
 	}
 	wantHits(t, api, 5)

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,4 +140,31 @@ func slug(name string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
+}
+
+// RoundTrips is a client hook counting what goes to Redis: one per command,
+// one per pipeline (rdb.AddHook(&RoundTrips{})). Tests and benchmarks of
+// the per-update path assert and report with it.
+type RoundTrips struct{ n atomic.Int64 }
+
+// N is how many round trips were made so far.
+func (h *RoundTrips) N() int64 { return h.n.Load() }
+
+// Reset returns N and starts counting again from zero.
+func (h *RoundTrips) Reset() int64 { return h.n.Swap(0) }
+
+func (h *RoundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
 }
