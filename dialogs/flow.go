@@ -45,19 +45,30 @@ func (t *turn) whichOne(what MsgID) {
 	t.say(msgWhichOne, Arg{"What": Text{Key: what}})
 }
 
+// single takes the one value of its kind that find sees in text. With more
+// than one it asks which (what names the kind); with none it lets none say
+// why. ok is false then, and the step stays.
+func (t *turn) single(find func(string) (string, int), text string, what MsgID, none func()) (value string, ok bool) {
+	v, n := find(text)
+	switch {
+	case n > 1:
+		t.whichOne(what)
+		return "", false
+	case n == 0:
+		none()
+		return "", false
+	}
+	return v, true
+}
+
 // ---- identify ----
 
 func (t *turn) merchantNo(text string) {
 	if t.lookupsSpent() {
 		return
 	}
-	no, n := parse.FindMerchantNo(text)
-	switch {
-	case n > 1:
-		t.whichOne(msgWhatMerchantNo)
-		return
-	case n == 0:
-		t.say(msgMerchantNoInvalid, nil)
+	no, ok := t.single(parse.FindMerchantNo, text, msgWhatMerchantNo, func() { t.say(msgMerchantNoInvalid, nil) })
+	if !ok {
 		return
 	}
 	t.st.PendingNo = no
@@ -80,13 +91,8 @@ func (t *turn) lookupsSpent() bool {
 }
 
 func (t *turn) idPhone(text string) {
-	phone, n := parse.FindPhone(text)
-	switch {
-	case n > 1:
-		t.whichOne(msgWhatPhone)
-		return
-	case n == 0:
-		t.phoneReason(text)
+	phone, ok := t.single(parse.FindPhone, text, msgWhatPhone, func() { t.phoneReason(text) })
+	if !ok {
 		return
 	}
 	if t.lookupsSpent() {
@@ -268,13 +274,8 @@ func (t *turn) code(text string) {
 		t.codePrompt()
 		return
 	}
-	code, n := parse.FindCode(text)
-	switch {
-	case n > 1:
-		t.whichOne(msgWhatCode)
-		return
-	case n == 0:
-		t.say(msgCodeFormat, nil)
+	code, ok := t.single(parse.FindCode, text, msgWhatCode, func() { t.say(msgCodeFormat, nil) })
+	if !ok {
 		return
 	}
 	if st.CodeAttempts >= MaxCodeAttempts {
@@ -574,13 +575,8 @@ func (t *turn) card(text string) {
 		t.account(text)
 		return
 	}
-	found, n := parse.FindCard(text)
-	switch {
-	case n > 1:
-		t.whichOne(msgWhatCard)
-		return
-	case n == 0:
-		t.cardReason(text)
+	found, ok := t.single(parse.FindCard, text, msgWhatCard, func() { t.cardReason(text) })
+	if !ok {
 		return
 	}
 	digits, err := parse.CardNumber(found)
@@ -1005,13 +1001,8 @@ func (t *turn) phoneReason(text string) {
 }
 
 func (t *turn) reservedPhone(text string) {
-	p, n := parse.FindPhone(text)
-	switch {
-	case n > 1:
-		t.whichOne(msgWhatPhone)
-		return
-	case n == 0:
-		t.phoneReason(text)
+	p, ok := t.single(parse.FindPhone, text, msgWhatPhone, func() { t.phoneReason(text) })
+	if !ok {
 		return
 	}
 	t.st.Secrets.ReservedPhone = p
