@@ -649,3 +649,15 @@ func TestRedeliveredUpdateNotAppliedTwice(t *testing.T) {
 	h.settle()
 	assert.Len(t, h.fake.Sent(chat), sent, "the redelivery is not answered twice")
 }
+
+// TestRelayWithoutDesk: with no support desk attached, a merchant who
+// writes during a hand-off is told nobody reads it here, not left unanswered.
+func TestRelayWithoutDesk(t *testing.T) {
+	h := newHarness(t)
+	const chat = 515
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/support")
+	h.settle()
+	h.text(chat, "hello, is anyone there?")
+	h.waitText(chat, "No support desk is connected here")
+}

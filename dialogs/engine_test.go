@@ -96,7 +96,11 @@ func (c *chat) send(in dialogs.Input) dialogs.Outcome {
 	in.MessageID = c.msg
 	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
 	require.NoError(c.t, err)
-	require.NotEmpty(c.t, out.Replies, "input %+v got no answer", in)
+	// A message relayed to support is answered by the adapter (the desk's
+	// reaction, or "no support desk here"), not by the dialog.
+	if !relayed(out) {
+		require.NotEmpty(c.t, out.Replies, "input %+v got no answer", in)
+	}
 	for _, r := range out.Replies {
 		c.said = append(c.said, c.f.render.Reply(out.Lang, r))
 		for _, row := range r.Buttons {
@@ -405,4 +409,13 @@ func TestAbandonedDraftExpires(t *testing.T) {
 	assert.Equal(t, dialogs.StepMenu, st.Step)
 	assert.True(t, st.Secrets.Empty(), "the card data is gone")
 	assert.True(t, st.Bound, "the merchant stays identified")
+}
+
+func relayed(out dialogs.Outcome) bool {
+	for _, e := range out.Effects {
+		if e.Kind == dialogs.Relay {
+			return true
+		}
+	}
+	return false
 }
