@@ -19,9 +19,9 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 

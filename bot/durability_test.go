@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // short locks: a process that "died" is taken over within a second or two.

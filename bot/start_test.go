@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 

@@ -11,10 +11,10 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/bot/outbox"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/handoff"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 

@@ -20,9 +20,9 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/bot/outbox"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 

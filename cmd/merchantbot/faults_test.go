@@ -29,8 +29,8 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // The fault tests (issue 11) run `merchantbot serve` as a serveChild process, so

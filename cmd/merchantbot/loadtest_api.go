@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // botEvent is a message the bot sent or edited in a merchant's chat, as the
@@ -25,7 +25,7 @@ type botEvent struct {
 	edit    bool
 }
 
-// apiFront sits in front of the fake Bot API (bot/telegramtest) and watches
+// apiFront sits in front of the fake Bot API (internal/telegramtest) and watches
 // its answers: every message the bot sends or edits in a merchant's chat goes
 // to that merchant's channel, and every call is counted, refusals by code.
 // Reading answers rather than requests keeps it independent of how the bot

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // What every simulated merchant types: a debit card in 张三's name (ICBC, Luhn

@@ -21,10 +21,10 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // The end-to-end tests run the real `merchantbot serve` (run with a stub

@@ -15,7 +15,7 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/stretchr/testify/require"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // response is the Bot API envelope as a client reads it.

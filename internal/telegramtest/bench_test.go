@@ -9,7 +9,7 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // BenchmarkUpdatesThroughPolling measures pushing updates while a plain HTTP loop polls them

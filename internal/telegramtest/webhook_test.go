@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/merchantbot/merchantbot/bot/telegramtest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // hook records what reaches a webhook and answers with the next status from statuses.
