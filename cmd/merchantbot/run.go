@@ -19,7 +19,8 @@ commands:
   healthcheck
             exit 0 if the server at HTTP_ADDR answers /healthz (for
             container health checks; -path /readyz checks Redis too)
-  loadtest  measure serve under load beside a do-nothing bot (docs/PERFORMANCE.md)
+
+The load tool is its own command, merchantbot-load (docs/LOADTEST.md).
 `
 
 // run is the whole program; main only wires the process to it.
@@ -38,8 +39,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
-	case "loadtest":
-		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

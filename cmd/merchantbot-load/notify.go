@@ -35,7 +35,7 @@ var notifyStatuses = []string{"under_review", "approved", "effective"}
 // bound chat.
 func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout io.Writer) error {
 	merchants := min(c.merchants, c.events)
-	fmt.Fprintf(stdout, "merchantbot loadtest: notify, %s, %d status changes to %d merchants, Telegram's limits enforced\n",
+	fmt.Fprintf(stdout, "merchantbot-load: notify, %s, %d status changes to %d merchants, Telegram's limits enforced\n",
 		c.transport, c.events, merchants)
 	chats := make([]int64, merchants)
 	for i := range chats {
@@ -74,7 +74,7 @@ func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout 
 		defer stopRelay()
 		env = append(env, "WEBHOOK_URL="+u+"/tg", "WEBHOOK_SECRET="+randomHex(16))
 	}
-	bot, err := startReady(runCtx, "merchantbot", c.exe, []string{"serve"}, env, "merchantbot serving")
+	bot, err := startReady(runCtx, "merchantbot", c.bot, []string{"serve"}, env, "merchantbot serving")
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,10 @@ const floorReady = "floor bot serving"
 
 // runFloorBot is the do-nothing bot the load test compares merchantbot with:
 // go-telegram/bot with its defaults, answering every update with one
-// sendMessage and keeping no state. It runs as a child of `loadtest` with
-// the same environment as serve (TELEGRAM_TOKEN, TELEGRAM_API_URL, HTTP_ADDR
-// and, for webhook mode, WEBHOOK_URL + WEBHOOK_SECRET).
+// sendMessage and keeping no state. It runs as a child of merchantbot-load
+// (-floor-bot) with the same environment as serve (TELEGRAM_TOKEN,
+// TELEGRAM_API_URL, HTTP_ADDR and, for webhook mode, WEBHOOK_URL +
+// WEBHOOK_SECRET).
 func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	answer := func(ctx context.Context, b *tg.Bot, u *models.Update) {

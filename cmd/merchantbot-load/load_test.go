@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -109,7 +112,7 @@ func TestLoadtestSmall(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("no redis-server on PATH")
 	}
-	bin := buildBinary(t)
+	bin := buildTools(t)
 	for name, args := range map[string][]string{
 		"webhook":  {"-merchants", "3", "-transport", "webhook"},
 		"polling":  {"-merchants", "2", "-transport", "polling", "-floor=false"},
@@ -118,7 +121,7 @@ func TestLoadtestSmall(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var out, errs bytes.Buffer
-			cmd := exec.Command(bin, append([]string{"loadtest", "-timeout", "90s"}, args...)...)
+			cmd := exec.Command(bin, append([]string{"-timeout", "90s"}, args...)...)
 			cmd.Stdout, cmd.Stderr = &out, &errs
 			require.NoError(t, cmd.Run(), "%v\n%s\n%s", args, out.String(), errs.String())
 			report := out.String()
@@ -133,4 +136,34 @@ func TestLoadtestSmall(t *testing.T) {
 			assert.NotRegexp(t, regexp.MustCompile(`6222021234567890128|13912345678`), report+errs.String(), "no card data in the report")
 		})
 	}
+}
+
+// buildTools builds merchantbot-load and merchantbot into one directory,
+// where the load tool finds the bot without -bot, and returns the load tool.
+func buildTools(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), ".", "../merchantbot").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return filepath.Join(dir, "merchantbot-load")
+}
+
+func TestFindBot(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "merchantbot-load")
+	_, _, err := findBot(context.Background(), filepath.Join(dir, "nothing"), self, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-bot", "the error names the flag")
+
+	notExec := filepath.Join(dir, "plain")
+	require.NoError(t, os.WriteFile(notExec, []byte("x"), 0o644))
+	_, _, err = findBot(context.Background(), notExec, self, io.Discard)
+	require.ErrorContains(t, err, "not an executable")
+
+	beside := filepath.Join(dir, "merchantbot")
+	require.NoError(t, os.WriteFile(beside, []byte("#!/bin/sh\n"), 0o755))
+	got, cleanup, err := findBot(context.Background(), "", self, io.Discard)
+	require.NoError(t, err)
+	defer cleanup()
+	assert.Equal(t, beside, got, "merchantbot beside the load tool is taken")
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -26,7 +27,7 @@ import (
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
-// loadConfig is the command line of `merchantbot loadtest`.
+// loadConfig is the command line of `merchantbot-load`.
 type loadConfig struct {
 	mode         string // dialog or notify
 	transport    string // webhook or polling
@@ -39,22 +40,24 @@ type loadConfig struct {
 	profileDir   string
 	cpuSeconds   int
 	events       int
-	exe          string
+	exe          string // this binary, for the floor bot child
+	bot          string // the merchantbot binary under test (serve, sandbox)
 	trace        bool
 	httpAcquirer bool
 	stderr       io.Writer
 }
 
-const loadUsage = `merchantbot loadtest runs simulated merchants against merchantbot serve
-(started as a child process of this binary) through a fake Telegram Bot API on
-loopback, with the in-process sandbox acquirer and the real Redis, and prints
-throughput, latency, Redis cost, memory and errors, beside a do-nothing
-go-telegram/bot bot run in the same harness. See docs/PERFORMANCE.md.
+const loadUsage = `merchantbot-load runs simulated merchants against merchantbot serve
+(started as a child process of the merchantbot binary named by -bot) through a
+fake Telegram Bot API on loopback, with the in-process sandbox acquirer and the
+real Redis, and prints throughput, latency, Redis cost, memory and errors,
+beside a do-nothing go-telegram/bot bot run in the same harness. See
+docs/LOADTEST.md and docs/PERFORMANCE.md.
 `
 
-// runLoadtest is `merchantbot loadtest`.
+// runLoadtest is `merchantbot-load` (args without the program name).
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs := flag.NewFlagSet("merchantbot-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, loadUsage); fs.PrintDefaults() }
 	var c loadConfig
@@ -71,6 +74,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.IntVar(&c.events, "events", 10000, "notify mode: status changes to push")
 	fs.BoolVar(&c.httpAcquirer, "http-acquirer", false, "run the sandbox acquirer as its own process over HTTP (always so with -replicas > 1), to compare one replica with two on equal terms")
 	fs.BoolVar(&c.trace, "trace", false, "print the first merchant's conversation (digits masked) to stderr")
+	fs.StringVar(&c.bot, "bot", "", "the merchantbot executable to measure; empty: merchantbot beside this binary, else one built from this module with go build")
 	floorBot := fs.Bool("floor-bot", false, "(internal) run as the do-nothing bot child")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -118,11 +122,17 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("-redis: %w", err)
 	}
+	bot, cleanup, err := findBot(ctx, c.bot, exe, stderr)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	c.bot = bot
 	if c.mode == "notify" {
 		return runNotifyLoad(ctx, c, rdb, stdout)
 	}
 
-	fmt.Fprintf(stdout, "merchantbot loadtest: dialog, %s, %d merchants, %d replica(s), redis %s, %s, %d CPUs, %s/%s\n",
+	fmt.Fprintf(stdout, "merchantbot-load: dialog, %s, %d merchants, %d replica(s), redis %s, %s, %d CPUs, %s/%s\n",
 		c.transport, c.merchants, c.replicas, c.redisURL, runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 	ours, err := runDialogLoad(ctx, c, rdb, false, nil, stdout)
 	if err != nil {
@@ -245,7 +255,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		if err != nil {
 			return nil, err
 		}
-		sb, err := startChild("sandbox", c.exe, []string{"sandbox", "-addr", sbAddr}, childEnv(map[string]string{
+		sb, err := startChild("sandbox", c.bot, []string{"sandbox", "-addr", sbAddr}, childEnv(map[string]string{
 			"SANDBOX_CODE": loadCode, "SANDBOX_LOAD_MERCHANTS": strconv.Itoa(c.merchants), "LOG_LEVEL": "warn",
 		}), "")
 		if err != nil {
@@ -282,11 +292,11 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		if i == 0 && pprofAddr != "" {
 			env = append(env, "PPROF_ADDR="+pprofAddr)
 		}
-		args, ready := []string{"serve"}, "merchantbot serving"
+		exe, args, ready := c.bot, []string{"serve"}, "merchantbot serving"
 		if floor {
-			args, ready = []string{"loadtest", "-floor-bot"}, floorReady
+			exe, args, ready = c.exe, []string{"-floor-bot"}, floorReady
 		}
-		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), c.exe, args, env, ready)
+		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), exe, args, env, ready)
 		if err != nil {
 			return nil, err
 		}
@@ -626,3 +636,44 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// findBot returns the merchantbot executable to measure: named (-bot) when set;
+// else merchantbot in self's directory (`go build -o bin/ ./cmd/...` puts
+// both there); else one built now from this module with `go build` into a
+// temporary directory (as under `go run ./cmd/merchantbot-load`), so that the
+// bot measured is the source beside the tool, never a stale one on PATH.
+func findBot(ctx context.Context, named, self string, stderr io.Writer) (bot string, cleanup func(), err error) {
+	cleanup = func() {}
+	if named == "" {
+		beside := filepath.Join(filepath.Dir(self), "merchantbot")
+		if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			named = beside
+		}
+	}
+	if named != "" {
+		fi, err := os.Stat(named)
+		if err != nil {
+			return "", cleanup, fmt.Errorf("-bot: %w", err)
+		}
+		if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			return "", cleanup, fmt.Errorf("-bot: %s is not an executable file", named)
+		}
+		return named, cleanup, nil
+	}
+	dir, err := os.MkdirTemp("", "merchantbot-load-")
+	if err != nil {
+		return "", cleanup, err
+	}
+	cleanup = func() { _ = os.RemoveAll(dir) }
+	bot = filepath.Join(dir, "merchantbot")
+	fmt.Fprintln(stderr, "merchantbot-load: no -bot and no merchantbot beside this binary: go build "+botPackage)
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bot, botPackage).CombinedOutput()
+	if err != nil {
+		cleanup()
+		return "", func() {}, fmt.Errorf("go build %s (run inside the module, or pass -bot): %w: %s", botPackage, err, strings.TrimSpace(string(out)))
+	}
+	return bot, cleanup, nil
+}
+
+// botPackage is the command under test.
+const botPackage = "github.com/merchantbot/merchantbot/cmd/merchantbot"
