@@ -303,11 +303,19 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor b
 		children = append(children, ch)
 	}
 
+	rec, err := newRecogniser()
+	if err != nil {
+		return nil, err
+	}
 	newMerchant := func(i int) *simMerchant {
-		return &simMerchant{
+		m := &simMerchant{
 			chat: chats[i], no: fmt.Sprintf("8229%011d", i-1), phone: fmt.Sprintf("139%08d", i-1),
 			events: front.chats[chats[i]], fake: fake, settle: c.settle, stuck: 15 * time.Second,
 		}
+		if !floor {
+			m.rec = rec // the floor bot answers "ok" to everything: nothing to read
+		}
+		return m
 	}
 	// The probe learns how the opening burst is answered, one update at a
 	// time, before any load.

@@ -14,57 +14,98 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/locales"
 )
 
+// TestSimMerchantAnswersTheQuestionAsked feeds the simulated merchant the
+// bot's messages as the catalog renders them, in both languages: it answers
+// by message id, so the same actions come out of English and Chinese, and a
+// message it cannot read or has no answer for is an error naming it.
 func TestSimMerchantAnswersTheQuestionAsked(t *testing.T) {
-	m := &simMerchant{no: "822900000000007", phone: "13900000007"}
-	btn := func(label, data string) models.InlineKeyboardButton {
-		return models.InlineKeyboardButton{Text: label, CallbackData: data}
+	rec, err := newRecogniser()
+	require.NoError(t, err)
+	cat, err := locales.Load()
+	require.NoError(t, err)
+	m := &simMerchant{no: "822900000000007", phone: "13900000007", rec: rec}
+	for _, lang := range []string{locales.English, locales.Chinese} {
+		say := func(id string, args map[string]any) string { return cat.Render(lang, id, args) }
+		btn := func(id, data string, args map[string]any) models.InlineKeyboardButton {
+			return models.InlineKeyboardButton{Text: say(id, args), CallbackData: data}
+		}
+		card := map[string]any{"Card": "622202*********0128"}
+		cases := []struct {
+			name string
+			ev   botEvent
+			want simAction
+			done bool
+			err  string
+		}{
+			{"menu", botEvent{msgID: 3, text: say("welcome", nil), buttons: []models.InlineKeyboardButton{
+				btn("btn_status", "1|m:status|x", nil), btn("btn_change", "1|m:change|x", nil)}},
+				simAction{kind: "button", data: "1|m:change|x", msg: 3}, false, ""},
+			{"checklist: all true, not why or not yet", botEvent{msgID: 4,
+				text:    say("checklist", nil) + "\n" + say("check_0", map[string]any{"Mark": "①"}) + "\n" + say("check_1", map[string]any{"Mark": "②"}),
+				buttons: []models.InlineKeyboardButton{btn("btn_why", "why", nil), btn("btn_not_yet", "no", nil), btn("btn_checks_all", "ok", nil)}},
+				simAction{kind: "button", data: "ok", msg: 4}, false, ""},
+			{"bank: yes, not another", botEvent{msgID: 5, text: say("bank_confirm", map[string]any{"Bank": "ICBC"}), buttons: []models.InlineKeyboardButton{
+				btn("btn_bank_other", "no", nil), btn("btn_bank_yes", "yes", nil)}},
+				simAction{kind: "button", data: "yes", msg: 5}, false, ""},
+			{"summary: confirm, not edit", botEvent{msgID: 6, text: say("summary", map[string]any{"MerchantNo": "822900000000007", "Card": "622202*********0128", "Type": "debit", "Holder": "张三", "Bank": "ICBC", "Branch": "x", "Phone": "139****5678"}),
+				buttons: []models.InlineKeyboardButton{btn("btn_edit_card", "edit", nil), btn("btn_confirm", "confirm", nil), btn("btn_cancel", "cancel", nil)}},
+				simAction{kind: "button", data: "confirm", msg: 6}, false, ""},
+			{"merchant number", botEvent{text: say("ask_merchant_no", nil)}, simAction{kind: "text", text: "822900000000007"}, false, ""},
+			{"contact", botEvent{text: say("ask_phone", nil)}, simAction{kind: "contact", text: "+8613900000007"}, false, ""},
+			{"card", botEvent{text: say("ask_card", nil)}, simAction{kind: "text", text: loadCard}, false, ""},
+			{"holder typed", botEvent{text: say("card_accepted", card) + "\n" + say("card_bank", map[string]any{"Bank": "ICBC"}) + "\n\n" + say("ask_holder", nil)},
+				simAction{kind: "text", text: loadHolder}, false, ""},
+			{"holder offered as a button", botEvent{msgID: 8, text: say("ask_holder", nil), buttons: []models.InlineKeyboardButton{
+				btn("btn_holder_name", "holder:reg", map[string]any{"Name": "张三"})}},
+				simAction{kind: "button", data: "holder:reg", msg: 8}, false, ""},
+			{"branch", botEvent{text: say("ask_branch", nil)}, simAction{kind: "text", text: loadBranch}, false, ""},
+			{"reserved phone", botEvent{text: say("ask_reserved_phone", nil)}, simAction{kind: "text", text: loadReservedPhone}, false, ""},
+			{"code, resend not pressed", botEvent{text: say("code_sent", map[string]any{"Phone": "139****0007"}),
+				buttons: []models.InlineKeyboardButton{btn("btn_resend", "resend", nil)}},
+				simAction{kind: "text", text: loadCode}, false, ""},
+			{"submitted", botEvent{text: say("submitted", map[string]any{"ID": "CC202611250001", "Card": "622202*********0128", "When": "2026-11-26 18:00"})}, simAction{}, true, ""},
+			{"a note asks nothing", botEvent{text: say("message_deleted", nil)}, simAction{}, false, ""},
+			{"a refusal is no question it can answer", botEvent{text: say("holder_mismatch", nil)}, simAction{}, false, "holder_mismatch"},
+			{"text no message renders", botEvent{text: "Please type your favourite colour."}, simAction{}, false, "no message id renders"},
+		}
+		for _, c := range cases {
+			t.Run(lang+"/"+c.name, func(t *testing.T) {
+				got, done, err := m.next(c.ev)
+				if c.err != "" {
+					require.Error(t, err)
+					assert.Contains(t, err.Error(), c.err, "the error names what the bot said")
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, c.want, got)
+				assert.Equal(t, c.done, done)
+			})
+		}
 	}
-	cases := []struct {
-		name string
-		ev   botEvent
-		want simAction
-		done bool
-	}{
-		{"menu", botEvent{msgID: 3, text: "Hello!", buttons: []models.InlineKeyboardButton{
-			btn("Check review status", "m:status"), btn("Change settlement card", "m:change")}},
-			simAction{kind: "button", data: "m:change", msg: 3}, false},
-		{"checklist: done, not why or not yet", botEvent{msgID: 4, text: "Before you change the card", buttons: []models.InlineKeyboardButton{
-			btn("Why?", "ck:why"), btn("Not yet", "ck:no"), btn("✅ Done", "ck:ok.0")}},
-			simAction{kind: "button", data: "ck:ok.0", msg: 4}, false},
-		{"bank: yes, not another", botEvent{msgID: 5, text: "The card belongs to ICBC. Is that right?", buttons: []models.InlineKeyboardButton{
-			btn("No, another bank", "bank:no"), btn("Yes", "bank:yes")}},
-			simAction{kind: "button", data: "bank:yes", msg: 5}, false},
-		{"summary: confirm, not edit", botEvent{msgID: 6, text: "Please check your application:\nHolder: 张三", buttons: []models.InlineKeyboardButton{
-			btn("Edit card", "sum:edit.card"), btn("✅ Confirm", "sum:confirm"), btn("Cancel", "sum:cancel")}},
-			simAction{kind: "button", data: "sum:confirm", msg: 6}, false},
-		{"merchant number", botEvent{text: "Please type your 15-digit merchant number (商户号)."},
-			simAction{kind: "text", text: "822900000000007"}, false},
-		{"contact", botEvent{text: "Now share your phone number with the button below"},
-			simAction{kind: "contact", text: "+8613900000007"}, false},
-		{"card", botEvent{text: "Please type the number of the new settlement card (16–19 digits)."},
-			simAction{kind: "text", text: loadCard}, false},
-		{"holder", botEvent{text: "Card 622202*********0128 noted.\n\nPlease type the card holder's name exactly as registered"},
-			simAction{kind: "text", text: loadHolder}, false},
-		{"holder offered as a button", botEvent{msgID: 8, text: "Whose name is on the card?", buttons: []models.InlineKeyboardButton{btn("张三", "holder:reg")}},
-			simAction{kind: "button", data: "holder:reg", msg: 8}, false},
-		{"branch", botEvent{text: "Please type the branch where the account was opened (开户支行)"},
-			simAction{kind: "text", text: loadBranch}, false},
-		{"reserved phone", botEvent{text: "Please type the mobile number the bank has on file for this card"},
-			simAction{kind: "text", text: loadReservedPhone}, false},
-		{"code, resend not pressed", botEvent{text: "I sent a 6-digit code by SMS to the phone on file. Please type it here.",
-			buttons: []models.InlineKeyboardButton{btn("Resend code", "code:resend")}},
-			simAction{kind: "text", text: loadCode}, false},
-		{"submitted", botEvent{text: "🎉 Submitted! Application CC202611250001"}, simAction{}, true},
-		{"a note asks nothing", botEvent{text: "🔒 I deleted your message with the card number"}, simAction{}, false},
+}
+
+// TestSimMerchantIDsExist: every id the simulated merchant reads by is in
+// both locale files, so a renamed id fails here, not as a stalled load run.
+func TestSimMerchantIDsExist(t *testing.T) {
+	named := append(append([]string{finishedBy}, forwardButtons...), "btn_change", "btn_why")
+	for id := range questions {
+		named = append(named, id)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, done := m.next(c.ev)
-			assert.Equal(t, c.want, got)
-			assert.Equal(t, c.done, done)
-		})
+	for _, set := range []map[string]bool{notes, holderQuestions, bindingDone} {
+		for id := range set {
+			named = append(named, id)
+		}
+	}
+	for _, file := range []string{"en.toml", "zh-Hans.toml"} {
+		ids, err := locales.IDs(locales.Files(), file)
+		require.NoError(t, err)
+		for _, id := range named {
+			assert.Contains(t, ids, id, file)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type simMerchant struct {
 	phone  string // phone on file
 	events <-chan botEvent
 	fake   *telegramtest.Server
+	rec    *recogniser   // reads the bot's messages by id
 	settle time.Duration // quiet time that ends the bot's answer to one update
 	stuck  time.Duration // longest wait for the bot's next question
 	// burstReplies is how many messages answer the opening burst (learnt
@@ -59,6 +61,7 @@ type merchantResult struct {
 	updates   int
 	latencies []time.Duration // update → first message the bot sent or edited in the chat
 	seen      []string        // every message the bot sent or edited, normalised, in order
+	seenRaw   []string        // the same, as sent (never reported: it holds card data)
 	burst     []string        // the part of seen that answered the opening burst
 	actions   []simAction     // what the merchant did after the burst (the floor replays it)
 	err       error
@@ -94,7 +97,7 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 		r.updates++
 	}
 	last, _, err := m.await(ctx, &r, time.Time{}, func(ev botEvent) bool {
-		return len(r.seen) >= m.burstReplies && hasButton(ev, "change settlement card")
+		return len(r.seen) >= m.burstReplies && m.hasButton(ev, "btn_change")
 	})
 	r.burst = append([]string(nil), r.seen...)
 	if err != nil {
@@ -103,12 +106,16 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 	}
 	memoDone := false
 	for step := 0; step < 60; step++ {
-		a, finished := m.next(last)
+		a, finished, err := m.next(last)
+		if err != nil {
+			r.err = err
+			return r
+		}
 		if finished {
 			// What follows the submission (the menu) may come after the
 			// merchant stopped reading; the transcripts compare up to it.
 			for i := len(r.seen) - 1; i >= 0; i-- {
-				if strings.Contains(strings.ToLower(r.seen[i]), "submitted") {
+				if ids, _ := m.rec.message(r.seenRaw[i]); slices.Contains(ids, finishedBy) {
 					r.seen = r.seen[:i+1]
 					break
 				}
@@ -120,7 +127,7 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 		}
 		// The holder question comes right after the card is collected (a
 		// button with the name on file, or a text to type).
-		if !memoDone && memo != nil && asksHolder(last) {
+		if !memoDone && memo != nil && m.says(last, holderQuestions) {
 			memo()
 			memoDone = true
 		}
@@ -131,8 +138,8 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 		r.updates++
 		r.actions = append(r.actions, a)
 		last, _, err = m.await(ctx, &r, at, func(ev botEvent) bool {
-			_, fin := m.next(ev)
-			return fin || m.answerable(ev)
+			a, fin, _ := m.next(ev)
+			return fin || a.kind != ""
 		})
 		if err != nil {
 			r.err = fmt.Errorf("after %s %q: %w", a.kind, redactAction(a), err)
@@ -161,6 +168,13 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 		select {
 		case ev := <-m.events:
 			r.seen = append(r.seen, normaliseText(ev.text))
+			r.seenRaw = append(r.seenRaw, ev.text)
+			if m.rec != nil {
+				// A message the merchant cannot read ends the wait at once.
+				if _, _, err := m.next(ev); err != nil {
+					return ev, firstAt, err
+				}
+			}
 			if m.trace != nil {
 				m.trace("bot (edit=%v, %d buttons): %s", ev.edit, len(ev.buttons), clip(normaliseText(ev.text), 100))
 			}
@@ -170,7 +184,7 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 			}
 			last, got = ev, true
 			// The submission ends the dialog even though a menu follows it.
-			if _, done := m.next(answer); ready(ev) && !(haveAns && done) {
+			if _, done, _ := m.next(answer); ready(ev) && !(haveAns && done) {
 				answer, haveAns = ev, true
 			}
 			if haveAns {
@@ -191,66 +205,100 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 
 // answerable reports whether next has an action for ev.
 func (m *simMerchant) answerable(ev botEvent) bool {
-	a, _ := m.next(ev)
+	a, _, _ := m.next(ev)
 	return a.kind != ""
 }
 
-// next is what a merchant does on seeing ev (the English texts): finished once
-// the application is submitted; otherwise the button that moves the change
-// forward, or the answer the question asks for; a zero action when ev asks
-// nothing it knows.
-func (m *simMerchant) next(ev botEvent) (a simAction, finished bool) {
-	text := strings.ToLower(ev.text)
-	if strings.Contains(text, "submitted") {
-		return simAction{}, true
+// The merchant reads the bot by message id (locales/*.toml, matched by the
+// recogniser), never by its wording. A test checks that every id named here
+// is in the locale files.
+var (
+	// forwardButtons are the buttons that move the change forward, by the
+	// id of their label, most wanted first.
+	forwardButtons = []string{"btn_change", "btn_checks_all", "btn_agree", "btn_bank_yes",
+		"btn_holder_name", "btn_luhn_yes", "btn_confirm"}
+	// questions are the messages a merchant answers by typing or sharing.
+	questions = map[string]func(m *simMerchant) simAction{
+		"ask_merchant_no":    func(m *simMerchant) simAction { return simAction{kind: "text", text: m.no} },
+		"ask_phone":          func(m *simMerchant) simAction { return simAction{kind: "contact", text: "+86" + m.phone} },
+		"ask_card":           func(*simMerchant) simAction { return simAction{kind: "text", text: loadCard} },
+		"ask_holder":         func(*simMerchant) simAction { return simAction{kind: "text", text: loadHolder} },
+		"ask_branch":         func(*simMerchant) simAction { return simAction{kind: "text", text: loadBranch} },
+		"ask_reserved_phone": func(*simMerchant) simAction { return simAction{kind: "text", text: loadReservedPhone} },
+		"code_sent":          func(*simMerchant) simAction { return simAction{kind: "text", text: loadCode} },
 	}
-	for _, want := range []string{"change settlement card", "done", "all of the above", "i agree", "yes",
-		"confirm", "send code", "get code", "submit", "continue", strings.ToLower(loadHolder)} {
+	// notes are the messages of a card change that ask nothing of their
+	// own (their buttons, if any, are in forwardButtons or left alone).
+	notes = setOf("welcome", "menu", "help", "status_not_bound", "bound", "checklist", "check_0", "check_1",
+		"check_2", "check_3", "check_4", "check_5", "checks_confirmed", "consent", "message_deleted",
+		"card_accepted", "card_bank", "summary", "code_warning")
+	// finishedBy is the message that ends the change.
+	finishedBy = "submitted"
+	// holderQuestions ask for the holder's name (the memo pause comes just before).
+	holderQuestions = setOf("ask_holder")
+)
+
+func setOf(ids ...string) map[string]bool {
+	s := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		s[id] = true
+	}
+	return s
+}
+
+// next is what a merchant does on seeing ev: finished once the application
+// is submitted; otherwise the button that moves the change forward, or the
+// answer the question asks for; a zero action when ev is a note that asks
+// nothing. A message it cannot read, or one it reads but has no answer for
+// (a new question, a refusal), is an error that names it: the run reports it
+// at once instead of waiting for a question that will not come.
+func (m *simMerchant) next(ev botEvent) (a simAction, finished bool, err error) {
+	if ev.text == "" && len(ev.buttons) == 0 {
+		return simAction{}, false, nil // the zero event: nothing seen yet
+	}
+	ids, err := m.rec.message(ev.text)
+	if err != nil {
+		return simAction{}, false, err
+	}
+	if slices.Contains(ids, finishedBy) {
+		return simAction{}, true, nil
+	}
+	for _, want := range forwardButtons {
 		for _, b := range ev.buttons {
-			label := strings.ToLower(b.Text)
-			if b.CallbackData == "" || !strings.Contains(label, want) || avoidButton(label) {
-				continue
+			if b.CallbackData != "" && m.rec.label(b.Text) == want {
+				return simAction{kind: "button", data: b.CallbackData, msg: ev.msgID}, false, nil
 			}
-			return simAction{kind: "button", data: b.CallbackData, msg: ev.msgID}, false
 		}
 	}
-	switch {
-	case strings.Contains(text, "code") && (strings.Contains(text, "type it") || strings.Contains(text, "sent a")):
-		return simAction{kind: "text", text: loadCode}, false
-	case strings.Contains(text, "merchant number") && strings.Contains(text, "type"):
-		return simAction{kind: "text", text: m.no}, false
-	case strings.Contains(text, "share your phone"):
-		return simAction{kind: "contact", text: "+86" + m.phone}, false
-	case asksHolder(ev) && strings.Contains(text, "type"):
-		return simAction{kind: "text", text: loadHolder}, false
-	case strings.Contains(text, "number of the new settlement card"):
-		return simAction{kind: "text", text: loadCard}, false
-	case strings.Contains(text, "branch") && strings.Contains(text, "type"):
-		return simAction{kind: "text", text: loadBranch}, false
-	case strings.Contains(text, "mobile number the bank"):
-		return simAction{kind: "text", text: loadReservedPhone}, false
+	for _, id := range ids {
+		if answer, ok := questions[id]; ok {
+			return answer(m), false, nil
+		}
 	}
-	return simAction{}, false
+	for _, id := range ids {
+		if !notes[id] {
+			return simAction{}, false, fmt.Errorf("the bot said %s, which this merchant has no answer for (%q)",
+				strings.Join(ids, "+"), clip(normaliseText(ev.text), 100))
+		}
+	}
+	return simAction{}, false, nil
 }
 
-func asksHolder(ev botEvent) bool {
-	text := strings.ToLower(ev.text)
-	return strings.Contains(text, "holder") && strings.Contains(text, "name")
-}
-
-// avoidButton is a button that never moves the change forward.
-func avoidButton(label string) bool {
-	for _, no := range []string{"resend", "not yet", "no,", "cancel", "edit", "why"} {
-		if strings.Contains(label, no) {
+// says reports whether ev's text renders from one of ids.
+func (m *simMerchant) says(ev botEvent, ids map[string]bool) bool {
+	got, _ := m.rec.message(ev.text)
+	for _, id := range got {
+		if ids[id] {
 			return true
 		}
 	}
 	return false
 }
 
-func hasButton(ev botEvent, label string) bool {
+// hasButton reports whether ev has a button whose label renders from id.
+func (m *simMerchant) hasButton(ev botEvent, id string) bool {
 	for _, b := range ev.buttons {
-		if strings.Contains(strings.ToLower(b.Text), label) {
+		if m.rec.label(b.Text) == id {
 			return true
 		}
 	}

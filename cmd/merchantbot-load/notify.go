@@ -26,6 +26,9 @@ import (
 // order an acquirer reports them.
 var notifyStatuses = []string{"under_review", "approved", "effective"}
 
+// bindingDone are the messages that say a merchant is bound.
+var bindingDone = setOf("bound")
+
 // runNotifyLoad pushes c.events status changes to serve's POST
 // /backend/events, signed as backend/openapi.yaml says (issue 8), against a
 // fake Bot API that enforces Telegram's limits, with serve's limits at
@@ -89,17 +92,19 @@ func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout 
 	}
 
 	// Bind every merchant: identify, then stop at the checklist.
+	rec, err := newRecogniser()
+	if err != nil {
+		return err
+	}
 	bindStart := time.Now()
 	var wg sync.WaitGroup
 	bindErrs := make([]error, merchants)
 	for i := range merchants {
 		m := &simMerchant{
 			chat: chats[i], no: fmt.Sprintf("8229%011d", i), phone: fmt.Sprintf("139%08d", i),
-			events: front.chats[chats[i]], fake: fake, settle: c.settle, stuck: 60 * time.Second,
-			stopAt: func(ev botEvent) bool {
-				return strings.Contains(strings.ToLower(ev.text), "confirmed") || hasButton(ev, "why")
-			},
+			events: front.chats[chats[i]], fake: fake, rec: rec, settle: c.settle, stuck: 60 * time.Second,
 		}
+		m.stopAt = func(ev botEvent) bool { return m.says(ev, bindingDone) || m.hasButton(ev, "btn_why") }
 		m.burstReplies = 1
 		wg.Add(1)
 		go func() {
