@@ -169,14 +169,12 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 		case ev := <-m.events:
 			r.seen = append(r.seen, normaliseText(ev.text))
 			r.seenRaw = append(r.seenRaw, ev.text)
-			if m.rec != nil {
-				// A message the merchant cannot read ends the wait at once.
-				if _, _, err := m.next(ev); err != nil {
-					return ev, firstAt, err
-				}
-			}
 			if m.trace != nil {
 				m.trace("bot (edit=%v, %d buttons): %s", ev.edit, len(ev.buttons), clip(normaliseText(ev.text), 100))
+			}
+			// A message the merchant cannot read ends the wait at once.
+			if _, _, err := m.next(ev); err != nil {
+				return ev, firstAt, err
 			}
 			if !got && !since.IsZero() {
 				firstAt = ev.at
@@ -201,12 +199,6 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 			return last, firstAt, ctx.Err()
 		}
 	}
-}
-
-// answerable reports whether next has an action for ev.
-func (m *simMerchant) answerable(ev botEvent) bool {
-	a, _, _ := m.next(ev)
-	return a.kind != ""
 }
 
 // The merchant reads the bot by message id (locales/*.toml, matched by the
