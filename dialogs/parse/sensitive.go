@@ -25,8 +25,9 @@ import (
 // number (17 digits and X), a mainland mobile (11 digits 1[3-9]…, or with
 // 86 / 0086 in front), a card (12 or more digits), a code (4 to 8 digits),
 // or a date (2026-11-27, 27/11/2026), which is not sensitive — the way that
-// leaves the fewest digits unexplained, then keeps the most dates, then
-// makes the fewest numbers, then the fewest cards failing Luhn. So
+// keeps the most dates ("2026-11-27 10:00" is a date and a 10), then
+// leaves the fewest digits unexplained, then makes the fewest numbers, then
+// the fewest cards failing Luhn. So
 // "822100050110001 13800000001" is a merchant number (masked as a card) and
 // a phone, "on 2026-11-27 6222 0212 3456 7890 128" a date and a card.
 //
@@ -369,10 +370,10 @@ type cutCost struct {
 
 func (c cutCost) less(d cutCost) bool {
 	switch {
-	case c.unexplained != d.unexplained:
-		return c.unexplained < d.unexplained
 	case c.dates != d.dates:
 		return c.dates > d.dates
+	case c.unexplained != d.unexplained:
+		return c.unexplained < d.unexplained
 	case c.numbers != d.numbers:
 		return c.numbers < d.numbers
 	}

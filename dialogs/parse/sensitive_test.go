@@ -62,6 +62,8 @@ func TestMask(t *testing.T) {
 		{"merchant number", "merchant 822100050110001", "merchant 822100*****0001"},
 		{"date", "on 2026-11-27 at 10:05", "on 2026-11-27 at 10:05"},
 		{"date with slashes", "27/11/2026", "27/11/2026"},
+		{"date and time", "at 2026-11-27 10:00", "at 2026-11-27 10:00"},
+		{"a digit before a date", "1 2026-11-27", "1 2026-11-27"},
 		{"year and month", "2026.11", "2026.11"},
 		{"year", "2026年11月27日", "2026年11月27日"},
 		{"amount in yuan", "amount 1200 yuan", "amount 1200 yuan"},
