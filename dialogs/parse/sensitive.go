@@ -149,6 +149,16 @@ func maskSpan(s Span) string {
 	return MaskPAN(s.Digits)
 }
 
+// LongestNumber is how many digits the longest number in text has, read
+// as Sensitive reads numbers (groups joined by any separators).
+func LongestNumber(text string) int {
+	best := 0
+	for _, r := range digitRuns(text, 0) {
+		best = max(best, r.digits())
+	}
+	return best
+}
+
 // mayHoldNumber reports whether text has at least four digits, counting a
 // full-width digit by its last byte: most text has not, and costs nothing.
 func mayHoldNumber(text string) bool {
