@@ -68,8 +68,8 @@ func (k Kind) String() string {
 
 // Span is one sensitive number in a text.
 type Span struct {
-	Start, End int  // byte offsets in the text, separators inside (and the + of +86) included
-	Kind       Kind //
+	Start, End int // byte offsets in the text, separators inside (and the + of +86) included
+	Kind       Kind
 	// Digits is the number in ASCII: a card's digits, an ID number's with
 	// its X, a phone's 11 digits without the country code, a code's.
 	Digits      string
