@@ -189,7 +189,7 @@ func intakeDeleted(u *update) int {
 		return 0
 	}
 	for _, m := range []*models.Message{u.Message, u.EditedMessage} {
-		if m != nil && dialogs.LooksLikeCard(m.Text+" "+m.Caption) {
+		if m != nil && (dialogs.LooksLikeCard(m.Text) || dialogs.LooksLikeCard(m.Caption)) {
 			return m.ID
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
@@ -625,6 +626,42 @@ func TestCardNumberInEditOrCaptionDeleted(t *testing.T) {
 	for _, m := range sent {
 		assert.NotContains(t, m.Text, "6222021234567890128")
 	}
+}
+
+// TestDottedCardDeletedInMessageEditAndCaption: a card number written with
+// dots (or full-width digits and mixed separators) is deleted on receipt
+// like a plain one — as a message, an edit and a photo's caption — and each
+// message once; the merchant number typed at the identify step stays.
+func TestDottedCardDeletedInMessageEditAndCaption(t *testing.T) {
+	h := newHarness(t)
+	const chat = 539
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitSent(chat, 1)
+	h.settle()
+	_, text := h.fake.Send(chat, chat, telegramtest.UserMessage{Text: "6228.4800.0012.3456.782"})
+	h.waitFor("the text deleted", func(s *telegramtest.Snapshot) bool { return len(s.Deleted(chat)) == 1 })
+	_, plain := h.fake.Send(chat, chat, telegramtest.UserMessage{Text: "hello"})
+	h.settle()
+	_, err := h.fake.Edit(chat, plain, "my card ６２２８ ４８００-0012．3456／782")
+	require.NoError(t, err)
+	h.waitFor("the edit deleted", func(s *telegramtest.Snapshot) bool { return len(s.Deleted(chat)) == 2 })
+	_, photo := h.fake.Send(chat, chat, telegramtest.UserMessage{Kind: "photo", Text: "卡号 6228.4800.0012.3456.782"})
+	h.waitFor("the photo deleted", func(s *telegramtest.Snapshot) bool { return len(s.Deleted(chat)) == 3 })
+	h.settle()
+	assert.Equal(t, []int{text, plain, photo}, h.fake.Deleted(chat))
+	assert.Len(t, h.fake.CallsTo("deleteMessage"), 3, "each message deleted once")
+	for _, m := range h.fake.Sent(chat) {
+		assert.Empty(t, leaktest.Leaks("6228.4800.0012.3456.782", m.Text), m.Text)
+	}
+
+	// The merchant number is an answer, not a card: it stays.
+	h.command(chat, "/start change_card")
+	h.waitText(chat, enAskNo)
+	_, merchant := h.fake.Send(chat, chat, telegramtest.UserMessage{Text: "822.100.050.110.001"})
+	h.waitText(chat, enAskPhone)
+	h.settle()
+	assert.NotContains(t, h.fake.Deleted(chat), merchant)
 }
 
 // TestRedeliveredUpdateNotAppliedTwice: an update Telegram delivers again

@@ -325,25 +325,13 @@ func languageNamed(text string) (string, bool) {
 	return "", false
 }
 
-// LooksLikeCard reports a run of 16 or more digits (after folding
-// full-width digits, spaces and dashes): a card number. Adapters use it for
-// messages they must remove without the dialog (a redelivered update).
-func LooksLikeCard(text string) bool { return looksLikeCard(text) }
+// LooksLikeCard reports a card or ID number in text (parse.LooksLikeCard,
+// the one detector): what the dialog removes from the chat wherever it is
+// typed. Adapters use it for messages they must remove without the dialog
+// (a redelivered update).
+func LooksLikeCard(text string) bool { return parse.LooksLikeCard(text) }
 
-func looksLikeCard(text string) bool {
-	run := 0
-	for _, r := range parse.Digits(text) {
-		if r >= '0' && r <= '9' {
-			run++
-			if run >= 16 {
-				return true
-			}
-		} else {
-			run = 0
-		}
-	}
-	return false
-}
+func looksLikeCard(text string) bool { return parse.LooksLikeCard(text) }
 
 func (t *turn) say(key MsgID, args Arg, buttons ...[]Button) *Reply {
 	t.out.Replies = append(t.out.Replies, Reply{Key: key, Args: args, Buttons: buttons})

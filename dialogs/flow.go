@@ -604,8 +604,8 @@ func (t *turn) cardReason(text string) {
 	switch {
 	case errors.Is(err, parse.ErrLength):
 		t.say(msgCardLength, Arg{"N": len(digits)})
-	case inSentence(text) && longestDigitRun(text) >= 8:
-		t.say(msgCardLength, Arg{"N": longestDigitRun(text)})
+	case inSentence(text) && parse.LongestNumber(text) >= 8:
+		t.say(msgCardLength, Arg{"N": parse.LongestNumber(text)})
 	default:
 		t.say(msgCardDigits, nil)
 	}
@@ -1112,19 +1112,4 @@ func digitCount(text string) int {
 		}
 	}
 	return n
-}
-
-// longestDigitRun is the length of the longest number in text, read as a
-// card number is typed (full-width digits, spaces and dashes inside).
-func longestDigitRun(text string) int {
-	best, run := 0, 0
-	for _, r := range parse.Digits(text) {
-		if r >= '0' && r <= '9' {
-			run++
-			best = max(best, run)
-		} else {
-			run = 0
-		}
-	}
-	return best
 }

@@ -568,3 +568,35 @@ func (b *tooSoonOnce) SendCode(ctx context.Context, no string) error {
 	}
 	return b.Backend.SendCode(ctx, no)
 }
+
+// TestStrayCardInEveryForm: a card number typed where none is asked, in
+// any written form (dots, slashes, full-width, mixed), leaves the chat and
+// changes nothing; the merchant number typed at the identify step, dotted
+// or not, is an answer and stays.
+func TestStrayCardInEveryForm(t *testing.T) {
+	for _, in := range []string{"6228.4800.0012.3456.782", "６２２８ ４８００-0012．3456／782", "6228_4800_0012_3456_782",
+		"卡号 6228 4800 0012 3456 782", "11010519491231002X"} {
+		t.Run(in, func(t *testing.T) {
+			f := newFixture(t, nil)
+			c := &chat{t: t, f: f, id: 61}
+			c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+			c.press("m:change")
+			before := mustLoad(t, f, 61)
+			out := c.text(in)
+			require.Len(t, effectsOf(out, dialogs.DeleteMessage), 1)
+			assert.Equal(t, dialogs.MsgID("stray_card"), out.Replies[0].Key)
+			assert.Equal(t, before.Step, mustLoad(t, f, 61).Step)
+		})
+	}
+	for _, in := range []string{"822100050110001", "822.100.050.110.001", "商户号 8221 0005 0110 001"} {
+		t.Run(in, func(t *testing.T) {
+			f := newFixture(t, nil)
+			c := &chat{t: t, f: f, id: 62}
+			c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+			c.press("m:change")
+			out := c.text(in)
+			assert.Empty(t, effectsOf(out, dialogs.DeleteMessage), "the merchant number stays in the chat")
+			assert.Equal(t, dialogs.StepIDPhone, mustLoad(t, f, 62).Step)
+		})
+	}
+}

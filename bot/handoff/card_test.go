@@ -11,6 +11,7 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -35,6 +36,6 @@ func TestContextCardNamesTheShopAndListsApplications(t *testing.T) {
 		"• " + rc.ID + ": submitted, waiting for a reviewer · 622202*********0128"} {
 		assert.Contains(t, card, want)
 	}
-	assert.False(t, dialogs.LooksLikeCard(card))
+	assert.False(t, leaktest.HasCard(card))
 	assert.NotContains(t, card, "13912345678")
 }

@@ -97,13 +97,16 @@ func (d *Desk) cardButtons(chat int64) *inlineKeyboard {
 
 // card is the context card: who, where they were, their answers (masked
 // by the dialog, and masked again here), their applications and the last
-// messages. It holds nothing that may not be in the group.
+// messages (masked when kept, and again here). It holds nothing that may
+// not be in the group. What the desk writes itself (the merchant number,
+// application ids and dates) is not masked: what the merchant wrote is.
 func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, recent []string) string {
 	lang := d.lang
 	name, no := c.Name, c.No
 	if info.MerchantName != "" && info.MerchantName != name {
 		name += " (" + info.MerchantName + ")"
 	}
+	name, _ = maskSensitive(name) // from the backend or the dialog; masked all the same, like all the group sees
 	if name == "" {
 		name = d.text(lang, dialogs.MsgHOUnbound, nil)
 	}
@@ -143,13 +146,13 @@ func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, re
 	}
 	if len(recent) > 0 {
 		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardRecent, nil))
-		r := slices.Clone(recent)
-		slices.Reverse(r) // kept newest first
-		lines = append(lines, r...)
+		for i := len(recent) - 1; i >= 0; i-- { // kept newest first
+			line, _ := maskSensitive(recent[i]) // stored masked; masked again should a line be older than the mask
+			lines = append(lines, line)
+		}
 	}
 	lines = append(lines, "", d.text(lang, dialogs.MsgHOCardHelp, nil))
-	text, _ := maskSensitive(strings.Join(lines, "\n"))
-	return clip(text, 4000)
+	return clip(strings.Join(lines, "\n"), 4000)
 }
 
 func stepOrMenu(s string) string {

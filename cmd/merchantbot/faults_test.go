@@ -29,6 +29,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
@@ -738,6 +739,12 @@ var secrets = []*regexp.Regexp{
 	regexp.MustCompile(`(^|\D)` + leakCode + `(\D|$)`),
 }
 
+// leakSupport is what the merchant of TestNoLeak writes to the agent: the
+// card dotted, the phone starred and the code split, which the regular
+// expressions above do not all see; the independent oracle (leaktest)
+// reads them in their digit-only forms.
+const leakSupport = "my card is 6228.4800.0012.3456.782 and phone *13912345678, code 480 913*"
+
 // TestNoLeak runs whole flows at LOG_LEVEL=debug — a merchant to submitted
 // and a status notification pushed by the acquirer; another through a
 // support hand-off (typing a card number to the agent) and then to
@@ -788,7 +795,7 @@ func TestNoLeak(t *testing.T) {
 			return
 		}
 		thread := r.fake.Topics(group)[0].ThreadID
-		r.fake.SendText(b, b, "my card is 6228480000123456782 and phone 13912345678, code "+leakCode)
+		r.fake.SendText(b, b, leakSupport)
 		if errB = r.fake.WaitFor(ctx, func(s *telegramtest.Snapshot) bool {
 			for _, m := range s.Sent(group) {
 				if strings.Contains(m.Text, "6782") && m.ThreadID == thread {
@@ -861,6 +868,11 @@ func TestNoLeak(t *testing.T) {
 	}
 	require.NotZero(t, keys, "the dump found the deployment's keys")
 	for _, h := range hay {
+		for _, in := range []string{leakSupport, "6222021234567890128", "6228480000123456782", "13912345678", leakCode} {
+			if leaks := leaktest.Leaks(in, h.text); len(leaks) > 0 {
+				t.Errorf("%s holds %q (of %q)", h.where, leaks, in)
+			}
+		}
 		for _, s := range secrets {
 			if loc := s.FindStringIndex(h.text); loc != nil {
 				from, to := max(loc[0]-60, 0), min(loc[1]+60, len(h.text))

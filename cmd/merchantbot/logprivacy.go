@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 )
 
@@ -17,7 +19,7 @@ import (
 // by a keyed hash, so one chat's lines can still be followed (the same chat
 // hashes alike on every replica and after restarts) but nobody can turn the
 // hash back into the chat without the key; and any free text is scrubbed of
-// what looks like a card number, an ID number, a mobile phone or a bot token,
+// what looks like a card number, an ID number, a mobile phone, a code or a bot token,
 // in case a caller or a library put one into a message or an error.
 
 // idKeys are the attribute keys whose values are a person's id.
@@ -88,7 +90,7 @@ func privateLogAttrs(key []byte) func(groups []string, a slog.Attr) slog.Attr {
 // botToken is a Telegram bot token, as it appears in Bot API URLs.
 var botToken = regexp.MustCompile(`[0-9]{5,}:[A-Za-z0-9_-]{30,}`)
 
-// scrub replaces bot tokens and long digit runs in s.
+// scrub replaces bot tokens and sensitive numbers in s.
 func scrub(s string) string {
 	if botToken.MatchString(s) {
 		s = botToken.ReplaceAllString(s, "[token]")
@@ -96,75 +98,54 @@ func scrub(s string) string {
 	return scrubDigits(s)
 }
 
-// minPersonalDigits is the shortest digit run that is taken for personal
-// data: a mainland mobile has 11 digits, cards 16-19, ID numbers 18. Update
-// ids, message ids, amounts and dates are shorter; a run glued to a letter
-// (an application id like CC202611270001) is an identifier and kept.
-const minPersonalDigits = 11
-
-// scrubDigits replaces every run of at least minPersonalDigits digits
-// (ASCII or full-width, single spaces or dashes between them allowed) that
-// does not follow a letter.
+// scrubDigits replaces with [redacted] every card, ID, phone and code
+// number in s, found by the one detector (parse.Sensitive: any separators,
+// full-width digits, stars beside them), except where the digits are not a
+// person's: an identifier's (glued to a letter or _, like the application
+// id CC202611270001) and, for a code-sized number, an address's (an IPv4
+// address, or a port after one: 127.0.0.1:6379). Update ids, amounts and
+// dates are no sensitive numbers in the first place.
 func scrubDigits(s string) string {
-	if !mayHoldDigitRun(s) {
+	spans := parse.Sensitive(s)
+	if len(spans) == 0 {
 		return s // most log text: no allocation
 	}
-	rs := []rune(s)
 	var b strings.Builder
-	changed := false
-	for i := 0; i < len(rs); {
-		if !isDigit(rs[i]) {
-			b.WriteRune(rs[i])
-			i++
+	at, changed := 0, false
+	for _, sp := range spans {
+		if identifier(s, sp.Start) || sp.Kind == parse.KindCode && address(s, sp) {
 			continue
 		}
-		if i > 0 && (unicode.IsLetter(rs[i-1]) || rs[i-1] == '_') {
-			j := i // an identifier's digits: kept whole
-			for j < len(rs) && isDigit(rs[j]) {
-				j++
-			}
-			b.WriteString(string(rs[i:j]))
-			i = j
-			continue
-		}
-		j, digits := i, 0
-		for j < len(rs) {
-			if isDigit(rs[j]) {
-				digits++
-				j++
-				continue
-			}
-			if (rs[j] == ' ' || rs[j] == '-' || rs[j] == '\u3000') && j+1 < len(rs) && isDigit(rs[j+1]) {
-				j++
-				continue
-			}
-			break
-		}
-		if digits >= minPersonalDigits {
-			b.WriteString("[redacted]")
-			changed = true
-		} else {
-			b.WriteString(string(rs[i:j]))
-		}
-		i = j
+		b.WriteString(s[at:sp.Start])
+		b.WriteString("[redacted]")
+		at, changed = sp.End, true
 	}
 	if !changed {
 		return s
 	}
+	b.WriteString(s[at:])
 	return b.String()
 }
 
-// mayHoldDigitRun reports whether s has at least minPersonalDigits digits
-// at all, counting a full-width digit by its last byte.
-func mayHoldDigitRun(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' || c >= 0x90 && c <= 0x99 && i >= 2 && s[i-2] == 0xef && s[i-1] == 0xbc {
-			n++
-		}
-	}
-	return n >= minPersonalDigits
+// identifier reports digits at start that follow a letter or an underscore.
+func identifier(s string, start int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:start])
+	return r == '_' || unicode.IsLetter(r)
 }
 
-func isDigit(r rune) bool { return r >= '0' && r <= '9' || r >= '０' && r <= '９' }
+// ipv4 is an IPv4 address, as the detector reads a dotted run.
+var ipv4 = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`)
+
+// address reports a code-sized number that is an IPv4 address or the port
+// after an address (a digit or an IPv6 bracket before the colon).
+func address(s string, sp parse.Span) bool {
+	if ipv4.MatchString(s[sp.Start:sp.End]) {
+		return true
+	}
+	before := s[:sp.Start]
+	if !strings.HasSuffix(before, ":") {
+		return false
+	}
+	before = before[:len(before)-1]
+	return strings.HasSuffix(before, "]") || before != "" && before[len(before)-1] >= '0' && before[len(before)-1] <= '9'
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 )
 
 func TestScrubDigits(t *testing.T) {
@@ -20,7 +22,17 @@ func TestScrubDigits(t *testing.T) {
 		{"application CC202611270001 approved", "application CC202611270001 approved"},
 		{"at 2026-11-27 10:00", "at 2026-11-27 10:00"},
 		{"", ""},
-		{"\xff13800138000", "\ufffd[redacted]"},
+		{"\xff13800138000", "\xff[redacted]"},
+		{"card 6228.4800.0012.3456.782 refused", "card [redacted] refused"},
+		{"card ６２２８ ４８００-0012．3456／782", "card [redacted]"},
+		{"code 480 913 or 48-09-13", "code [redacted] or [redacted]"},
+		{"phone *13800138000, code 480913*", "phone *[redacted], code [redacted]*"},
+		{"phone +86 138-0013-8000", "phone [redacted]"},
+		{"id 11010519491231002X", "id [redacted]"},
+		{"masked 622202*********0128", "masked 622202*********0128"},
+		{"dial tcp 127.0.0.1:6379: connection refused", "dial tcp 127.0.0.1:6379: connection refused"},
+		{"listening on [::]:8080", "listening on [::]:8080"},
+		{"retry after 5 s, amount 1200 yuan", "retry after 5 s, amount 1200 yuan"},
 	}
 	for _, tt := range tests {
 		if got := scrubDigits(tt.in); got != tt.want {
@@ -51,9 +63,16 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	log.Warn("send failed", "chat_id", chat, "err", fmt.Errorf("post https://api.telegram.org/bot%s/sendMessage: timeout", token))
 	log.Error("backend said "+card, "detail", "phone "+phone, "err", errors.New("card "+card))
 	log.WithGroup("handoff").Info("topic", "chat_id", fmt.Sprint(chat), "note", "call "+phone)
+	log.Warn("relay", "text", "card 6222.0212.3456.7890.123, phone *138 0013 8000, code 480 913*",
+		"err", errors.New("backend said (480913)"))
 
 	out := buf.String()
-	for _, secret := range []string{fmt.Sprint(chat), fmt.Sprint(group), "1234567890", card, phone, token, "AAHdqTcv", merchant} {
+	for _, in := range []string{"card " + card, "phone " + phone, "card 6222.0212.3456.7890.123, phone *138 0013 8000, code 480 913*"} {
+		if leaks := leaktest.Leaks(in, out); len(leaks) > 0 {
+			t.Errorf("log holds %q of %q:\n%s", leaks, in, out)
+		}
+	}
+	for _, secret := range []string{fmt.Sprint(chat), fmt.Sprint(group), "1234567890", card, phone, token, "AAHdqTcv", merchant, "480913"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log holds %q:\n%s", secret, out)
 		}

@@ -1,16 +1,12 @@
 package parse
 
-import (
-	"unicode/utf8"
-)
-
 // Merchants answer in sentences ("我的新卡是 6222 0212 3456 7890 128", a pasted SMS
 // "验证码是 123456"). The Find functions take a number out of such a sentence when exactly one
 // number of the wanted shape is in it; with two the caller asks which one, with none it gives the
 // specific reason (from CardNumber, MobilePhone, Code or MerchantNo on the whole text).
 //
 // How a sentence is read: digits (ASCII or full-width) form groups; groups joined by at most
-// maxJoin spaces, dashes or dots form one run ("138.0000.0001", "6222 0212 3456 7890 128"). A run
+// maxJoin separators (spaces, dashes, dots, slashes: digitRuns) form one run ("138.0000.0001", "6222 0212 3456 7890 128"). A run
 // is cut at its joins into numbers of a known shape — card (16–19 digits), mainland mobile
 // (11 digits 1[3-9]…, or with 86/0086 in front), merchant number (15), code (6) — using as few
 // numbers as possible, and preferring cards that pass Luhn, so that a card is one card and never
@@ -95,75 +91,23 @@ type shaped struct {
 	digits string // normalised: ASCII, a phone without its country code
 }
 
-// runs splits text into runs of digit groups, each group ASCII digits.
+// runs splits text into runs of digit groups, each group ASCII digits, as
+// Sensitive reads them (digitRuns) but with at most maxJoin separators
+// between two groups. A run of 17 digits and an X is a resident ID number
+// (身份证号), not a card: it holds no candidate.
 func runs(text string) [][]string {
 	var all [][]string
-	var groups []string // the groups of the run being read
-	var cur []byte      // the digits of the group being read
-	joins := 0          // separators read since the last group of the run
-	endGroup := func() {
-		if len(cur) > 0 {
-			groups = append(groups, string(cur))
-			cur = cur[:0]
-			joins = 0
+	for _, r := range digitRuns(text, maxJoin) {
+		if r.x > 0 && r.digits() == 17 {
+			continue
 		}
-	}
-	endRun := func() {
-		endGroup()
-		if len(groups) > 0 {
-			all = append(all, groups)
-			groups = nil
+		groups := make([]string, len(r.groups))
+		for i, g := range r.groups {
+			groups[i] = g.digits
 		}
+		all = append(all, groups)
 	}
-	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		i += size
-		switch {
-		case r >= '0' && r <= '9':
-			cur = append(cur, byte(r))
-		case r >= '０' && r <= '９':
-			cur = append(cur, byte('0'+r-'０'))
-		case isJoin(r) && (len(cur) > 0 || len(groups) > 0):
-			endGroup()
-			joins++
-			if joins > maxJoin {
-				endRun()
-			}
-		case isIDCheck(r) && len(cur) > 0 && runDigits(groups)+len(cur) == 17:
-			// 17 digits and an X are a resident ID number (身份证号), not a card.
-			groups, cur = groups[:0], cur[:0]
-			endRun()
-		default:
-			endRun()
-		}
-	}
-	endRun()
 	return all
-}
-
-// isIDCheck reports the X that ends some resident ID numbers.
-func isIDCheck(r rune) bool {
-	return r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ'
-}
-
-func runDigits(groups []string) int {
-	n := 0
-	for _, g := range groups {
-		n += len(g)
-	}
-	return n
-}
-
-// isJoin reports a character people put inside a number to read it. A line break is not one:
-// two lines are two answers.
-func isJoin(r rune) bool {
-	switch r {
-	case '\n', '\r', '\v', '\f', '\u2028', '\u2029':
-		return false
-	case '.', '．':
-		return true
-	}
-	return isBlank(r) || isDash(r)
 }
 
 // cost ranks the ways to cut a run: fewer cards failing Luhn first, then fewer numbers.

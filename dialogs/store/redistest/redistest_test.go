@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -63,4 +64,22 @@ func TestSlug(t *testing.T) {
 	assert.Equal(t, "testserve-webhook-zh-polling", slug("TestServe/webhook zh/polling"))
 	assert.Equal(t, "test", slug("Test/{}*?"))
 	assert.Len(t, slug(strings.Repeat("TestLong", 20)), 40)
+}
+
+func TestDumpReadsEveryKind(t *testing.T) {
+	rdb, prefix := New(t)
+	ctx := context.Background()
+	require.NoError(t, rdb.Set(ctx, prefix+"s", "string value", 0).Err())
+	require.NoError(t, rdb.RPush(ctx, prefix+"l", "list item").Err())
+	require.NoError(t, rdb.HSet(ctx, prefix+"h", "field", "hash value").Err())
+	require.NoError(t, rdb.SAdd(ctx, prefix+"set", "member").Err())
+	require.NoError(t, rdb.ZAdd(ctx, prefix+"z", redis.Z{Score: 1, Member: "zmember"}).Err())
+	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: prefix + "x", Values: []string{"k", "stream value"}}).Err())
+	got, err := Dump(ctx, rdb, prefix)
+	require.NoError(t, err)
+	for _, want := range []string{prefix + "s", "string value", "list item", "field", "hash value", "member", "zmember", "stream value"} {
+		assert.Contains(t, got, want)
+	}
+	_, err = Dump(ctx, rdb, "")
+	assert.Error(t, err)
 }

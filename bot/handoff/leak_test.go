@@ -1,0 +1,88 @@
+package handoff_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
+	"github.com/merchantbot/merchantbot/locales"
+)
+
+// leakyTexts are a merchant's messages during a hand-off with card, ID,
+// phone and code numbers in the forms that slipped past the old masker:
+// dotted, full-width and mixed, spaced, split, starred, bracketed.
+var leakyTexts = []string{
+	"my card 6228.4800.0012.3456.782",
+	"卡号 ６２２８ ４８００-0012．3456／782",
+	"6228_4800_0012_3456_782",
+	"phone *13900000002, code 480913*",
+	"code 480 913 (480913) and +86 139-0000-0002",
+	"again 48-09-13, 139.0000.0002, ID 11010519491231002X",
+}
+
+// TestNothingReadableReachesTheGroupOrRedis: after a hand-off in which the
+// merchant writes numbers in every form (texts, captions, an edit), an
+// agent quotes one, and a second hand-off builds its context card from
+// what was kept, the oracle (leaktest, which shares no code with the
+// masker) reads no card, ID, phone or code digit string in anything the
+// group received nor in any raw value the desk left in Redis.
+func TestNothingReadableReachesTheGroupOrRedis(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+
+	inputs := append([]string(nil), leakyTexts...)
+	for _, s := range leakyTexts {
+		f.merchantSays(d, m1, telegramtest.UserMessage{Text: s})
+	}
+	for _, c := range []string{"138.0000.0001 / 48.09.13", "code 480913*", "卡号 6228.4800.0012.3456.782"} {
+		f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo", Text: c})
+		inputs = append(inputs, c)
+	}
+	plain := f.merchantSays(d, m1, telegramtest.UserMessage{Text: "ok"})
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+	edit := "ok 139 0000 0002 code 480 913"
+	f.merchantEdits(d, m1, plain, edit)
+	inputs = append(inputs, edit)
+	agent := "is your code 480913 or 48-09-13?"
+	f.agentSays(d, alice, th, telegramtest.UserMessage{Text: agent})
+	inputs = append(inputs, agent)
+	f.wire.settle(t)
+
+	// A second hand-off: its context card is made from the kept lines.
+	f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
+	f.wire.settle(t)
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+
+	var seen []string
+	for _, m := range f.srv.Sent(group) {
+		seen = append(seen, m.Text, m.Caption)
+	}
+	all := strings.Join(seen, "\n")
+	assert.Contains(t, all, "622848*********6782", "the card is shown masked")
+	assert.Contains(t, all, "139****0002", "the phone is shown masked")
+	assert.Contains(t, all, "Last messages", "the second context card lists the kept lines")
+	stored, err := redistest.Dump(ctx, f.rdb, f.prefix)
+	require.NoError(t, err)
+	require.NotEmpty(t, stored)
+	for _, in := range inputs {
+		assert.Empty(t, leaktest.Leaks(in, seen...), "the group reads a number of %q:\n%s", in, all)
+		assert.Empty(t, leaktest.Leaks(in, stored...), "Redis holds a number of %q:\n%s", in, strings.Join(stored, "\n"))
+	}
+	for _, s := range append(seen, stored...) {
+		assert.False(t, leaktest.HasCard(s), "a card number in %q", s)
+	}
+	assert.Empty(t, f.wire.Lost())
+}
