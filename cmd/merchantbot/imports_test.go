@@ -35,6 +35,7 @@ var importRules = map[string][]string{
 	"internal/telegramtest":   nil,
 	"dialogs/store/redistest": nil,
 	"dialogs/store/storetest": {"dialogs", "dialogs/store"},
+	"dialogs/parse/leaktest":  nil,
 	"cmd/merchantbot-load":    {"internal/telegramtest", "locales", "dialogs/...", "backend/...", "bot/..."},
 }
 
@@ -46,6 +47,7 @@ var testOnly = map[string][]string{
 	"internal/telegramtest":   {"cmd/merchantbot-load"},
 	"dialogs/store/redistest": nil,
 	"dialogs/store/storetest": nil,
+	"dialogs/parse/leaktest":  nil,
 	"cmd/merchantbot-load":    nil,
 }
 
