@@ -104,8 +104,10 @@ func (s *Sender) budgets(chatID int64) (chat, global budget) {
 // of a notification wave). In order, every chat moves at the same pace; and
 // Redis hears one caller per token, not every waiter.
 func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, chat, global budget, throttled *bool) error {
-	cooldown := s.prefix + "cooldown:none" // not set by anyone: no chat budget either
-	if chat.key != "" {
+	// A chat's 429 cooldown holds whether or not its budget is on
+	// (SEND_RATE_CHAT=0 lifts the budget, not Telegram's retry_after).
+	cooldown := s.prefix + "cooldown:none" // not set by anyone
+	if chatID != 0 {
 		cooldown = s.cooldownKey(chatID)
 	}
 	globalKey := global.key

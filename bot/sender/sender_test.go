@@ -494,3 +494,41 @@ func TestGlobalBudgetServedInOrder(t *testing.T) {
 		t.Errorf("sent in the order %v, want %v (the order they asked)", order, want)
 	}
 }
+
+// With the per-chat budget lifted (SEND_RATE_CHAT=0), a private chat's 429
+// still holds back the next message to it, on this replica and on another;
+// with every budget lifted, on this one (no Redis is asked then).
+func TestCooldownHonouredWithChatLimitLifted(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		limits Limits
+		shared bool // the second message goes from another replica
+	}{
+		{"chat limit lifted, another replica", Limits{Global: roomy.Global, PerGroup: roomy.PerGroup, NoPerChat: true}, true},
+		{"chat limit lifted, same replica", Limits{Global: roomy.Global, PerGroup: roomy.PerGroup, NoPerChat: true}, false},
+		{"every limit lifted, same replica", Limits{NoGlobal: true, NoPerChat: true}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			api := &fakeAPI{script: []reply{tooMany(3)}}
+			b := newBot(t, api)
+			clock := newFakeTime()
+			first := New(rdb, WithPrefix(prefix), WithLimits(tt.limits), WithClock(clock.Now), WithSleep(clock.Sleep), WithMaxAttempts(1))
+			second := first
+			if tt.shared {
+				second = New(rdb, WithPrefix(prefix), WithLimits(tt.limits), WithClock(clock.Now), WithSleep(clock.Sleep))
+			}
+			var tooManyErr *bot.TooManyRequestsError
+			if err := first.Do(t.Context(), 42, Message, sendText(b, 42, secret)); !errors.As(err, &tooManyErr) {
+				t.Fatalf("first Do = %v, want the 429", err)
+			}
+			if err := second.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+				t.Fatalf("second Do: %v", err)
+			}
+			if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
+				t.Errorf("slept %v before the next message to the chat, want the 3s retry_after", got)
+			}
+			wantHits(t, api, 2)
+		})
+	}
+}
