@@ -41,6 +41,8 @@ type Engine interface {
 // Sender makes the Bot API calls: bot/sender.Sender.
 type Sender interface {
 	Do(ctx context.Context, chatID int64, kind sender.Kind, call func(ctx context.Context) error) error
+	// DoN is Do for a call that posts n messages (copyMessages of n ids).
+	DoN(ctx context.Context, chatID int64, kind sender.Kind, n int, call func(ctx context.Context) error) error
 	Block(ctx context.Context, chatID int64) error
 	Unblock(ctx context.Context, chatID int64) error
 }

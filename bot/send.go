@@ -226,12 +226,32 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessag
 		}
 	}
 	var result json.RawMessage
-	err := b.send.Do(ctx, target, kind, func(ctx context.Context) error {
+	err := b.send.DoN(ctx, target, kind, messagesPosted(c), func(ctx context.Context) error {
 		r, err := b.callJSON(ctx, c.Method, c.Params)
 		result = r
 		return err
 	})
 	return result, err
+}
+
+// messagesPosted is how many messages c posts, as Telegram's limits count
+// them: one per id copied or forwarded, one per item of an album. A long
+// text is split before it reaches the outbox (render.go), one call per
+// message, so a sendMessage is one.
+func messagesPosted(c outbox.Call) int {
+	switch c.Method {
+	case "copyMessages", "forwardMessages", "sendMediaGroup":
+	default:
+		return 1
+	}
+	var p struct {
+		MessageIDs []json.RawMessage `json:"message_ids"`
+		Media      []json.RawMessage `json:"media"`
+	}
+	if json.Unmarshal(c.Params, &p) != nil {
+		return 1
+	}
+	return max(len(p.MessageIDs)+len(p.Media), 1)
 }
 
 // leadingChatID reads chat_id when it is the first field of params, as

@@ -89,9 +89,20 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 // API errors (400...) are returned at once. A failure is returned as *SendError. call must use
 // the ctx it is given and be safe to repeat.
 func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx context.Context) error) error {
+	return s.DoN(ctx, chatID, kind, 1, call)
+}
+
+// DoN is Do for a call that posts n messages (copyMessages or
+// forwardMessages of n ids, an album of n): it takes n tokens of the chat's
+// (or group's) budget and of the global one, as Telegram counts them. A call
+// of more messages than a budget's burst goes when that budget is full, and
+// the messages beyond the burst are owed: later calls wait until they are
+// paid back.
+func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call func(ctx context.Context) error) error {
+	n = max(n, 1)
 	for attempt := 1; ; attempt++ {
 		if kind == Message || kind == Notification {
-			if err := s.acquire(ctx, chatID, kind); err != nil {
+			if err := s.acquire(ctx, chatID, kind, n); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}
 		}
@@ -170,7 +181,7 @@ func (s *Sender) backoff(attempt int) time.Duration {
 // budget, decided together by one script (budget.go), so a message costs one
 // Redis round trip when no one waits, and none when the limits are lifted.
 // A Notification first lets the Messages waiting in this process go.
-func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
+func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) error {
 	chat, global := s.budgets(chatID)
 	if chat.key == "" && global.key == "" {
 		// No budget to ask Redis for: the chat's 429 cooldown is honoured as
@@ -193,7 +204,7 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
 			return err
 		}
 	}
-	return s.take(ctx, chatID, kind, chat, global, &throttled)
+	return s.take(ctx, chatID, kind, n, chat, global, &throttled)
 }
 
 func (s *Sender) cooldownKey(chatID int64) string {
