@@ -139,6 +139,7 @@ type Bot struct {
 	callbackKey []byte
 	callbackOld [][]byte
 
+	leases   *chatq.Keeper   // renews the chat locks and outbox leases held here
 	work     context.Context // workers and senders run under it; Drain ends it
 	endWork  context.CancelFunc
 	stopping atomic.Bool // no new entry is started
@@ -222,8 +223,9 @@ func WithSweep(every, takeOver time.Duration) Option {
 	}
 }
 
-// WithMaxTurn bounds one turn's backend calls (default dialogs.MaxTurn); it
-// must stay below the chat lock's lifetime.
+// WithMaxTurn bounds one turn's backend calls (default dialogs.MaxTurn). The
+// chat lock is renewed while the turn runs, so the bound is the merchant's
+// patience, not the lock's lifetime.
 func WithMaxTurn(d time.Duration) Option {
 	return func(b *Bot) {
 		if d > 0 {
@@ -324,9 +326,6 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 	for _, o := range opts {
 		o(b)
 	}
-	if b.maxTurn >= q.LockTTL() {
-		return nil, fmt.Errorf("a turn may last %s but a chat lock only %s: the lock must outlive the turn", b.maxTurn, q.LockTTL())
-	}
 	if b.client == nil {
 		// Many chats send at once: with net/http's default of 2 idle
 		// connections per host, most calls dialled a new one (12 % of
@@ -355,6 +354,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 	}
 	b.api = client
 	b.client2 = client
+	b.leases = chatq.NewKeeper(q)
 	b.work, b.endWork = context.WithCancel(context.Background())
 	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
 	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
@@ -469,12 +469,17 @@ func (b *Bot) Drain(ctx context.Context) error {
 	_ = b.workers.wait(wctx)
 	_ = b.senders.wait(wctx)
 	b.handed.mu.Lock()
-	left := b.handed.claims
-	b.handed.claims = map[int64]*chatq.Claim{}
+	left, leftOut := b.handed.claims, b.handed.m
+	b.handed.claims, b.handed.m = map[int64]*chatq.Claim{}, map[int64]handed{}
 	b.handed.mu.Unlock()
 	for _, c := range left {
 		b.release(c, time.Now()) // claimed at intake, never started: for the next process
 	}
+	for chat, h := range leftOut {
+		h.lease.Stop() // won by a commit, never sent: for the next process
+		b.releaseOutbox(chat, h.token, time.Now())
+	}
+	b.leases.Close() // nothing held here outlives the process by more than its lease
 	if err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}

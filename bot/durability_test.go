@@ -87,6 +87,36 @@ func TestStopWithReplyStuckOn429(t *testing.T) {
 	assert.Len(t, b.fake.Sent(chat), 1)
 }
 
+// TestNoSecondSenderDuringALongWait: two replicas, leases of 300 ms, and
+// Telegram answers the reply with a 429 asking to wait 1 s (over three
+// leases). Whichever replica waits keeps its outbox lease: the other never
+// sends the same reply, and Telegram receives it exactly once after the 429.
+func TestNoSecondSenderDuringALongWait(t *testing.T) {
+	opts := []harnessOption{lockTTL(300 * time.Millisecond), botOptions(WithMaxTurn(200 * time.Millisecond))}
+	a := newHarness(t, opts...)
+	b := newHarness(t, append(opts, replicaOf(a))...)
+	const chat = 605
+	a.fake.SetUserLanguage(chat, "en")
+	a.fake.FailNext("sendMessage", http.StatusTooManyRequests, "", 1, 1)
+	a.command(chat, "/start")
+	a.waitText(chat, enWelcome)
+	a.settle()
+	b.settle()
+	var ok, refused int
+	for _, c := range a.fake.CallsTo("sendMessage") {
+		if c.Params.String("chat_id") != fmt.Sprint(chat) {
+			continue
+		}
+		if c.Code == http.StatusOK {
+			ok++
+		} else {
+			refused++
+		}
+	}
+	assert.Equal(t, 1, refused, "the 429")
+	assert.Equal(t, 1, ok, "the reply reached Telegram exactly once")
+}
+
 // slowChat holds every turn of one chat until released.
 type slowChat struct {
 	Engine
