@@ -210,7 +210,7 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithSweep sets how often the ready set is read for chats another replica
-// left (default 1s), and how long a chat received here is left to this
+// left (default 500ms), and how long a chat received here is left to this
 // replica before others may take it up (default 2s).
 func WithSweep(every, takeOver time.Duration) Option {
 	return func(b *Bot) {
@@ -317,7 +317,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		maxAttempts:   5,
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
-		sweepEvery:    time.Second,
+		sweepEvery:    500 * time.Millisecond,
 		handed:        handoffs{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,

@@ -54,7 +54,7 @@ const (
 	// DefaultLockTTL is how long a chat lock or an outbox lease outlives a
 	// holder that stopped renewing it (lease.go): a killed replica's chats
 	// are taken up by another process this long after its last renewal.
-	DefaultLockTTL = 4 * time.Second
+	DefaultLockTTL = 3 * time.Second
 	appliedKeep    = 64
 	appliedTTL     = 24 * time.Hour
 	onceTTL        = 30 * 24 * time.Hour

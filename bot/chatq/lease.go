@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Leases. A chat lock and an outbox lease live LockTTL (4 s by default)
+// Leases. A chat lock and an outbox lease live LockTTL (3 s by default)
 // in Redis; the process that holds one renews it every quarter of that
 // while its turn or its send runs (Keeper), however long that takes: a
 // slow acquirer, a budget wait, a 429's retry_after. So a lease outlives
