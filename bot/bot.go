@@ -41,6 +41,8 @@ type Engine interface {
 // Sender makes the Bot API calls: bot/sender.Sender.
 type Sender interface {
 	Do(ctx context.Context, chatID int64, kind sender.Kind, call func(ctx context.Context) error) error
+	// DoN is Do for a call that posts n messages (copyMessages of n ids).
+	DoN(ctx context.Context, chatID int64, kind sender.Kind, n int, call func(ctx context.Context) error) error
 	Block(ctx context.Context, chatID int64) error
 	Unblock(ctx context.Context, chatID int64) error
 }
@@ -137,6 +139,7 @@ type Bot struct {
 	callbackKey []byte
 	callbackOld [][]byte
 
+	leases   *chatq.Keeper   // renews the chat locks and outbox leases held here
 	work     context.Context // workers and senders run under it; Drain ends it
 	endWork  context.CancelFunc
 	stopping atomic.Bool // no new entry is started
@@ -207,7 +210,7 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithSweep sets how often the ready set is read for chats another replica
-// left (default 1s), and how long a chat received here is left to this
+// left (default 500ms), and how long a chat received here is left to this
 // replica before others may take it up (default 2s).
 func WithSweep(every, takeOver time.Duration) Option {
 	return func(b *Bot) {
@@ -220,8 +223,9 @@ func WithSweep(every, takeOver time.Duration) Option {
 	}
 }
 
-// WithMaxTurn bounds one turn's backend calls (default dialogs.MaxTurn); it
-// must stay below the chat lock's lifetime.
+// WithMaxTurn bounds one turn's backend calls (default dialogs.MaxTurn). The
+// chat lock is renewed while the turn runs, so the bound is the merchant's
+// patience, not the lock's lifetime.
 func WithMaxTurn(d time.Duration) Option {
 	return func(b *Bot) {
 		if d > 0 {
@@ -313,7 +317,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		maxAttempts:   5,
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
-		sweepEvery:    time.Second,
+		sweepEvery:    500 * time.Millisecond,
 		handed:        handoffs{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,
@@ -321,9 +325,6 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 	}
 	for _, o := range opts {
 		o(b)
-	}
-	if b.maxTurn >= q.LockTTL() {
-		return nil, fmt.Errorf("a turn may last %s but a chat lock only %s: the lock must outlive the turn", b.maxTurn, q.LockTTL())
 	}
 	if b.client == nil {
 		// Many chats send at once: with net/http's default of 2 idle
@@ -353,6 +354,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 	}
 	b.api = client
 	b.client2 = client
+	b.leases = chatq.NewKeeper(q)
 	b.work, b.endWork = context.WithCancel(context.Background())
 	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
 	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
@@ -467,12 +469,17 @@ func (b *Bot) Drain(ctx context.Context) error {
 	_ = b.workers.wait(wctx)
 	_ = b.senders.wait(wctx)
 	b.handed.mu.Lock()
-	left := b.handed.claims
-	b.handed.claims = map[int64]*chatq.Claim{}
+	left, leftOut := b.handed.claims, b.handed.m
+	b.handed.claims, b.handed.m = map[int64]*chatq.Claim{}, map[int64]handed{}
 	b.handed.mu.Unlock()
 	for _, c := range left {
 		b.release(c, time.Now()) // claimed at intake, never started: for the next process
 	}
+	for chat, h := range leftOut {
+		h.lease.Stop() // won by a commit, never sent: for the next process
+		b.releaseOutbox(chat, h.token, time.Now())
+	}
+	b.leases.Close() // nothing held here outlives the process by more than its lease
 	if err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}

@@ -27,8 +27,8 @@ const callTimeout = 10 * time.Second
 // classifies them as it does the library's own, and never quote the token
 // or the request body.
 func (b *Bot) callJSON(ctx context.Context, method string, body []byte) (json.RawMessage, error) {
-	// One request ends well inside the outbox lease (a budget wait before
-	// it may be long; the lease outliving it is MarkSent's concern).
+	// One request is bounded, so that a hung connection frees its sender;
+	// the outbox lease is renewed meanwhile (lease.go in bot/chatq).
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.serverURL+"/bot"+b.token+"/"+method, bytes.NewReader(body))

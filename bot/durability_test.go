@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
@@ -85,6 +87,64 @@ func TestStopWithReplyStuckOn429(t *testing.T) {
 	b.waitText(chat, enWelcome)
 	b.settle()
 	assert.Len(t, b.fake.Sent(chat), 1)
+}
+
+// TestNoSecondSenderDuringALongWait: two replicas, leases of 300 ms, and
+// Telegram answers the reply with a 429 asking to wait 1 s (over three
+// leases). Whichever replica waits keeps its outbox lease: the other never
+// sends the same reply, and Telegram receives it exactly once after the 429.
+func TestNoSecondSenderDuringALongWait(t *testing.T) {
+	opts := []harnessOption{lockTTL(300 * time.Millisecond), botOptions(WithMaxTurn(200 * time.Millisecond))}
+	a := newHarness(t, opts...)
+	b := newHarness(t, append(opts, replicaOf(a))...)
+	const chat = 605
+	a.fake.SetUserLanguage(chat, "en")
+	a.fake.FailNext("sendMessage", http.StatusTooManyRequests, "", 1, 1)
+	a.command(chat, "/start")
+	a.waitText(chat, enWelcome)
+	a.settle()
+	b.settle()
+	var ok, refused int
+	for _, c := range a.fake.CallsTo("sendMessage") {
+		if c.Params.String("chat_id") != fmt.Sprint(chat) {
+			continue
+		}
+		if c.Code == http.StatusOK {
+			ok++
+		} else {
+			refused++
+		}
+	}
+	assert.Equal(t, 1, refused, "the 429")
+	assert.Equal(t, 1, ok, "the reply reached Telegram exactly once")
+}
+
+// TestNoSecondSenderDuringALongBudgetWait: the same with a budget wait: a
+// group's budget of one message a second holds the second of two messages
+// over three leases; the other replica never sends it too.
+func TestNoSecondSenderDuringALongBudgetWait(t *testing.T) {
+	limits := roomy
+	limits.PerGroup = redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Second}
+	opts := []harnessOption{lockTTL(300 * time.Millisecond), botOptions(WithMaxTurn(200 * time.Millisecond)), sendLimits(limits)}
+	a := newHarness(t, opts...)
+	b := newHarness(t, append(opts, replicaOf(a))...)
+	const group = -1001234500001
+	var calls []outbox.Call
+	for _, text := range []string{"first", "second"} {
+		params, err := json.Marshal(map[string]any{"chat_id": group, "text": text})
+		require.NoError(t, err)
+		calls = append(calls, outbox.Call{Method: "sendMessage", Params: params, Priority: outbox.Group})
+	}
+	_, err := a.bot.Enqueue(context.Background(), group, "", calls...)
+	require.NoError(t, err)
+	a.waitSent(group, 2)
+	a.settle()
+	b.settle()
+	var texts []string
+	for _, m := range a.fake.Sent(group) {
+		texts = append(texts, m.Text)
+	}
+	assert.Equal(t, []string{"first", "second"}, texts, "each message reached the group once")
 }
 
 // slowChat holds every turn of one chat until released.

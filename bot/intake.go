@@ -55,7 +55,8 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 	if !b.stopping.Load() {
 		claim = newToken // claim the chats at once, in the same round trip
 	}
-	added, claims, err := b.q.AddUpdates(ctx, pending, time.Now().Add(b.takeOver), claim)
+	since := time.Now()
+	added, claims, err := b.q.AddUpdates(ctx, pending, since.Add(b.takeOver), claim)
 	if err != nil {
 		b.deleteUnstored(pending)
 		b.tellUnstored(pending, langs)
@@ -66,6 +67,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 	// this replica's own worker) is taken on by its holder, whose commit
 	// hands it the next entry.
 	for _, c := range claims {
+		b.leases.HoldChat(c, since) // renewed while it waits for a worker slot
 		b.handClaim(c)
 	}
 	for i, p := range pending {
@@ -89,7 +91,7 @@ func (b *Bot) deleteUnstored(pending []chatq.Pending) {
 	for _, p := range pending {
 		for _, c := range p.Calls {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if _, err := b.do(ctx, p.Chat, c); err != nil {
+			if _, err := b.do(ctx, p.Chat, c, nil); err != nil {
 				b.log.Warn("delete card message while Redis is out of reach", "chat_id", p.Chat,
 					"err", scrub(err.Error(), b.token))
 			}

@@ -68,15 +68,17 @@ func (b *Bot) tellUnstored(pending []chatq.Pending, langs map[int64]string) {
 	}
 }
 
+// awayPatience is how long whileAway tries: a Redis restart with
+// append-only persistence takes seconds.
+const awayPatience = 30 * time.Second
+
 // whileAway runs op, and while it fails (Redis out of reach) runs it again
-// every 200 ms for up to the lease it concerns (chatq.DefaultLockTTL), or
-// until the bot stops. A lock or outbox lease this replica could not give
+// every 200 ms for up to awayPatience, or until the bot stops. A lock or outbox lease this replica could not give
 // back, or a sent call it could not mark, would otherwise hold the chat
-// until the lease ran out on its own (30 s after Redis came back, for a
-// restart with append-only persistence), and an unmarked call would be
-// sent twice. op's own retries are safe: each checks the holder's token.
+// until the lease ran out on its own, and an unmarked call would be sent
+// twice (markOut marks a call whose lease ran out while nobody took it). op's own retries are safe: each checks the holder's token.
 func (b *Bot) whileAway(what string, chat int64, op func(ctx context.Context) error) error {
-	deadline := time.Now().Add(chatq.DefaultLockTTL)
+	deadline := time.Now().Add(awayPatience)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := op(ctx)

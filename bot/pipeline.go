@@ -132,7 +132,10 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 	c, ok := b.takeClaim(chat)
 	var err error
 	if !ok {
-		c, err = b.q.Claim(ctx, chat, newToken())
+		since := time.Now()
+		if c, err = b.q.Claim(ctx, chat, newToken()); err == nil && c.Head != nil {
+			b.leases.HoldChat(c, since)
+		}
 	}
 	switch {
 	case errors.Is(err, chatq.ErrBusy):
@@ -145,6 +148,10 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 	case c.Head == nil:
 		return
 	}
+	// The lock is renewed until here: given back by the last commit or a
+	// release, lost (the commit was refused), or, after a crash, left to
+	// run out within its lease.
+	defer c.Lease.Stop()
 	st := b.decodeState(chat, c.State)
 	for c.Head != nil {
 		if b.stopping.Load() {
@@ -161,6 +168,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			return
 		}
 		sendToken := newToken()
+		committing := time.Now()
 		done, err := b.q.Commit(context.WithoutCancel(ctx), c, turn, sendToken)
 		if err != nil {
 			if !errors.Is(err, chatq.ErrLockLost) {
@@ -177,7 +185,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			b.senders.kick(turn.GroupChat)
 		}
 		if done.Outbox != nil {
-			b.handSend(chat, sendToken, done.Outbox)
+			b.handSend(chat, sendToken, done.Outbox, b.leases.HoldOutbox(chat, sendToken, committing))
 		}
 	}
 }
@@ -185,6 +193,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 // release gives the chat back after a failure, to be looked at again at
 // retryAt, with a fresh context: the lock must go even on shutdown.
 func (b *Bot) release(c *chatq.Claim, retryAt time.Time) {
+	defer c.Lease.Stop()
 	_ = b.whileAway("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
 }
 

@@ -30,6 +30,9 @@ type nopSender struct{}
 func (nopSender) Do(context.Context, int64, sender.Kind, func(context.Context) error) error {
 	return nil
 }
+func (nopSender) DoN(context.Context, int64, sender.Kind, int, func(context.Context) error) error {
+	return nil
+}
 func (nopSender) Block(context.Context, int64) error   { return nil }
 func (nopSender) Unblock(context.Context, int64) error { return nil }
 

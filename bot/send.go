@@ -26,6 +26,7 @@ type ResultHandler func(ctx context.Context, chat int64, c outbox.Call, result j
 type handed struct {
 	token string
 	first []byte
+	lease *chatq.Lease
 }
 
 type handoffs struct {
@@ -56,9 +57,12 @@ func (b *Bot) takeClaim(chat int64) (*chatq.Claim, bool) {
 }
 
 // handSend gives chat's outbox, won by a commit under token, to a sender.
-func (b *Bot) handSend(chat int64, token string, first []byte) {
+func (b *Bot) handSend(chat int64, token string, first []byte, lease *chatq.Lease) {
 	b.handed.mu.Lock()
-	b.handed.m[chat] = handed{token: token, first: first}
+	if old, ok := b.handed.m[chat]; ok {
+		old.lease.Stop() // cannot happen while the lease holds; should it, not renewed for ever
+	}
+	b.handed.m[chat] = handed{token: token, first: first, lease: lease}
 	b.handed.mu.Unlock()
 	b.senders.kick(chat)
 }
@@ -77,10 +81,22 @@ func (b *Bot) takeHanded(chat int64) (handed, bool) {
 // key). A call Telegram refuses for good is replaced by its Else, or
 // dropped and logged. When Telegram is out of reach or asks for a long
 // pause, the outbox is given back with a time to try again, on any replica.
+//
+// The outbox lease is renewed for as long as this sender works on it,
+// waits included: a budget wait or a 429's retry_after longer than the
+// lease does not let another replica (or this one's sweeper) claim the
+// outbox and send the same head. Renewing was chosen over giving the call
+// back before a long wait: the wait is spent either way, and a call given
+// back mid-wait loses its place in the budgets' queue. A 429 longer than
+// the sender's patience (sender.WithMaxWait) still gives the outbox back,
+// to free the slot, not for the lease's sake. Should the renewals fail (Redis
+// out of reach), the lease is no longer Held once it may have run out, and
+// no request is made for it (do checks right before each one).
 func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 	h, ok := b.takeHanded(chat)
 	if !ok {
 		h.token = newToken()
+		since := time.Now()
 		first, err := b.q.ClaimOutbox(ctx, chat, h.token)
 		if err != nil {
 			if !errors.Is(err, chatq.ErrNotSender) && ctx.Err() == nil {
@@ -88,16 +104,30 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 			}
 			return
 		}
-		h.first = first
+		if first == nil {
+			return // nothing waits; the lease was given back
+		}
+		h.first, h.lease = first, b.leases.HoldOutbox(chat, h.token, since)
 	}
+	defer h.lease.Stop()
+	// Waits for the budgets end as soon as the lease is lost.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(h.lease.Context(), func() { cancel(context.Cause(h.lease.Context())) })()
 	raw := h.first
 	for raw != nil {
+		if !h.lease.Held() {
+			return // another sender may hold it now: it sends what is left
+		}
 		if ctx.Err() != nil {
 			b.releaseOutbox(chat, h.token, time.Now())
 			return
 		}
-		retryAt, blocked := b.sendOne(ctx, chat, raw)
+		retryAt, blocked, lost := b.sendOne(ctx, chat, raw, h.lease)
 		switch {
+		case lost:
+			b.log.Warn("outbox lease lost; its next holder sends what is left", "chat_id", chat)
+			return
 		case blocked:
 			b.releaseOutbox(chat, h.token, time.Time{}) // until the merchant unblocks
 			return
@@ -128,14 +158,17 @@ func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time) {
 // sendOne makes one outbox call (or its Else). It returns a time to try
 // again when the call could not be made now, or blocked when the chat
 // blocked the bot; otherwise the call is done with, sent or given up.
-func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time.Time, blocked bool) {
+func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.Lease) (retryAt time.Time, blocked, lost bool) {
 	var c outbox.Call
 	if err := json.Unmarshal(raw, &c); err != nil {
 		b.log.Error("outbox call does not decode; dropped", "chat_id", chat)
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	for {
-		result, err := b.do(ctx, chat, c)
+		result, err := b.do(ctx, chat, c, lease)
+		if err != nil && (errors.Is(err, chatq.ErrLeaseLost) || errors.Is(context.Cause(ctx), chatq.ErrLeaseLost)) {
+			return time.Time{}, false, true
+		}
 		outcome := callOutcome(ctx, err)
 		b.metrics.TelegramCall(priorityName(c.Priority), outcome)
 		if status, ok := notifiedStatus(c); ok {
@@ -149,10 +182,10 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 		switch {
 		case err == nil:
 			b.sent(ctx, chat, c, result)
-			return time.Time{}, false
+			return time.Time{}, false, false
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
-			return time.Time{}, true
+			return time.Time{}, true, false
 		case sendable(ctx, err):
 			var later *sender.RetryLater
 			wait := b.retryMax
@@ -161,23 +194,23 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 			}
 			b.log.Warn("outbox call not sent, trying again later", "chat_id", chat, "method", c.Method,
 				"wait", wait, "err", scrub(err.Error(), b.token))
-			return time.Now().Add(wait), false
+			return time.Now().Add(wait), false, false
 		case c.Method == "editMessageText" && strings.Contains(err.Error(), "message is not modified"):
-			return time.Time{}, false // it already says this
+			return time.Time{}, false, false // it already says this
 		case b.desk != nil && b.deskTags != "" && strings.HasPrefix(c.Tag, b.deskTags):
 			handled, herr := b.desk.HandleFailed(ctx, chat, c, err)
 			if herr != nil {
 				b.log.Warn("support desk could not take a refused call", "chat_id", chat, "err", herr)
 			}
 			if handled {
-				return time.Time{}, false
+				return time.Time{}, false, false
 			}
 			if c.Else != nil {
 				c = *c.Else
 				continue
 			}
 			b.log.Info("support desk call refused; dropped", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
-			return time.Time{}, false
+			return time.Time{}, false, false
 		case c.Else != nil:
 			b.log.Info("outbox call refused, sending its alternative", "chat_id", chat, "method", c.Method,
 				"err", scrub(err.Error(), b.token))
@@ -185,11 +218,11 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 			continue
 		case c.Optional:
 			b.log.Debug("optional outbox call refused", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
-			return time.Time{}, false
+			return time.Time{}, false, false
 		}
 		b.log.Error("outbox call refused by Telegram; dropped", "chat_id", chat, "method", c.Method,
 			"err", scrub(err.Error(), b.token))
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 }
 
@@ -205,8 +238,9 @@ func postsNothing(method string) bool {
 	return false
 }
 
-// do makes c through the one sender: budgets, retry_after, retries.
-func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessage, error) {
+// do makes c through the one sender: budgets, retry_after, retries. Each
+// request is made only while lease (nil: none) is held.
+func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call, lease *chatq.Lease) (json.RawMessage, error) {
 	kind := sender.Message
 	switch {
 	case postsNothing(c.Method):
@@ -226,12 +260,35 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call) (json.RawMessag
 		}
 	}
 	var result json.RawMessage
-	err := b.send.Do(ctx, target, kind, func(ctx context.Context) error {
+	err := b.send.DoN(ctx, target, kind, messagesPosted(c), func(ctx context.Context) error {
+		if !lease.Held() {
+			return chatq.ErrLeaseLost
+		}
 		r, err := b.callJSON(ctx, c.Method, c.Params)
 		result = r
 		return err
 	})
 	return result, err
+}
+
+// messagesPosted is how many messages c posts, as Telegram's limits count
+// them: one per id copied or forwarded, one per item of an album. A long
+// text is split before it reaches the outbox (render.go), one call per
+// message, so a sendMessage is one.
+func messagesPosted(c outbox.Call) int {
+	switch c.Method {
+	case "copyMessages", "forwardMessages", "sendMediaGroup":
+	default:
+		return 1
+	}
+	var p struct {
+		MessageIDs []json.RawMessage `json:"message_ids"`
+		Media      []json.RawMessage `json:"media"`
+	}
+	if json.Unmarshal(c.Params, &p) != nil {
+		return 1
+	}
+	return max(len(p.MessageIDs)+len(p.Media), 1)
 }
 
 // leadingChatID reads chat_id when it is the first field of params, as

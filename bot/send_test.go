@@ -3,6 +3,8 @@ package bot
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/merchantbot/merchantbot/bot/outbox"
 )
 
 // The shortcut for chat_id agrees with decoding the parameters, and gives
@@ -31,6 +33,25 @@ func TestLeadingChatID(t *testing.T) {
 		}
 		if params == `{"chat_id":42,"text":"hi"}` && (!ok || id != 42) {
 			t.Errorf("leadingChatID(%s) = %d, %v; want the shortcut to read 42", params, id, ok)
+		}
+	}
+}
+
+// A call is charged to the send budgets for every message it posts.
+func TestMessagesPosted(t *testing.T) {
+	for _, tt := range []struct {
+		method, params string
+		want           int
+	}{
+		{"sendMessage", `{"chat_id":1,"text":"hi"}`, 1},
+		{"copyMessages", `{"chat_id":-100,"from_chat_id":1,"message_ids":[1,2,3,4,5]}`, 5},
+		{"forwardMessages", `{"chat_id":-100,"from_chat_id":1,"message_ids":[7,8]}`, 2},
+		{"sendMediaGroup", `{"chat_id":-100,"media":[{"type":"photo"},{"type":"photo"},{"type":"photo"}]}`, 3},
+		{"copyMessages", `{"chat_id":-100,"message_ids":[]}`, 1},
+		{"copyMessages", `not json`, 1},
+	} {
+		if got := messagesPosted(outbox.Call{Method: tt.method, Params: []byte(tt.params)}); got != tt.want {
+			t.Errorf("messagesPosted(%s %s) = %d, want %d", tt.method, tt.params, got, tt.want)
 		}
 	}
 }

@@ -51,7 +51,10 @@ var (
 
 // Defaults.
 const (
-	DefaultLockTTL = 30 * time.Second
+	// DefaultLockTTL is how long a chat lock or an outbox lease outlives a
+	// holder that stopped renewing it (lease.go): a killed replica's chats
+	// are taken up by another process this long after its last renewal.
+	DefaultLockTTL = 3 * time.Second
 	appliedKeep    = 64
 	appliedTTL     = 24 * time.Hour
 	onceTTL        = 30 * 24 * time.Hour
@@ -68,7 +71,7 @@ type Redis struct {
 	blockedFn func(chat int64) string
 	now       func() time.Time
 
-	add, claim, commit, release, claimOut, markOut, releaseOut *redis.Script
+	add, claim, commit, release, claimOut, markOut, releaseOut, renew *redis.Script
 }
 
 // Option configures Redis.
@@ -77,7 +80,8 @@ type Option func(*Redis)
 // WithPrefix sets the key prefix (default "mb:").
 func WithPrefix(p string) Option { return func(r *Redis) { r.prefix = p } }
 
-// WithLockTTL sets how long a lock outlives a holder that died.
+// WithLockTTL sets how long a lock outlives a holder that died (or stopped
+// renewing it).
 func WithLockTTL(d time.Duration) Option {
 	return func(r *Redis) {
 		if d > 0 {
@@ -107,6 +111,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		claimOut:   redis.NewScript(claimOutLua),
 		markOut:    redis.NewScript(markOutLua),
 		releaseOut: redis.NewScript(releaseOutLua),
+		renew:      redis.NewScript(renewLua),
 	}
 	for _, o := range opts {
 		o(r)
@@ -123,7 +128,7 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut} {
+	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew} {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
 			return fmt.Errorf("load queue scripts: %w", err)
 		}
@@ -335,6 +340,9 @@ type Claim struct {
 	Token string
 	State []byte // the state record; nil when the chat has none
 	Head  *Entry // nil: the queue is empty and the lock was given back
+	// Lease keeps the lock alive while the holder works (Keeper.HoldChat);
+	// nil when nobody renews it.
+	Lease *Lease
 }
 
 // KEYS: q, l, s, n, ready, o. ARGV: token, lock TTL ms, chat, recheck score.

@@ -190,3 +190,79 @@ func TestMarkAfterTheLeaseRanOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n, "b stays for its sender")
 }
+
+// A held lease outlives its TTL as long as its holder renews it: nobody
+// else claims the chat or its outbox meanwhile, and the holder's commit
+// goes through. Once renewals stop (a crash), the lock runs out within its
+// TTL and another holder claims the chat.
+func TestLeaseRenewedWhileHeld(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(400*time.Millisecond))
+	require.NoError(t, q.Preload(context.Background()))
+	k := chatq.NewKeeper(q)
+	ctx := context.Background()
+	const chat = 47
+	_, err := q.AddUpdate(ctx, chat, 1, []byte("u1"), time.Now())
+	require.NoError(t, err)
+	_, err = q.AddUpdate(ctx, chat, 2, []byte("u2"), time.Now())
+	require.NoError(t, err)
+	c, err := q.Claim(ctx, chat, "slow")
+	require.NoError(t, err)
+	lease := k.HoldChat(c, time.Now())
+	_, err = q.Enqueue(ctx, chat, "", msg("waiting"))
+	require.NoError(t, err)
+	_, err = q.ClaimOutbox(ctx, chat, "sender")
+	require.NoError(t, err)
+	out := k.HoldOutbox(chat, "sender", time.Now())
+	for range 8 { // five lifetimes of the lease
+		time.Sleep(250 * time.Millisecond)
+		_, err := q.Claim(ctx, chat, "other")
+		require.ErrorIs(t, err, chatq.ErrBusy, "the chat lock is renewed")
+		_, err = q.ClaimOutbox(ctx, chat, "other sender")
+		require.ErrorIs(t, err, chatq.ErrNotSender, "the outbox lease is renewed")
+	}
+	assert.True(t, lease.Held())
+	assert.True(t, out.Held())
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true}, "ot")
+	require.NoError(t, err, "the holder commits after more than its TTL")
+	require.NotNil(t, done.Next)
+	lease.Stop() // as a killed process: nothing renews, nothing is released
+	out.Stop()
+	require.Eventually(t, func() bool {
+		c2, err := q.Claim(ctx, chat, "next")
+		return err == nil && string(c2.Head.Payload) == "u2"
+	}, 5*time.Second, 20*time.Millisecond, "the lock runs out once nobody renews it")
+	require.Eventually(t, func() bool {
+		_, err := q.ClaimOutbox(ctx, chat, "next sender")
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	assert.Zero(t, k.Held())
+}
+
+// A lease another holder took over is lost: Held says so and its Context
+// ends with ErrLeaseLost.
+func TestLeaseLostWhenTaken(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(400*time.Millisecond))
+	require.NoError(t, q.Preload(context.Background()))
+	k := chatq.NewKeeper(q)
+	ctx := context.Background()
+	const chat = 48
+	_, err := q.Enqueue(ctx, chat, "", msg("a"))
+	require.NoError(t, err)
+	_, err = q.ClaimOutbox(ctx, chat, "mine")
+	require.NoError(t, err)
+	out := k.HoldOutbox(chat, "mine", time.Now())
+	require.True(t, out.Held())
+	require.NoError(t, rdb.Set(ctx, prefix+"{48}:ol", "theirs", 0).Err())
+	select {
+	case <-out.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lost lease's context never ended")
+	}
+	assert.ErrorIs(t, context.Cause(out.Context()), chatq.ErrLeaseLost)
+	assert.False(t, out.Held())
+	v, err := rdb.Get(ctx, prefix+"{48}:ol").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "theirs", v, "a lost lease is not renewed")
+}

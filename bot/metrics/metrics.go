@@ -102,7 +102,7 @@ func New() *Metrics {
 		"Application status notifications, by status and outcome (sent, failed).", "status", "outcome")
 
 	m.telegramCalls = f.counterVec("telegram_calls_total",
-		"Bot API calls made by the sender, by priority (reply, notification, group) and outcome (ok, retry, failed, blocked).",
+		"Bot API calls made by the sender, by priority (reply, notification, group) and outcome (sent, later, refused, blocked).",
 		"priority", "outcome")
 	m.tooMany = f.counter("telegram_too_many_requests_total",
 		"Bot API answers 429 Too Many Requests.")
@@ -122,7 +122,30 @@ func New() *Metrics {
 		"op")
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.knownAtZero()
 	return m
+}
+
+// Outcomes of a Bot API call as the outbox sender reports them (bot/send.go).
+var telegramPriorities, telegramOutcomes = []string{"reply", "notification", "group"},
+	[]string{"sent", "later", "refused", "blocked"}
+
+// knownAtZero makes every known label value of the counters an operator
+// alerts on appear at 0 from the start: a rate() over a series that only
+// appears with its first event misses that event, and an alert on "failed"
+// cannot tell "none yet" from "not reported".
+func (m *Metrics) knownAtZero() {
+	for _, st := range backend.Statuses {
+		status := m.label("status", string(st))
+		for _, outcome := range []string{"sent", "failed"} {
+			m.notifications.WithLabelValues(status, outcome)
+		}
+	}
+	for _, p := range telegramPriorities {
+		for _, o := range telegramOutcomes {
+			m.telegramCalls.WithLabelValues(m.label("priority", p), m.label("outcome", o))
+		}
+	}
 }
 
 // Handler serves the registry in the Prometheus text format: mount it at
@@ -252,8 +275,8 @@ func (m *Metrics) NotificationFailed(status string) {
 // ---- the sender ----
 
 // TelegramCall counts one Bot API call the sender made; priority is
-// "reply", "notification" or "group"; outcome is "ok", "retry" (will be sent
-// again), "failed" (given up) or "blocked" (403 from a merchant).
+// "reply", "notification" or "group"; outcome is "sent", "later" (will be
+// sent again), "refused" (given up) or "blocked" (403).
 func (m *Metrics) TelegramCall(priority, outcome string) {
 	if m != nil {
 		m.telegramCalls.WithLabelValues(m.label("priority", priority), m.label("outcome", outcome)).Inc()

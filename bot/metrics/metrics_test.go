@@ -65,7 +65,7 @@ func exercise(m *metrics.Metrics) {
 	m.AgentFirstAnswer(90 * time.Second)
 	m.NotificationSent("approved")
 	m.NotificationFailed("rejected")
-	m.TelegramCall("reply", "ok")
+	m.TelegramCall("reply", "sent")
 	m.TooManyRequests()
 	m.SetOutboxDepth(7)
 	m.RedisError("evalsha")
@@ -93,7 +93,7 @@ func TestEveryMetricIsOnThePage(t *testing.T) {
 		`merchantbot_handoff_first_answer_seconds_bucket{le="120"} 1`,
 		`merchantbot_notifications_total{outcome="sent",status="approved"} 1`,
 		`merchantbot_notifications_total{outcome="failed",status="rejected"} 1`,
-		`merchantbot_telegram_calls_total{outcome="ok",priority="reply"} 1`,
+		`merchantbot_telegram_calls_total{outcome="sent",priority="reply"} 1`,
 		`merchantbot_telegram_too_many_requests_total 1`,
 		`merchantbot_outbox_depth 7`,
 		`merchantbot_redis_errors_total{command="evalsha"} 1`,
@@ -237,3 +237,27 @@ func TestRedisHookCountsFailuresOnly(t *testing.T) {
 }
 
 func rand() string { return fmt.Sprintf("%d", time.Now().UnixNano()) }
+
+// TestKnownLabelValuesAtZero: before anything happened, every application
+// status's notification counters and every sender outcome are on the page
+// at 0, as Prometheus expects of known label values.
+func TestKnownLabelValuesAtZero(t *testing.T) {
+	page := scrape(t, metrics.New())
+	for _, st := range backend.Statuses {
+		for _, outcome := range []string{"sent", "failed"} {
+			w := fmt.Sprintf(`merchantbot_notifications_total{outcome=%q,status=%q} 0`, outcome, st)
+			if !strings.Contains(page, w+"\n") {
+				t.Errorf("page lacks %q", w)
+			}
+		}
+	}
+	for _, w := range []string{
+		`merchantbot_telegram_calls_total{outcome="sent",priority="notification"} 0`,
+		`merchantbot_telegram_calls_total{outcome="refused",priority="group"} 0`,
+		`merchantbot_telegram_calls_total{outcome="blocked",priority="reply"} 0`,
+	} {
+		if !strings.Contains(page, w+"\n") {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}

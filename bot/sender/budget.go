@@ -21,13 +21,19 @@ import (
 // 2017, by Redis's clock), so replicas running the former three-call path
 // share budgets with this one during a rolling upgrade.
 //
+// A call that posts n messages (copyMessages of n ids) takes n tokens: it
+// may go once min(n, burst) tokens are there, and moves the budget's
+// theoretical arrival time on by n intervals, so that the messages beyond
+// the burst are paid back before anything else goes.
+//
 // KEYS: cooldown, chat budget, global budget (a budget whose rate is 0 is
 // not checked). ARGV: now in unix ms by the sender's clock (cooldowns only),
-// then rate, burst, period in seconds for the chat and for the global budget.
-// Returns {1, 0, 0} when allowed, else {0, microseconds to wait, 1 when the
-// global budget is the longer wait}.
+// the number of messages, then rate, burst, period in seconds for the chat
+// and for the global budget. Returns {1, 0, 0} when allowed, else {0,
+// microseconds to wait, 1 when the global budget is the longer wait}.
 var takeScript = redis.NewScript(`
 local now_ms = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
 local until_ms = tonumber(redis.call("GET", KEYS[1]) or "0")
 if until_ms and until_ms > now_ms then
   return {0, (until_ms - now_ms) * 1000, 0}
@@ -38,19 +44,18 @@ local wait = 0
 local global_bound = 0
 local tats = {}
 for i = 0, 1 do
-  local rate = tonumber(ARGV[2 + 3 * i])
+  local rate = tonumber(ARGV[3 + 3 * i])
   if rate > 0 then
-    local burst = tonumber(ARGV[3 + 3 * i])
-    local interval = tonumber(ARGV[4 + 3 * i]) / rate
+    local burst = tonumber(ARGV[4 + 3 * i])
+    local interval = tonumber(ARGV[5 + 3 * i]) / rate
     local tat = tonumber(redis.call("GET", KEYS[2 + i]) or "0") or 0
     tat = math.max(tat, now)
-    local new_tat = tat + interval
-    local diff = now - (new_tat - interval * burst)
+    local diff = now - (tat + interval * math.min(cost, burst) - interval * burst)
     if diff < 0 and -diff > wait then
       wait = -diff
       global_bound = i
     end
-    tats[i] = new_tat
+    tats[i] = tat + interval * cost
   end
 end
 if wait > 0 then
@@ -103,9 +108,11 @@ func (s *Sender) budgets(chatID int64) (chat, global budget) {
 // their backlog drains at their own 1/s, well under the global rate (a tail
 // of a notification wave). In order, every chat moves at the same pace; and
 // Redis hears one caller per token, not every waiter.
-func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, chat, global budget, throttled *bool) error {
-	cooldown := s.prefix + "cooldown:none" // not set by anyone: no chat budget either
-	if chat.key != "" {
+func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat, global budget, throttled *bool) error {
+	// A chat's 429 cooldown holds whether or not its budget is on
+	// (SEND_RATE_CHAT=0 lifts the budget, not Telegram's retry_after).
+	cooldown := s.prefix + "cooldown:none" // not set by anyone
+	if chatID != 0 {
 		cooldown = s.cooldownKey(chatID)
 	}
 	globalKey := global.key
@@ -142,7 +149,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, chat, global
 		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
 			continue
 		}
-		args := append(append([]any{s.now().UnixMilli()}, chat.args()...), global.args()...)
+		args := append(append([]any{s.now().UnixMilli(), n}, chat.args()...), global.args()...)
 		res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 		if err != nil {
 			return fmt.Errorf("rate limit: %w", err)

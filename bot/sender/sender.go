@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,9 @@ type Sender struct {
 	gateQueue      atomic.Int64  // callers holding or waiting for gate
 
 	stats counters
+	// cooldowns are the 429 cooldowns this process saw (chat id → unix ms),
+	// for when every budget is lifted and Redis is not asked.
+	cooldowns sync.Map
 }
 
 // New returns a Sender whose budgets, cooldowns and block records live in rdb.
@@ -85,9 +89,20 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 // API errors (400...) are returned at once. A failure is returned as *SendError. call must use
 // the ctx it is given and be safe to repeat.
 func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx context.Context) error) error {
+	return s.DoN(ctx, chatID, kind, 1, call)
+}
+
+// DoN is Do for a call that posts n messages (copyMessages or
+// forwardMessages of n ids, an album of n): it takes n tokens of the chat's
+// (or group's) budget and of the global one, as Telegram counts them. A call
+// of more messages than a budget's burst goes when that budget is full, and
+// the messages beyond the burst are owed: later calls wait until they are
+// paid back.
+func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call func(ctx context.Context) error) error {
+	n = max(n, 1)
 	for attempt := 1; ; attempt++ {
 		if kind == Message || kind == Notification {
-			if err := s.acquire(ctx, chatID, kind); err != nil {
+			if err := s.acquire(ctx, chatID, kind, n); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}
 		}
@@ -166,10 +181,12 @@ func (s *Sender) backoff(attempt int) time.Duration {
 // budget, decided together by one script (budget.go), so a message costs one
 // Redis round trip when no one waits, and none when the limits are lifted.
 // A Notification first lets the Messages waiting in this process go.
-func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
+func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) error {
 	chat, global := s.budgets(chatID)
 	if chat.key == "" && global.key == "" {
-		return nil
+		// No budget to ask Redis for: the chat's 429 cooldown is honoured as
+		// this process saw it (another replica's is met by its own 429).
+		return s.waitLocalCooldown(ctx, chatID)
 	}
 	var throttled bool
 	defer func() {
@@ -187,7 +204,7 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind) error {
 			return err
 		}
 	}
-	return s.take(ctx, chatID, kind, chat, global, &throttled)
+	return s.take(ctx, chatID, kind, n, chat, global, &throttled)
 }
 
 func (s *Sender) cooldownKey(chatID int64) string {
@@ -198,10 +215,29 @@ func (s *Sender) cooldownKey(chatID int64) string {
 // costs other callers a 429 of their own, so the error is logged, not returned.
 func (s *Sender) setCooldown(ctx context.Context, chatID int64, d time.Duration) {
 	until := s.now().Add(d).UnixMilli()
+	if chat, global := s.budgets(chatID); chat.key == "" && global.key == "" {
+		s.cooldowns.Store(chatID, until) // no script will read the shared one
+	}
 	if err := s.rdb.Set(ctx, s.cooldownKey(chatID), until, d).Err(); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "record telegram cooldown",
 			slog.Int64("chat_id", chatID), slog.String("error", err.Error()))
 	}
+}
+
+// waitLocalCooldown waits out the 429 cooldown this process recorded for
+// chatID, when no budget script (which reads the shared one) runs.
+func (s *Sender) waitLocalCooldown(ctx context.Context, chatID int64) error {
+	v, ok := s.cooldowns.Load(chatID)
+	if !ok {
+		return nil
+	}
+	wait := time.Duration(v.(int64)-s.now().UnixMilli()) * time.Millisecond
+	if wait <= 0 {
+		s.cooldowns.CompareAndDelete(chatID, v)
+		return nil
+	}
+	s.stats.throttled.Add(1)
+	return s.sleep(ctx, wait)
 }
 
 // sleepContext waits for d or until ctx is done.

@@ -494,3 +494,88 @@ func TestGlobalBudgetServedInOrder(t *testing.T) {
 		t.Errorf("sent in the order %v, want %v (the order they asked)", order, want)
 	}
 }
+
+// With the per-chat budget lifted (SEND_RATE_CHAT=0), a private chat's 429
+// still holds back the next message to it, on this replica and on another;
+// with every budget lifted, on this one (no Redis is asked then).
+func TestCooldownHonouredWithChatLimitLifted(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		limits Limits
+		shared bool // the second message goes from another replica
+	}{
+		{"chat limit lifted, another replica", Limits{Global: roomy.Global, PerGroup: roomy.PerGroup, NoPerChat: true}, true},
+		{"chat limit lifted, same replica", Limits{Global: roomy.Global, PerGroup: roomy.PerGroup, NoPerChat: true}, false},
+		{"every limit lifted, same replica", Limits{NoGlobal: true, NoPerChat: true}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb, prefix := redistest.New(t)
+			api := &fakeAPI{script: []reply{tooMany(3)}}
+			b := newBot(t, api)
+			clock := newFakeTime()
+			first := New(rdb, WithPrefix(prefix), WithLimits(tt.limits), WithClock(clock.Now), WithSleep(clock.Sleep), WithMaxAttempts(1))
+			second := first
+			if tt.shared {
+				second = New(rdb, WithPrefix(prefix), WithLimits(tt.limits), WithClock(clock.Now), WithSleep(clock.Sleep))
+			}
+			var tooManyErr *bot.TooManyRequestsError
+			if err := first.Do(t.Context(), 42, Message, sendText(b, 42, secret)); !errors.As(err, &tooManyErr) {
+				t.Fatalf("first Do = %v, want the 429", err)
+			}
+			if err := second.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+				t.Fatalf("second Do: %v", err)
+			}
+			if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
+				t.Errorf("slept %v before the next message to the chat, want the 3s retry_after", got)
+			}
+			wantHits(t, api, 2)
+		})
+	}
+}
+
+// A call that posts several messages (copyMessages of 5 ids) takes a token
+// of the group's budget, and of the global one, for each of them: the group's
+// next message waits until the messages beyond its burst are paid back.
+func TestEveryMessageOfOneCallTakesAToken(t *testing.T) {
+	ctx := t.Context()
+	t.Run("group", func(t *testing.T) {
+		rdb, prefix := redistest.New(t)
+		api := &fakeAPI{}
+		b := newBot(t, api)
+		limits := roomy
+		limits.PerGroup = redis_rate.Limit{Rate: 20, Burst: 3, Period: time.Minute} // one every 3 s
+		rec := &recorder{then: stopWaiting}
+		s := New(rdb, WithPrefix(prefix), WithLimits(limits), WithSleep(rec.Sleep))
+		const group = -100123
+		if err := s.DoN(ctx, group, Message, 5, sendText(b, group, "five copies")); err != nil {
+			t.Fatalf("DoN of 5 with a full budget: %v", err)
+		}
+		if err := s.Do(ctx, group, Message, sendText(b, group, "next")); !errors.Is(err, errStop) {
+			t.Fatalf("next group Do = %v, want it to wait for the group budget", err)
+		}
+		// 5 messages against a burst of 3: 3 more intervals of 3 s before one more.
+		if got := rec.Sleeps(); len(got) != 1 || got[0] < 8*time.Second || got[0] > 9*time.Second {
+			t.Errorf("waited %v, want about 9s (the two messages beyond the burst and the next)", got)
+		}
+		wantHits(t, api, 1)
+	})
+	t.Run("global", func(t *testing.T) {
+		rdb, prefix := redistest.New(t)
+		api := &fakeAPI{}
+		b := newBot(t, api)
+		limits := roomy
+		limits.Global = redis_rate.Limit{Rate: 30, Burst: 30, Period: time.Second}
+		rec := &recorder{then: stopWaiting}
+		s := New(rdb, WithPrefix(prefix), WithLimits(limits), WithSleep(rec.Sleep))
+		if err := s.DoN(ctx, -100123, Message, 100, sendText(b, -100123, "a hundred copies")); err != nil {
+			t.Fatalf("DoN of 100: %v", err)
+		}
+		if err := s.Do(ctx, 42, Message, sendText(b, 42, "another chat")); !errors.Is(err, errStop) {
+			t.Fatalf("Do to another chat = %v, want it to wait for the global budget", err)
+		}
+		// 100 messages against 30 a second: about 71/30 s before one more.
+		if got := rec.Sleeps(); len(got) != 1 || got[0] < 2*time.Second || got[0] > 3*time.Second {
+			t.Errorf("waited %v, want about 2.4s", got)
+		}
+	})
+}

@@ -370,13 +370,21 @@ func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
 	return map[int64][]string{0: botTexts(fake, zh), 1: botTexts(fake, en)}
 }
 
+// oldLease is how long a killed process's chat locks and outbox leases
+// held its chats before leases were renewed (and so short): the recovery
+// the kill test shows must come well before it.
+const oldLease = 30 * time.Second
+
 // TestFaultKill9: SIGKILL while 50 merchants are mid-dialog, then a new
 // process: every merchant goes on at the right step and sees each answer
-// once, in order (in polling and in webhook mode).
+// once, in order (in polling and in webhook mode), and every merchant's
+// pending reply arrives within seconds of the restart — the dead process's
+// leases run out within chatq.DefaultLockTTL of its last renewal — not after
+// the 30 s leases of old.
 func TestFaultKill9(t *testing.T) {
 	for _, mode := range []string{"polling", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
-			t.Parallel() // each waits out the dead process's 30 s chat locks
+			t.Parallel()
 			r := newFaultRig(t, mode == "webhook")
 			first := r.start()
 			want := references(t, r.fake)
@@ -387,10 +395,32 @@ func TestFaultKill9(t *testing.T) {
 			}
 			// Killed a third of the way: every merchant has answers stored
 			// and updates in flight (queued, applied but unsent, unacked).
+			var killed, restarted time.Time
 			walkAll(t, r.fake, chats, base+150, func() {
 				first.kill()
+				killed = time.Now()
 				r.start()
+				restarted = time.Now()
 			})
+			// Each merchant was waiting for a reply when the process died
+			// (they act only once answered): the slowest first reply after
+			// the kill is how long the deployment took to recover.
+			var slowest time.Time
+			for _, chat := range chats {
+				id := fmt.Sprint(chat)
+				for _, c := range r.fake.CallsTo("sendMessage") {
+					if c.Code == http.StatusOK && c.Params.String("chat_id") == id && c.At.After(killed) {
+						if c.At.After(slowest) {
+							slowest = c.At
+						}
+						break
+					}
+				}
+			}
+			require.False(t, slowest.IsZero(), "replies after the kill")
+			t.Logf("%s: restarted %.1fs after kill -9; every merchant's pending reply arrived %.1fs after the restart (%.1fs after the kill)",
+				mode, restarted.Sub(killed).Seconds(), slowest.Sub(restarted).Seconds(), slowest.Sub(killed).Seconds())
+			assert.Less(t, slowest.Sub(killed), oldLease/2, "recovered long before the 30 s leases of old would have let anyone")
 			doubled := 0
 			for _, chat := range chats {
 				n := checkTranscript(t, r.fake, chat, want[chat%2])

@@ -107,6 +107,13 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 		c.supportChat = id
 	}
+	if c.supportChat == 0 {
+		for _, name := range supportSettings {
+			if strings.TrimSpace(getenv(name)) != "" {
+				return c, fmt.Errorf("%s: only used with SUPPORT_CHAT_ID (the support group), which is not set", name)
+			}
+		}
+	}
 	if err := c.webhook(); err != nil {
 		return c, err
 	}
@@ -136,6 +143,12 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	return c, nil
 }
+
+// The paths serve answers on HTTP_ADDR besides the webhook's.
+const (
+	eventsPath  = "/backend/events"
+	metricsPath = "/metrics"
+)
 
 // sandboxBackend is the BACKEND_URL that selects the in-process sandbox.
 const sandboxBackend = "sandbox"
@@ -208,6 +221,11 @@ func (c *serveConfig) webhook() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
 		return fmt.Errorf("WEBHOOK_URL: %q is not an https URL", c.webhookURL)
 	}
+	if u.Scheme == "http" && c.apiURL == "" {
+		// Telegram delivers webhooks over HTTPS only; a self-hosted Bot API
+		// server (TELEGRAM_API_URL, --local) also takes plain HTTP.
+		return fmt.Errorf("WEBHOOK_URL: %q is http; Telegram delivers webhooks to https URLs only", c.webhookURL)
+	}
 	c.webhookPath = u.EscapedPath()
 	if c.webhookPath == "" {
 		c.webhookPath = "/"
@@ -217,6 +235,11 @@ func (c *serveConfig) webhook() error {
 		return fmt.Errorf("WEBHOOK_URL: path %q may not hold braces or spaces", c.webhookPath)
 	case c.webhookPath == "/healthz" || c.webhookPath == "/readyz":
 		return fmt.Errorf("WEBHOOK_URL: path %q is taken by the health checks", c.webhookPath)
+	case c.webhookPath == eventsPath || c.webhookPath == metricsPath:
+		// Telegram's updates would reach the acquirer's signed events (or
+		// the metrics) instead of the bot.
+		return fmt.Errorf("WEBHOOK_URL: path %q is taken by %s", c.webhookPath, map[string]string{
+			eventsPath: "the acquirer's status events", metricsPath: "the metrics"}[c.webhookPath])
 	}
 	return nil
 }
@@ -345,8 +368,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", b.Handler(cfg.webhookPath, cfg.webhookSecret))
-	mux.Handle("POST /backend/events", eventsHandler)
-	mux.Handle("GET /metrics", m.Handler()) // keep HTTP_ADDR internal but for the webhook path
+	mux.Handle("POST "+eventsPath, eventsHandler)
+	mux.Handle("GET "+metricsPath, m.Handler()) // keep HTTP_ADDR internal but for the webhook path
 	srv := httpServer(mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -26,6 +26,10 @@ type supportConfig struct {
 	lang       string
 }
 
+// supportSettings are the desk's settings besides SUPPORT_CHAT_ID: given
+// without it, they would be silently ignored, so they are refused.
+var supportSettings = []string{"SUPPORT_HOURS", "SUPPORT_TZ", "SUPPORT_SIGN", "SUPPORT_REANNOUNCE", "SUPPORT_LANG"}
+
 // loadSupportConfig reads SUPPORT_HOURS (in SUPPORT_TZ, Asia/Shanghai by
 // default), SUPPORT_SIGN, SUPPORT_REANNOUNCE and SUPPORT_LANG; errors name
 // the variable.

@@ -1,0 +1,239 @@
+package chatq
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Leases. A chat lock and an outbox lease live LockTTL (3 s by default)
+// in Redis; the process that holds one renews it every quarter of that
+// while its turn or its send runs (Keeper), however long that takes: a
+// slow acquirer, a budget wait, a 429's retry_after. So a lease outlives
+// its holder by at most LockTTL — a replica killed with kill -9 leaves its
+// chats to the next process or another replica within seconds — and a
+// live holder never loses it to a wait. A holder that cannot renew (Redis
+// out of reach, the process stalled) stops treating the lease as held
+// once LockTTL less a margin has passed since the last renewal it sent:
+// the outbox sender checks Held right before every Bot API request, so it
+// never sends a head another sender may have claimed meanwhile; a turn's
+// commit is refused by Redis itself (ErrLockLost).
+
+// ErrLeaseLost means a lease was found taken over, or ran out unrenewed.
+var ErrLeaseLost = errors.New("lease lost")
+
+// KEYS: lease, ready. ARGV: token, TTL ms, chat, recheck score.
+const renewLua = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+return 1
+`
+
+// Lease is a chat lock or an outbox lease this process holds, kept alive
+// by a Keeper until Stop. A nil *Lease is always held (a call made outside
+// any lease).
+type Lease struct {
+	k      *Keeper
+	key    string
+	chat   int64
+	token  string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex
+	until time.Time // held at least until then, by the last renewal sent
+	lost  bool
+}
+
+// Held reports whether the lease is certainly still this holder's: not
+// found taken, and renewed recently enough that it cannot have run out.
+func (l *Lease) Held() bool {
+	if l == nil {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.lost && time.Now().Before(l.until)
+}
+
+// Context is done when the lease is lost (its cause ErrLeaseLost) or
+// stopped: waits made for the lease's sake end with it.
+func (l *Lease) Context() context.Context {
+	if l == nil {
+		return context.Background()
+	}
+	return l.ctx
+}
+
+// Stop ends the renewals: the lease was given back, or is left to run out
+// (a crash). Safe to call more than once, and on nil.
+func (l *Lease) Stop() {
+	if l == nil {
+		return
+	}
+	l.k.forget(l)
+	l.cancel(nil)
+}
+
+func (l *Lease) renewed(sent time.Time) {
+	l.mu.Lock()
+	if t := sent.Add(l.k.ttl - l.k.margin); t.After(l.until) {
+		l.until = t
+	}
+	l.mu.Unlock()
+}
+
+func (l *Lease) lose() {
+	l.mu.Lock()
+	l.lost = true
+	l.mu.Unlock()
+	l.k.forget(l)
+	l.cancel(ErrLeaseLost)
+}
+
+// Keeper renews the leases of this process: one pipelined round trip every
+// quarter of the lease's lifetime, for all of them, and none while nothing
+// is held (its goroutine ends then). Safe for concurrent use.
+type Keeper struct {
+	q      *Redis
+	ttl    time.Duration
+	every  time.Duration
+	margin time.Duration
+
+	mu      sync.Mutex
+	held    map[*Lease]struct{}
+	running bool
+	closed  bool
+}
+
+// NewKeeper returns the keeper of leases taken from q.
+func NewKeeper(q *Redis) *Keeper {
+	return &Keeper{
+		q:      q,
+		ttl:    q.lockTTL,
+		every:  q.lockTTL / 4,
+		margin: q.lockTTL / 4,
+		held:   map[*Lease]struct{}{},
+	}
+}
+
+// HoldChat keeps c's chat lock (taken by Claim or AddUpdates at about
+// since) until Stop; c.Lease is set to it.
+func (k *Keeper) HoldChat(c *Claim, since time.Time) *Lease {
+	c.Lease = k.hold(k.q.key(c.Chat, "l"), c.Chat, c.Token, since)
+	return c.Lease
+}
+
+// HoldOutbox keeps chat's outbox lease, won under token at about since (by
+// ClaimOutbox or Commit), until Stop.
+func (k *Keeper) HoldOutbox(chat int64, token string, since time.Time) *Lease {
+	return k.hold(k.q.key(chat, "ol"), chat, token, since)
+}
+
+func (k *Keeper) hold(key string, chat int64, token string, since time.Time) *Lease {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	l := &Lease{k: k, key: key, chat: chat, token: token, ctx: ctx, cancel: cancel}
+	l.renewed(since)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		l.lost = true
+		cancel(ErrLeaseLost)
+		return l
+	}
+	k.held[l] = struct{}{}
+	if !k.running {
+		k.running = true
+		go k.run()
+	}
+	return l
+}
+
+func (k *Keeper) forget(l *Lease) {
+	k.mu.Lock()
+	delete(k.held, l)
+	k.mu.Unlock()
+}
+
+// Close stops every renewal, for good: the process is leaving.
+func (k *Keeper) Close() {
+	k.mu.Lock()
+	k.closed = true
+	left := make([]*Lease, 0, len(k.held))
+	for l := range k.held {
+		left = append(left, l)
+	}
+	k.mu.Unlock()
+	for _, l := range left {
+		l.Stop()
+	}
+}
+
+// Held is how many leases are being kept (tests, metrics).
+func (k *Keeper) Held() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.held)
+}
+
+func (k *Keeper) run() {
+	t := time.NewTicker(k.every)
+	defer t.Stop()
+	for range t.C {
+		k.mu.Lock()
+		if len(k.held) == 0 {
+			k.running = false
+			k.mu.Unlock()
+			return
+		}
+		leases := make([]*Lease, 0, len(k.held))
+		for l := range k.held {
+			leases = append(leases, l)
+		}
+		k.mu.Unlock()
+		k.renewAll(leases)
+	}
+}
+
+// renewAll renews leases in one round trip. A lease found taken is lost; a
+// lease Redis could not be asked about stays held until its time is up.
+func (k *Keeper) renewAll(leases []*Lease) {
+	sent := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), k.every)
+	defer cancel()
+	cmds, err := k.pipeRenew(ctx, leases)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis restarted (or was flushed) since the script was loaded.
+		if k.q.renew.Load(ctx, k.q.rdb).Err() == nil {
+			sent = time.Now()
+			cmds, _ = k.pipeRenew(ctx, leases)
+		}
+	}
+	for i, l := range leases {
+		switch n, err := cmds[i].Int64(); {
+		case err == nil && n == 1:
+			l.renewed(sent)
+		case err == nil:
+			l.lose()
+		case !l.Held():
+			l.lose() // unrenewed for too long: someone may hold it now
+		}
+	}
+}
+
+func (k *Keeper) pipeRenew(ctx context.Context, leases []*Lease) ([]*redis.Cmd, error) {
+	pipe := k.q.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(leases))
+	recheck := ms(k.q.now().Add(k.ttl))
+	for i, l := range leases {
+		cmds[i] = k.q.renew.EvalSha(ctx, pipe, []string{l.key, k.q.readyKey()},
+			l.token, k.ttl.Milliseconds(), strconv.FormatInt(l.chat, 10), recheck)
+	}
+	_, err := pipe.Exec(ctx)
+	return cmds, err
+}
