@@ -427,9 +427,14 @@ func TestUnblock(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, blocked)
 	calls := h.fake.CallCount("sendMessage")
-	h.command(chat, "/help") // its reply waits: nothing is sent to a chat that blocked the bot
+	// A message lifts the mark (TestUnblockByMessage): its reply is tried
+	// once, the 403 marks the chat again, and it waits with the first.
+	h.command(chat, "/help")
 	h.settle()
-	assert.Equal(t, calls, h.fake.CallCount("sendMessage"), "no call to a blocked chat")
+	assert.Equal(t, calls+1, h.fake.CallCount("sendMessage"), "one try, then the chat is blocked again")
+	blocked, err = h.send.Blocked(ctx, chat)
+	require.NoError(t, err)
+	require.True(t, blocked)
 
 	h.fake.SetBlocked(chat, false)
 	h.fake.PushUpdate(models.Update{MyChatMember: &models.ChatMemberUpdated{
@@ -445,6 +450,30 @@ func TestUnblock(t *testing.T) {
 	require.Len(t, sent, 2, "what waited is delivered once they are back, in order")
 	assert.Contains(t, sent[0].Text, "Hello! I help you change")
 	assert.Contains(t, sent[1].Text, "I guide you through")
+}
+
+// TestUnblockByMessage: a merchant marked blocked after one 403 who
+// writes again (no my_chat_member seen) is answered: a private message
+// proves the chat reachable, and what waited goes first, in order.
+func TestUnblockByMessage(t *testing.T) {
+	h := newHarness(t)
+	const chat = 512
+	h.fake.SetBlocked(chat, true)
+	h.command(chat, "/start")
+	h.settle()
+	blocked, err := h.send.Blocked(context.Background(), chat)
+	require.NoError(t, err)
+	require.True(t, blocked)
+
+	h.fake.SetBlocked(chat, false)
+	h.command(chat, "/help")
+	sent := h.waitSent(chat, 2)
+	require.Len(t, sent, 2)
+	assert.Contains(t, sent[0].Text, "Hello! I help you change", "what waited goes first")
+	assert.Contains(t, sent[1].Text, "I guide you through")
+	blocked, err = h.send.Blocked(context.Background(), chat)
+	require.NoError(t, err)
+	assert.False(t, blocked)
 }
 
 // TestRedisDown: with Redis out of reach a webhook update is not
