@@ -152,6 +152,8 @@ type Bot struct {
 
 	mu       sync.Mutex
 	username string
+
+	tokenGone tokenWatch // Telegram refused the token (token.go)
 }
 
 // Option configures a Bot.

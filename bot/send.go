@@ -153,6 +153,10 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
 			return time.Time{}, true
+		case b.tokenRefused(c.Method, err):
+			// Kept, not dropped: the process ends (serve watches
+			// TokenRejected) and the next one, with a valid token, sends it.
+			return time.Now().Add(b.retryMax), false
 		case sendable(ctx, err):
 			var later *sender.RetryLater
 			wait := b.retryMax

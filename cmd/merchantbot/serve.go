@@ -232,6 +232,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	ctx, stopAll := context.WithCancel(ctx) // a fatal error ends serve as a signal would
+	defer stopAll()
 	cfg, err := loadServeConfig(getenv)
 	if err != nil {
 		return err
@@ -364,8 +366,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.webhookURL != "" {
 		if runErr = b.SetWebhook(ctx, cfg.webhookURL, cfg.webhookSecret); runErr == nil {
 			serving("webhook")
+			// A revoked token's webhook falls silent: any call answered
+			// 401, or the periodic getMe, ends serve.
+			watched := make(chan error, 1)
+			go func() { watched <- b.WatchToken(ctx, tokenCheckEvery) }()
 			select {
 			case <-ctx.Done():
+			case runErr = <-watched:
 			case runErr = <-served:
 				runErr = fmt.Errorf("http server: %w", runErr)
 			}
@@ -373,6 +380,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		serving("long polling")
 		runErr = b.Poll(ctx, shutdownGrace)
+	}
+	if errors.Is(runErr, bot.ErrTokenRejected) {
+		runErr = fmt.Errorf("TELEGRAM_TOKEN: %w: it was revoked or replaced; set the bot's current token and start again", runErr)
+	}
+	if runErr != nil {
+		stopAll() // as a signal would: the recovery loop, the desk and the notifier end too
 	}
 
 	log.Info("merchantbot stopping")
@@ -397,6 +410,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // most; probes) and their answers short; WriteTimeout leaves a webhook
 // update room to be taken in before it is answered (Telegram delivers again
 // what it does not see answered).
+// tokenCheckEvery is how often serve, in webhook mode, asks Telegram
+// whether the token still holds (long polling learns it from getUpdates).
+const tokenCheckEvery = time.Minute
+
 func httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,

@@ -460,6 +460,39 @@ func TestServeRestartMidDialog(t *testing.T) {
 	assert.True(t, st.Consent)
 }
 
+// TestServeTokenRevoked: a token Telegram stops accepting (401) ends serve
+// with an error naming TELEGRAM_TOKEN (main exits 1), instead of a process
+// that logs "stopping" and runs on until SIGTERM: by getUpdates' 401 in
+// long polling, by the 401 of the reply to a webhook update in webhook mode.
+func TestServeTokenRevoked(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"polling", "webhook"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			d := newDeployment(t, mode == "webhook")
+			r := d.start()
+			if mode == "polling" {
+				d.fake.FailNext("getUpdates", http.StatusUnauthorized, "", 0, 1_000_000)
+				d.fake.SendCommand(9101, 9101, "/start") // ends the long poll under way
+			} else {
+				d.fake.SetOutage(http.StatusUnauthorized)
+				d.fake.SendCommand(9101, 9101, "/start")
+			}
+			select {
+			case err := <-r.done:
+				require.Error(t, err)
+				assert.ErrorContains(t, err, "TELEGRAM_TOKEN")
+				assert.ErrorContains(t, err, "revoked")
+				assert.NotContains(t, err.Error(), d.fake.Token())
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve runs on with a revoked token")
+			}
+			r.cancel()
+			r.cancel = nil // run returned: nothing left to stop
+		})
+	}
+}
+
 // TestServeTwoReplicas: two processes share one Redis and one Bot API and
 // take a burst of 20 updates from one merchant, sitting at the branch
 // question. The burst alternates a branch name and /back: applied once each
