@@ -333,6 +333,60 @@ func TestCardMessageDeleted(t *testing.T) {
 	assert.Equal(t, 1, countText(h.fake.Sent(chat), "I could not delete your message"))
 }
 
+// TestDeletionSaysOneThing: what the bot says about a card number message
+// is said once its deletion's outcome is known, and once: refused, "please
+// delete it yourself" alone; failed once and done on the retry, "I deleted"
+// alone; typed where no card is asked, one notice; a long message with no
+// digit at the card question is no card: no deletion, no notice.
+func TestDeletionSaysOneThing(t *testing.T) {
+	const (
+		deleted    = "I deleted your message with the card number"
+		notDeleted = "I could not delete your message"
+	)
+	h := newHarness(t)
+	const chat = 517
+	h.walkToCard(chat)
+	since := func(n int) []telegramtest.Message { return h.fake.Sent(chat)[n:] }
+
+	n := len(h.fake.Sent(chat))
+	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0, 1)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Equal(t, 1, countText(since(n), notDeleted))
+	assert.Zero(t, countText(since(n), deleted), "not deleted, and said so: nothing more")
+
+	h.command(chat, "/back")
+	h.waitText(chat, enAskCard)
+	h.settle()
+	n = len(h.fake.Sent(chat))
+	h.fake.FailNext("deleteMessage", 502, "", 0, 1)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Zero(t, countText(since(n), notDeleted), "the retry deleted it")
+	assert.Equal(t, 1, countText(since(n), deleted))
+
+	n = len(h.fake.Sent(chat))
+	h.text(chat, "6222 0212 3456 7890 128") // at the holder question
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Equal(t, 1, countText(since(n), deleted))
+	assert.Equal(t, 1, countText(since(n), "deleted"), "one deletion notice")
+
+	h.command(chat, "/back")
+	h.waitText(chat, enAskCard)
+	h.settle()
+	n = len(h.fake.Sent(chat))
+	deletes := h.fake.CallCount("deleteMessage")
+	h.text(chat, strings.Repeat("银行卡", 1700))
+	h.waitText(chat, enAskCard)
+	h.settle()
+	assert.Equal(t, deletes, h.fake.CallCount("deleteMessage"))
+	assert.Zero(t, countText(since(n), "deleted"))
+	assert.Equal(t, 1, countText(since(n), "too long"))
+}
+
 // TestPassingFailureRetried: an update that fails a few times (here a
 // panic) is applied once it can be, before the chat's next update.
 func TestPassingFailureRetried(t *testing.T) {
@@ -523,6 +577,51 @@ func TestRedisDown(t *testing.T) {
 	cancel()
 	require.NoError(t, <-polled)
 	assert.Equal(t, 1, fake.Pending(), "Telegram still holds the update")
+}
+
+// TestOutageDeletionTold: a card number that arrives while Redis is out of
+// reach is deleted straight away; once Redis is back and the update is
+// stored, its deletion finds the message gone. The merchant hears that it
+// was deleted, once, and never "please delete it yourself".
+func TestOutageDeletionTold(t *testing.T) {
+	h := newHarness(t)
+	const chat = 519
+	h.walkToCard(chat)
+	h.stop() // Telegram now holds what the merchant sends next
+
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	down, err := New(h.fake.Token(), nil, catalog, chatq.New(dead), h.cipher, sender.New(dead, sender.WithMaxAttempts(1)),
+		WithServerURL(h.fake.URL()))
+	require.NoError(t, err)
+	h.text(chat, "6222 0212 3456 7890 128")
+	got, err := http.Post(h.fake.URL()+"/bot"+h.fake.Token()+"/getUpdates", "application/json", strings.NewReader(`{"timeout":0}`))
+	require.NoError(t, err)
+	var env struct {
+		Result []json.RawMessage `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(got.Body).Decode(&env))
+	got.Body.Close()
+	require.Len(t, env.Result, 1)
+	deliver := func(to http.Handler) int {
+		req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(env.Result[0])))
+		req.Header.Set(secretHeader, "s3cret")
+		rec := httptest.NewRecorder()
+		to.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusInternalServerError, deliver(down.Handler("/hook", "s3cret")))
+	require.Len(t, h.fake.Deleted(chat), 1, "deleted while Redis is away")
+
+	back := newHarness(t, replicaOf(h), webhookOnly())
+	require.Equal(t, http.StatusOK, deliver(back.bot.Handler("/hook", "s3cret")))
+	back.waitText(chat, "Please type the card holder's name")
+	back.waitDone()
+	sent := h.fake.Sent(chat)
+	assert.Zero(t, countText(sent, "I could not delete your message"), "it was deleted: never ask the merchant to")
+	assert.Equal(t, 1, countText(sent, "I deleted your message with the card number"))
 }
 
 // TestCommandMenus: setMyCommands for Chinese, English and the default.

@@ -146,9 +146,19 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 				b.metrics.NotificationFailed(status)
 			}
 		}
+		if err != nil && c.Method == "deleteMessage" && strings.Contains(err.Error(), "message to delete not found") {
+			// Already gone: deleted straight away while Redis was out of
+			// reach (deleteUnstored), or by an earlier try of this call
+			// whose answer was lost. It is deleted: no "please delete it".
+			err = nil
+		}
 		switch {
 		case err == nil:
 			b.sent(ctx, chat, c, result)
+			if c.Then != nil {
+				c = *c.Then
+				continue
+			}
 			return time.Time{}, false
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)

@@ -208,7 +208,7 @@ func (t *turn) dispatch() {
 		}
 		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
-			if atCard {
+			if atCard && digitCount(text) >= 6 { // as the card question would; words alone hold no card
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			}
 			t.refuseAtDoor(msgTooLong)
@@ -526,8 +526,12 @@ func (t *turn) startDraft() {
 
 func (t *turn) help() {
 	r := t.say(msgHelp, nil)
+	next := MsgID("next_" + t.st.Step)
+	if t.st.Step == StepIDPhone && t.in.NoContact {
+		next = msgNextPhoneTyped
+	}
 	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
-		Text{Key: MsgID("next_" + t.st.Step)})
+		Text{Key: next})
 	if t.st.Step == StepMenu {
 		// The help stands in for the menu: its buttons stay with it.
 		r.Buttons = t.menuButtons()

@@ -19,6 +19,8 @@ const (
 	msgAskHolderCompany      MsgID = "ask_holder_company"
 	msgAskMerchantNo         MsgID = "ask_merchant_no"
 	msgAskPhone              MsgID = "ask_phone"
+	msgAskPhoneTyped         MsgID = "ask_phone_typed" // where no contact can be shared
+	msgNextPhoneTyped        MsgID = "next_id_phone_typed"
 	msgAskReservedPhone      MsgID = "ask_reserved_phone"
 	msgBankConfirm           MsgID = "bank_confirm"
 	msgBound                 MsgID = "bound"

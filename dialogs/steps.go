@@ -137,6 +137,10 @@ func stepDefs() []stepDef {
 		name: StepIDPhone,
 		kind: identify,
 		prompt: func(t *turn) {
+			if t.in.NoContact {
+				t.say(msgAskPhoneTyped, nil)
+				return
+			}
 			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
 		},
 		text:  (*turn).idPhone,

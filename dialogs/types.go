@@ -59,6 +59,9 @@ type Input struct {
 	// (a message that is not the chat's first, a button the bot sent). With
 	// a zero State it means what the chat had is lost (see lost.go).
 	Returning bool
+	// NoContact: the client has no share-contact button (the console), so
+	// the phone on file is asked to be typed.
+	NoContact bool
 }
 
 // Contact is a shared phone contact. OwnedBySender is true only when the

@@ -214,7 +214,7 @@ func (c *console) lastLang() string {
 // input turns one line into what a Telegram client would have sent.
 func (c *console) input(line string) dialogs.Input {
 	c.msgID++
-	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang}
+	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang, NoContact: true}
 	trimmed := strings.TrimSpace(line)
 	if strings.HasPrefix(trimmed, "/") {
 		name, arg, _ := strings.Cut(trimmed[1:], " ")
