@@ -36,6 +36,8 @@ type Engine struct {
 	newKey  func() string
 	log     *slog.Logger
 	hours   SupportHours
+	noDesk  bool   // WithoutDesk: nobody reads a hand-off
+	hotline string // the acquirer's customer service number, WithoutDesk
 	table   fsm.Events
 	steps   map[string]*stepDef
 	// fsms reuses machines built from table: building one costs more than
@@ -545,6 +547,9 @@ func (t *turn) support() {
 		t.prompt()
 		return
 	}
+	if t.noSupportHere() {
+		return
+	}
 	t.handOff(false)
 }
 
@@ -666,6 +671,9 @@ func (t *turn) menuButton(arg string) {
 			t.prompt()
 			return
 		}
+		if t.noSupportHere() {
+			return
+		}
 		t.handOff(true)
 	case "lang":
 		t.chooseLanguage()
@@ -694,6 +702,10 @@ func (t *turn) backendError(op string, err error) {
 		t.say(msgChangePending, nil)
 	case errors.Is(err, backend.ErrInvalidRequest), errors.Is(err, backend.ErrUnauthorized):
 		t.log.Error("acquirer refused the request", "op", op, "step", t.st.Step, "err", err)
+		if t.noDesk {
+			t.say(msgRefusedNoDesk, t.hotlineArg())
+			return
+		}
 		t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
 	default:
 		t.log.Error("backend call failed", "op", op, "step", t.st.Step, "err", err)

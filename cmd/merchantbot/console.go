@@ -86,7 +86,13 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	c := newConsole(dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
+	hotline, err := loadHotline(getenv)
+	if err != nil {
+		return err
+	}
+	// A terminal has no support desk: asking for a person gives the hotline.
+	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithoutDesk(hotline))
+	c := newConsole(engine, st, catalog, *chat, *lang, stdout)
 	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
 	if err := c.resume(ctx); err != nil {
 		return err

@@ -283,8 +283,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithObserver(m),
-		dialogs.WithSupportHours(supportCfg.hours))
+	hotline, err := loadHotline(getenv)
+	if err != nil {
+		return err
+	}
+	engineOpts := []dialogs.Option{dialogs.WithLogger(log), dialogs.WithObserver(m), dialogs.WithSupportHours(supportCfg.hours)}
+	if cfg.supportChat == 0 {
+		engineOpts = append(engineOpts, dialogs.WithoutDesk(hotline)) // nobody would read a hand-off
+	}
+	engine := dialogs.NewEngine(acquirer, bins, engineOpts...)
 	opts := []bot.Option{
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey, oldKeys...),

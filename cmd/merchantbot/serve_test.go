@@ -460,6 +460,35 @@ func TestServeRestartMidDialog(t *testing.T) {
 	assert.True(t, st.Consent)
 }
 
+// TestServeSupportWithoutDesk: with no SUPPORT_CHAT_ID nobody reads a
+// hand-off, so /support gives the acquirer's hotline (ACQUIRER_HOTLINE)
+// and the merchant stays at the question they were at: no "you are
+// connected to support" after "nobody will read this", and /help promises
+// no agent.
+func TestServeSupportWithoutDesk(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, false)
+	d.env["ACQUIRER_HOTLINE"] = "95516"
+	d.start()
+	m := d.merchant(8010, "en")
+	m.mustWalk(enFlow[:6]) // at the card question
+	before := len(d.fake.Sent(m.chat))
+	m.mustWalk([]action{
+		command("/support", "Please type the number of the new settlement card"),
+		command("/help", "Please type the number of the new settlement card"),
+	})
+	var said []string
+	for _, msg := range d.fake.Sent(m.chat)[before:] {
+		said = append(said, msg.Text)
+	}
+	all := strings.Join(said, "\n")
+	assert.Contains(t, all, "customer service: 95516")
+	assert.NotContains(t, all, "connected to support")
+	assert.NotContains(t, all, "nobody will read")
+	assert.NotContains(t, all, "support agent will answer")
+	assert.Equal(t, dialogs.StepCard, d.state(m.chat).Step)
+}
+
 // TestServeTokenRevoked: a token Telegram stops accepting (401) ends serve
 // with an error naming TELEGRAM_TOKEN (main exits 1), instead of a process
 // that logs "stopping" and runs on until SIGTERM: by getUpdates' 401 in
