@@ -387,6 +387,35 @@ func TestDeletionSaysOneThing(t *testing.T) {
 	assert.Equal(t, 1, countText(since(n), "too long"))
 }
 
+// TestCommandWithoutEntity: a command whose message carries no bot_command
+// entity (forwarded text that kept other entities, a command on its own
+// line) is the command, as with the entity; an unknown one is answered as
+// unknown, not as free text at the menu.
+func TestCommandWithoutEntity(t *testing.T) {
+	h := newHarness(t)
+	const chat = 520
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	push := func(id int, text string, entities ...models.MessageEntity) {
+		h.fake.PushUpdate(models.Update{Message: &models.Message{
+			ID: id, Date: 1, Text: text, Entities: entities,
+			ForwardOrigin: &models.MessageOrigin{Type: models.MessageOriginTypeUser, MessageOriginUser: &models.MessageOriginUser{Type: models.MessageOriginTypeUser, Date: 1, SenderUser: models.User{ID: chat}}},
+			Chat:          models.Chat{ID: chat, Type: models.ChatTypePrivate},
+			From:          &models.User{ID: chat, FirstName: "M", LanguageCode: "en"},
+		}})
+	}
+	push(100, "/status please", models.MessageEntity{Type: models.MessageEntityTypeBold, Offset: 8, Length: 6})
+	h.waitText(chat, "I don't know your merchant account yet")
+	push(101, "/status@test_bot\nthanks")
+	h.settle()
+	sent := h.fake.Sent(chat)
+	assert.Contains(t, sent[len(sent)-1].Text, "I don't know your merchant account yet")
+	assert.Zero(t, countText(sent, "Please choose from the menu"), "a command is not free text")
+	push(102, "/foo", models.MessageEntity{Type: models.MessageEntityTypeItalic, Offset: 0, Length: 4})
+	h.waitText(chat, "I don't know that command")
+}
+
 // TestPassingFailureRetried: an update that fails a few times (here a
 // panic) is applied once it can be, before the chat's next update.
 func TestPassingFailureRetried(t *testing.T) {
