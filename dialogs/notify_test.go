@@ -281,9 +281,9 @@ func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 }
 
 func TestWakeAt(t *testing.T) {
-	engine := dialogs.NewEngine(nil, nil)
 	cst := time.FixedZone("CST", 8*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 25, h, m, 0, 0, cst) }
+	engine := dialogs.NewEngine(nil, nil, dialogs.WithClock(func() time.Time { return at(0, 0) }))
 	tests := []struct {
 		name string
 		st   dialogs.State
@@ -369,6 +369,28 @@ func TestReminderInQuietHoursWaitsForMorning(t *testing.T) {
 	said := wakeWhenDue(t, c)
 	require.Len(t, said, 1)
 	assert.Equal(t, 8, f.clock().In(time.FixedZone("CST", 8*3600)).Hour())
+}
+
+// TestOverdueReminderWaitsForMorning: a reminder due at 21:50 whose wake
+// comes only at 23:30 (the waker or the whole bot was down) is not sent at
+// night: the wake says nothing, and the next one is at 08:00.
+func TestOverdueReminderWaitsForMorning(t *testing.T) {
+	f := newFixture(t, nil)
+	cst := time.FixedZone("CST", 8*3600)
+	// 21:18 in Shanghai: the reminder is due at 21:50 or so, before the quiet hours.
+	f.now = time.Date(2026, 11, 25, 13, 18, 0, 0, time.UTC)
+	c := &chat{t: t, f: f, id: 32}
+	throughSummary(c)
+	due := f.engine.WakeAt(mustLoad(t, f, c.id))
+	require.Less(t, due.In(cst).Hour(), 22, "due before the quiet hours")
+	f.advance(due.Sub(f.clock()) + 100*time.Minute) // down until about 23:30
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "no reminder at 23:30")
+	next := f.engine.WakeAt(mustLoad(t, f, c.id))
+	assert.Equal(t, 8, next.In(cst).Hour(), "the reminder waits for 08:00")
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "还没完成")
+	assert.Equal(t, 8, f.clock().In(cst).Hour())
 }
 
 func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {

@@ -26,7 +26,13 @@ func (e *Engine) WakeAt(st *State) time.Time {
 		at = st.Touched.Add(DraftTTL)
 	}
 	if e.midway(st) && !st.Reminded {
-		if r := remindAt(st); at.IsZero() || r.Before(at) {
+		r := remindAt(st)
+		if now := e.now(); r.Before(now) {
+			// Overdue (the process or the waker was down at the due
+			// time): it goes now, or when the quiet hours end.
+			r = outsideQuietHours(now)
+		}
+		if at.IsZero() || r.Before(at) {
 			at = r
 		}
 	}
@@ -49,6 +55,9 @@ func (e *Engine) midway(st *State) bool {
 func remindAt(st *State) time.Time {
 	return outsideQuietHours(st.Touched.Add(RemindAfter))
 }
+
+// quiet reports a time in the quiet hours.
+func quiet(at time.Time) bool { return !outsideQuietHours(at).Equal(at) }
 
 func outsideQuietHours(at time.Time) time.Time {
 	local := at.In(shanghai)
@@ -76,6 +85,12 @@ func (t *turn) wake() {
 		return
 	}
 	if !t.midway(st) || st.Reminded || now.Before(remindAt(st)) {
+		return
+	}
+	if quiet(now) {
+		// Due before the quiet hours but woken in them (a replica, the
+		// waker or Redis was down at the due time): the reminder waits
+		// for the morning (WakeAt says when), it is not sent at night.
 		return
 	}
 	st.Reminded = true
