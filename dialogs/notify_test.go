@@ -347,6 +347,32 @@ func TestReminderOnceThenExpiryKeepsBindingAndLanguage(t *testing.T) {
 	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "told once")
 }
 
+// TestExpiryAtSupportKeepsBindingAndLanguage: a chat left 24 h at the
+// support step (no reminder there, so nothing wrote its record since the
+// last input) is still found by its expiry: the draft is wiped, the
+// merchant told, the binding and language kept.
+func TestExpiryAtSupportKeepsBindingAndLanguage(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 33}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	throughSummary(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, c.id).Step)
+
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "data was deleted")
+	st := mustLoad(t, f, c.id)
+	require.NotNil(t, st)
+	assert.True(t, st.Secrets.Empty())
+	assert.True(t, st.Bound, "the binding outlives the draft")
+	assert.Equal(t, "en", st.Lang)
+	f.advance(2 * time.Hour)
+	st = mustLoad(t, f, c.id)
+	require.NotNil(t, st, "kept with the binding's own TTL")
+	assert.True(t, st.Bound)
+}
+
 func TestReminderButtonContinuesWhereTheMerchantWas(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 28}
