@@ -19,7 +19,7 @@ const (
 	msgAskHolderCompany      MsgID = "ask_holder_company"
 	msgAskMerchantNo         MsgID = "ask_merchant_no"
 	msgAskPhone              MsgID = "ask_phone"
-	msgAskPhoneTyped         MsgID = "ask_phone_typed" // where no contact can be shared
+	msgAskPhoneTyped         MsgID = "ask_phone_typed"  // where no contact can be shared
 	msgPendingOldCard        MsgID = "pending_old_card" // a change under review carries another card
 	msgPendingOldCardNoDesk  MsgID = "pending_old_card_nodesk"
 	msgNextPhoneTyped        MsgID = "next_id_phone_typed"

@@ -88,6 +88,7 @@ func (s Secrets) Empty() bool { return s == Secrets{} }
 // Durations a store applies to a chat's state.
 const (
 	DraftTTL = 24 * time.Hour      // a dialog holding card data is wiped after a day idle
+	IdleTTL  = 90 * 24 * time.Hour // binding and language alone
 	// DraftKeep is how long a store keeps a record holding a draft: an hour
 	// past DraftTTL, so that the expiry (a wake at DraftTTL, which wipes the
 	// draft and tells the merchant) finds the chat's binding and language
@@ -95,7 +96,6 @@ const (
 	// nothing else writes its record between the last input and the expiry.
 	// Past DraftKeep (the waker down for longer) the store drops it all.
 	DraftKeep = DraftTTL + time.Hour
-	IdleTTL  = 90 * 24 * time.Hour // binding and language alone
 )
 
 // TTL is how long a store keeps st after its last write.
