@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/bot/telegramtest"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -432,6 +435,58 @@ func TestPassingFailureRetried(t *testing.T) {
 	assert.Contains(t, sent[0].Text, enWelcome)
 	assert.Contains(t, sent[1].Text, "I guide you through")
 	assert.Equal(t, int32(0), f.fails.Load())
+}
+
+// TestReminderHeldUpIntoQuietHours: a reminder whose send was held up
+// (the Bot API down at its due time) until the quiet hours is not sent at
+// night: it is dropped, and the dialog is told to remind in the morning.
+func TestReminderHeldUpIntoQuietHours(t *testing.T) {
+	var clock atomic.Int64
+	cst := time.FixedZone("CST", 8*3600)
+	clock.Store(time.Date(2026, 11, 25, 23, 30, 0, 0, cst).UnixNano())
+	events := &eventLog{}
+	h := newHarness(t, botOptions(WithClock(func() time.Time { return time.Unix(0, clock.Load()) })),
+		wrapEngine(func(e Engine) Engine { events.Engine = e; return events }))
+	const chat = 521
+	reminder := func(text string) outbox.Call {
+		c := call("sendMessage", sendMessageParams{ChatID: chat, Text: text}, outbox.Reply)
+		c.Quiet = true
+		return c
+	}
+	_, err := h.bot.Enqueue(context.Background(), chat, "", reminder("night reminder"))
+	require.NoError(t, err)
+	for deadline := time.Now().Add(20 * time.Second); !events.saw(dialogs.EventRemindLater); time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "remind_later was not posted")
+	}
+	h.settle()
+	assert.Zero(t, countText(h.fake.Sent(chat), "night reminder"), "not sent at 23:30")
+
+	clock.Store(time.Date(2026, 11, 26, 8, 0, 0, 0, cst).UnixNano())
+	_, err = h.bot.Enqueue(context.Background(), chat, "", reminder("morning reminder"))
+	require.NoError(t, err)
+	h.waitText(chat, "morning reminder")
+}
+
+// eventLog records the events the dialog was handed.
+type eventLog struct {
+	Engine
+	mu     sync.Mutex
+	events []string
+}
+
+func (l *eventLog) Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome {
+	if in.Kind == dialogs.InEvent {
+		l.mu.Lock()
+		l.events = append(l.events, in.Text)
+		l.mu.Unlock()
+	}
+	return l.Engine.Handle(ctx, st, in)
+}
+
+func (l *eventLog) saw(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.events, name)
 }
 
 type flaky struct {

@@ -117,7 +117,11 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 			m.markup = ReplyKeyboardRemove{}
 			removeKeyboard = false
 		}
+		n := len(calls)
 		calls = append(calls, b.messageCalls(chat, m, outbox.Reply)...)
+		for i := n; i < len(calls); i++ {
+			calls[i].Quiet = r.Quiet
+		}
 	}
 	return calls
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
+	"github.com/merchantbot/merchantbot/dialogs"
 )
 
 // ResultHandler receives the result of a tagged call after Telegram
@@ -132,6 +133,16 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 	var c outbox.Call
 	if err := json.Unmarshal(raw, &c); err != nil {
 		b.log.Error("outbox call does not decode; dropped", "chat_id", chat)
+		return time.Time{}, false
+	}
+	if c.Quiet && dialogs.QuietHours(b.now()) {
+		// A reminder held up into the quiet hours (the Bot API or this
+		// process was down): not sent at night. The dialog reminds again
+		// when they end; a merchant back meanwhile needs no reminder.
+		b.log.Info("reminder held up into the quiet hours; dropped, the dialog reminds in the morning", "chat_id", chat)
+		if _, err := b.Post(ctx, chat, "", dialogs.EventRemindLater, ""); err != nil {
+			b.log.Warn("post remind_later", "chat_id", chat, "err", err)
+		}
 		return time.Time{}, false
 	}
 	for {

@@ -419,6 +419,28 @@ func TestOverdueReminderWaitsForMorning(t *testing.T) {
 	assert.Equal(t, 8, f.clock().In(cst).Hour())
 }
 
+// TestReminderDroppedAtNightIsOwedInTheMorning: the adapter dropped a
+// reminder that could only have gone out in the quiet hours
+// (EventRemindLater): the merchant gets it at 08:00, once.
+func TestReminderDroppedAtNightIsOwedInTheMorning(t *testing.T) {
+	f := newFixture(t, nil)
+	cst := time.FixedZone("CST", 8*3600)
+	f.now = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) // 21:00 in Shanghai
+	c := &chat{t: t, f: f, id: 34}
+	throughSummary(c)
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1, "reminded at about 21:32")
+	require.True(t, c.last.Replies[0].Quiet, "a reminder is marked not for the quiet hours")
+	f.advance(2 * time.Hour) // its send held up until 23:32, then dropped
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventRemindLater}))
+	next := f.engine.WakeAt(mustLoad(t, f, c.id))
+	assert.Equal(t, 8, next.In(cst).Hour())
+	said = wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "还没完成")
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "once")
+}
+
 func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 30}

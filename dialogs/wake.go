@@ -98,9 +98,23 @@ func (t *turn) wake() {
 	if where == StepMenu || where == StepCancel {
 		where = st.Ret
 	}
-	t.say(msgRemind, Arg{"Step": t.stepName(where)},
+	r := t.say(msgRemind, Arg{"Step": t.stepName(where)},
 		row(Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(where)}, Data: "m:change"}))
+	r.Quiet = true
 }
+
+// remindLater is EventRemindLater: the reminder could not be sent before
+// the quiet hours and was dropped. Still idle mid-way, the merchant is
+// owed it: WakeAt brings it at the end of the quiet hours. Says nothing.
+func (t *turn) remindLater() {
+	if t.midway(t.st) {
+		t.st.Reminded = false
+	}
+}
+
+// QuietHours reports whether at is in the quiet hours (22:00–08:00 China
+// time), when no reminder is sent.
+func QuietHours(at time.Time) bool { return quiet(at) }
 
 // expire wipes an abandoned draft's card data and answers; the binding and
 // the language stay.

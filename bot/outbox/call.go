@@ -44,6 +44,10 @@ type Call struct {
 	// says about the call's outcome (the card number message is gone)
 	// waits until the outcome is known.
 	Then *Call `json:"n,omitempty"`
+	// Quiet calls (reminders) are not sent in the quiet hours: one that
+	// comes up in them (held up by an outage) is dropped, and the dialog is
+	// told to remind again in the morning.
+	Quiet bool `json:"qh,omitempty"`
 }
 
 // NewCall builds a Call whose body is params marshalled as JSON.
