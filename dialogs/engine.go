@@ -130,8 +130,9 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 
 // Resume says where st stands, without changing it: an adapter that
 // restarted shows the merchant the question they were at, with live buttons.
-func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
-	t := &turn{Engine: e, ctx: ctx, st: st}
+// noContact says the adapter has no share-contact button (Input.NoContact).
+func (e *Engine) Resume(ctx context.Context, st *State, noContact bool) Outcome {
+	t := &turn{Engine: e, ctx: ctx, st: st, in: Input{NoContact: noContact}}
 	if st.Step != "" && st.Step != StepMenu {
 		t.say(msgResumed, nil)
 		t.prompt()

@@ -188,7 +188,7 @@ func (c *console) resume(ctx context.Context) error {
 		return fmt.Errorf("load state: %w", err)
 	}
 	if st != nil {
-		c.print(c.engine.Resume(ctx, st))
+		c.print(c.engine.Resume(ctx, st, true)) // a terminal shares no contact
 	}
 	return nil
 }
