@@ -157,7 +157,7 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte) (retryAt time
 				b.metrics.NotificationFailed(status)
 			}
 		}
-		if err != nil && c.Method == "deleteMessage" && strings.Contains(err.Error(), "message to delete not found") {
+		if err != nil && c.Method == "deleteMessage" && c.Tag == "" && strings.Contains(err.Error(), "message to delete not found") {
 			// Already gone: deleted straight away while Redis was out of
 			// reach (deleteUnstored), or by an earlier try of this call
 			// whose answer was lost. It is deleted: no "please delete it".
