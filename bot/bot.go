@@ -155,10 +155,16 @@ type Bot struct {
 
 	mu       sync.Mutex
 	username string
+
+	tokenGone tokenWatch // Telegram refused the token (token.go)
+	now       func() time.Time
 }
 
 // Option configures a Bot.
 type Option func(*Bot)
+
+// WithClock sets the clock the sender reads the quiet hours on (tests).
+func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
 
 // WithServerURL points the Bot at another Bot API server (TELEGRAM_API_URL).
 func WithServerURL(url string) Option {
@@ -322,6 +328,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, 
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,
 		startPatience: time.Minute,
+		now:           time.Now,
 	}
 	for _, o := range opts {
 		o(b)

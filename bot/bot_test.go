@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
@@ -334,6 +337,89 @@ func TestCardMessageDeleted(t *testing.T) {
 	assert.Equal(t, 1, countText(h.fake.Sent(chat), "I could not delete your message"))
 }
 
+// TestDeletionSaysOneThing: what the bot says about a card number message
+// is said once its deletion's outcome is known, and once: refused, "please
+// delete it yourself" alone; failed once and done on the retry, "I deleted"
+// alone; typed where no card is asked, one notice; a long message with no
+// digit at the card question is no card: no deletion, no notice.
+func TestDeletionSaysOneThing(t *testing.T) {
+	const (
+		deleted    = "I deleted your message with the card number"
+		notDeleted = "I could not delete your message"
+	)
+	h := newHarness(t)
+	const chat = 517
+	h.walkToCard(chat)
+	since := func(n int) []telegramtest.Message { return h.fake.Sent(chat)[n:] }
+
+	n := len(h.fake.Sent(chat))
+	h.fake.FailNext("deleteMessage", 400, "Bad Request: message can't be deleted", 0, 1)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Equal(t, 1, countText(since(n), notDeleted))
+	assert.Zero(t, countText(since(n), deleted), "not deleted, and said so: nothing more")
+
+	h.command(chat, "/back")
+	h.waitText(chat, enAskCard)
+	h.settle()
+	n = len(h.fake.Sent(chat))
+	h.fake.FailNext("deleteMessage", 502, "", 0, 1)
+	h.text(chat, "6222 0212 3456 7890 128")
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Zero(t, countText(since(n), notDeleted), "the retry deleted it")
+	assert.Equal(t, 1, countText(since(n), deleted))
+
+	n = len(h.fake.Sent(chat))
+	h.text(chat, "6222 0212 3456 7890 128") // at the holder question
+	h.waitText(chat, "Please type the card holder's name")
+	h.settle()
+	assert.Equal(t, 1, countText(since(n), deleted))
+	assert.Equal(t, 1, countText(since(n), "deleted"), "one deletion notice")
+
+	h.command(chat, "/back")
+	h.waitText(chat, enAskCard)
+	h.settle()
+	n = len(h.fake.Sent(chat))
+	deletes := h.fake.CallCount("deleteMessage")
+	h.text(chat, strings.Repeat("银行卡", 1700))
+	h.waitText(chat, enAskCard)
+	h.settle()
+	assert.Equal(t, deletes, h.fake.CallCount("deleteMessage"))
+	assert.Zero(t, countText(since(n), "deleted"))
+	assert.Equal(t, 1, countText(since(n), "too long"))
+}
+
+// TestCommandWithoutEntity: a command whose message carries no bot_command
+// entity (forwarded text that kept other entities, a command on its own
+// line) is the command, as with the entity; an unknown one is answered as
+// unknown, not as free text at the menu.
+func TestCommandWithoutEntity(t *testing.T) {
+	h := newHarness(t)
+	const chat = 520
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	h.waitText(chat, enWelcome)
+	push := func(id int, text string, entities ...models.MessageEntity) {
+		h.fake.PushUpdate(models.Update{Message: &models.Message{
+			ID: id, Date: 1, Text: text, Entities: entities,
+			ForwardOrigin: &models.MessageOrigin{Type: models.MessageOriginTypeUser, MessageOriginUser: &models.MessageOriginUser{Type: models.MessageOriginTypeUser, Date: 1, SenderUser: models.User{ID: chat}}},
+			Chat:          models.Chat{ID: chat, Type: models.ChatTypePrivate},
+			From:          &models.User{ID: chat, FirstName: "M", LanguageCode: "en"},
+		}})
+	}
+	push(100, "/status please", models.MessageEntity{Type: models.MessageEntityTypeBold, Offset: 8, Length: 6})
+	h.waitText(chat, "I don't know your merchant account yet")
+	push(101, "/status@test_bot\nthanks")
+	h.settle()
+	sent := h.fake.Sent(chat)
+	assert.Contains(t, sent[len(sent)-1].Text, "I don't know your merchant account yet")
+	assert.Zero(t, countText(sent, "Please choose from the menu"), "a command is not free text")
+	push(102, "/foo", models.MessageEntity{Type: models.MessageEntityTypeItalic, Offset: 0, Length: 4})
+	h.waitText(chat, "I don't know that command")
+}
+
 // TestPassingFailureRetried: an update that fails a few times (here a
 // panic) is applied once it can be, before the chat's next update.
 func TestPassingFailureRetried(t *testing.T) {
@@ -350,6 +436,58 @@ func TestPassingFailureRetried(t *testing.T) {
 	assert.Contains(t, sent[0].Text, enWelcome)
 	assert.Contains(t, sent[1].Text, "I guide you through")
 	assert.Equal(t, int32(0), f.fails.Load())
+}
+
+// TestReminderHeldUpIntoQuietHours: a reminder whose send was held up
+// (the Bot API down at its due time) until the quiet hours is not sent at
+// night: it is dropped, and the dialog is told to remind in the morning.
+func TestReminderHeldUpIntoQuietHours(t *testing.T) {
+	var clock atomic.Int64
+	cst := time.FixedZone("CST", 8*3600)
+	clock.Store(time.Date(2026, 11, 25, 23, 30, 0, 0, cst).UnixNano())
+	events := &eventLog{}
+	h := newHarness(t, botOptions(WithClock(func() time.Time { return time.Unix(0, clock.Load()) })),
+		wrapEngine(func(e Engine) Engine { events.Engine = e; return events }))
+	const chat = 521
+	reminder := func(text string) outbox.Call {
+		c := call("sendMessage", sendMessageParams{ChatID: chat, Text: text}, outbox.Reply)
+		c.Quiet = true
+		return c
+	}
+	_, err := h.bot.Enqueue(context.Background(), chat, "", reminder("night reminder"))
+	require.NoError(t, err)
+	for deadline := time.Now().Add(20 * time.Second); !events.saw(dialogs.EventRemindLater); time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "remind_later was not posted")
+	}
+	h.settle()
+	assert.Zero(t, countText(h.fake.Sent(chat), "night reminder"), "not sent at 23:30")
+
+	clock.Store(time.Date(2026, 11, 26, 8, 0, 0, 0, cst).UnixNano())
+	_, err = h.bot.Enqueue(context.Background(), chat, "", reminder("morning reminder"))
+	require.NoError(t, err)
+	h.waitText(chat, "morning reminder")
+}
+
+// eventLog records the events the dialog was handed.
+type eventLog struct {
+	Engine
+	mu     sync.Mutex
+	events []string
+}
+
+func (l *eventLog) Handle(ctx context.Context, st *dialogs.State, in dialogs.Input) dialogs.Outcome {
+	if in.Kind == dialogs.InEvent {
+		l.mu.Lock()
+		l.events = append(l.events, in.Text)
+		l.mu.Unlock()
+	}
+	return l.Engine.Handle(ctx, st, in)
+}
+
+func (l *eventLog) saw(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.events, name)
 }
 
 type flaky struct {
@@ -428,9 +566,14 @@ func TestUnblock(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, blocked)
 	calls := h.fake.CallCount("sendMessage")
-	h.command(chat, "/help") // its reply waits: nothing is sent to a chat that blocked the bot
+	// A message lifts the mark (TestUnblockByMessage): its reply is tried
+	// once, the 403 marks the chat again, and it waits with the first.
+	h.command(chat, "/help")
 	h.settle()
-	assert.Equal(t, calls, h.fake.CallCount("sendMessage"), "no call to a blocked chat")
+	assert.Equal(t, calls+1, h.fake.CallCount("sendMessage"), "one try, then the chat is blocked again")
+	blocked, err = h.send.Blocked(ctx, chat)
+	require.NoError(t, err)
+	require.True(t, blocked)
 
 	h.fake.SetBlocked(chat, false)
 	h.fake.PushUpdate(models.Update{MyChatMember: &models.ChatMemberUpdated{
@@ -446,6 +589,30 @@ func TestUnblock(t *testing.T) {
 	require.Len(t, sent, 2, "what waited is delivered once they are back, in order")
 	assert.Contains(t, sent[0].Text, "Hello! I help you change")
 	assert.Contains(t, sent[1].Text, "I guide you through")
+}
+
+// TestUnblockByMessage: a merchant marked blocked after one 403 who
+// writes again (no my_chat_member seen) is answered: a private message
+// proves the chat reachable, and what waited goes first, in order.
+func TestUnblockByMessage(t *testing.T) {
+	h := newHarness(t)
+	const chat = 512
+	h.fake.SetBlocked(chat, true)
+	h.command(chat, "/start")
+	h.settle()
+	blocked, err := h.send.Blocked(context.Background(), chat)
+	require.NoError(t, err)
+	require.True(t, blocked)
+
+	h.fake.SetBlocked(chat, false)
+	h.command(chat, "/help")
+	sent := h.waitSent(chat, 2)
+	require.Len(t, sent, 2)
+	assert.Contains(t, sent[0].Text, "Hello! I help you change", "what waited goes first")
+	assert.Contains(t, sent[1].Text, "I guide you through")
+	blocked, err = h.send.Blocked(context.Background(), chat)
+	require.NoError(t, err)
+	assert.False(t, blocked)
 }
 
 // TestRedisDown: with Redis out of reach a webhook update is not
@@ -495,6 +662,51 @@ func TestRedisDown(t *testing.T) {
 	cancel()
 	require.NoError(t, <-polled)
 	assert.Equal(t, 1, fake.Pending(), "Telegram still holds the update")
+}
+
+// TestOutageDeletionTold: a card number that arrives while Redis is out of
+// reach is deleted straight away; once Redis is back and the update is
+// stored, its deletion finds the message gone. The merchant hears that it
+// was deleted, once, and never "please delete it yourself".
+func TestOutageDeletionTold(t *testing.T) {
+	h := newHarness(t)
+	const chat = 519
+	h.walkToCard(chat)
+	h.stop() // Telegram now holds what the merchant sends next
+
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	down, err := New(h.fake.Token(), nil, catalog, chatq.New(dead), h.cipher, sender.New(dead, sender.WithMaxAttempts(1)),
+		WithServerURL(h.fake.URL()))
+	require.NoError(t, err)
+	h.text(chat, "6222 0212 3456 7890 128")
+	got, err := http.Post(h.fake.URL()+"/bot"+h.fake.Token()+"/getUpdates", "application/json", strings.NewReader(`{"timeout":0}`))
+	require.NoError(t, err)
+	var env struct {
+		Result []json.RawMessage `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(got.Body).Decode(&env))
+	got.Body.Close()
+	require.Len(t, env.Result, 1)
+	deliver := func(to http.Handler) int {
+		req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(env.Result[0])))
+		req.Header.Set(secretHeader, "s3cret")
+		rec := httptest.NewRecorder()
+		to.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	require.Equal(t, http.StatusInternalServerError, deliver(down.Handler("/hook", "s3cret")))
+	require.Len(t, h.fake.Deleted(chat), 1, "deleted while Redis is away")
+
+	back := newHarness(t, replicaOf(h), webhookOnly())
+	require.Equal(t, http.StatusOK, deliver(back.bot.Handler("/hook", "s3cret")))
+	back.waitText(chat, "Please type the card holder's name")
+	back.waitDone()
+	sent := h.fake.Sent(chat)
+	assert.Zero(t, countText(sent, "I could not delete your message"), "it was deleted: never ask the merchant to")
+	assert.Equal(t, 1, countText(sent, "I deleted your message with the card number"))
 }
 
 // TestCommandMenus: setMyCommands for Chinese, English and the default.

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"strings"
+	"unicode"
 
 	"github.com/go-telegram/bot/models"
 
@@ -127,23 +128,43 @@ func editInput(m *models.Message) dialogs.Input {
 }
 
 // command reads "/name@bot payload" when the message starts with a
-// bot_command entity, or, from a client or server that sends no entities,
-// with a slash and a command name.
+// bot_command entity, or, without one (clients and servers that send no
+// entities, forwarded text whose entities are other kinds), with a slash
+// and a command name as Telegram would have marked it. A known name is then
+// the command, an unknown one gets the unknown-command answer, as with the
+// entity. Text shown as code at its start is not a command.
 func command(m *models.Message) (name, arg string, ok bool) {
 	entity := len(m.Entities) > 0 && m.Entities[0].Type == models.MessageEntityTypeBotCommand && m.Entities[0].Offset == 0
-	if !entity && (len(m.Entities) > 0 || !looksLikeCommand(m.Text)) {
+	if !entity && (startsAsCode(m.Entities) || !looksLikeCommand(m.Text)) {
 		return "", "", false
 	}
-	word, rest, _ := strings.Cut(m.Text, " ")
-	if i := strings.IndexAny(word, "\n\t"); i >= 0 {
-		word, rest = word[:i], word[i+1:]+" "+rest
-	}
+	word, rest := firstWord(m.Text)
 	name = strings.TrimPrefix(word, "/")
 	name, _, _ = strings.Cut(name, "@") // /start@merchant_bot
 	if name == "" {
 		return "", "", false
 	}
 	return name, strings.TrimSpace(rest), true
+}
+
+// firstWord cuts text at its first space, line break or tab.
+func firstWord(text string) (word, rest string) {
+	i := strings.IndexFunc(text, unicode.IsSpace)
+	if i < 0 {
+		return text, ""
+	}
+	return text[:i], text[i:]
+}
+
+// startsAsCode reports text whose start is formatted as code: a command
+// quoted, not given.
+func startsAsCode(entities []models.MessageEntity) bool {
+	for _, e := range entities {
+		if e.Offset == 0 && (e.Type == models.MessageEntityTypeCode || e.Type == models.MessageEntityTypePre) {
+			return true
+		}
+	}
+	return false
 }
 
 func isMedia(m *models.Message) bool {
@@ -184,7 +205,7 @@ func updateKind(u *models.Update) string {
 // looksLikeCommand is "/name" or "/name@bot" at the start of text, name
 // made of Latin letters, digits and underscores as Telegram allows.
 func looksLikeCommand(text string) bool {
-	word, _, _ := strings.Cut(text, " ")
+	word, _ := firstWord(text)
 	word, _, _ = strings.Cut(word, "@")
 	if len(word) < 2 || word[0] != '/' || len(word) > 33 {
 		return false

@@ -52,6 +52,32 @@ func TestMessageInput(t *testing.T) {
 			want: dialogs.Input{Kind: dialogs.InCommand, Text: "start", Arg: "change_card", MessageID: 2, LanguageCode: "zh-hans"},
 		},
 		{
+			name: "a forwarded command whose text kept other entities",
+			msg: models.Message{ID: 2, From: from, Chat: private, Text: "/status please", ForwardOrigin: &models.MessageOrigin{},
+				Entities: []models.MessageEntity{{Type: models.MessageEntityTypeBold, Offset: 8, Length: 6}}},
+			want: dialogs.Input{Kind: dialogs.InCommand, Text: "status", Arg: "please", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
+			name: "a command on its own line, without entities",
+			msg:  models.Message{ID: 2, From: from, Chat: private, Text: "/status\n谢谢"},
+			want: dialogs.Input{Kind: dialogs.InCommand, Text: "status", Arg: "谢谢", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
+			name: "a command addressed to the bot, without entities",
+			msg:  models.Message{ID: 2, From: from, Chat: private, Text: "/Status@merchant_bot"},
+			want: dialogs.Input{Kind: dialogs.InCommand, Text: "Status", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
+			name: "an unknown command without entities is still a command",
+			msg:  models.Message{ID: 2, From: from, Chat: private, Text: "/foo"},
+			want: dialogs.Input{Kind: dialogs.InCommand, Text: "foo", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
+			name: "a path is text",
+			msg:  models.Message{ID: 2, From: from, Chat: private, Text: "/usr/bin"},
+			want: dialogs.Input{Kind: dialogs.InText, Text: "/usr/bin", MessageID: 2, LanguageCode: "zh-hans"},
+		},
+		{
 			name: "command entity not at the start is text",
 			msg: models.Message{ID: 2, From: from, Chat: private, Text: "see /help",
 				Entities: []models.MessageEntity{{Type: models.MessageEntityTypeBotCommand, Offset: 4, Length: 5}}},

@@ -41,7 +41,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 		if err != nil {
 			return err
 		}
-		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload}
+		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload, Unblock: wrote(u)}
 		langs[u.chat] = locales.Normalize(u.lang())
 		if id := intakeDeleted(u); id != 0 {
 			p.Calls = []outbox.Call{b.deleteCall(u.chat, locales.Normalize(u.lang()), id)}
@@ -82,6 +82,13 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 		}
 	}
 	return nil
+}
+
+// wrote reports an update of a merchant acting in their private chat (a
+// message, an edit, a button): proof that they do not block the bot, even
+// when no my_chat_member said they came back.
+func wrote(u *update) bool {
+	return u.private && u.from != nil && u.MyChatMember == nil
 }
 
 // deleteUnstored deletes, straight away and once, the card numbers of

@@ -85,7 +85,9 @@ func (b *Bot) pollFailed(ctx context.Context, err error, fails int) error {
 	if errors.As(err, &apiErr) {
 		switch apiErr.Code {
 		case http.StatusUnauthorized, http.StatusNotFound:
-			return fmt.Errorf("getUpdates: %w", err) // the token was revoked
+			// The token was revoked: nothing will ever come again.
+			b.tokenRefused("getUpdates", tg.ErrorUnauthorized)
+			return fmt.Errorf("%w (getUpdates: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
 		case http.StatusTooManyRequests:
 			wait = max(time.Duration(apiErr.RetryAfter)*time.Second, wait)
 		case http.StatusConflict:

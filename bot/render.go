@@ -51,10 +51,6 @@ type (
 
 var noPreview = &linkPreview{IsDisabled: true}
 
-// msgStrayCard is the dialog's own word that it removed a card number typed
-// where none was asked for: the adapter then adds no notice of its own.
-const msgStrayCard dialogs.MsgID = "stray_card"
-
 // call makes an outbox call; the bodies above always marshal.
 func call(method string, params any, p outbox.Priority) outbox.Call {
 	c, err := outbox.NewCall(method, params, p)
@@ -81,23 +77,15 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 		}
 		calls = append(calls, b.answerCall(u, toast))
 	}
-	saysDeleted := false
-	for _, r := range out.Replies {
-		if r.Key == msgStrayCard {
-			saysDeleted = true
-		}
-	}
+	// Each deletion says its own outcome once known (deleteCall); the one
+	// the intake made already is not made, nor announced, again.
+	deleted := intakeDeleted
 	for _, e := range out.Effects {
-		if e.Kind != dialogs.DeleteMessage || e.MessageID == 0 {
+		if e.Kind != dialogs.DeleteMessage || e.MessageID == 0 || e.MessageID == deleted {
 			continue
 		}
-		if e.MessageID != intakeDeleted {
-			calls = append(calls, b.deleteCall(chat, lang, e.MessageID))
-		}
-		if !saysDeleted {
-			calls = append(calls, b.sayCalls(chat, lang, dialogs.MsgMessageDeleted)...)
-			saysDeleted = true
-		}
+		calls = append(calls, b.deleteCall(chat, lang, e.MessageID))
+		deleted = e.MessageID
 	}
 	// The share-contact keyboard stays on screen until a message removes it
 	// (one_time_keyboard only hides it once pressed, and the merchant may type
@@ -129,7 +117,11 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 			m.markup = ReplyKeyboardRemove{}
 			removeKeyboard = false
 		}
+		n := len(calls)
 		calls = append(calls, b.messageCalls(chat, m, outbox.Reply)...)
+		for i := n; i < len(calls); i++ {
+			calls[i].Quiet = r.Quiet
+		}
 	}
 	return calls
 }
@@ -152,13 +144,15 @@ func (b *Bot) sayCalls(chat int64, lang string, key dialogs.MsgID) []outbox.Call
 	return b.messageCalls(chat, b.outgoing(chat, locales.Normalize(lang), 0, dialogs.Reply{Key: key}), outbox.Reply)
 }
 
-// deleteCall removes the merchant's message that carried a card number;
-// when Telegram refuses (too old, already gone), the merchant is asked to
-// delete it themselves.
+// deleteCall removes the merchant's message that carried a card number and
+// then says so; when Telegram refuses (too old to delete), the merchant is
+// asked to delete it themselves instead. One notice, sent once the outcome
+// is known: never "please delete it" followed by "I deleted it".
 func (b *Bot) deleteCall(chat int64, lang string, id int) outbox.Call {
 	c := call("deleteMessage", deleteMessageParams{ChatID: chat, MessageID: id}, outbox.Reply)
-	notice := b.sayCalls(chat, lang, dialogs.MsgDeleteFailed)
-	c.Else = &notice[0]
+	failed := b.sayCalls(chat, lang, dialogs.MsgDeleteFailed)
+	done := b.sayCalls(chat, lang, dialogs.MsgMessageDeleted)
+	c.Else, c.Then = &failed[0], &done[0]
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
+	"github.com/merchantbot/merchantbot/dialogs"
 )
 
 // ResultHandler receives the result of a tagged call after Telegram
@@ -164,6 +165,16 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 		b.log.Error("outbox call does not decode; dropped", "chat_id", chat)
 		return time.Time{}, false, false
 	}
+	if c.Quiet && dialogs.QuietHours(b.now()) {
+		// A reminder held up into the quiet hours (the Bot API or this
+		// process was down): not sent at night. The dialog reminds again
+		// when they end; a merchant back meanwhile needs no reminder.
+		b.log.Info("reminder held up into the quiet hours; dropped, the dialog reminds in the morning", "chat_id", chat)
+		if _, err := b.Post(ctx, chat, "", dialogs.EventRemindLater, ""); err != nil {
+			b.log.Warn("post remind_later", "chat_id", chat, "err", err)
+		}
+		return time.Time{}, false, false
+	}
 	for {
 		result, err := b.do(ctx, chat, c, lease)
 		if err != nil && (errors.Is(err, chatq.ErrLeaseLost) || errors.Is(context.Cause(ctx), chatq.ErrLeaseLost)) {
@@ -179,13 +190,27 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 				b.metrics.NotificationFailed(status)
 			}
 		}
+		if err != nil && c.Method == "deleteMessage" && c.Tag == "" && strings.Contains(err.Error(), "message to delete not found") {
+			// Already gone: deleted straight away while Redis was out of
+			// reach (deleteUnstored), or by an earlier try of this call
+			// whose answer was lost. It is deleted: no "please delete it".
+			err = nil
+		}
 		switch {
 		case err == nil:
 			b.sent(ctx, chat, c, result)
+			if c.Then != nil {
+				c = *c.Then
+				continue
+			}
 			return time.Time{}, false, false
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
 			return time.Time{}, true, false
+		case b.tokenRefused(c.Method, err):
+			// Kept, not dropped: the process ends (serve watches
+			// TokenRejected) and the next one, with a valid token, sends it.
+			return time.Now().Add(b.retryMax), false, false
 		case sendable(ctx, err):
 			var later *sender.RetryLater
 			wait := b.retryMax

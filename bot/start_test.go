@@ -147,3 +147,24 @@ func TestStartStopsAtOnce(t *testing.T) {
 		assert.NotContains(t, err.Error(), "wrongTokenForThisServer")
 	})
 }
+
+// TestWatchToken: in webhook mode a revoked token is found by the periodic
+// getMe; a passing failure is not taken for one.
+func TestWatchToken(t *testing.T) {
+	fake := telegramtest.New()
+	defer fake.Close()
+	b := startBot(t, fake, fake.Token())
+	fake.FailNext("getMe", http.StatusBadGateway, "", 0, 1)
+	fake.FailNext("getMe", http.StatusUnauthorized, "", 0, 1_000_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := b.WatchToken(ctx, 10*time.Millisecond)
+	require.ErrorIs(t, err, ErrTokenRejected)
+	assert.GreaterOrEqual(t, fake.CallCount("getMe"), 2, "the 502 was not taken for a revoked token")
+	assert.NotContains(t, err.Error(), fake.Token())
+	select {
+	case <-b.TokenRejected():
+	default:
+		t.Fatal("TokenRejected still open")
+	}
+}

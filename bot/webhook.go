@@ -28,6 +28,9 @@ func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
 		_, err := b.api.SetWebhook(ctx, p)
 		return err
 	})
+	if b.tokenRefused("setWebhook", err) {
+		return b.TokenErr()
+	}
 	if err != nil {
 		return fmt.Errorf("set webhook: %s", scrub(err.Error(), b.token))
 	}

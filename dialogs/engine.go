@@ -36,6 +36,8 @@ type Engine struct {
 	newKey  func() string
 	log     *slog.Logger
 	hours   SupportHours
+	noDesk  bool   // WithoutDesk: nobody reads a hand-off
+	hotline string // the acquirer's customer service number, WithoutDesk
 	table   fsm.Events
 	steps   map[string]*stepDef
 	// fsms reuses machines built from table: building one costs more than
@@ -128,8 +130,9 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 
 // Resume says where st stands, without changing it: an adapter that
 // restarted shows the merchant the question they were at, with live buttons.
-func (e *Engine) Resume(ctx context.Context, st *State) Outcome {
-	t := &turn{Engine: e, ctx: ctx, st: st}
+// noContact says the adapter has no share-contact button (Input.NoContact).
+func (e *Engine) Resume(ctx context.Context, st *State, noContact bool) Outcome {
+	t := &turn{Engine: e, ctx: ctx, st: st, in: Input{NoContact: noContact}}
 	if st.Step != "" && st.Step != StepMenu {
 		t.say(msgResumed, nil)
 		t.prompt()
@@ -208,7 +211,7 @@ func (t *turn) dispatch() {
 		}
 		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
-			if atCard {
+			if atCard && digitCount(text) >= 6 { // as the card question would; words alone hold no card
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			}
 			t.refuseAtDoor(msgTooLong)
@@ -514,8 +517,12 @@ func (t *turn) startDraft() {
 
 func (t *turn) help() {
 	r := t.say(msgHelp, nil)
+	next := MsgID("next_" + t.st.Step)
+	if t.st.Step == StepIDPhone && t.in.NoContact {
+		next = msgNextPhoneTyped
+	}
 	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
-		Text{Key: MsgID("next_" + t.st.Step)})
+		Text{Key: next})
 	if t.st.Step == StepMenu {
 		// The help stands in for the menu: its buttons stay with it.
 		r.Buttons = t.menuButtons()
@@ -527,6 +534,9 @@ func (t *turn) help() {
 func (t *turn) support() {
 	if t.st.Step == StepSupport {
 		t.prompt()
+		return
+	}
+	if t.noSupportHere() {
 		return
 	}
 	t.handOff(false)
@@ -650,6 +660,9 @@ func (t *turn) menuButton(arg string) {
 			t.prompt()
 			return
 		}
+		if t.noSupportHere() {
+			return
+		}
 		t.handOff(true)
 	case "lang":
 		t.chooseLanguage()
@@ -678,6 +691,10 @@ func (t *turn) backendError(op string, err error) {
 		t.say(msgChangePending, nil)
 	case errors.Is(err, backend.ErrInvalidRequest), errors.Is(err, backend.ErrUnauthorized):
 		t.log.Error("acquirer refused the request", "op", op, "step", t.st.Step, "err", err)
+		if t.noDesk {
+			t.say(msgRefusedNoDesk, t.hotlineArg())
+			return
+		}
 		t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
 	default:
 		t.log.Error("backend call failed", "op", op, "step", t.st.Step, "err", err)

@@ -393,7 +393,7 @@ func TestAbandonedDraftExpires(t *testing.T) {
 	throughSummary(c)
 	st := mustLoad(t, f, 12)
 	require.False(t, st.Secrets.Empty())
-	assert.Equal(t, dialogs.DraftTTL, st.TTL(), "a record holding card data is kept a day at most")
+	assert.Equal(t, dialogs.DraftKeep, st.TTL(), "a record holding card data is kept a day (and the hour its expiry needs) at most")
 
 	f.advance(dialogs.DraftTTL - time.Minute)
 	out := c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "help"})

@@ -9,6 +9,8 @@ func (t *turn) event(name, arg string) {
 		t.statusEvent(arg)
 	case EventWake:
 		t.wake()
+	case EventRemindLater:
+		t.remindLater()
 	case EventHandBack:
 		t.handBack()
 	case EventAgentOpen:

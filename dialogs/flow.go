@@ -400,7 +400,9 @@ func (t *turn) submit() {
 	switch {
 	case errors.Is(err, backend.ErrChangePending), errors.Is(err, backend.ErrTooManyRequests):
 		// No retry can succeed: the card data goes now, not in a day.
-		t.backendError("submit", err)
+		if !errors.Is(err, backend.ErrChangePending) || !t.pendingCarries(app) {
+			t.backendError("submit", err)
+		}
 		t.wipeDraft()
 		if t.fire(evSubmitted) {
 			t.menu(false)
@@ -423,6 +425,42 @@ func (t *turn) submit() {
 		t.say(msgSubmitted, Arg{"ID": rc.ID, "Card": parse.MaskPAN(rc.CardMasked), "When": when(rc.ReviewBy)})
 		t.menu(false)
 	}
+}
+
+// pendingCarries explains a submission refused because another
+// application is under review, when that one carries another card than
+// app: typically the first submission of this very draft, taken by the
+// acquirer while its answer was lost, before the merchant edited the card.
+// The merchant is told which card (masked) the pending application
+// carries and what they can do; the bot follows that application from now
+// on. It reports false when there is nothing more to say than
+// "a change is already under review".
+func (t *turn) pendingCarries(app backend.Application) bool {
+	apps, err := t.backend.Applications(t.ctx, t.st.MerchantNo)
+	if err != nil {
+		t.log.Warn("applications after a refused submission", "err", err)
+		return false
+	}
+	for _, a := range apps {
+		if a.MerchantNo != t.st.MerchantNo || !a.Status.Pending() {
+			continue
+		}
+		pending, typed := parse.MaskPAN(a.CardMasked), parse.MaskPAN(app.CardNumber)
+		if pending == typed {
+			return false
+		}
+		t.st.LastApp = a.ID
+		t.effect(Effect{Kind: Submitted, App: a.ID}) // its status changes reach the merchant
+		args := Arg{"ID": a.ID, "Card": pending, "New": typed, "Status": Text{Key: MsgID("status_" + string(a.Status))}}
+		if t.noDesk {
+			args["Hotline"] = t.hotlineArg()["Hotline"]
+			t.say(msgPendingOldCardNoDesk, args)
+			return true
+		}
+		t.say(msgPendingOldCard, args, row(btn(msgBtnSupport, "m:support")))
+		return true
+	}
+	return false
 }
 
 // ---- checklist and consent ----

@@ -3,6 +3,7 @@ package dialogs_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -84,10 +85,18 @@ func TestChangedCardAfterALostSubmissionIsANewApplication(t *testing.T) {
 			switch tc.lose {
 			case answerLost:
 				// The ICBC application exists: the BOC one is refused as a
-				// second change, and the merchant is told so.
+				// second change, and the merchant is told that the pending
+				// one carries the OLD card (masked), and what to do.
 				assert.Equal(t, "622202*********0128", apps[0].CardMasked)
-				assert.Contains(t, keys(out), dialogs.MsgID("change_pending"))
 				assert.NotContains(t, keys(out), dialogs.MsgID("submitted"))
+				require.Contains(t, keys(out), dialogs.MsgID("pending_old_card"))
+				said := f.render.Reply(out.Lang, out.Replies[slices.Index(keys(out), dialogs.MsgID("pending_old_card"))])
+				for _, want := range []string{apps[0].ID, "622202*********0128", "601382*********0123", "/status", "驳回", "人工客服"} {
+					assert.Contains(t, said, want)
+				}
+				assert.True(t, hasButton(out, "m:support"))
+				assert.Equal(t, apps[0].ID, mustLoad(t, f, 21).LastApp, "followed from now on")
+				assert.True(t, mustLoad(t, f, 21).Secrets.Empty(), "the new card is not kept")
 			case requestLost:
 				assert.Equal(t, "601382*********0123", apps[0].CardMasked)
 				require.Contains(t, keys(out), dialogs.MsgID("submitted"))

@@ -19,6 +19,10 @@ const (
 	msgAskHolderCompany      MsgID = "ask_holder_company"
 	msgAskMerchantNo         MsgID = "ask_merchant_no"
 	msgAskPhone              MsgID = "ask_phone"
+	msgAskPhoneTyped         MsgID = "ask_phone_typed"  // where no contact can be shared
+	msgPendingOldCard        MsgID = "pending_old_card" // a change under review carries another card
+	msgPendingOldCardNoDesk  MsgID = "pending_old_card_nodesk"
+	msgNextPhoneTyped        MsgID = "next_id_phone_typed"
 	msgAskReservedPhone      MsgID = "ask_reserved_phone"
 	msgBankConfirm           MsgID = "bank_confirm"
 	msgBound                 MsgID = "bound"

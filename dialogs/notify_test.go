@@ -281,9 +281,9 @@ func TestStatusShowsOnlyTheMerchantsOwnApplicationsWithTimeline(t *testing.T) {
 }
 
 func TestWakeAt(t *testing.T) {
-	engine := dialogs.NewEngine(nil, nil)
 	cst := time.FixedZone("CST", 8*3600)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 25, h, m, 0, 0, cst) }
+	engine := dialogs.NewEngine(nil, nil, dialogs.WithClock(func() time.Time { return at(0, 0) }))
 	tests := []struct {
 		name string
 		st   dialogs.State
@@ -347,6 +347,32 @@ func TestReminderOnceThenExpiryKeepsBindingAndLanguage(t *testing.T) {
 	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "told once")
 }
 
+// TestExpiryAtSupportKeepsBindingAndLanguage: a chat left 24 h at the
+// support step (no reminder there, so nothing wrote its record since the
+// last input) is still found by its expiry: the draft is wiped, the
+// merchant told, the binding and language kept.
+func TestExpiryAtSupportKeepsBindingAndLanguage(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 33}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	throughSummary(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, c.id).Step)
+
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "data was deleted")
+	st := mustLoad(t, f, c.id)
+	require.NotNil(t, st)
+	assert.True(t, st.Secrets.Empty())
+	assert.True(t, st.Bound, "the binding outlives the draft")
+	assert.Equal(t, "en", st.Lang)
+	f.advance(2 * time.Hour)
+	st = mustLoad(t, f, c.id)
+	require.NotNil(t, st, "kept with the binding's own TTL")
+	assert.True(t, st.Bound)
+}
+
 func TestReminderButtonContinuesWhereTheMerchantWas(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 28}
@@ -369,6 +395,50 @@ func TestReminderInQuietHoursWaitsForMorning(t *testing.T) {
 	said := wakeWhenDue(t, c)
 	require.Len(t, said, 1)
 	assert.Equal(t, 8, f.clock().In(time.FixedZone("CST", 8*3600)).Hour())
+}
+
+// TestOverdueReminderWaitsForMorning: a reminder due at 21:50 whose wake
+// comes only at 23:30 (the waker or the whole bot was down) is not sent at
+// night: the wake says nothing, and the next one is at 08:00.
+func TestOverdueReminderWaitsForMorning(t *testing.T) {
+	f := newFixture(t, nil)
+	cst := time.FixedZone("CST", 8*3600)
+	// 21:18 in Shanghai: the reminder is due at 21:50 or so, before the quiet hours.
+	f.now = time.Date(2026, 11, 25, 13, 18, 0, 0, time.UTC)
+	c := &chat{t: t, f: f, id: 32}
+	throughSummary(c)
+	due := f.engine.WakeAt(mustLoad(t, f, c.id))
+	require.Less(t, due.In(cst).Hour(), 22, "due before the quiet hours")
+	f.advance(due.Sub(f.clock()) + 100*time.Minute) // down until about 23:30
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "no reminder at 23:30")
+	next := f.engine.WakeAt(mustLoad(t, f, c.id))
+	assert.Equal(t, 8, next.In(cst).Hour(), "the reminder waits for 08:00")
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "还没完成")
+	assert.Equal(t, 8, f.clock().In(cst).Hour())
+}
+
+// TestReminderDroppedAtNightIsOwedInTheMorning: the adapter dropped a
+// reminder that could only have gone out in the quiet hours
+// (EventRemindLater): the merchant gets it at 08:00, once.
+func TestReminderDroppedAtNightIsOwedInTheMorning(t *testing.T) {
+	f := newFixture(t, nil)
+	cst := time.FixedZone("CST", 8*3600)
+	f.now = time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) // 21:00 in Shanghai
+	c := &chat{t: t, f: f, id: 34}
+	throughSummary(c)
+	said := wakeWhenDue(t, c)
+	require.Len(t, said, 1, "reminded at about 21:32")
+	require.True(t, c.last.Replies[0].Quiet, "a reminder is marked not for the quiet hours")
+	f.advance(2 * time.Hour) // its send held up until 23:32, then dropped
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventRemindLater}))
+	next := f.engine.WakeAt(mustLoad(t, f, c.id))
+	assert.Equal(t, 8, next.In(cst).Hour())
+	said = wakeWhenDue(t, c)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "还没完成")
+	assert.Empty(t, apply(t, c, dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventWake}), "once")
 }
 
 func TestUnderReviewWithoutAReceiptSaysNoTime(t *testing.T) {

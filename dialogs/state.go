@@ -89,12 +89,19 @@ func (s Secrets) Empty() bool { return s == Secrets{} }
 const (
 	DraftTTL = 24 * time.Hour      // a dialog holding card data is wiped after a day idle
 	IdleTTL  = 90 * 24 * time.Hour // binding and language alone
+	// DraftKeep is how long a store keeps a record holding a draft: an hour
+	// past DraftTTL, so that the expiry (a wake at DraftTTL, which wipes the
+	// draft and tells the merchant) finds the chat's binding and language
+	// still there to keep. A chat at the support step gets no reminder, so
+	// nothing else writes its record between the last input and the expiry.
+	// Past DraftKeep (the waker down for longer) the store drops it all.
+	DraftKeep = DraftTTL + time.Hour
 )
 
 // TTL is how long a store keeps st after its last write.
 func (st *State) TTL() time.Duration {
 	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.BankName != "" {
-		return DraftTTL
+		return DraftKeep
 	}
 	return IdleTTL
 }

@@ -80,6 +80,7 @@ const (
 	evHolderOK   = "holder_ok"   // on to the branch
 	evBankOK     = "bank_ok"     // on to the branch
 	evBranchOK   = "branch_ok"   // on to the reserved phone
+	evBackBank   = "back_bank"   // /back from the branch to the bank question asked before it
 	evPhoneOK    = "phone_ok"    // on to the summary
 	evEdited     = "edited"      // back to the summary after an edit
 	evConfirm    = "confirm"     // summary confirmed: verify
@@ -136,6 +137,10 @@ func stepDefs() []stepDef {
 		name: StepIDPhone,
 		kind: identify,
 		prompt: func(t *turn) {
+			if t.in.NoContact {
+				t.say(msgAskPhoneTyped, nil)
+				return
+			}
 			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
 		},
 		text:  (*turn).idPhone,
@@ -217,7 +222,18 @@ func stepDefs() []stepDef {
 		text:   (*turn).branch,
 		button: (*turn).keepButton,
 		back:   StepHolder,
-		moves:  edited(map[string]string{evBranchOK: StepPhone}),
+		// A company account, or a card the BIN does not tell, had the bank
+		// asked after the holder: /back goes to that question, not past it.
+		onBack: func(t *turn) bool {
+			if t.st.Editing || t.st.CardType != "" {
+				return false
+			}
+			if t.fire(evBackBank) {
+				t.prompt()
+			}
+			return true
+		},
+		moves: edited(map[string]string{evBranchOK: StepPhone, evBackBank: StepBank}),
 	}, {
 		name: StepPhone,
 		kind: draft,

@@ -23,6 +23,9 @@ const (
 	msgSupportRate       MsgID = "support_rate"
 	msgSupportRated      MsgID = "support_rated"
 	msgBtnRate           MsgID = "btn_rate"
+	msgSupportNone       MsgID = "support_none"    // no desk: the acquirer's hotline
+	msgHotlineDefault    MsgID = "hotline_default" // where the hotline number is written
+	msgRefusedNoDesk     MsgID = "acquirer_refused_nodesk"
 
 	MsgSupportSignature MsgID = "support_signature" // an agent's first name under a relayed message
 
@@ -73,7 +76,7 @@ const EventAgentOpen = "agent_open"
 var Templates = map[string]MsgID{"letter": MsgTplLetter, "30days": MsgTplThirty, "hotline": MsgTplHotline}
 
 func supportIDs() []MsgID {
-	return []MsgID{msgSupportConnected, msgSupportHoursIn, msgSupportHoursOut, msgSupportOffer,
+	return []MsgID{msgSupportNone, msgHotlineDefault, msgRefusedNoDesk, msgSupportConnected, msgSupportHoursIn, msgSupportHoursOut, msgSupportOffer,
 		msgSupportHandedBack, msgSupportClosed, msgSupportRate, msgSupportRated, msgBtnRate, MsgSupportSignature,
 		MsgHOCard, MsgHOCardStuck, MsgHOCardAnswers, MsgHOCardAnswer, MsgHOCardApps, MsgHOCardApp, MsgHOCardNone,
 		MsgHOCardRecent, MsgHOCardHelp, MsgHOUnbound, MsgHOBtnClaim, MsgHOBtnHandBack, MsgHOClaimed, MsgHOOwnedBy,
@@ -212,6 +215,34 @@ func (h SupportHours) Open(t time.Time) bool {
 
 // WithSupportHours tells merchants who ask for help whether agents work now.
 func WithSupportHours(h SupportHours) Option { return func(e *Engine) { e.hours = h } }
+
+// WithoutDesk says no support desk reads this bot (no SUPPORT_CHAT_ID, the
+// console): a merchant who asks for a person is told how to reach the
+// acquirer's customer service (hotline, e.g. "95516"; "" says where to find
+// the number) and stays at the step they were at, instead of a hand-off
+// that nobody would answer.
+func WithoutDesk(hotline string) Option {
+	return func(e *Engine) { e.noDesk, e.hotline = true, hotline }
+}
+
+// hotlineArg is the acquirer's customer service as a message argument.
+func (t *turn) hotlineArg() Arg {
+	if t.hotline != "" {
+		return Arg{"Hotline": t.hotline}
+	}
+	return Arg{"Hotline": Text{Key: msgHotlineDefault}}
+}
+
+// noSupportHere answers a request for a person where no desk is: the
+// hotline, then the question the merchant was at, unchanged.
+func (t *turn) noSupportHere() bool {
+	if !t.noDesk {
+		return false
+	}
+	t.say(msgSupportNone, t.hotlineArg())
+	t.prompt()
+	return true
+}
 
 // handOff hands the chat to support: the adapter opens the hand-off with the
 // info, and the merchant is told what to expect, without promising a

@@ -41,6 +41,10 @@ const (
 	// clock what is due (a reminder, an expiry, or nothing any more), so a
 	// late or doubled wake does no harm.
 	EventWake = "wake"
+	// EventRemindLater: the adapter could not send a reminder before the
+	// quiet hours began (Reply.Quiet) and dropped it: the dialog owes the
+	// merchant that reminder again, in the morning.
+	EventRemindLater = "remind_later"
 )
 
 // Input is one thing the merchant did.
@@ -59,6 +63,9 @@ type Input struct {
 	// (a message that is not the chat's first, a button the bot sent). With
 	// a zero State it means what the chat had is lost (see lost.go).
 	Returning bool
+	// NoContact: the client has no share-contact button (the console), so
+	// the phone on file is asked to be typed.
+	NoContact bool
 }
 
 // Contact is a shared phone contact. OwnedBySender is true only when the
@@ -88,6 +95,10 @@ type Reply struct {
 	// Edit asks the adapter to edit the message whose button was pressed
 	// instead of sending a new one, where it can.
 	Edit bool
+	// Quiet: not to be sent in the quiet hours (a reminder). An adapter
+	// whose send of it comes in them (it was held up by an outage) drops it
+	// and posts EventRemindLater.
+	Quiet bool
 }
 
 // Button is one button of a Reply. Data is what comes back in Input.Data.

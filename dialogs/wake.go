@@ -26,7 +26,13 @@ func (e *Engine) WakeAt(st *State) time.Time {
 		at = st.Touched.Add(DraftTTL)
 	}
 	if e.midway(st) && !st.Reminded {
-		if r := remindAt(st); at.IsZero() || r.Before(at) {
+		r := remindAt(st)
+		if now := e.now(); r.Before(now) {
+			// Overdue (the process or the waker was down at the due
+			// time): it goes now, or when the quiet hours end.
+			r = outsideQuietHours(now)
+		}
+		if at.IsZero() || r.Before(at) {
 			at = r
 		}
 	}
@@ -49,6 +55,9 @@ func (e *Engine) midway(st *State) bool {
 func remindAt(st *State) time.Time {
 	return outsideQuietHours(st.Touched.Add(RemindAfter))
 }
+
+// quiet reports a time in the quiet hours.
+func quiet(at time.Time) bool { return !outsideQuietHours(at).Equal(at) }
 
 func outsideQuietHours(at time.Time) time.Time {
 	local := at.In(shanghai)
@@ -78,14 +87,34 @@ func (t *turn) wake() {
 	if !t.midway(st) || st.Reminded || now.Before(remindAt(st)) {
 		return
 	}
+	if quiet(now) {
+		// Due before the quiet hours but woken in them (a replica, the
+		// waker or Redis was down at the due time): the reminder waits
+		// for the morning (WakeAt says when), it is not sent at night.
+		return
+	}
 	st.Reminded = true
 	where := st.Step
 	if where == StepMenu || where == StepCancel {
 		where = st.Ret
 	}
-	t.say(msgRemind, Arg{"Step": t.stepName(where)},
+	r := t.say(msgRemind, Arg{"Step": t.stepName(where)},
 		row(Button{Key: msgBtnResume, Args: Arg{"Step": t.stepName(where)}, Data: "m:change"}))
+	r.Quiet = true
 }
+
+// remindLater is EventRemindLater: the reminder could not be sent before
+// the quiet hours and was dropped. Still idle mid-way, the merchant is
+// owed it: WakeAt brings it at the end of the quiet hours. Says nothing.
+func (t *turn) remindLater() {
+	if t.midway(t.st) {
+		t.st.Reminded = false
+	}
+}
+
+// QuietHours reports whether at is in the quiet hours (22:00–08:00 China
+// time), when no reminder is sent.
+func QuietHours(at time.Time) bool { return quiet(at) }
 
 // expire wipes an abandoned draft's card data and answers; the binding and
 // the language stay.

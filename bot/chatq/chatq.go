@@ -256,6 +256,11 @@ type Pending struct {
 	ID      int64
 	Payload []byte
 	Calls   []outbox.Call
+	// Unblock lifts the chat's blocked mark in the same round trip: the
+	// update is the merchant writing in their private chat, which Telegram
+	// does not let a user who blocks the bot do. The outbox that waited is
+	// then sent, in order, before the replies to this update.
+	Unblock bool
 }
 
 // AddUpdates stores a batch of updates (long polling's, or a webhook's
@@ -280,6 +285,9 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 	pipe := r.rdb.Pipeline()
 	res := make([]addResult, len(ps))
 	for i, p := range ps {
+		if p.Unblock {
+			pipe.Del(ctx, r.blockedFn(p.Chat))
+		}
 		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls)
 		if res[i].err != nil {
 			return nil, nil, res[i].err

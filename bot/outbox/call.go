@@ -40,6 +40,14 @@ type Call struct {
 	// of a message that can no longer be edited is sent as a new message;
 	// a card number that cannot be deleted is pointed out).
 	Else *Call `json:"e,omitempty"`
+	// Then is sent after this call succeeded, and only then: what the bot
+	// says about the call's outcome (the card number message is gone)
+	// waits until the outcome is known.
+	Then *Call `json:"n,omitempty"`
+	// Quiet calls (reminders) are not sent in the quiet hours: one that
+	// comes up in them (held up by an outage) is dropped, and the dialog is
+	// told to remind again in the morning.
+	Quiet bool `json:"qh,omitempty"`
 }
 
 // NewCall builds a Call whose body is params marshalled as JSON.

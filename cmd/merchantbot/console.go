@@ -86,7 +86,13 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	c := newConsole(dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log)), st, catalog, *chat, *lang, stdout)
+	hotline, err := loadHotline(getenv)
+	if err != nil {
+		return err
+	}
+	// A terminal has no support desk: asking for a person gives the hotline.
+	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithoutDesk(hotline))
+	c := newConsole(engine, st, catalog, *chat, *lang, stdout)
 	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
 	if err := c.resume(ctx); err != nil {
 		return err
@@ -182,7 +188,7 @@ func (c *console) resume(ctx context.Context) error {
 		return fmt.Errorf("load state: %w", err)
 	}
 	if st != nil {
-		c.print(c.engine.Resume(ctx, st))
+		c.print(c.engine.Resume(ctx, st, true)) // a terminal shares no contact
 	}
 	return nil
 }
@@ -214,7 +220,7 @@ func (c *console) lastLang() string {
 // input turns one line into what a Telegram client would have sent.
 func (c *console) input(line string) dialogs.Input {
 	c.msgID++
-	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang}
+	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang, NoContact: true}
 	trimmed := strings.TrimSpace(line)
 	if strings.HasPrefix(trimmed, "/") {
 		name, arg, _ := strings.Cut(trimmed[1:], " ")

@@ -255,6 +255,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	ctx, stopAll := context.WithCancel(ctx) // a fatal error ends serve as a signal would
+	defer stopAll()
 	cfg, err := loadServeConfig(getenv)
 	if err != nil {
 		return err
@@ -304,8 +306,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithObserver(m),
-		dialogs.WithSupportHours(supportCfg.hours))
+	hotline, err := loadHotline(getenv)
+	if err != nil {
+		return err
+	}
+	engineOpts := []dialogs.Option{dialogs.WithLogger(log), dialogs.WithObserver(m), dialogs.WithSupportHours(supportCfg.hours)}
+	if cfg.supportChat == 0 {
+		engineOpts = append(engineOpts, dialogs.WithoutDesk(hotline)) // nobody would read a hand-off
+	}
+	engine := dialogs.NewEngine(acquirer, bins, engineOpts...)
 	opts := []bot.Option{
 		bot.WithLogger(log),
 		bot.WithCallbackKey(cfg.dataKey, oldKeys...),
@@ -387,8 +396,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.webhookURL != "" {
 		if runErr = b.SetWebhook(ctx, cfg.webhookURL, cfg.webhookSecret); runErr == nil {
 			serving("webhook")
+			// A revoked token's webhook falls silent: any call answered
+			// 401, or the periodic getMe, ends serve.
+			watched := make(chan error, 1)
+			go func() { watched <- b.WatchToken(ctx, tokenCheckEvery) }()
 			select {
 			case <-ctx.Done():
+			case runErr = <-watched:
 			case runErr = <-served:
 				runErr = fmt.Errorf("http server: %w", runErr)
 			}
@@ -396,6 +410,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		serving("long polling")
 		runErr = b.Poll(ctx, shutdownGrace)
+	}
+	if errors.Is(runErr, bot.ErrTokenRejected) {
+		runErr = fmt.Errorf("TELEGRAM_TOKEN: %w: it was revoked or replaced; set the bot's current token and start again", runErr)
+	}
+	if runErr != nil {
+		stopAll() // as a signal would: the recovery loop, the desk and the notifier end too
 	}
 
 	log.Info("merchantbot stopping")
@@ -420,6 +440,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // most; probes) and their answers short; WriteTimeout leaves a webhook
 // update room to be taken in before it is answered (Telegram delivers again
 // what it does not see answered).
+// tokenCheckEvery is how often serve, in webhook mode, asks Telegram
+// whether the token still holds (long polling learns it from getUpdates).
+const tokenCheckEvery = time.Minute
+
 func httpServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,

@@ -460,6 +460,68 @@ func TestServeRestartMidDialog(t *testing.T) {
 	assert.True(t, st.Consent)
 }
 
+// TestServeSupportWithoutDesk: with no SUPPORT_CHAT_ID nobody reads a
+// hand-off, so /support gives the acquirer's hotline (ACQUIRER_HOTLINE)
+// and the merchant stays at the question they were at: no "you are
+// connected to support" after "nobody will read this", and /help promises
+// no agent.
+func TestServeSupportWithoutDesk(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, false)
+	d.env["ACQUIRER_HOTLINE"] = "95516"
+	d.start()
+	m := d.merchant(8010, "en")
+	m.mustWalk(enFlow[:6]) // at the card question
+	before := len(d.fake.Sent(m.chat))
+	m.mustWalk([]action{
+		command("/support", "Please type the number of the new settlement card"),
+		command("/help", "Please type the number of the new settlement card"),
+	})
+	var said []string
+	for _, msg := range d.fake.Sent(m.chat)[before:] {
+		said = append(said, msg.Text)
+	}
+	all := strings.Join(said, "\n")
+	assert.Contains(t, all, "customer service: 95516")
+	assert.NotContains(t, all, "connected to support")
+	assert.NotContains(t, all, "nobody will read")
+	assert.NotContains(t, all, "support agent will answer")
+	assert.Equal(t, dialogs.StepCard, d.state(m.chat).Step)
+}
+
+// TestServeTokenRevoked: a token Telegram stops accepting (401) ends serve
+// with an error naming TELEGRAM_TOKEN (main exits 1), instead of a process
+// that logs "stopping" and runs on until SIGTERM: by getUpdates' 401 in
+// long polling, by the 401 of the reply to a webhook update in webhook mode.
+func TestServeTokenRevoked(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"polling", "webhook"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			d := newDeployment(t, mode == "webhook")
+			r := d.start()
+			if mode == "polling" {
+				d.fake.FailNext("getUpdates", http.StatusUnauthorized, "", 0, 1_000_000)
+				d.fake.SendCommand(9101, 9101, "/start") // ends the long poll under way
+			} else {
+				d.fake.SetOutage(http.StatusUnauthorized)
+				d.fake.SendCommand(9101, 9101, "/start")
+			}
+			select {
+			case err := <-r.done:
+				require.Error(t, err)
+				assert.ErrorContains(t, err, "TELEGRAM_TOKEN")
+				assert.ErrorContains(t, err, "revoked")
+				assert.NotContains(t, err.Error(), d.fake.Token())
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve runs on with a revoked token")
+			}
+			r.cancel()
+			r.cancel = nil // run returned: nothing left to stop
+		})
+	}
+}
+
 // TestServeTwoReplicas: two processes share one Redis and one Bot API and
 // take a burst of 20 updates from one merchant, sitting at the branch
 // question. The burst alternates a branch name and /back: applied once each

@@ -121,7 +121,8 @@ func (h *harness) start() {
 	e := dialogs.NewEngine(h.sandbox, h.bins, dialogs.WithClock(h.clock), dialogs.WithKeys(func() string {
 		h.keys++
 		return fmt.Sprintf("key-%d", h.keys)
-	}))
+	}), dialogs.WithoutDesk("")) // as the console: no support desk there
+
 	h.console = newConsole(e, st, h.catalog, 42, h.lang, &h.out)
 }
 

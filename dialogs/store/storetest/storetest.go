@@ -198,19 +198,19 @@ func Run(t *testing.T, newStore func(t *testing.T) (dialogs.Store, Controls)) {
 		release(t, s, acquire(t, s, chat, 7))
 	})
 
-	t.Run("DraftTTL", func(t *testing.T) {
+	t.Run("DraftKeep", func(t *testing.T) {
 		s, c := newStore(t)
 		commit(t, s, acquire(t, s, chat, 1), draft(t))
-		c.Advance(dialogs.DraftTTL - time.Minute)
+		c.Advance(dialogs.DraftKeep - time.Minute)
 		if load(t, s, chat) == nil {
-			t.Fatal("draft gone before DraftTTL")
+			t.Fatal("draft gone before DraftKeep")
 		}
 		c.Advance(2 * time.Minute)
 		if st := load(t, s, chat); st != nil {
-			t.Fatalf("draft still there after DraftTTL: %+v", st)
+			t.Fatalf("draft still there after DraftKeep: %+v", st)
 		}
 		if l := acquire(t, s, chat, 2); l.State != nil {
-			t.Fatalf("Acquire after DraftTTL: state %+v, want nil", l.State)
+			t.Fatalf("Acquire after DraftKeep: state %+v, want nil", l.State)
 		}
 	})
 
@@ -230,17 +230,17 @@ func Run(t *testing.T, newStore func(t *testing.T) (dialogs.Store, Controls)) {
 	t.Run("CommitRefreshesTTL", func(t *testing.T) {
 		s, c := newStore(t)
 		commit(t, s, acquire(t, s, chat, 1), draft(t))
-		c.Advance(dialogs.DraftTTL - time.Minute)
+		c.Advance(dialogs.DraftKeep - time.Minute)
 		commit(t, s, acquire(t, s, chat, 2), draft(t))
-		c.Advance(dialogs.DraftTTL - time.Minute)
+		c.Advance(dialogs.DraftKeep - time.Minute)
 		if load(t, s, chat) == nil {
-			t.Fatal("draft gone less than DraftTTL after its last commit")
+			t.Fatal("draft gone less than DraftKeep after its last commit")
 		}
 		// Finishing the draft moves the state to IdleTTL.
 		commit(t, s, acquire(t, s, chat, 3), idle(t))
-		c.Advance(dialogs.DraftTTL + time.Hour)
+		c.Advance(dialogs.DraftKeep + time.Hour)
 		if load(t, s, chat) == nil {
-			t.Fatal("idle state gone after DraftTTL")
+			t.Fatal("idle state gone after DraftKeep")
 		}
 	})
 
@@ -380,8 +380,8 @@ func Run(t *testing.T, newStore func(t *testing.T) (dialogs.Store, Controls)) {
 func draft(t *testing.T) *dialogs.State {
 	t.Helper()
 	st := &dialogs.State{Step: "enter_holder", Secrets: dialogs.Secrets{CardNumber: CardNumber}}
-	if st.TTL() != dialogs.DraftTTL {
-		t.Fatalf("TTL of a state with a card number = %v, want DraftTTL", st.TTL())
+	if st.TTL() != dialogs.DraftKeep {
+		t.Fatalf("TTL of a state with a card number = %v, want DraftKeep", st.TTL())
 	}
 	return st
 }
