@@ -98,8 +98,8 @@ func WithSignature(on bool) Option { return func(d *Desk) { d.sign = on } }
 func WithReannounce(every time.Duration) Option { return func(d *Desk) { d.announce = every } }
 
 // WithBatchWindow sets how long a merchant's messages wait to be relayed
-// together (default 2 s): several short texts become one group message and
-// an album stays one album, which spares the group's ~20 messages/minute.
+// together (default 2 s): several short texts become one group message,
+// which spares the group's ~20 messages/minute.
 func WithBatchWindow(w time.Duration) Option { return func(d *Desk) { d.window = w } }
 
 // WithReaction sets the reaction that tells the merchant their message

@@ -2,6 +2,7 @@ package handoff_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,10 +113,9 @@ func TestTwoMerchantsRelayBothWaysWithMediaAndEdits(t *testing.T) {
 	assert.Equal(t, []string{"text", "photo", "photo", "photo", "voice", "document"}, kinds)
 	assert.Equal(t, "hello, I need help", g1[0].Text)
 	assert.Equal(t, "the card front", g1[1].Caption)
-	album := g1[2].APIMessage.MediaGroupID
-	assert.NotEmpty(t, album, "the album stays an album")
-	assert.Equal(t, album, g1[3].APIMessage.MediaGroupID)
-	assert.NotEqual(t, album, g1[1].APIMessage.MediaGroupID)
+	// An album's photos are copied one by one, each with its caption
+	// replaced (copyMessages cannot replace captions).
+	assert.Empty(t, f.srv.CallsTo("copyMessages"))
 	assert.Equal(t, []string{"👀"}, f.srv.Reactions(m1, last), "the merchant sees their messages reached support")
 
 	g2 := f.inThread(t2.ThreadID)[1:]
@@ -294,7 +294,7 @@ func TestDeletedTopicIsRecreated(t *testing.T) {
 	require.NoError(t, d.Flush(ctx, m1))
 	f.wire.settle(t)
 	refused := false
-	for _, c := range f.srv.CallsTo("copyMessage") {
+	for _, c := range f.srv.CallsTo("sendMessage") {
 		refused = refused || strings.Contains(c.Description, "message thread not found")
 	}
 	assert.True(t, refused, "the fake answers as Telegram does")
@@ -590,4 +590,41 @@ func TestARelayAppliedTwiceGoesOnce(t *testing.T) {
 	f.wire.settle(t)
 	msgs := f.inThread(f.topic(m1, "Zhang San Store").ThreadID)
 	assert.Len(t, msgs, 2, describe(msgs))
+}
+
+// TestRelayIsByValueNotByReference: a merchant's text edited (to add a
+// phone and a code) before its batch leaves reaches the group only as the
+// masked text the bot read; no text is ever copied with copyMessage (which
+// copies the message as it is at copy time), and a medium's caption is
+// replaced by the masked one.
+func TestRelayIsByValueNotByReference(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+
+	id := f.merchantSays(d, m1, telegramtest.UserMessage{Text: "please call me"})
+	photo := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo", Text: "front"})
+	// Edited before the batch is flushed: Telegram's copy would carry this.
+	f.merchantEdits(d, m1, id, "please call me 13912345678, code 246810")
+	_, err := f.srv.Edit(m1, photo, "front 13912345678")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+
+	all := describe(f.inThread(th))
+	for _, secret := range []string{"13912345678", "246810"} {
+		assert.NotContains(t, all, secret)
+	}
+	assert.Contains(t, all, "please call me")
+	assert.Contains(t, all, "139****5678", "the edit is relayed, masked")
+	for _, c := range f.srv.CallsTo("copyMessage") {
+		assert.Equal(t, strconv.Itoa(photo), c.Params.String("message_id"), "only the photo is copied")
+		assert.Equal(t, "front", c.Params.String("caption"), "with the caption the bot read")
+	}
+	require.Len(t, f.srv.CallsTo("copyMessage"), 1)
+	assert.Empty(t, f.srv.CallsTo("copyMessages"))
+	assert.Empty(t, f.wire.Lost())
 }

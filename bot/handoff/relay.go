@@ -38,9 +38,9 @@ const (
 // Relay passes a merchant's message (or an edit of one) to their topic,
 // while the chat is handed off (the dialog's Relay effect). New messages
 // wait a short window so that a burst becomes one group message and an album
-// stays one album; edits of relayed messages are followed at once. Card,
-// ID numbers, codes and phones are masked: such a text is sent as our own
-// masked copy, never copied.
+// is relayed in order; edits of relayed messages are followed at once. Card,
+// ID numbers, codes and phones are masked, and text is always sent as the
+// masked text read here, never copied (see batch).
 func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edited bool) error {
 	if msg == nil {
 		return nil
@@ -320,9 +320,13 @@ func reverse(v []any) []any {
 	return out
 }
 
-// batch turns waiting messages into as few group calls as keeps them
-// readable: consecutive short texts in one message, consecutive media in
-// one copyMessages (which keeps albums together), masked texts as our own.
+// batch turns waiting messages into group calls. Everything goes by value,
+// never by reference to the merchant's message as it is at send time (an
+// edit made before the copy leaves would reach the group unmasked):
+// consecutive short texts become one sendMessage of the masked text the bot
+// read; each medium is copied alone with its caption replaced by the masked
+// one (copyMessages cannot replace captions, so an album arrives as its
+// photos one after another, each costing the group budget it really costs).
 func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map[int][]part) {
 	var calls []outbox.Call
 	parts := map[int][]part{}
@@ -342,25 +346,18 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 				j, sensitive = i+1, p.Sensitive
 			}
 			run := list[i:j]
-			if len(run) == 1 && !p.Sensitive {
-				calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
-					FromChatID: chat, MessageID: p.ID}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
-			} else {
-				ps := make([]part, len(run))
-				ids := make([]string, len(run))
-				for k, r := range run {
-					ps[k], ids[k] = part{ID: r.ID, Text: r.Text}, strconv.Itoa(r.ID)
-				}
-				if len(run) > 1 {
-					parts[p.ID] = ps
-				}
-				t := tag(tagM2G, chat, strings.Join(ids, ","))
-				if len(run) > 1 {
-					t = tag(tagM2G, chat, strings.Join(ids, ","), strconv.Itoa(p.ID))
-				}
-				calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread,
-					Text: d.joinParts(ps, sensitive)}, outbox.Group, t, false))
+			ps := make([]part, len(run))
+			ids := make([]string, len(run))
+			for k, r := range run {
+				ps[k], ids[k] = part{ID: r.ID, Text: r.Text}, strconv.Itoa(r.ID)
 			}
+			t := tag(tagM2G, chat, strings.Join(ids, ","))
+			if len(run) > 1 {
+				parts[p.ID] = ps
+				t = tag(tagM2G, chat, strings.Join(ids, ","), strconv.Itoa(p.ID))
+			}
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread,
+				Text: d.joinParts(ps, sensitive)}, outbox.Group, t, false))
 			i = j
 		case p.Edited:
 			text := d.text(d.lang, dialogs.MsgHOEdited, nil) + "\n" + describe(p)
@@ -374,26 +371,17 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
 				outbox.Group, tag(tagGroup, chat), false))
 			i++
-		case p.Sensitive:
-			caption := masked + " " + clip(p.Text, 900)
+		default:
+			// The caption is always given: the masked one the bot read, or
+			// an empty one, so a caption added by an edit before the copy
+			// leaves never travels with it.
+			caption := clip(p.Text, 1000)
+			if p.Sensitive {
+				caption = masked + " " + clip(p.Text, 900)
+			}
 			calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
 				FromChatID: chat, MessageID: p.ID, Caption: &caption}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
-		default:
-			j := i
-			var ids []int
-			for j < len(list) && list[j].Media != "" && !list[j].Sensitive && !list[j].Edited && len(ids) < maxCopy &&
-				(len(ids) == 0 || list[j].ID > ids[len(ids)-1]) {
-				ids = append(ids, list[j].ID)
-				j++
-			}
-			strs := make([]string, len(ids))
-			for k, id := range ids {
-				strs[k] = strconv.Itoa(id)
-			}
-			calls = append(calls, call("copyMessages", copyMessages{ChatID: d.group, MessageThreadID: thread,
-				FromChatID: chat, MessageIDs: ids}, outbox.Group, tag(tagM2G, chat, strings.Join(strs, ",")), false))
-			i = j
 		}
 	}
 	return calls, parts
