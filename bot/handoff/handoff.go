@@ -4,9 +4,12 @@
 // until an agent hands the chat back to the dialog.
 //
 // Everything it sends goes through the durable outbox (group traffic with
-// priority Group, the merchant's with Reply); only the calls whose answer it
-// needs at once (getChat, getChatMember, createForumTopic, reopenForumTopic)
-// are made directly. Its state (topic per merchant, claims, the map of
+// priority Group, the merchant's with Reply), topic creation included: the
+// sender's budgets, retries and retry_after apply, and an outage delays the
+// desk, never loses what a merchant said. Only getChat and getChatMember
+// (the check at start, and who is an agent) are asked directly; a failed
+// membership check fails the group update's turn, which the queue tries
+// again. Its state (topic per merchant, claims, the map of
 // copied message ids, messages waiting to be relayed) lives in Redis, so any
 // replica can carry on a hand-off another one started.
 package handoff
@@ -43,13 +46,11 @@ type Poster interface {
 }
 
 // API is the few Bot API calls whose answer the desk needs at once
-// (*bot.Bot has them).
+// (*bot.Bot has them): the check at start, and who is an agent.
 type API interface {
 	GetMe(ctx context.Context) (*models.User, error)
 	GetChat(ctx context.Context, p *tg.GetChatParams) (*models.ChatFullInfo, error)
 	GetChatMember(ctx context.Context, p *tg.GetChatMemberParams) (*models.ChatMember, error)
-	CreateForumTopic(ctx context.Context, p *tg.CreateForumTopicParams) (*models.ForumTopic, error)
-	ReopenForumTopic(ctx context.Context, p *tg.ReopenForumTopicParams) (bool, error)
 }
 
 // Backend tells the context card the merchant's business name and their
@@ -75,8 +76,19 @@ type Desk struct {
 	window   time.Duration
 	reaction string
 	tick     time.Duration
+	late     time.Duration
+	buttons  Buttons
+	agents   map[int64]bool
 	now      func() time.Time
 	log      *slog.Logger
+}
+
+// Buttons signs the data of the group's buttons and checks it, as the
+// merchant's buttons are (bot.ButtonCodec): a forged or replayed button
+// changes nothing.
+type Buttons interface {
+	Sign(chat int64, data string) (string, error)
+	Verify(chat int64, signed string) (data string, ok bool)
 }
 
 // Option configures a Desk.
@@ -110,6 +122,26 @@ func WithReaction(emoji string) Option { return func(d *Desk) { d.reaction = emo
 // title and list their applications on the context card.
 func WithBackend(b Backend) Option { return func(d *Desk) { d.backend = b } }
 
+// WithButtons sets the signer of the group's buttons (DATA_KEY's, the
+// same as the merchant's). Without it no group button is honoured.
+func WithButtons(b Buttons) Option { return func(d *Desk) { d.buttons = b } }
+
+// WithAgents names users who are agents without being administrators of the
+// group (SUPPORT_AGENTS).
+func WithAgents(ids ...int64) Option {
+	return func(d *Desk) {
+		for _, id := range ids {
+			d.agents[id] = true
+		}
+	}
+}
+
+// WithLateAfter sets how long a merchant's hand-off may wait for the group
+// to take it (its topic, card and messages) before the merchant is told
+// that no agent has been reached yet (default 30 s: past the sender's own
+// retries).
+func WithLateAfter(after time.Duration) Option { return func(d *Desk) { d.late = after } }
+
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(d *Desk) { d.now = now } }
 
@@ -132,6 +164,8 @@ func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int6
 		window:   2 * time.Second,
 		reaction: "👀",
 		tick:     500 * time.Millisecond,
+		late:     30 * time.Second,
+		agents:   map[int64]bool{},
 		now:      time.Now,
 		log:      slog.New(slog.DiscardHandler),
 	}
@@ -155,6 +189,10 @@ func (d *Desk) keyParts(chat int64, first int) string {
 }
 func (d *Desk) keyRecent(chat int64) string  { return d.prefix + "ho:recent:" + itoa(chat) }
 func (d *Desk) keyAgent(user int64) string   { return d.prefix + "ho:agent:" + itoa(user) }
+func (d *Desk) keyHeld(chat int64) string    { return d.prefix + "ho:held:" + itoa(chat) }
+func (d *Desk) keyWait() string              { return d.prefix + "ho:wait" }
+func (d *Desk) keyOwed() string              { return d.prefix + "ho:owed" }
+func (d *Desk) keyRemake() string            { return d.prefix + "ho:remake" }
 func (d *Desk) keyDue() string               { return d.prefix + "ho:due" }
 func (d *Desk) keyAnnounce() string          { return d.prefix + "ho:ann" }
 func (d *Desk) keyMerchant(no string) string { return d.prefix + "merchant:" + no }
@@ -175,6 +213,8 @@ type conv struct {
 	Agent      int64
 	AgentName  string
 	Rating     string
+	Card       string // the context card's text, masked, for a topic made later
+	Told       bool   // the merchant was told no agent has been reached yet
 }
 
 func (d *Desk) loadConv(ctx context.Context, chat int64) (conv, error) {
@@ -183,7 +223,7 @@ func (d *Desk) loadConv(ctx context.Context, chat int64) (conv, error) {
 		return conv{}, fmt.Errorf("load conversation: %w", err)
 	}
 	c := conv{No: m["no"], Name: m["nm"], Lang: m["l"], Step: m["st"], Open: m["open"] == "1",
-		AgentName: m["an"], Rating: m["rate"]}
+		AgentName: m["an"], Rating: m["rate"], Card: m["cd"], Told: m["told"] == "1"}
 	c.Thread, _ = strconv.Atoi(m["th"])
 	c.Since, _ = strconv.ParseInt(m["since"], 10, 64)
 	c.Agent, _ = strconv.ParseInt(m["ag"], 10, 64)
@@ -205,6 +245,8 @@ func call(method string, params any, pri outbox.Priority, tag string, optional b
 // Tags name the calls the desk wants to hear back about: "ho:<kind>:<merchant chat>[:<ids>]".
 const (
 	tagGroup = "g"   // group traffic about a merchant: re-sent into a new topic if the old one is gone
+	tagTopic = "mk"  // createForumTopic: keep the thread, post the card and what waited (ho:mk:<chat>:<dead thread>)
+	tagCard  = "cd"  // the context card: a new topic gets its own
 	tagM2G   = "m2g" // merchant messages copied to the group: map the ids
 	tagG2M   = "g2m" // an agent's message copied to the merchant: map the ids
 	tagMerch = "m"   // other traffic to the merchant: a 403 is reported in the topic

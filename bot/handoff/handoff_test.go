@@ -538,6 +538,7 @@ func TestApplyCarriesOutTheDialogsEffects(t *testing.T) {
 	ctx := context.Background()
 	in := &dialogs.HandOffInfo{MerchantNo: "822100050110001", MerchantName: "Zhang San Store", Lang: locales.Chinese, Step: dialogs.StepCard}
 	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.HandOff, Step: dialogs.StepCard, Info: in}}, nil, false))
+	f.wire.settle(t) // the topic is made: relays wait for it
 	_, id := f.srv.Send(m1, m1, telegramtest.UserMessage{Text: "hi"})
 	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.Relay, MessageID: id}}, f.message(m1, id), false))
 	require.NoError(t, d.Flush(ctx, m1))
@@ -584,6 +585,7 @@ func TestARelayAppliedTwiceGoesOnce(t *testing.T) {
 	d := f.desk()
 	ctx := context.Background()
 	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepCard)))
+	f.wire.settle(t)
 	id := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo"})
 	require.NoError(t, d.Relay(ctx, m1, f.message(m1, id), false)) // the update redelivered
 	require.NoError(t, d.Flush(ctx, m1))
