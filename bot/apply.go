@@ -165,6 +165,10 @@ func (b *Bot) runDialog(ctx context.Context, st *dialogs.State, in dialogs.Input
 // one's is sent at once. Telegram sends this before anything the merchant
 // writes after unblocking.
 func (b *Bot) memberChanged(ctx context.Context, u *update) {
+	if u.chat == b.supportChat && u.chat != 0 {
+		b.supportMemberChanged(ctx, u)
+		return
+	}
 	if !u.private {
 		return
 	}
@@ -190,6 +194,28 @@ func (b *Bot) memberChanged(ctx context.Context, u *update) {
 			}
 		}
 		b.log.Info("merchant blocked the bot", "chat_id", u.chat)
+	}
+}
+
+// supportMemberChanged follows the bot's own membership of the support
+// group: removed or restricted, the desk's outbox waits (and an alert is
+// raised); back as a member or administrator, it is sent again at once.
+func (b *Bot) supportMemberChanged(ctx context.Context, u *update) {
+	switch u.MyChatMember.NewChatMember.Type {
+	case models.ChatMemberTypeAdministrator, models.ChatMemberTypeOwner, models.ChatMemberTypeMember:
+		if err := b.send.Unblock(ctx, u.chat); err != nil {
+			b.log.Warn("resume support group", "chat_id", u.chat, "err", err)
+			return
+		}
+		b.metrics.SupportGroupBlocked(false)
+		b.log.Info("bot is back in the support group; the desk's calls resume", "chat_id", u.chat)
+		b.senders.kick(u.chat)
+	case models.ChatMemberTypeLeft, models.ChatMemberTypeBanned:
+		if err := b.send.Block(ctx, u.chat); err != nil {
+			b.log.Warn("record support group lost", "chat_id", u.chat, "err", err)
+		}
+		b.metrics.SupportGroupBlocked(true)
+		b.log.Error("bot removed from the support group: the desk's calls wait until it is added back", "chat_id", u.chat)
 	}
 }
 

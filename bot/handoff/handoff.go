@@ -78,9 +78,12 @@ type Desk struct {
 	tick     time.Duration
 	late     time.Duration
 	buttons  Buttons
-	agents   map[int64]bool
-	now      func() time.Time
-	log      *slog.Logger
+	// remakeAfter is how long after Telegram refused to make a topic (the
+	// bot lost the right to manage topics, say) it is asked again.
+	remakeAfter time.Duration
+	agents      map[int64]bool
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Buttons signs the data of the group's buttons and checks it, as the
@@ -142,6 +145,10 @@ func WithAgents(ids ...int64) Option {
 // retries).
 func WithLateAfter(after time.Duration) Option { return func(d *Desk) { d.late = after } }
 
+// WithTopicRetry sets how long after Telegram refused to make a topic it is
+// asked again (default 1 minute).
+func WithTopicRetry(after time.Duration) Option { return func(d *Desk) { d.remakeAfter = after } }
+
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(d *Desk) { d.now = now } }
 
@@ -157,17 +164,18 @@ func WithTick(t time.Duration) Option { return func(d *Desk) { d.tick = t } }
 func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int64, catalog *locales.Catalog, opts ...Option) *Desk {
 	d := &Desk{
 		api: api, out: out, post: post, rdb: rdb, group: group,
-		render:   dialogs.NewRenderer(catalog, nil),
-		prefix:   "mb:",
-		lang:     locales.Chinese,
-		announce: 5 * time.Minute,
-		window:   2 * time.Second,
-		reaction: "👀",
-		tick:     500 * time.Millisecond,
-		late:     30 * time.Second,
-		agents:   map[int64]bool{},
-		now:      time.Now,
-		log:      slog.New(slog.DiscardHandler),
+		render:      dialogs.NewRenderer(catalog, nil),
+		prefix:      "mb:",
+		lang:        locales.Chinese,
+		announce:    5 * time.Minute,
+		window:      2 * time.Second,
+		reaction:    "👀",
+		tick:        500 * time.Millisecond,
+		late:        30 * time.Second,
+		remakeAfter: time.Minute,
+		agents:      map[int64]bool{},
+		now:         time.Now,
+		log:         slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		o(d)

@@ -351,6 +351,17 @@ func (f *fixture) press(d *handoff.Desk, agent models.User, thread int, label st
 	f.t.Fatalf("no button %q in thread %d", label, thread)
 }
 
+// pressData presses a button carrying data (forged, or of an old card) on
+// message m of the group, as agent.
+func (f *fixture) pressData(d *handoff.Desk, agent models.User, m telegramtest.Message, data string) {
+	f.t.Helper()
+	id := f.srv.PressButton(group, agent.ID, m.ID, data)
+	msg := m.APIMessage
+	q := &models.CallbackQuery{ID: strconv.FormatInt(id, 10), From: agent, Data: data,
+		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &msg}}
+	require.NoError(f.t, d.HandleGroup(context.Background(), &models.Update{CallbackQuery: q}))
+}
+
 // topic is the merchant's topic thread as the fake holds it.
 func (f *fixture) topic(chat int64, name string) telegramtest.Topic {
 	f.t.Helper()

@@ -82,7 +82,7 @@ func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) e
 	if c.Thread == 0 {
 		// No topic yet: its creation is queued like any group call, and the
 		// card goes with the answer (topicMade).
-		if err := d.makeTopic(ctx, chat, c, 0, ""); err != nil {
+		if err := d.makeTopic(ctx, chat, c, 0, "", false); err != nil {
 			return err
 		}
 		d.log.Info("hand-off opened; topic requested", "chat_id", chat, "step", c.Step)

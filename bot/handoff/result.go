@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -151,10 +150,6 @@ func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure
 	return false, nil
 }
 
-// topicRetry is how long after Telegram refused to create a topic (the bot
-// lost the right to manage topics, say) it is asked again.
-const topicRetry = time.Minute
-
 // topicRefused: Telegram refused to make the merchant's topic for good (not
 // a passing failure: those the sender retries). The operator is told in
 // the log, the merchant keeps waiting with their messages kept (and is told
@@ -168,7 +163,7 @@ func (d *Desk) topicRefused(ctx context.Context, chat int64, ids []int, failure 
 	if err := d.rdb.HSet(ctx, d.keyConv(chat), "mkdead", dead).Err(); err != nil {
 		return fmt.Errorf("save topic retry: %w", err)
 	}
-	return d.rdb.ZAdd(ctx, d.keyRemake(), zmember(d.now().Add(topicRetry).UnixMilli(), chat)).Err()
+	return d.rdb.ZAdd(ctx, d.keyRemake(), zmember(d.now().Add(d.remakeAfter).UnixMilli(), chat)).Err()
 }
 
 // remake asks again for a topic Telegram refused to make.
@@ -178,7 +173,7 @@ func (d *Desk) remake(ctx context.Context, chat int64) error {
 		return err
 	}
 	dead, _ := d.rdb.HGet(ctx, d.keyConv(chat), "mkdead").Int()
-	return d.makeTopic(ctx, chat, c, dead, "ho:mk:"+itoa(chat)+":"+strconv.Itoa(dead)+":"+strconv.FormatInt(d.now().UnixMilli(), 10))
+	return d.makeTopic(ctx, chat, c, dead, "ho:mk:"+itoa(chat)+":"+strconv.Itoa(dead)+":"+strconv.FormatInt(d.now().UnixMilli(), 10), true)
 }
 
 // topicLost: a call was refused because the merchant's topic was deleted.
@@ -220,7 +215,7 @@ func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) er
 	if err := d.rdb.HSet(ctx, d.keyConv(chat), "th", 0).Err(); err != nil {
 		return fmt.Errorf("forget deleted topic: %w", err)
 	}
-	return d.makeTopic(ctx, chat, c, dead, "")
+	return d.makeTopic(ctx, chat, c, dead, "", false)
 }
 
 // resendOpen reopens the topic and sends the refused call again.

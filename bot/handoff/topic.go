@@ -74,7 +74,9 @@ type createTopic struct {
 // key lets one creation per dead thread in: two replicas opening the same
 // hand-off queue one. When the answer comes, HandleResult keeps the thread,
 // posts the context card and the messages that waited for it (topicMade).
-func (d *Desk) makeTopic(ctx context.Context, chat int64, c conv, dead int, once string) error {
+// retry is an earlier creation Telegram refused, asked again: it was
+// counted as on its way already.
+func (d *Desk) makeTopic(ctx context.Context, chat int64, c conv, dead int, once string, retry bool) error {
 	if once == "" {
 		once = "ho:mk:" + itoa(chat) + ":" + strconv.Itoa(dead)
 	}
@@ -84,7 +86,7 @@ func (d *Desk) makeTopic(ctx context.Context, chat int64, c conv, dead int, once
 	if err != nil {
 		return fmt.Errorf("enqueue topic creation: %w", err)
 	}
-	if added {
+	if added && !retry {
 		d.waiting(ctx, chat, 1)
 	}
 	return nil
@@ -141,7 +143,13 @@ func (d *Desk) topicMade(ctx context.Context, chat int64, dead int, result json.
 			}
 		}
 	}
-	if _, err := d.out.Enqueue(ctx, d.group, "ho:card:"+itoa(chat)+":"+strconv.Itoa(t.Thread), calls...); err != nil {
+	// One card per hand-off (Open may have posted it if the topic was
+	// there); a topic made again after a deletion gets its own.
+	once := "ho:card:" + itoa(chat) + ":" + strconv.FormatInt(c.Since, 10)
+	if dead != 0 {
+		once += ":" + strconv.Itoa(t.Thread)
+	}
+	if _, err := d.out.Enqueue(ctx, d.group, once, calls...); err != nil {
 		return fmt.Errorf("enqueue context card: %w", err)
 	}
 	d.waiting(ctx, chat, 1)

@@ -20,6 +20,9 @@ commands:
             exit 0 if the server at HTTP_ADDR answers /healthz (for
             container health checks; -path /readyz checks Redis too)
   loadtest  measure serve under load beside a do-nothing bot (docs/PERFORMANCE.md)
+  desk resume
+            send the support desk's waiting calls again after the support
+            group refused the bot (docs/SUPPORT.md)
 `
 
 // run is the whole program; main only wires the process to it.
@@ -40,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, rest, getenv, stdout, stderr)
+	case "desk":
+		return runDesk(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
