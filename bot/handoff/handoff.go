@@ -186,7 +186,6 @@ func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int6
 // Redis keys, all under prefix + "ho:".
 func (d *Desk) keyConv(chat int64) string    { return d.prefix + "ho:c:" + itoa(chat) }
 func (d *Desk) keyThread(thread int) string  { return d.prefix + "ho:th:" + strconv.Itoa(thread) }
-func (d *Desk) keyLock(chat int64) string    { return d.prefix + "ho:lock:" + itoa(chat) }
 func (d *Desk) keyPending(chat int64) string { return d.prefix + "ho:pend:" + itoa(chat) }
 func (d *Desk) keySeen(chat int64) string    { return d.prefix + "ho:seen:" + itoa(chat) }
 func (d *Desk) keyAlbum(chat int64) string   { return d.prefix + "ho:alb:" + itoa(chat) }

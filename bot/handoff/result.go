@@ -140,7 +140,11 @@ func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure
 	case t.kind == tagTopic:
 		return true, d.topicRefused(ctx, t.chat, t.ids, failure)
 	case (t.kind == tagGroup || t.kind == tagM2G || t.kind == tagCard) && topicGone(failure):
-		return true, d.topicLost(ctx, t.chat, c)
+		kept, err := d.topicLost(ctx, t.chat, c)
+		if owed && !kept {
+			d.waiting(ctx, t.chat, -1) // a card the new topic replaces
+		}
+		return true, err
 	case (t.kind == tagGroup || t.kind == tagM2G || t.kind == tagCard) && strings.Contains(msg, "TOPIC_CLOSED"):
 		// An agent closed the topic in the app while the hand-off was open.
 		return true, d.resendOpen(ctx, t.chat, c)
@@ -181,10 +185,11 @@ func (d *Desk) remake(ctx context.Context, chat int64) error {
 // waits for it and is sent there, in order with the others that wait.
 // Calls that only dress the old topic (its title, its card: a new topic
 // gets its own) are dropped.
-func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) error {
+// kept reports whether the call will still be sent.
+func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) (kept bool, err error) {
 	c, err := d.loadConv(ctx, chat)
 	if err != nil {
-		return err
+		return true, err // counted as still on its way: at worst the merchant hears the desk is late
 	}
 	dead := failedThread(failed)
 	keep := failed.Method != "editForumTopic" && failed.Method != "reopenForumTopic" &&
@@ -192,30 +197,30 @@ func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) er
 	if c.Thread != 0 && c.Thread != dead {
 		// Already made again (another refused call got here first).
 		if !keep {
-			return nil
+			return false, nil
 		}
-		return d.resend(ctx, chat, c.Thread, failed)
+		return true, d.resend(ctx, chat, c.Thread, failed)
 	}
 	if keep {
 		raw, err := json.Marshal(failed)
 		if err != nil {
-			return fmt.Errorf("encode refused call: %w", err)
+			return false, fmt.Errorf("encode refused call: %w", err)
 		}
 		pipe := d.rdb.TxPipeline()
 		pipe.RPush(ctx, d.keyHeld(chat), raw)
 		pipe.Expire(ctx, d.keyHeld(chat), mapTTL)
 		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("keep refused call: %w", err)
+			return false, fmt.Errorf("keep refused call: %w", err)
 		}
 	}
 	if c.Thread == 0 {
-		return nil // a topic is on its way
+		return keep, nil // a topic is on its way
 	}
 	d.log.Info("support topic was deleted; making a new one", "chat_id", chat, "thread", dead)
 	if err := d.rdb.HSet(ctx, d.keyConv(chat), "th", 0).Err(); err != nil {
-		return fmt.Errorf("forget deleted topic: %w", err)
+		return keep, fmt.Errorf("forget deleted topic: %w", err)
 	}
-	return d.makeTopic(ctx, chat, c, dead, "", false)
+	return keep, d.makeTopic(ctx, chat, c, dead, "", false)
 }
 
 // resendOpen reopens the topic and sends the refused call again.

@@ -57,10 +57,6 @@ func topicGone(err error) bool {
 		strings.Contains(s, "TOPIC_DELETED")
 }
 
-func notModified(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "TOPIC_NOT_MODIFIED")
-}
-
 // createForumTopic's parameters.
 type createTopic struct {
 	ChatID int64  `json:"chat_id"`
