@@ -187,7 +187,7 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		desk := handoff.New(b.Telegram(), b, b, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
 			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log),
 			handoff.WithButtons(NewButtonCodec([]byte(fake.Token()))), handoff.WithLateAfter(cfg.late),
-			handoff.WithTopicRetry(time.Second), handoff.WithTick(50*time.Millisecond))
+			handoff.WithTopicRetry(time.Second), handoff.WithTick(50*time.Millisecond), handoff.WithSender(send))
 		if err := desk.Check(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
@@ -61,7 +62,17 @@ func (d *Desk) isAgent(ctx context.Context, user *models.User) (bool, error) {
 	case !errors.Is(err, redis.Nil):
 		return false, fmt.Errorf("read agent: %w", err)
 	}
-	m, err := d.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: d.group, UserID: user.ID})
+	var m *models.ChatMember
+	ask := func(ctx context.Context) (err error) {
+		m, err = d.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: d.group, UserID: user.ID})
+		return err
+	}
+	var err error
+	if d.send != nil {
+		err = d.send.Do(ctx, d.group, sender.Free, ask)
+	} else {
+		err = ask(ctx)
+	}
 	if err != nil {
 		return false, fmt.Errorf("get chat member: %w", err)
 	}

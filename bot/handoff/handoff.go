@@ -7,9 +7,9 @@
 // priority Group, the merchant's with Reply), topic creation included: the
 // sender's budgets, retries and retry_after apply, and an outage delays the
 // desk, never loses what a merchant said. Only getChat and getChatMember
-// (the check at start, and who is an agent) are asked directly; a failed
-// membership check fails the group update's turn, which the queue tries
-// again. Its state (topic per merchant, claims, the map of
+// (the check at start, and who is an agent) are asked directly, the latter
+// through the sender's retries (WithSender); a membership check that still
+// fails fails the group update's turn, which the queue tries again. Its state (topic per merchant, claims, the map of
 // copied message ids, messages waiting to be relayed) lives in Redis, so any
 // replica can carry on a hand-off another one started.
 package handoff
@@ -28,6 +28,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -77,6 +78,7 @@ type Desk struct {
 	reaction string
 	tick     time.Duration
 	late     time.Duration
+	send     Sender
 	buttons  Buttons
 	// remakeAfter is how long after Telegram refused to make a topic (the
 	// bot lost the right to manage topics, say) it is asked again.
@@ -84,6 +86,12 @@ type Desk struct {
 	agents      map[int64]bool
 	now         func() time.Time
 	log         *slog.Logger
+}
+
+// Sender makes a Bot API call with the bot's retries and budgets
+// (bot/sender.Sender): the desk's direct calls go through it too.
+type Sender interface {
+	Do(ctx context.Context, chatID int64, kind sender.Kind, call func(ctx context.Context) error) error
 }
 
 // Buttons signs the data of the group's buttons and checks it, as the
@@ -128,6 +136,11 @@ func WithBackend(b Backend) Option { return func(d *Desk) { d.backend = b } }
 // WithButtons sets the signer of the group's buttons (DATA_KEY's, the
 // same as the merchant's). Without it no group button is honoured.
 func WithButtons(b Buttons) Option { return func(d *Desk) { d.buttons = b } }
+
+// WithSender makes the desk's direct Bot API calls (getChatMember: who is
+// an agent) through the bot's sender, with its retries and backoff; without
+// it they are made once.
+func WithSender(s Sender) Option { return func(d *Desk) { d.send = s } }
 
 // WithAgents names users who are agents without being administrators of the
 // group (SUPPORT_AGENTS).

@@ -320,7 +320,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return errors.New("BACKEND_URL: the acquirer client cannot look up merchants for the support desk")
 		}
 		if err := startDesk(ctx, supportCfg, b, rdb, cfg.supportChat, cfg.redisPrefix, catalog, desk,
-			bot.NewButtonCodec(cfg.dataKey, oldKeys...), log); err != nil {
+			bot.NewButtonCodec(cfg.dataKey, oldKeys...), send, log); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -77,10 +77,10 @@ func loadSupportConfig(getenv func(string) string) (supportConfig, error) {
 // the group is a forum the bot may manage, and runs its timers (batched
 // relays, re-announcements) until ctx ends.
 func startDesk(ctx context.Context, c supportConfig, b *bot.Bot, rdb redis.UniversalClient, group int64, prefix string,
-	catalog *locales.Catalog, acquirer handoff.Backend, buttons bot.ButtonCodec, log *slog.Logger) error {
+	catalog *locales.Catalog, acquirer handoff.Backend, buttons bot.ButtonCodec, send handoff.Sender, log *slog.Logger) error {
 	desk := handoff.New(b.Telegram(), b, b, rdb, group, catalog,
 		handoff.WithPrefix(prefix), handoff.WithBackend(acquirer), handoff.WithLogger(log),
-		handoff.WithButtons(buttons), handoff.WithAgents(c.agents...),
+		handoff.WithButtons(buttons), handoff.WithAgents(c.agents...), handoff.WithSender(send),
 		handoff.WithSignature(c.sign), handoff.WithReannounce(c.reannounce), handoff.WithGroupLanguage(c.lang))
 	if err := desk.Check(ctx); err != nil {
 		return err // names SUPPORT_CHAT_ID and what to change
