@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime/debug"
 
 	"github.com/go-telegram/bot/models"
@@ -15,18 +16,28 @@ import (
 // applyUpdate runs one Telegram update of chat against st and returns the
 // calls that answer it. Only private chats with people reach the dialog;
 // every callback query is answered exactly once, forged button data with a
-// polite note.
-func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) []outbox.Call {
+// polite note. An error means the update was not dealt with and is to be
+// tried again (the support group's, when Redis or Telegram failed it).
+func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) ([]outbox.Call, error) {
 	if u.MyChatMember != nil {
 		b.memberChanged(ctx, u)
-		return nil
+		return nil, nil
 	}
 	if b.desk != nil && u.chat == b.supportChat && u.chat != 0 {
+		// An agent's answer is not dropped because Telegram did not say
+		// in time who is an agent: the turn is tried again, with backoff,
+		// and dead-lettered (logged) only after maxAttempts.
 		if err := b.desk.HandleGroup(ctx, u.Update); err != nil {
-			b.log.Warn("support group update", "update_id", u.ID, "kind", u.kind, "err", err)
+			return nil, fmt.Errorf("support group update: %w", err)
 		}
-		return nil
+		return nil, nil
 	}
+	return b.applyPrivate(ctx, u, st), nil
+}
+
+// applyPrivate runs an update of any other chat: a merchant's private chat
+// reaches the dialog.
+func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []outbox.Call {
 	if !u.private || u.chat == 0 {
 		b.log.Debug("update outside a private chat ignored", "update_id", u.ID, "kind", u.kind, "chat_id", u.chat)
 		if u.CallbackQuery != nil {
@@ -154,6 +165,10 @@ func (b *Bot) runDialog(ctx context.Context, st *dialogs.State, in dialogs.Input
 // one's is sent at once. Telegram sends this before anything the merchant
 // writes after unblocking.
 func (b *Bot) memberChanged(ctx context.Context, u *update) {
+	if u.chat == b.supportChat && u.chat != 0 {
+		b.supportMemberChanged(ctx, u)
+		return
+	}
 	if !u.private {
 		return
 	}
@@ -179,6 +194,28 @@ func (b *Bot) memberChanged(ctx context.Context, u *update) {
 			}
 		}
 		b.log.Info("merchant blocked the bot", "chat_id", u.chat)
+	}
+}
+
+// supportMemberChanged follows the bot's own membership of the support
+// group: removed or restricted, the desk's outbox waits (and an alert is
+// raised); back as a member or administrator, it is sent again at once.
+func (b *Bot) supportMemberChanged(ctx context.Context, u *update) {
+	switch u.MyChatMember.NewChatMember.Type {
+	case models.ChatMemberTypeAdministrator, models.ChatMemberTypeOwner, models.ChatMemberTypeMember:
+		if err := b.send.Unblock(ctx, u.chat); err != nil {
+			b.log.Warn("resume support group", "chat_id", u.chat, "err", err)
+			return
+		}
+		b.metrics.SupportGroupBlocked(false)
+		b.log.Info("bot is back in the support group; the desk's calls resume", "chat_id", u.chat)
+		b.senders.kick(u.chat)
+	case models.ChatMemberTypeLeft, models.ChatMemberTypeBanned:
+		if err := b.send.Block(ctx, u.chat); err != nil {
+			b.log.Warn("record support group lost", "chat_id", u.chat, "err", err)
+		}
+		b.metrics.SupportGroupBlocked(true)
+		b.log.Error("bot removed from the support group: the desk's calls wait until it is added back", "chat_id", u.chat)
 	}
 }
 

@@ -74,6 +74,7 @@ type Metrics interface {
 	NotificationFailed(status string)
 	HandOff()
 	HandBack()
+	SupportGroupBlocked(blocked bool)
 }
 
 // noMetrics reports nothing.
@@ -91,6 +92,7 @@ func (noMetrics) NotificationSent(string)             {}
 func (noMetrics) NotificationFailed(string)           {}
 func (noMetrics) HandOff()                            {}
 func (noMetrics) HandBack()                           {}
+func (noMetrics) SupportGroupBlocked(bool)            {}
 
 // api is the part of go-telegram/bot's client the adapter calls directly:
 // the set-up calls. Everything said to a chat goes through the outbox.

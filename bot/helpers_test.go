@@ -72,6 +72,7 @@ type harnessConfig struct {
 	share   *harness // another process of the same deployment: its fake, Redis keys and key
 	noPoll  bool     // receives by webhook (Handler) only
 	desk    int64    // a support desk in this forum supergroup
+	late    time.Duration
 	limits  *sender.Limits
 }
 
@@ -80,6 +81,10 @@ func sendLimits(l sender.Limits) harnessOption { return func(c *harnessConfig) {
 
 // withDesk attaches a support desk in group, a forum the bot may manage.
 func withDesk(group int64) harnessOption { return func(c *harnessConfig) { c.desk = group } }
+
+// deskLate sets how long a hand-off waits for the group before the
+// merchant is told (handoff.WithLateAfter).
+func deskLate(d time.Duration) harnessOption { return func(c *harnessConfig) { c.late = d } }
 
 // lockTTL shortens how long the locks of a process that died outlive it.
 func lockTTL(d time.Duration) harnessOption { return func(c *harnessConfig) { c.lockTTL = d } }
@@ -107,7 +112,7 @@ func botOptions(opts ...Option) harnessOption {
 // newHarness starts a bot polling the fake server.
 func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	t.Helper()
-	cfg := harnessConfig{grace: 5 * time.Second}
+	cfg := harnessConfig{grace: 5 * time.Second, late: 30 * time.Second}
 	for _, o := range hopts {
 		o(&cfg)
 	}
@@ -180,7 +185,9 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		fake.SetForum(cfg.desk, true)
 		fake.SetChatMember(cfg.desk, fake.BotUser(), models.ChatMemberTypeAdministrator, true)
 		desk := handoff.New(b.Telegram(), b, b, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
-			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log))
+			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log),
+			handoff.WithButtons(NewButtonCodec([]byte(fake.Token()))), handoff.WithLateAfter(cfg.late),
+			handoff.WithTopicRetry(time.Second), handoff.WithTick(50*time.Millisecond), handoff.WithSender(send))
 		if err := desk.Check(ctx); err != nil {
 			t.Fatal(err)
 		}

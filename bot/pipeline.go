@@ -255,7 +255,13 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 		calls = b.applyEvent(ctx, c.Chat, st, env.Event)
 	default:
 		kind = strings.ReplaceAll(u.kind, "_", "")
-		calls = b.applyUpdate(ctx, u, st)
+		calls, err = b.applyUpdate(ctx, u, st)
+		if err != nil {
+			*st = before
+			b.log.Warn("update not dealt with; tried again", "chat_id", c.Chat, "update_id", t.UpdateID,
+				"attempt", head.Attempts, "err", err)
+			return t, kind, false
+		}
 	}
 	for _, call := range calls {
 		if call.Priority == outbox.Group {

@@ -198,12 +198,23 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 		}
 		switch {
 		case err == nil:
+			if chat == b.supportChat && chat != 0 {
+				b.metrics.SupportGroupBlocked(false)
+			}
 			b.sent(ctx, chat, c, result)
 			if c.Then != nil {
 				c = *c.Then
 				continue
 			}
 			return time.Time{}, false, false
+		case errors.Is(err, sender.ErrBlocked) && chat == b.supportChat && chat != 0:
+			// Not a merchant who blocked the bot: the desk is cut off. Its
+			// outbox is kept, and sent again when the bot is back in the
+			// group (my_chat_member) or an operator resumes it.
+			b.metrics.SupportGroupBlocked(true)
+			b.log.Error("support group refuses the bot (403): the desk's calls wait; add the bot back to the group as an administrator, or run `merchantbot desk resume` once fixed",
+				"chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+			return time.Time{}, true, false
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
 			return time.Time{}, true, false

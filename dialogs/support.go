@@ -28,6 +28,11 @@ const (
 	msgRefusedNoDesk     MsgID = "acquirer_refused_nodesk"
 
 	MsgSupportSignature MsgID = "support_signature" // an agent's first name under a relayed message
+	// Said by the desk when the support group has not taken the merchant's
+	// hand-off for a while (Telegram down, the bot removed from the group),
+	// and when it finally has.
+	MsgSupportNotReached MsgID = "support_not_reached"
+	MsgSupportReached    MsgID = "support_reached"
 
 	// The support group (rendered in the group's language).
 	MsgHOCard        MsgID = "ho_card"
@@ -61,6 +66,8 @@ const (
 	MsgHOStateClaim  MsgID = "ho_state_claimed"
 	MsgHOStateClosed MsgID = "ho_state_closed"
 	MsgHOTopicLost   MsgID = "ho_topic_lost"
+	MsgHOOnlyAgents  MsgID = "ho_only_agents"
+	MsgHOStaleButton MsgID = "ho_stale_button"
 
 	// Reply templates an agent sends by short name, in the merchant's language.
 	MsgTplLetter  MsgID = "tpl_letter"
@@ -82,7 +89,8 @@ func supportIDs() []MsgID {
 		MsgHOCardRecent, MsgHOCardHelp, MsgHOUnbound, MsgHOBtnClaim, MsgHOBtnHandBack, MsgHOClaimed, MsgHOOwnedBy,
 		MsgHOUnclaimed, MsgHOHandedBack, MsgHORated, MsgHOLeft, MsgHOBlocked, MsgHOMasked, MsgHOMediaMasked,
 		MsgHOEdited, MsgHOTemplates, MsgHOOpenUsage, MsgHOOpenUnknown, MsgHOOpened, MsgHONoMerchant,
-		MsgHOStateOpen, MsgHOStateClaim, MsgHOStateClosed, MsgHOTopicLost,
+		MsgHOStateOpen, MsgHOStateClaim, MsgHOStateClosed, MsgHOTopicLost, MsgHOOnlyAgents, MsgHOStaleButton,
+		MsgSupportNotReached, MsgSupportReached,
 		MsgTplLetter, MsgTplThirty, MsgTplHotline}
 }
 

@@ -838,6 +838,16 @@ func (r *Redis) Due(ctx context.Context, n int64) ([]int64, error) {
 	return chats, nil
 }
 
+// Wake asks that chat be looked at now (its queue applied, its outbox
+// sent) by whichever replica sweeps first: an operator's command that lifts
+// what held it (merchantbot desk resume).
+func (r *Redis) Wake(ctx context.Context, chat int64) error {
+	if err := r.rdb.ZAdd(ctx, r.readyKey(), redis.Z{Score: float64(r.now().UnixMilli()), Member: chat}).Err(); err != nil {
+		return fmt.Errorf("wake chat: %w", err)
+	}
+	return nil
+}
+
 // OutboxLen is how many calls wait in chat's outbox (metrics, tests).
 func (r *Redis) OutboxLen(ctx context.Context, chat int64) (int64, error) {
 	n, err := r.rdb.LLen(ctx, r.key(chat, "o")).Result()

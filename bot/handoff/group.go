@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
@@ -27,25 +28,33 @@ const agentCache = 5 * time.Minute
 
 // HandleGroup takes every update from the support group: agents' messages
 // and edits in a merchant's topic, the card's buttons, and the commands
-// /claim, /close, /t <template>, /open <merchant number>. Only members of
-// the group act as agents; other updates are ignored.
+// /claim, /close, /t <template>, /open <merchant number>. Only agents act
+// (isAgent); a member who is not one and taps a button or writes a command
+// is told so and changes nothing; other updates are ignored. An error
+// (Redis, or Telegram not answering who is an agent) means the update was
+// not dealt with: the adapter tries it again.
 func (d *Desk) HandleGroup(ctx context.Context, u *models.Update) error {
 	switch {
 	case u.Message != nil && u.Message.Chat.ID == d.group:
 		return d.agentMessage(ctx, u.Message)
 	case u.EditedMessage != nil && u.EditedMessage.Chat.ID == d.group:
 		return d.agentEdit(ctx, u.EditedMessage)
-	case u.CallbackQuery != nil && strings.HasPrefix(u.CallbackQuery.Data, "ho:"):
+	case u.CallbackQuery != nil:
 		return d.button(ctx, u.CallbackQuery)
 	}
 	return nil
 }
 
-// isAgent reports whether user is a member of the support group; answers
-// are cached in Redis for a few minutes.
+// isAgent reports whether user is an agent: an administrator (or the
+// owner) of the support group, or listed in SUPPORT_AGENTS. Plain and
+// restricted members are not. Telegram's answers are cached in Redis for a
+// few minutes.
 func (d *Desk) isAgent(ctx context.Context, user *models.User) (bool, error) {
 	if user == nil || user.IsBot {
 		return false, nil
+	}
+	if d.agents[user.ID] {
+		return true, nil
 	}
 	switch v, err := d.rdb.Get(ctx, d.keyAgent(user.ID)).Result(); {
 	case err == nil:
@@ -53,17 +62,21 @@ func (d *Desk) isAgent(ctx context.Context, user *models.User) (bool, error) {
 	case !errors.Is(err, redis.Nil):
 		return false, fmt.Errorf("read agent: %w", err)
 	}
-	m, err := d.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: d.group, UserID: user.ID})
+	var m *models.ChatMember
+	ask := func(ctx context.Context) (err error) {
+		m, err = d.api.GetChatMember(ctx, &tg.GetChatMemberParams{ChatID: d.group, UserID: user.ID})
+		return err
+	}
+	var err error
+	if d.send != nil {
+		err = d.send.Do(ctx, d.group, sender.Free, ask)
+	} else {
+		err = ask(ctx)
+	}
 	if err != nil {
 		return false, fmt.Errorf("get chat member: %w", err)
 	}
-	ok := false
-	switch m.Type {
-	case models.ChatMemberTypeOwner, models.ChatMemberTypeAdministrator, models.ChatMemberTypeMember:
-		ok = true
-	case models.ChatMemberTypeRestricted:
-		ok = m.Restricted != nil && m.Restricted.IsMember
-	}
+	ok := m.Type == models.ChatMemberTypeOwner || m.Type == models.ChatMemberTypeAdministrator
 	v := "0"
 	if ok {
 		v = "1"
@@ -101,10 +114,19 @@ func (d *Desk) agentMessage(ctx context.Context, m *models.Message) error {
 	if m.From == nil || m.From.IsBot || isService(m) {
 		return nil
 	}
-	if ok, err := d.isAgent(ctx, m.From); err != nil || !ok {
-		return err
-	}
 	name, arg, isCommand := command(m)
+	if ok, err := d.isAgent(ctx, m.From); err != nil {
+		return err
+	} else if !ok {
+		if isCommand && deskCommand(name) {
+			thread := 0
+			if m.IsTopicMessage {
+				thread = m.MessageThreadID
+			}
+			return d.say(ctx, 0, thread, d.text(d.lang, dialogs.MsgHOOnlyAgents, nil), m.ID)
+		}
+		return nil // members may talk among themselves: nothing reaches a merchant
+	}
 	if isCommand && name == "open" {
 		return d.openByAgent(ctx, m, arg)
 	}
@@ -163,6 +185,16 @@ func (d *Desk) agentMessage(ctx context.Context, m *models.Message) error {
 		}
 	}
 	return d.deliver(ctx, chat, m)
+}
+
+// deskCommand tells the desk's commands (answered "only agents" when a
+// member who is not one writes them) from other bots' or chatter.
+func deskCommand(name string) bool {
+	switch name {
+	case "claim", "close", "handback", "t", "template", "templates", "open":
+		return true
+	}
+	return false
 }
 
 // isService is a message Telegram writes itself (topic created, closed, …).
@@ -257,23 +289,31 @@ func (d *Desk) button(ctx context.Context, q *models.CallbackQuery) error {
 	if msg.Chat.ID != d.group {
 		return nil
 	}
-	if ok, err := d.isAgent(ctx, &q.From); err != nil || !ok {
-		if err == nil {
-			err = d.toast(ctx, q.ID, "")
-		}
-		return err
+	stale := d.text(d.lang, dialogs.MsgHOStaleButton, nil)
+	data, ok := "", false
+	if d.buttons != nil {
+		data, ok = d.buttons.Verify(d.group, q.Data)
 	}
-	parts := strings.Split(q.Data, ":")
-	if len(parts) != 3 {
-		return d.toast(ctx, q.ID, "")
+	parts := strings.Split(data, ":")
+	if !ok || len(parts) != 4 || parts[0] != "ho" {
+		d.log.Info("support group button not ours; nothing changed", "data_len", len(q.Data))
+		return d.toast(ctx, q.ID, stale)
+	}
+	if ok, err := d.isAgent(ctx, &q.From); err != nil {
+		return err
+	} else if !ok {
+		return d.toast(ctx, q.ID, d.text(d.lang, dialogs.MsgHOOnlyAgents, nil))
 	}
 	chat, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil {
-		return d.toast(ctx, q.ID, "")
+		return d.toast(ctx, q.ID, stale)
 	}
 	c, err := d.loadConv(ctx, chat)
 	if err != nil {
 		return err
+	}
+	if since, err := strconv.ParseInt(parts[3], 36, 64); err != nil || since != c.Since {
+		return d.toast(ctx, q.ID, stale) // the card of an earlier hand-off
 	}
 	switch parts[1] {
 	case "claim":
@@ -290,7 +330,7 @@ func (d *Desk) button(ctx context.Context, q *models.CallbackQuery) error {
 		}
 		return d.toast(ctx, q.ID, "")
 	}
-	return d.toast(ctx, q.ID, "")
+	return d.toast(ctx, q.ID, stale)
 }
 
 // deliver copies an agent's message to the merchant as the bot's, signed

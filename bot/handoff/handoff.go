@@ -4,9 +4,12 @@
 // until an agent hands the chat back to the dialog.
 //
 // Everything it sends goes through the durable outbox (group traffic with
-// priority Group, the merchant's with Reply); only the calls whose answer it
-// needs at once (getChat, getChatMember, createForumTopic, reopenForumTopic)
-// are made directly. Its state (topic per merchant, claims, the map of
+// priority Group, the merchant's with Reply), topic creation included: the
+// sender's budgets, retries and retry_after apply, and an outage delays the
+// desk, never loses what a merchant said. Only getChat and getChatMember
+// (the check at start, and who is an agent) are asked directly, the latter
+// through the sender's retries (WithSender); a membership check that still
+// fails fails the group update's turn, which the queue tries again. Its state (topic per merchant, claims, the map of
 // copied message ids, messages waiting to be relayed) lives in Redis, so any
 // replica can carry on a hand-off another one started.
 package handoff
@@ -25,6 +28,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -43,13 +47,11 @@ type Poster interface {
 }
 
 // API is the few Bot API calls whose answer the desk needs at once
-// (*bot.Bot has them).
+// (*bot.Bot has them): the check at start, and who is an agent.
 type API interface {
 	GetMe(ctx context.Context) (*models.User, error)
 	GetChat(ctx context.Context, p *tg.GetChatParams) (*models.ChatFullInfo, error)
 	GetChatMember(ctx context.Context, p *tg.GetChatMemberParams) (*models.ChatMember, error)
-	CreateForumTopic(ctx context.Context, p *tg.CreateForumTopicParams) (*models.ForumTopic, error)
-	ReopenForumTopic(ctx context.Context, p *tg.ReopenForumTopicParams) (bool, error)
 }
 
 // Backend tells the context card the merchant's business name and their
@@ -75,8 +77,29 @@ type Desk struct {
 	window   time.Duration
 	reaction string
 	tick     time.Duration
-	now      func() time.Time
-	log      *slog.Logger
+	late     time.Duration
+	send     Sender
+	buttons  Buttons
+	// remakeAfter is how long after Telegram refused to make a topic (the
+	// bot lost the right to manage topics, say) it is asked again.
+	remakeAfter time.Duration
+	agents      map[int64]bool
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// Sender makes a Bot API call with the bot's retries and budgets
+// (bot/sender.Sender): the desk's direct calls go through it too.
+type Sender interface {
+	Do(ctx context.Context, chatID int64, kind sender.Kind, call func(ctx context.Context) error) error
+}
+
+// Buttons signs the data of the group's buttons and checks it, as the
+// merchant's buttons are (bot.ButtonCodec): a forged or replayed button
+// changes nothing.
+type Buttons interface {
+	Sign(chat int64, data string) (string, error)
+	Verify(chat int64, signed string) (data string, ok bool)
 }
 
 // Option configures a Desk.
@@ -98,8 +121,8 @@ func WithSignature(on bool) Option { return func(d *Desk) { d.sign = on } }
 func WithReannounce(every time.Duration) Option { return func(d *Desk) { d.announce = every } }
 
 // WithBatchWindow sets how long a merchant's messages wait to be relayed
-// together (default 2 s): several short texts become one group message and
-// an album stays one album, which spares the group's ~20 messages/minute.
+// together (default 2 s): several short texts become one group message,
+// which spares the group's ~20 messages/minute.
 func WithBatchWindow(w time.Duration) Option { return func(d *Desk) { d.window = w } }
 
 // WithReaction sets the reaction that tells the merchant their message
@@ -109,6 +132,35 @@ func WithReaction(emoji string) Option { return func(d *Desk) { d.reaction = emo
 // WithBackend lets the desk name the merchant's business in the topic's
 // title and list their applications on the context card.
 func WithBackend(b Backend) Option { return func(d *Desk) { d.backend = b } }
+
+// WithButtons sets the signer of the group's buttons (DATA_KEY's, the
+// same as the merchant's). Without it no group button is honoured.
+func WithButtons(b Buttons) Option { return func(d *Desk) { d.buttons = b } }
+
+// WithSender makes the desk's direct Bot API calls (getChatMember: who is
+// an agent) through the bot's sender, with its retries and backoff; without
+// it they are made once.
+func WithSender(s Sender) Option { return func(d *Desk) { d.send = s } }
+
+// WithAgents names users who are agents without being administrators of the
+// group (SUPPORT_AGENTS).
+func WithAgents(ids ...int64) Option {
+	return func(d *Desk) {
+		for _, id := range ids {
+			d.agents[id] = true
+		}
+	}
+}
+
+// WithLateAfter sets how long a merchant's hand-off may wait for the group
+// to take it (its topic, card and messages) before the merchant is told
+// that no agent has been reached yet (default 30 s: past the sender's own
+// retries).
+func WithLateAfter(after time.Duration) Option { return func(d *Desk) { d.late = after } }
+
+// WithTopicRetry sets how long after Telegram refused to make a topic it is
+// asked again (default 1 minute).
+func WithTopicRetry(after time.Duration) Option { return func(d *Desk) { d.remakeAfter = after } }
 
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(d *Desk) { d.now = now } }
@@ -125,15 +177,18 @@ func WithTick(t time.Duration) Option { return func(d *Desk) { d.tick = t } }
 func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int64, catalog *locales.Catalog, opts ...Option) *Desk {
 	d := &Desk{
 		api: api, out: out, post: post, rdb: rdb, group: group,
-		render:   dialogs.NewRenderer(catalog, nil),
-		prefix:   "mb:",
-		lang:     locales.Chinese,
-		announce: 5 * time.Minute,
-		window:   2 * time.Second,
-		reaction: "👀",
-		tick:     500 * time.Millisecond,
-		now:      time.Now,
-		log:      slog.New(slog.DiscardHandler),
+		render:      dialogs.NewRenderer(catalog, nil),
+		prefix:      "mb:",
+		lang:        locales.Chinese,
+		announce:    5 * time.Minute,
+		window:      2 * time.Second,
+		reaction:    "👀",
+		tick:        500 * time.Millisecond,
+		late:        30 * time.Second,
+		remakeAfter: time.Minute,
+		agents:      map[int64]bool{},
+		now:         time.Now,
+		log:         slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		o(d)
@@ -144,7 +199,6 @@ func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int6
 // Redis keys, all under prefix + "ho:".
 func (d *Desk) keyConv(chat int64) string    { return d.prefix + "ho:c:" + itoa(chat) }
 func (d *Desk) keyThread(thread int) string  { return d.prefix + "ho:th:" + strconv.Itoa(thread) }
-func (d *Desk) keyLock(chat int64) string    { return d.prefix + "ho:lock:" + itoa(chat) }
 func (d *Desk) keyPending(chat int64) string { return d.prefix + "ho:pend:" + itoa(chat) }
 func (d *Desk) keySeen(chat int64) string    { return d.prefix + "ho:seen:" + itoa(chat) }
 func (d *Desk) keyAlbum(chat int64) string   { return d.prefix + "ho:alb:" + itoa(chat) }
@@ -155,6 +209,10 @@ func (d *Desk) keyParts(chat int64, first int) string {
 }
 func (d *Desk) keyRecent(chat int64) string  { return d.prefix + "ho:recent:" + itoa(chat) }
 func (d *Desk) keyAgent(user int64) string   { return d.prefix + "ho:agent:" + itoa(user) }
+func (d *Desk) keyHeld(chat int64) string    { return d.prefix + "ho:held:" + itoa(chat) }
+func (d *Desk) keyWait() string              { return d.prefix + "ho:wait" }
+func (d *Desk) keyOwed() string              { return d.prefix + "ho:owed" }
+func (d *Desk) keyRemake() string            { return d.prefix + "ho:remake" }
 func (d *Desk) keyDue() string               { return d.prefix + "ho:due" }
 func (d *Desk) keyAnnounce() string          { return d.prefix + "ho:ann" }
 func (d *Desk) keyMerchant(no string) string { return d.prefix + "merchant:" + no }
@@ -175,6 +233,8 @@ type conv struct {
 	Agent      int64
 	AgentName  string
 	Rating     string
+	Card       string // the context card's text, masked, for a topic made later
+	Told       bool   // the merchant was told no agent has been reached yet
 }
 
 func (d *Desk) loadConv(ctx context.Context, chat int64) (conv, error) {
@@ -183,7 +243,7 @@ func (d *Desk) loadConv(ctx context.Context, chat int64) (conv, error) {
 		return conv{}, fmt.Errorf("load conversation: %w", err)
 	}
 	c := conv{No: m["no"], Name: m["nm"], Lang: m["l"], Step: m["st"], Open: m["open"] == "1",
-		AgentName: m["an"], Rating: m["rate"]}
+		AgentName: m["an"], Rating: m["rate"], Card: m["cd"], Told: m["told"] == "1"}
 	c.Thread, _ = strconv.Atoi(m["th"])
 	c.Since, _ = strconv.ParseInt(m["since"], 10, 64)
 	c.Agent, _ = strconv.ParseInt(m["ag"], 10, 64)
@@ -205,6 +265,8 @@ func call(method string, params any, pri outbox.Priority, tag string, optional b
 // Tags name the calls the desk wants to hear back about: "ho:<kind>:<merchant chat>[:<ids>]".
 const (
 	tagGroup = "g"   // group traffic about a merchant: re-sent into a new topic if the old one is gone
+	tagTopic = "mk"  // createForumTopic: keep the thread, post the card and what waited (ho:mk:<chat>:<dead thread>)
+	tagCard  = "cd"  // the context card: a new topic gets its own
 	tagM2G   = "m2g" // merchant messages copied to the group: map the ids
 	tagG2M   = "g2m" // an agent's message copied to the merchant: map the ids
 	tagMerch = "m"   // other traffic to the merchant: a 403 is reported in the topic

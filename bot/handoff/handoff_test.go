@@ -2,6 +2,7 @@ package handoff_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
@@ -113,10 +115,9 @@ func TestTwoMerchantsRelayBothWaysWithMediaAndEdits(t *testing.T) {
 	assert.Equal(t, []string{"text", "photo", "photo", "photo", "voice", "document"}, kinds)
 	assert.Equal(t, "hello, I need help", g1[0].Text)
 	assert.Equal(t, "the card front", g1[1].Caption)
-	album := g1[2].APIMessage.MediaGroupID
-	assert.NotEmpty(t, album, "the album stays an album")
-	assert.Equal(t, album, g1[3].APIMessage.MediaGroupID)
-	assert.NotEqual(t, album, g1[1].APIMessage.MediaGroupID)
+	// An album's photos are copied one by one, each with its caption
+	// replaced (copyMessages cannot replace captions).
+	assert.Empty(t, f.srv.CallsTo("copyMessages"))
 	assert.Equal(t, []string{"👀"}, f.srv.Reactions(m1, last), "the merchant sees their messages reached support")
 
 	g2 := f.inThread(t2.ThreadID)[1:]
@@ -295,7 +296,7 @@ func TestDeletedTopicIsRecreated(t *testing.T) {
 	require.NoError(t, d.Flush(ctx, m1))
 	f.wire.settle(t)
 	refused := false
-	for _, c := range f.srv.CallsTo("copyMessage") {
+	for _, c := range f.srv.CallsTo("sendMessage") {
 		refused = refused || strings.Contains(c.Description, "message thread not found")
 	}
 	assert.True(t, refused, "the fake answers as Telegram does")
@@ -318,6 +319,7 @@ func TestDeletedTopicIsRecreated(t *testing.T) {
 	require.NoError(t, d.Left(ctx, m1))
 	f.wire.settle(t)
 	require.True(t, f.srv.DeleteTopic(group, fresh))
+	f.clock.Advance(time.Minute) // another hand-off
 	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepBank)))
 	f.wire.settle(t)
 	topics = f.srv.Topics(group)
@@ -338,6 +340,7 @@ func TestClosedTopicIsReopenedAndReused(t *testing.T) {
 	f.wire.settle(t)
 	require.True(t, f.topic(m1, "Zhang San Store").Closed)
 
+	f.clock.Advance(time.Minute) // another hand-off
 	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepPhone)))
 	f.wire.settle(t)
 	tp := f.topic(m1, "Zhang San Store")
@@ -539,6 +542,7 @@ func TestApplyCarriesOutTheDialogsEffects(t *testing.T) {
 	ctx := context.Background()
 	in := &dialogs.HandOffInfo{MerchantNo: "822100050110001", MerchantName: "Zhang San Store", Lang: locales.Chinese, Step: dialogs.StepCard}
 	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.HandOff, Step: dialogs.StepCard, Info: in}}, nil, false))
+	f.wire.settle(t) // the topic is made: relays wait for it
 	_, id := f.srv.Send(m1, m1, telegramtest.UserMessage{Text: "hi"})
 	require.NoError(t, d.Apply(ctx, m1, []dialogs.Effect{{Kind: dialogs.Relay, MessageID: id}}, f.message(m1, id), false))
 	require.NoError(t, d.Flush(ctx, m1))
@@ -585,10 +589,157 @@ func TestARelayAppliedTwiceGoesOnce(t *testing.T) {
 	d := f.desk()
 	ctx := context.Background()
 	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.Chinese, dialogs.StepCard)))
+	f.wire.settle(t)
 	id := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo"})
 	require.NoError(t, d.Relay(ctx, m1, f.message(m1, id), false)) // the update redelivered
 	require.NoError(t, d.Flush(ctx, m1))
 	f.wire.settle(t)
 	msgs := f.inThread(f.topic(m1, "Zhang San Store").ThreadID)
 	assert.Len(t, msgs, 2, describe(msgs))
+}
+
+// TestRelayIsByValueNotByReference: a merchant's text edited (to add a
+// phone and a code) before its batch leaves reaches the group only as the
+// masked text the bot read; no text is ever copied with copyMessage (which
+// copies the message as it is at copy time), and a medium's caption is
+// replaced by the masked one.
+func TestRelayIsByValueNotByReference(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+
+	id := f.merchantSays(d, m1, telegramtest.UserMessage{Text: "please call me"})
+	photo := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo", Text: "front"})
+	// Edited before the batch is flushed: Telegram's copy would carry this.
+	f.merchantEdits(d, m1, id, "please call me 13912345678, code 246810")
+	_, err := f.srv.Edit(m1, photo, "front 13912345678")
+	require.NoError(t, err)
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+
+	all := describe(f.inThread(th))
+	for _, secret := range []string{"13912345678", "246810"} {
+		assert.NotContains(t, all, secret)
+	}
+	assert.Contains(t, all, "please call me")
+	assert.Contains(t, all, "139****5678", "the edit is relayed, masked")
+	for _, c := range f.srv.CallsTo("copyMessage") {
+		assert.Equal(t, strconv.Itoa(photo), c.Params.String("message_id"), "only the photo is copied")
+		assert.Equal(t, "front", c.Params.String("caption"), "with the caption the bot read")
+	}
+	require.Len(t, f.srv.CallsTo("copyMessage"), 1)
+	assert.Empty(t, f.srv.CallsTo("copyMessages"))
+	assert.Empty(t, f.wire.Lost())
+}
+
+// TestOnlyAgentsActInTheGroup: a plain member who taps Claim, or writes
+// /close or /claim in the topic, is told only agents can, and nothing
+// changes; a button whose data was not signed by the bot (forged, or signed
+// with another key) changes nothing either; a card of an earlier hand-off
+// is stale.
+func TestOnlyAgentsActInTheGroup(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	before := f.topic(m1, "Zhang San Store").Name
+
+	f.press(d, eve, th, "🙋 Claim")
+	f.agentSays(d, eve, th, telegramtest.UserMessage{Text: "/close"})
+	f.agentSays(d, eve, th, telegramtest.UserMessage{Text: "/claim"})
+	f.agentSays(d, eve, th, telegramtest.UserMessage{Text: "hello merchant"})
+	f.wire.settle(t)
+	answers := f.srv.CallbackAnswers()
+	require.NotEmpty(t, answers)
+	assert.Contains(t, answers[len(answers)-1].Text, "Only agents can do this")
+	assert.Equal(t, 2, strings.Count(describe(f.inThread(th)), "Only agents can do this"), describe(f.inThread(th)))
+	assert.Equal(t, before, f.topic(m1, "Zhang San Store").Name, "nobody claimed it")
+	assert.Empty(t, f.wire.Posts(), "nobody handed back")
+	assert.Empty(t, f.srv.Sent(m1), "nothing reached the merchant")
+
+	// Forged data, or data signed with another key, from an agent.
+	card := f.inThread(th)[0]
+	other := bot.NewButtonCodec([]byte("another key"))
+	since := ""
+	for _, m := range f.srv.Sent(group) {
+		if b, ok := m.Button("🙋 Claim"); ok {
+			data, ok := bot.NewButtonCodec([]byte("desk test key")).Verify(group, b.CallbackData)
+			require.True(t, ok)
+			since = data[strings.LastIndex(data, ":")+1:]
+		}
+	}
+	forgedByKey, err := other.Sign(group, "ho:claim:"+strconv.FormatInt(m1, 10)+":"+since)
+	require.NoError(t, err)
+	for _, data := range []string{"ho:claim:7001", "ho:back:7001:" + since, forgedByKey} {
+		f.pressData(d, alice, card, data)
+	}
+	f.wire.settle(t)
+	answers = f.srv.CallbackAnswers()
+	assert.Contains(t, answers[len(answers)-1].Text, "Nothing was changed")
+	assert.Equal(t, before, f.topic(m1, "Zhang San Store").Name, "a forged button claimed nothing")
+	assert.Empty(t, f.wire.Posts(), "a forged button handed nothing back")
+
+	// An agent's tap works.
+	f.press(d, alice, th, "🙋 Claim")
+	f.wire.settle(t)
+	assert.Contains(t, f.topic(m1, "Zhang San Store").Name, "claimed")
+
+	// The card of this hand-off is stale once it ended and another began.
+	require.NoError(t, d.Left(ctx, m1))
+	f.clock.Advance(time.Minute)
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	b, _ := card.Button("↩️ Hand back")
+	f.pressData(d, alice, card, b.CallbackData)
+	f.wire.settle(t)
+	answers = f.srv.CallbackAnswers()
+	assert.Contains(t, answers[len(answers)-1].Text, "earlier conversation")
+	assert.Empty(t, f.wire.Posts(), "the old card handed nothing back")
+}
+
+// TestAgentsListedInSupportAgents: a plain member listed with WithAgents
+// (SUPPORT_AGENTS) is an agent.
+func TestAgentsListedInSupportAgents(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk(handoff.WithAgents(eve.ID))
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	f.agentSays(d, eve, th, telegramtest.UserMessage{Text: "hi, Eve here"})
+	f.wire.settle(t)
+	m, ok := f.srv.LastSent(m1)
+	require.True(t, ok)
+	assert.Equal(t, "hi, Eve here", m.Text)
+}
+
+// TestOpenTwicePostsOneCard: Open applied twice for one hand-off (a turn
+// tried again, an agent's /open then the dialog's hand-off) posts one card,
+// whether the topic exists yet or not.
+func TestOpenTwicePostsOneCard(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	in := info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)
+	require.NoError(t, d.Open(ctx, m1, in))
+	require.NoError(t, d.Open(ctx, m1, in)) // before the topic is made
+	f.wire.settle(t)
+	require.NoError(t, d.Open(ctx, m1, in)) // and after
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	assert.Equal(t, 1, strings.Count(describe(f.inThread(th)), "Support request"), describe(f.inThread(th)))
+	assert.Equal(t, 1, f.srv.CallCount("createForumTopic"))
+
+	// A second hand-off gets its own card.
+	require.NoError(t, d.Left(ctx, m1))
+	f.clock.Advance(time.Minute)
+	require.NoError(t, d.Open(ctx, m1, in))
+	require.NoError(t, d.Open(ctx, m1, in))
+	f.wire.settle(t)
+	assert.Equal(t, 2, strings.Count(describe(f.inThread(th)), "Support request"))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -249,7 +250,8 @@ func newFixture(t *testing.T) *fixture {
 	srv.SetForum(group, true)
 	srv.SetChatMember(group, srv.BotUser(), models.ChatMemberTypeAdministrator, true)
 	srv.SetChatMember(group, alice, models.ChatMemberTypeAdministrator, false)
-	srv.SetChatMember(group, bob, models.ChatMemberTypeMember, false)
+	srv.SetChatMember(group, bob, models.ChatMemberTypeAdministrator, false)
+	srv.SetChatMember(group, eve, models.ChatMemberTypeMember, false) // a member, not an agent
 	rdb, prefix := testRedis(t)
 	f := &fixture{t: t, srv: srv, rdb: rdb, prefix: prefix, clock: &clock{now: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}}
 	f.wire = newWire(t, srv)
@@ -265,7 +267,7 @@ func (f *fixture) desk(opts ...handoff.Option) *handoff.Desk {
 	catalog, err := locales.Load()
 	require.NoError(f.t, err)
 	all := append([]handoff.Option{handoff.WithPrefix(f.prefix), handoff.WithClock(f.clock.Now),
-		handoff.WithGroupLanguage(locales.English)}, opts...)
+		handoff.WithGroupLanguage(locales.English), handoff.WithButtons(bot.NewButtonCodec([]byte("desk test key")))}, opts...)
 	d := handoff.New(api, f.wire, f.wire, f.rdb, group, catalog, all...)
 	require.NoError(f.t, d.Check(context.Background()))
 	f.mu.Lock()
@@ -347,6 +349,17 @@ func (f *fixture) press(d *handoff.Desk, agent models.User, thread int, label st
 		}
 	}
 	f.t.Fatalf("no button %q in thread %d", label, thread)
+}
+
+// pressData presses a button carrying data (forged, or of an old card) on
+// message m of the group, as agent.
+func (f *fixture) pressData(d *handoff.Desk, agent models.User, m telegramtest.Message, data string) {
+	f.t.Helper()
+	id := f.srv.PressButton(group, agent.ID, m.ID, data)
+	msg := m.APIMessage
+	q := &models.CallbackQuery{ID: strconv.FormatInt(id, 10), From: agent, Data: data,
+		Message: models.MaybeInaccessibleMessage{Type: models.MaybeInaccessibleMessageTypeMessage, Message: &msg}}
+	require.NoError(f.t, d.HandleGroup(context.Background(), &models.Update{CallbackQuery: q}))
 }
 
 // topic is the merchant's topic thread as the fake holds it.

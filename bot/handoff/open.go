@@ -49,50 +49,90 @@ func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) e
 	if info.Step != "" {
 		c.Step = info.Step
 	}
-	thread, lost, err := d.ensureTopic(ctx, chat, d.title(c, chat, dialogs.MsgHOStateOpen))
-	if err != nil {
-		return fmt.Errorf("support topic for chat %d: %w", chat, err)
-	}
-	c.Thread = thread
-	fields := map[string]any{"th": thread, "no": c.No, "nm": c.Name, "l": c.Lang, "st": c.Step}
+	fields := map[string]any{"no": c.No, "nm": c.Name, "l": c.Lang, "st": c.Step}
 	state := dialogs.MsgHOStateOpen
 	if !before.Open {
 		// A new hand-off: nobody owns it yet. One an agent opened is
 		// already open and stays theirs.
-		fields["open"], fields["since"], fields["ag"], fields["an"], fields["rate"] = "1", d.now().UnixMilli(), "", "", ""
+		c.Since = d.now().UnixMilli()
+		fields["open"], fields["since"], fields["ag"], fields["an"], fields["rate"] = "1", c.Since, "", "", ""
 		c.Agent, c.AgentName, c.Rating = 0, "", ""
 	} else if c.Agent != 0 {
 		state = dialogs.MsgHOStateClaim
 	}
+	recent, err := d.rdb.LRange(ctx, d.keyRecent(chat), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("read recent messages: %w", err)
+	}
+	c.Open = true
+	c.Card = d.card(c, info, apps, recent)
+	fields["cd"] = c.Card // masked: a topic made later posts it
 	pipe := d.rdb.TxPipeline()
 	pipe.HSet(ctx, d.keyConv(chat), fields)
+	if !before.Open {
+		pipe.HDel(ctx, d.keyConv(chat), "told")
+	}
 	pipe.Expire(ctx, d.keyConv(chat), mapTTL)
 	if c.Agent == 0 && d.announce > 0 {
 		pipe.ZAdd(ctx, d.keyAnnounce(), zmember(d.now().Add(d.announce).UnixMilli(), chat))
 	}
-	recent := pipe.LRange(ctx, d.keyRecent(chat), 0, -1)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("save hand-off: %w", err)
 	}
-	calls := []outbox.Call{d.retitle(chat, c, state)}
-	if lost {
-		calls = append(calls, d.groupText(chat, thread, d.text(d.lang, dialogs.MsgHOTopicLost, nil)))
+	if c.Thread == 0 {
+		// No topic yet: its creation is queued like any group call, and the
+		// card goes with the answer (topicMade).
+		if err := d.makeTopic(ctx, chat, c, 0, "", false); err != nil {
+			return err
+		}
+		d.log.Info("hand-off opened; topic requested", "chat_id", chat, "step", c.Step)
+		return nil
 	}
-	card := sendMessage{ChatID: d.group, MessageThreadID: thread, Text: d.card(c, info, apps, recent.Val()),
-		ReplyMarkup: d.cardButtons(chat)}
-	calls = append(calls, call("sendMessage", card, outbox.Group, tag(tagGroup, chat), false))
-	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
+	// The topic may be closed (reopened here) or deleted (the refusal
+	// makes a new one: HandleFailed). One card per hand-off: Open applied
+	// twice (a turn tried again, an agent's /open then the dialog's
+	// hand-off) posts it once.
+	calls := []outbox.Call{
+		call("reopenForumTopic", topicParams{ChatID: d.group, MessageThreadID: c.Thread}, outbox.Group, tag(tagGroup, chat), true),
+		d.retitle(chat, c, state),
+		d.cardCall(chat, c, c.Thread, c.Card),
+	}
+	added, err := d.out.Enqueue(ctx, d.group, "ho:card:"+itoa(chat)+":"+strconv.FormatInt(c.Since, 10), calls...)
+	if err != nil {
 		return fmt.Errorf("enqueue context card: %w", err)
 	}
-	d.log.Info("hand-off opened", "chat_id", chat, "thread", thread, "step", c.Step, "recreated", lost)
+	if added {
+		d.waiting(ctx, chat, 1)
+	}
+	d.log.Info("hand-off opened", "chat_id", chat, "thread", c.Thread, "step", c.Step, "card", added)
 	return nil
 }
 
-func (d *Desk) cardButtons(chat int64) *inlineKeyboard {
-	return &inlineKeyboard{InlineKeyboard: [][]callbackButton{{
-		{Text: d.text(d.lang, dialogs.MsgHOBtnClaim, nil), CallbackData: "ho:claim:" + itoa(chat)},
-		{Text: d.text(d.lang, dialogs.MsgHOBtnHandBack, nil), CallbackData: "ho:back:" + itoa(chat)},
-	}}}
+// cardCall posts the context card text in thread, with Claim and Hand back.
+func (d *Desk) cardCall(chat int64, c conv, thread int, text string) outbox.Call {
+	return call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: text,
+		ReplyMarkup: d.cardButtons(chat, c.Since)}, outbox.Group, tag(tagCard, chat), false)
+}
+
+// cardButtons are the card's Claim and Hand back, signed for the group and
+// bound to this hand-off (since): a card of an earlier one is stale.
+func (d *Desk) cardButtons(chat int64, since int64) *inlineKeyboard {
+	row := []callbackButton{}
+	for _, b := range []struct {
+		label dialogs.MsgID
+		act   string
+	}{{dialogs.MsgHOBtnClaim, "claim"}, {dialogs.MsgHOBtnHandBack, "back"}} {
+		data := "ho:" + b.act + ":" + itoa(chat) + ":" + strconv.FormatInt(since, 36)
+		if d.buttons != nil {
+			signed, err := d.buttons.Sign(d.group, data)
+			if err != nil {
+				continue // longer than Telegram takes: cannot happen with these ids
+			}
+			data = signed
+		}
+		row = append(row, callbackButton{Text: d.text(d.lang, b.label, nil), CallbackData: data})
+	}
+	return &inlineKeyboard{InlineKeyboard: [][]callbackButton{row}}
 }
 
 // card is the context card: who, where they were, their answers (masked

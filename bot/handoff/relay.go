@@ -38,9 +38,9 @@ const (
 // Relay passes a merchant's message (or an edit of one) to their topic,
 // while the chat is handed off (the dialog's Relay effect). New messages
 // wait a short window so that a burst becomes one group message and an album
-// stays one album; edits of relayed messages are followed at once. Card,
-// ID numbers, codes and phones are masked: such a text is sent as our own
-// masked copy, never copied.
+// is relayed in order; edits of relayed messages are followed at once. Card,
+// ID numbers, codes and phones are masked, and text is always sent as the
+// masked text read here, never copied (see batch).
 func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edited bool) error {
 	if msg == nil {
 		return nil
@@ -221,6 +221,8 @@ func (d *Desk) Run(ctx context.Context) error {
 	for {
 		d.due(ctx, d.keyDue(), d.flush)
 		d.due(ctx, d.keyAnnounce(), d.reannounce)
+		d.due(ctx, d.keyRemake(), d.remake)
+		d.tellLate(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -263,26 +265,22 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 	if err != nil {
 		return err
 	}
+	if err := d.flushAlbum(ctx, chat); err != nil {
+		return err
+	}
+	if c.Thread == 0 {
+		// The topic is not made yet (Telegram is slow or down, or refused
+		// it): the messages stay, masked, in order, and go when it is made
+		// (topicMade schedules this again); a look now and then in case.
+		return d.rdb.ZAdd(ctx, d.keyDue(), zmember(d.now().Add(10*d.window).UnixMilli(), chat)).Err()
+	}
 	// Taken and removed in one step: a batch goes out once.
 	vals, err := popScript.Run(ctx, d.rdb, []string{d.keyPending(chat)}).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("take relays: %w", err)
 	}
-	if err := d.flushAlbum(ctx, chat); err != nil {
-		return err
-	}
 	if len(vals) == 0 {
 		return nil
-	}
-	if c.Thread == 0 {
-		// Open has not made the topic yet (Telegram was down, say): the
-		// messages wait for it instead of being lost.
-		back := make([]any, len(vals))
-		for i, v := range vals {
-			back[i] = v
-		}
-		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
-		return errors.New("no support topic yet")
 	}
 	var list []pending
 	for _, v := range vals {
@@ -309,6 +307,7 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
 		return fmt.Errorf("enqueue relay: %w", err)
 	}
+	d.waiting(ctx, chat, len(calls))
 	return nil
 }
 
@@ -320,9 +319,13 @@ func reverse(v []any) []any {
 	return out
 }
 
-// batch turns waiting messages into as few group calls as keeps them
-// readable: consecutive short texts in one message, consecutive media in
-// one copyMessages (which keeps albums together), masked texts as our own.
+// batch turns waiting messages into group calls. Everything goes by value,
+// never by reference to the merchant's message as it is at send time (an
+// edit made before the copy leaves would reach the group unmasked):
+// consecutive short texts become one sendMessage of the masked text the bot
+// read; each medium is copied alone with its caption replaced by the masked
+// one (copyMessages cannot replace captions, so an album arrives as its
+// photos one after another, each costing the group budget it really costs).
 func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map[int][]part) {
 	var calls []outbox.Call
 	parts := map[int][]part{}
@@ -342,25 +345,18 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 				j, sensitive = i+1, p.Sensitive
 			}
 			run := list[i:j]
-			if len(run) == 1 && !p.Sensitive {
-				calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
-					FromChatID: chat, MessageID: p.ID}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
-			} else {
-				ps := make([]part, len(run))
-				ids := make([]string, len(run))
-				for k, r := range run {
-					ps[k], ids[k] = part{ID: r.ID, Text: r.Text}, strconv.Itoa(r.ID)
-				}
-				if len(run) > 1 {
-					parts[p.ID] = ps
-				}
-				t := tag(tagM2G, chat, strings.Join(ids, ","))
-				if len(run) > 1 {
-					t = tag(tagM2G, chat, strings.Join(ids, ","), strconv.Itoa(p.ID))
-				}
-				calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread,
-					Text: d.joinParts(ps, sensitive)}, outbox.Group, t, false))
+			ps := make([]part, len(run))
+			ids := make([]string, len(run))
+			for k, r := range run {
+				ps[k], ids[k] = part{ID: r.ID, Text: r.Text}, strconv.Itoa(r.ID)
 			}
+			t := tag(tagM2G, chat, strings.Join(ids, ","))
+			if len(run) > 1 {
+				parts[p.ID] = ps
+				t = tag(tagM2G, chat, strings.Join(ids, ","), strconv.Itoa(p.ID))
+			}
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread,
+				Text: d.joinParts(ps, sensitive)}, outbox.Group, t, false))
 			i = j
 		case p.Edited:
 			text := d.text(d.lang, dialogs.MsgHOEdited, nil) + "\n" + describe(p)
@@ -372,28 +368,19 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 			// cannot be copied: the group is told what it was, masked.
 			text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagGroup, chat), false))
+				outbox.Group, tag(tagM2G, chat), false))
 			i++
-		case p.Sensitive:
-			caption := masked + " " + clip(p.Text, 900)
+		default:
+			// The caption is always given: the masked one the bot read, or
+			// an empty one, so a caption added by an edit before the copy
+			// leaves never travels with it.
+			caption := clip(p.Text, 1000)
+			if p.Sensitive {
+				caption = masked + " " + clip(p.Text, 900)
+			}
 			calls = append(calls, call("copyMessage", copyMessage{ChatID: d.group, MessageThreadID: thread,
 				FromChatID: chat, MessageID: p.ID, Caption: &caption}, outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
-		default:
-			j := i
-			var ids []int
-			for j < len(list) && list[j].Media != "" && !list[j].Sensitive && !list[j].Edited && len(ids) < maxCopy &&
-				(len(ids) == 0 || list[j].ID > ids[len(ids)-1]) {
-				ids = append(ids, list[j].ID)
-				j++
-			}
-			strs := make([]string, len(ids))
-			for k, id := range ids {
-				strs[k] = strconv.Itoa(id)
-			}
-			calls = append(calls, call("copyMessages", copyMessages{ChatID: d.group, MessageThreadID: thread,
-				FromChatID: chat, MessageIDs: ids}, outbox.Group, tag(tagM2G, chat, strings.Join(strs, ",")), false))
-			i = j
 		}
 	}
 	return calls, parts
@@ -415,4 +402,86 @@ func (d *Desk) reannounce(ctx context.Context, chat int64) error {
 		return fmt.Errorf("enqueue announcement: %w", err)
 	}
 	return d.rdb.ZAdd(ctx, d.keyAnnounce(), zmember(d.now().Add(d.announce).UnixMilli(), chat)).Err()
+}
+
+// waitScript counts a chat's group calls on their way (ARGV[2] more, or
+// fewer when negative) and keeps, in a ZSET, since when it has been owed
+// any. Replies the count left.
+var waitScript = redis.NewScript(`
+local v = redis.call("HINCRBY", KEYS[1], ARGV[1], ARGV[2])
+if v <= 0 then
+	redis.call("HDEL", KEYS[1], ARGV[1])
+	redis.call("ZREM", KEYS[2], ARGV[1])
+	return 0
+end
+if tonumber(ARGV[2]) > 0 then
+	redis.call("ZADD", KEYS[2], "NX", ARGV[3], ARGV[1])
+else
+	redis.call("ZADD", KEYS[2], "XX", ARGV[3], ARGV[1])
+end
+return v`)
+
+// waiting counts n more (or, negative, fewer) of chat's hand-off calls on
+// their way to the group: its topic, its card, its relays. A merchant who
+// was told no agent has been reached is told when everything arrived.
+func (d *Desk) waiting(ctx context.Context, chat int64, n int) {
+	if n == 0 {
+		return
+	}
+	left, err := waitScript.Run(ctx, d.rdb, []string{d.keyOwed(), d.keyWait()}, itoa(chat), n,
+		d.now().UnixMilli()).Int()
+	if err != nil {
+		d.log.Warn("support delivery not counted", "chat_id", chat, "err", err)
+		return
+	}
+	if left > 0 {
+		return
+	}
+	told, err := d.rdb.HDel(ctx, d.keyConv(chat), "told").Result()
+	if err != nil || told == 0 {
+		return
+	}
+	c, err := d.loadConv(ctx, chat)
+	if err != nil {
+		return
+	}
+	d.tellMerchant(ctx, chat, c, dialogs.MsgSupportReached)
+}
+
+// tellLate tells every merchant whose hand-off has waited longer than
+// d.late for the group (its topic, card or relays: the sender retried and
+// is waiting for Telegram, or the bot was removed from the group) the
+// truth, once: no agent has their messages yet; they are kept and passed
+// on when the desk is reachable.
+func (d *Desk) tellLate(ctx context.Context) {
+	if d.late <= 0 {
+		return
+	}
+	upTo := strconv.FormatInt(d.now().Add(-d.late).UnixMilli(), 10)
+	chats, err := d.rdb.ZRangeByScore(ctx, d.keyWait(), &redis.ZRangeBy{Min: "-inf", Max: upTo, Count: 100}).Result()
+	if err != nil {
+		return
+	}
+	for _, m := range chats {
+		chat, _ := strconv.ParseInt(m, 10, 64)
+		c, err := d.loadConv(ctx, chat)
+		if err != nil || !c.Open || c.Told {
+			continue
+		}
+		// One replica tells: the first to set the mark.
+		if set, err := d.rdb.HSetNX(ctx, d.keyConv(chat), "told", "1").Result(); err != nil || !set {
+			continue
+		}
+		d.log.Warn("support desk late: merchant told no agent has their messages yet", "chat_id", chat)
+		d.tellMerchant(ctx, chat, c, dialogs.MsgSupportNotReached)
+	}
+}
+
+// tellMerchant says key to the merchant, in their language.
+func (d *Desk) tellMerchant(ctx context.Context, chat int64, c conv, key dialogs.MsgID) {
+	_, err := d.out.Enqueue(ctx, chat, "", call("sendMessage", sendMessage{ChatID: chat, Text: d.text(c.Lang, key, nil)},
+		outbox.Reply, tag(tagMerch, chat), false))
+	if err != nil {
+		d.log.Warn("support notice to the merchant not queued", "chat_id", chat, "err", err)
+	}
 }

@@ -51,7 +51,22 @@ func parseTag(t string) (parsedTag, bool) {
 // marks the merchant's message as received by support.
 func (d *Desk) HandleResult(ctx context.Context, _ int64, c outbox.Call, result json.RawMessage) error {
 	t, ok := parseTag(c.Tag)
-	if !ok || len(t.ids) == 0 {
+	if !ok {
+		return nil
+	}
+	switch t.kind {
+	case tagTopic:
+		dead := 0
+		if len(t.ids) > 0 {
+			dead = t.ids[0]
+		}
+		err := d.topicMade(ctx, t.chat, dead, result)
+		d.waiting(ctx, t.chat, -1)
+		return err
+	case tagCard, tagM2G:
+		d.waiting(ctx, t.chat, -1)
+	}
+	if len(t.ids) == 0 {
 		return nil
 	}
 	got := decodeIDs(result)
@@ -108,17 +123,29 @@ func (d *Desk) HandleResult(ctx context.Context, _ int64, c outbox.Call, result 
 // topic an agent deleted makes a new topic, with a new context card, and
 // goes there; a call to a merchant who blocked the bot is reported in the
 // topic. It reports whether it dealt with the failure.
-func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure error) (bool, error) {
+func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure error) (handled bool, err error) {
 	t, ok := parseTag(c.Tag)
 	if !ok || failure == nil || t.chat == 0 {
 		// chat 0: a notice in the General topic, nobody's topic to remake.
 		return false, nil
 	}
+	owed := t.kind == tagTopic || t.kind == tagCard || t.kind == tagM2G
+	defer func() {
+		if owed && !handled {
+			d.waiting(ctx, t.chat, -1) // dropped: no longer on its way
+		}
+	}()
 	msg := failure.Error()
 	switch {
-	case (t.kind == tagGroup || t.kind == tagM2G) && topicGone(failure):
-		return true, d.topicLost(ctx, t.chat, c)
-	case (t.kind == tagGroup || t.kind == tagM2G) && strings.Contains(msg, "TOPIC_CLOSED"):
+	case t.kind == tagTopic:
+		return true, d.topicRefused(ctx, t.chat, t.ids, failure)
+	case (t.kind == tagGroup || t.kind == tagM2G || t.kind == tagCard) && topicGone(failure):
+		kept, err := d.topicLost(ctx, t.chat, c)
+		if owed && !kept {
+			d.waiting(ctx, t.chat, -1) // a card the new topic replaces
+		}
+		return true, err
+	case (t.kind == tagGroup || t.kind == tagM2G || t.kind == tagCard) && strings.Contains(msg, "TOPIC_CLOSED"):
 		// An agent closed the topic in the app while the hand-off was open.
 		return true, d.resendOpen(ctx, t.chat, c)
 	case (t.kind == tagG2M || t.kind == tagMerch) && strings.Contains(msg, "Forbidden") && strings.Contains(msg, "blocked"):
@@ -127,28 +154,73 @@ func (d *Desk) HandleFailed(ctx context.Context, _ int64, c outbox.Call, failure
 	return false, nil
 }
 
-// topicLost recreates the merchant's topic (with a context card from what
-// is kept) and sends the refused call there.
-func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) error {
+// topicRefused: Telegram refused to make the merchant's topic for good (not
+// a passing failure: those the sender retries). The operator is told in
+// the log, the merchant keeps waiting with their messages kept (and is told
+// so once the hand-off is late), and the creation is asked again later.
+func (d *Desk) topicRefused(ctx context.Context, chat int64, ids []int, failure error) error {
+	dead := 0
+	if len(ids) > 0 {
+		dead = ids[0]
+	}
+	d.log.Error("support topic refused by Telegram; asked again later", "chat_id", chat, "err", failure)
+	if err := d.rdb.HSet(ctx, d.keyConv(chat), "mkdead", dead).Err(); err != nil {
+		return fmt.Errorf("save topic retry: %w", err)
+	}
+	return d.rdb.ZAdd(ctx, d.keyRemake(), zmember(d.now().Add(d.remakeAfter).UnixMilli(), chat)).Err()
+}
+
+// remake asks again for a topic Telegram refused to make.
+func (d *Desk) remake(ctx context.Context, chat int64) error {
+	c, err := d.loadConv(ctx, chat)
+	if err != nil || c.Thread != 0 {
+		return err
+	}
+	dead, _ := d.rdb.HGet(ctx, d.keyConv(chat), "mkdead").Int()
+	return d.makeTopic(ctx, chat, c, dead, "ho:mk:"+itoa(chat)+":"+strconv.Itoa(dead)+":"+strconv.FormatInt(d.now().UnixMilli(), 10), true)
+}
+
+// topicLost: a call was refused because the merchant's topic was deleted.
+// A new topic is asked for (once per deleted thread); the refused call
+// waits for it and is sent there, in order with the others that wait.
+// Calls that only dress the old topic (its title, its card: a new topic
+// gets its own) are dropped.
+// kept reports whether the call will still be sent.
+func (d *Desk) topicLost(ctx context.Context, chat int64, failed outbox.Call) (kept bool, err error) {
 	c, err := d.loadConv(ctx, chat)
 	if err != nil {
-		return err
+		return true, err // counted as still on its way: at worst the merchant hears the desk is late
 	}
-	if c.Thread != 0 && failedThread(failed) != c.Thread {
-		// Already recreated (another failed call got here first).
-		return d.resend(ctx, chat, c.Thread, failed)
+	dead := failedThread(failed)
+	keep := failed.Method != "editForumTopic" && failed.Method != "reopenForumTopic" &&
+		failed.Method != "closeForumTopic" && !strings.HasPrefix(failed.Tag, tag(tagCard, chat))
+	if c.Thread != 0 && c.Thread != dead {
+		// Already made again (another refused call got here first).
+		if !keep {
+			return false, nil
+		}
+		return true, d.resend(ctx, chat, c.Thread, failed)
 	}
-	thread, err := d.createTopic(ctx, chat, c.Thread, d.title(c, chat, stateOf(c)))
-	if err != nil {
-		return err
+	if keep {
+		raw, err := json.Marshal(failed)
+		if err != nil {
+			return false, fmt.Errorf("encode refused call: %w", err)
+		}
+		pipe := d.rdb.TxPipeline()
+		pipe.RPush(ctx, d.keyHeld(chat), raw)
+		pipe.Expire(ctx, d.keyHeld(chat), mapTTL)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return false, fmt.Errorf("keep refused call: %w", err)
+		}
 	}
-	c.Thread = thread
-	card := sendMessage{ChatID: d.group, MessageThreadID: thread, ReplyMarkup: d.cardButtons(chat),
-		Text: d.text(d.lang, dialogs.MsgHOTopicLost, nil) + "\n\n" + d.card(c, infoOf(c), nil, d.recent(ctx, chat))}
-	if _, err := d.out.Enqueue(ctx, d.group, "", call("sendMessage", card, outbox.Group, tag(tagGroup, chat), false)); err != nil {
-		return fmt.Errorf("enqueue context card: %w", err)
+	if c.Thread == 0 {
+		return keep, nil // a topic is on its way
 	}
-	return d.resend(ctx, chat, thread, failed)
+	d.log.Info("support topic was deleted; making a new one", "chat_id", chat, "thread", dead)
+	if err := d.rdb.HSet(ctx, d.keyConv(chat), "th", 0).Err(); err != nil {
+		return keep, fmt.Errorf("forget deleted topic: %w", err)
+	}
+	return keep, d.makeTopic(ctx, chat, c, dead, "", false)
 }
 
 // resendOpen reopens the topic and sends the refused call again.
@@ -173,26 +245,36 @@ func failedThread(c outbox.Call) int {
 	return p.Thread
 }
 
-// resend queues c again with message_thread_id set to thread. Edits of
-// messages that went with the old topic are dropped.
+// resend queues c again into thread. Edits of messages that went with the
+// old topic are dropped.
 func (d *Desk) resend(ctx context.Context, chat int64, thread int, c outbox.Call) error {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(c.Params, &p); err != nil {
-		return fmt.Errorf("decode refused call: %w", err)
-	}
-	if _, ok := p["message_thread_id"]; !ok {
+	c, ok := withThread(c, thread)
+	if !ok {
 		return nil
 	}
-	p["message_thread_id"] = json.RawMessage(strconv.Itoa(thread))
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encode call: %w", err)
-	}
-	c.Params = raw
 	if _, err := d.out.Enqueue(ctx, d.group, "", c); err != nil {
 		return fmt.Errorf("enqueue resend: %w", err)
 	}
 	return nil
+}
+
+// withThread is c with message_thread_id set to thread; false for a call
+// that names no thread (an edit of a message in the old topic).
+func withThread(c outbox.Call, thread int) (outbox.Call, bool) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(c.Params, &p); err != nil {
+		return c, false
+	}
+	if _, ok := p["message_thread_id"]; !ok {
+		return c, false
+	}
+	p["message_thread_id"] = json.RawMessage(strconv.Itoa(thread))
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return c, false
+	}
+	c.Params = raw
+	return c, true
 }
 
 // stateOf is the conversation's state as the topic's title shows it.

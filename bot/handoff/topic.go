@@ -2,16 +2,13 @@ package handoff
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
-	"time"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -60,107 +57,100 @@ func topicGone(err error) bool {
 		strings.Contains(s, "TOPIC_DELETED")
 }
 
-func notModified(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "TOPIC_NOT_MODIFIED")
+// createForumTopic's parameters.
+type createTopic struct {
+	ChatID int64  `json:"chat_id"`
+	Name   string `json:"name"`
 }
 
-// lockWait bounds how long a replica waits for another one creating the
-// same merchant's topic.
-const lockWait = 15 * time.Second
-
-// ensureTopic returns the merchant's open topic: the one they had, reopened
-// if it was closed, or a new one when there was none or it was deleted.
-// Creation is under a Redis lock, so two replicas never make two topics for
-// one merchant. lost reports that an earlier topic was found deleted.
-func (d *Desk) ensureTopic(ctx context.Context, chat int64, title string) (thread int, lost bool, err error) {
-	c, err := d.loadConv(ctx, chat)
+// makeTopic queues the creation of the merchant's topic in the group's
+// outbox, so it goes through the sender's budgets, retries and retry_after
+// like every other group call, and survives a crash or an outage. dead is
+// the deleted thread it replaces (0: the merchant's first topic). The once
+// key lets one creation per dead thread in: two replicas opening the same
+// hand-off queue one. When the answer comes, HandleResult keeps the thread,
+// posts the context card and the messages that waited for it (topicMade).
+// retry is an earlier creation Telegram refused, asked again: it was
+// counted as on its way already.
+func (d *Desk) makeTopic(ctx context.Context, chat int64, c conv, dead int, once string, retry bool) error {
+	if once == "" {
+		once = "ho:mk:" + itoa(chat) + ":" + strconv.Itoa(dead)
+	}
+	cl := call("createForumTopic", createTopic{ChatID: d.group, Name: d.title(c, chat, stateOf(c))}, outbox.Group,
+		tag(tagTopic, chat, strconv.Itoa(max(dead, 0))), false)
+	added, err := d.out.Enqueue(ctx, d.group, once, cl)
 	if err != nil {
-		return 0, false, err
+		return fmt.Errorf("enqueue topic creation: %w", err)
 	}
-	if c.Thread != 0 {
-		_, err := d.api.ReopenForumTopic(ctx, &tg.ReopenForumTopicParams{ChatID: d.group, MessageThreadID: c.Thread})
-		switch {
-		case err == nil || notModified(err):
-			return c.Thread, false, nil
-		case !topicGone(err):
-			return 0, false, fmt.Errorf("reopen topic: %w", err)
-		}
-		d.log.Info("support topic was deleted; making a new one", "chat_id", chat, "thread", c.Thread)
-		lost = true
+	if added && !retry {
+		d.waiting(ctx, chat, 1)
 	}
-	thread, err = d.createTopic(ctx, chat, c.Thread, title)
-	return thread, lost, err
+	return nil
 }
 
-// createTopic makes the merchant's topic unless another replica did while
-// this one waited for the lock; dead is a deleted thread not to reuse.
-func (d *Desk) createTopic(ctx context.Context, chat int64, dead int, title string) (int, error) {
-	token := randomToken()
-	deadline := time.Now().Add(lockWait)
-	for {
-		c, err := d.loadConv(ctx, chat)
-		if err != nil {
-			return 0, err
-		}
-		if c.Thread != 0 && c.Thread != dead {
-			return c.Thread, nil
-		}
-		ok, err := d.rdb.SetNX(ctx, d.keyLock(chat), token, 30*time.Second).Result()
-		if err != nil {
-			return 0, fmt.Errorf("topic lock: %w", err)
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, errors.New("topic lock: another replica holds it too long")
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+// topicMade takes createForumTopic's answer: the thread becomes the
+// merchant's, and the context card, the calls refused by the deleted topic
+// and the relays that waited are sent there, in that order. A second topic
+// (the creation was sent twice: a crash between sending and marking it)
+// is deleted.
+func (d *Desk) topicMade(ctx context.Context, chat int64, dead int, result json.RawMessage) error {
+	var t struct {
+		Thread int `json:"message_thread_id"`
 	}
-	defer d.unlock(chat, token)
-	// Read again under the lock: the holder before us may have finished.
+	if err := json.Unmarshal(result, &t); err != nil || t.Thread == 0 {
+		return fmt.Errorf("createForumTopic answer without a thread")
+	}
 	c, err := d.loadConv(ctx, chat)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	if c.Thread != 0 && c.Thread != dead {
-		return c.Thread, nil
-	}
-	t, err := d.api.CreateForumTopic(ctx, &tg.CreateForumTopicParams{ChatID: d.group, Name: title})
-	if err != nil {
-		return 0, fmt.Errorf("create topic: %w", err)
+	if c.Thread != 0 && c.Thread != t.Thread {
+		_, err := d.out.Enqueue(ctx, d.group, "", call("deleteForumTopic",
+			topicParams{ChatID: d.group, MessageThreadID: t.Thread}, outbox.Group, "", true))
+		return err
 	}
 	pipe := d.rdb.TxPipeline()
-	pipe.HSet(ctx, d.keyConv(chat), "th", t.MessageThreadID)
+	pipe.HSet(ctx, d.keyConv(chat), "th", t.Thread)
 	pipe.Expire(ctx, d.keyConv(chat), mapTTL)
-	pipe.Set(ctx, d.keyThread(t.MessageThreadID), chat, mapTTL)
+	pipe.Set(ctx, d.keyThread(t.Thread), chat, mapTTL)
 	if dead != 0 {
 		pipe.Del(ctx, d.keyThread(dead))
 	}
+	held := pipe.LRange(ctx, d.keyHeld(chat), 0, -1)
+	pipe.Del(ctx, d.keyHeld(chat))
 	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("save topic: %w", err)
+		return fmt.Errorf("save topic: %w", err)
 	}
-	return t.MessageThreadID, nil
-}
-
-var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
-func (d *Desk) unlock(chat int64, token string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := unlockScript.Run(ctx, d.rdb, []string{d.keyLock(chat)}, token).Err(); err != nil {
-		d.log.Warn("topic lock not released (it expires)", "chat_id", chat, "err", err)
+	c.Thread = t.Thread
+	d.log.Info("support topic made", "chat_id", chat, "thread", t.Thread, "replaces", dead)
+	text := c.Card
+	if dead != 0 {
+		text = d.text(d.lang, dialogs.MsgHOTopicLost, nil) + "\n\n" + text
 	}
-}
-
-func randomToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
+	if text == "" {
+		text = d.card(c, infoOf(c), nil, d.recent(ctx, chat))
+	}
+	calls := []outbox.Call{d.cardCall(chat, c, t.Thread, clip(text, 4000))}
+	for _, raw := range held.Val() {
+		var h outbox.Call
+		if json.Unmarshal([]byte(raw), &h) == nil {
+			if h, ok := withThread(h, t.Thread); ok {
+				calls = append(calls, h)
+			}
+		}
+	}
+	// One card per hand-off (Open may have posted it if the topic was
+	// there); a topic made again after a deletion gets its own.
+	once := "ho:card:" + itoa(chat) + ":" + strconv.FormatInt(c.Since, 10)
+	if dead != 0 {
+		once += ":" + strconv.Itoa(t.Thread)
+	}
+	if _, err := d.out.Enqueue(ctx, d.group, once, calls...); err != nil {
+		return fmt.Errorf("enqueue context card: %w", err)
+	}
+	d.waiting(ctx, chat, 1)
+	// Relays that waited for the topic go now, after the card.
+	return d.rdb.ZAdd(ctx, d.keyDue(), zmember(d.now().UnixMilli(), chat)).Err()
 }
 
 // title is the topic's name: the business, the last 4 digits of the

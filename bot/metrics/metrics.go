@@ -47,6 +47,7 @@ type Metrics struct {
 	abandoned   *prometheus.CounterVec
 
 	handOffs         prometheus.Counter
+	deskBlocked      prometheus.Gauge
 	handBacks        prometheus.Counter
 	firstAgentAnswer prometheus.Histogram
 
@@ -94,6 +95,8 @@ func New() *Metrics {
 
 	m.handOffs = f.counter("handoffs_total", "Chats handed to a support agent.")
 	m.handBacks = f.counter("handbacks_total", "Chats an agent handed back to the dialog.")
+	m.deskBlocked = f.gauge("support_group_blocked",
+		"1 while the support group refuses the bot (403: removed, or not allowed to post) and the desk's calls wait; 0 otherwise.")
 	m.firstAgentAnswer = f.histogram("handoff_first_answer_seconds",
 		"Time from a hand-off to the first message an agent sent the merchant.",
 		[]float64{15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400})
@@ -236,6 +239,19 @@ func (m *Metrics) DialogAbandoned(step, reason string) {
 func (m *Metrics) HandOff() {
 	if m != nil {
 		m.handOffs.Inc()
+	}
+}
+
+// SupportGroupBlocked records whether the support group refuses the bot:
+// alert on 1 (the desk's outbox waits until the bot is back or an operator
+// runs merchantbot desk resume).
+func (m *Metrics) SupportGroupBlocked(blocked bool) {
+	if m != nil {
+		v := 0.0
+		if blocked {
+			v = 1
+		}
+		m.deskBlocked.Set(v)
 	}
 }
 

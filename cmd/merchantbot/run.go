@@ -19,6 +19,9 @@ commands:
   healthcheck
             exit 0 if the server at HTTP_ADDR answers /healthz (for
             container health checks; -path /readyz checks Redis too)
+  desk resume
+            send the support desk's waiting calls again after the support
+            group refused the bot (docs/SUPPORT.md)
 
 The load tool is its own command, merchantbot-load (docs/LOADTEST.md).
 `
@@ -39,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runSandbox(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "desk":
+		return runDesk(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -351,7 +351,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		if !ok {
 			return errors.New("BACKEND_URL: the acquirer client cannot look up merchants for the support desk")
 		}
-		if err := startDesk(ctx, supportCfg, b, rdb, cfg.supportChat, cfg.redisPrefix, catalog, desk, log); err != nil {
+		if err := startDesk(ctx, supportCfg, b, rdb, cfg.supportChat, cfg.redisPrefix, catalog, desk,
+			bot.NewButtonCodec(cfg.dataKey, oldKeys...), send, log); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -24,6 +24,7 @@ type supportConfig struct {
 	sign       bool
 	reannounce time.Duration
 	lang       string
+	agents     []int64 // SUPPORT_AGENTS: agents besides the group's administrators
 }
 
 // supportSettings are the desk's settings besides SUPPORT_CHAT_ID: given
@@ -64,6 +65,15 @@ func loadSupportConfig(getenv func(string) string) (supportConfig, error) {
 		}
 		c.lang = raw
 	}
+	if raw := strings.TrimSpace(getenv("SUPPORT_AGENTS")); raw != "" {
+		for _, f := range strings.Split(raw, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || id <= 0 {
+				return c, fmt.Errorf("SUPPORT_AGENTS: %q is not a Telegram user id (a comma-separated list of positive numbers, like 12345678,87654321)", strings.TrimSpace(f))
+			}
+			c.agents = append(c.agents, id)
+		}
+	}
 	return c, nil
 }
 
@@ -71,9 +81,10 @@ func loadSupportConfig(getenv func(string) string) (supportConfig, error) {
 // the group is a forum the bot may manage, and runs its timers (batched
 // relays, re-announcements) until ctx ends.
 func startDesk(ctx context.Context, c supportConfig, b *bot.Bot, rdb redis.UniversalClient, group int64, prefix string,
-	catalog *locales.Catalog, acquirer handoff.Backend, log *slog.Logger) error {
+	catalog *locales.Catalog, acquirer handoff.Backend, buttons bot.ButtonCodec, send handoff.Sender, log *slog.Logger) error {
 	desk := handoff.New(b.Telegram(), b, b, rdb, group, catalog,
 		handoff.WithPrefix(prefix), handoff.WithBackend(acquirer), handoff.WithLogger(log),
+		handoff.WithButtons(buttons), handoff.WithAgents(c.agents...), handoff.WithSender(send),
 		handoff.WithSignature(c.sign), handoff.WithReannounce(c.reannounce), handoff.WithGroupLanguage(c.lang))
 	if err := desk.Check(ctx); err != nil {
 		return err // names SUPPORT_CHAT_ID and what to change
