@@ -55,6 +55,11 @@ func (d *Desk) Open(ctx context.Context, chat int64, info dialogs.HandOffInfo) e
 		// A new hand-off: nobody owns it yet. One an agent opened is
 		// already open and stays theirs.
 		c.Since = d.now().UnixMilli()
+		if c.Since <= before.Since {
+			// Since names the hand-off (its card's once key): a new one
+			// within the same millisecond as the last still gets its card.
+			c.Since = before.Since + 1
+		}
 		fields["open"], fields["since"], fields["ag"], fields["an"], fields["rate"] = "1", c.Since, "", "", ""
 		c.Agent, c.AgentName, c.Rating = 0, "", ""
 	} else if c.Agent != 0 {
