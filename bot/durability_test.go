@@ -271,3 +271,22 @@ func TestGroupBudgetHoldsUpNoMerchant(t *testing.T) {
 		return len(s.Topics(group)) >= len(chats)
 	})
 }
+
+// TestStopWhileStarting: a SIGTERM that comes while long polling is still
+// removing the webhook (Telegram answering 5xx, the sender retrying) is a
+// clean stop, not an error that fails the process.
+func TestStopWhileStarting(t *testing.T) {
+	h := newHarness(t, webhookOnly())
+	h.fake.FailNext("deleteWebhook", 502, "Bad Gateway", 0, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.bot.Poll(ctx, time.Second) }()
+	h.waitFor("a deleteWebhook tried", func(s *telegramtest.Snapshot) bool { return s.CallCount("deleteWebhook") > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "stopped while starting is a clean stop")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Poll did not return after cancel")
+	}
+}

@@ -29,6 +29,9 @@ const pollLimit = 100
 // it is fetched, before it is stored anywhere.
 func (b *Bot) Poll(ctx context.Context, grace time.Duration) error {
 	if err := b.deleteWebhook(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing was fetched, nothing to drain
+		}
 		return err
 	}
 	var offset int64
