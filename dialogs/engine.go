@@ -40,6 +40,8 @@ type Engine struct {
 	hotline string // the acquirer's customer service number, WithoutDesk
 	table   fsm.Events
 	steps   map[string]*stepDef
+	// fields are the steps that hold a draft field, in dialog order.
+	fields []*stepDef
 	// fsms reuses machines built from table: building one costs more than
 	// the rest of a turn. A machine holds nothing of a chat but the state
 	// name, which is set before every use.
@@ -76,6 +78,7 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 		e.steps[defs[i].name] = &defs[i]
 	}
 	e.table = transitions(defs)
+	e.fields = fields(defs)
 	for _, o := range opts {
 		o(e)
 	}
@@ -393,11 +396,17 @@ func (e *Engine) is(step string, kind stepKind) bool {
 	return ok && d.kind == kind
 }
 
+// wipeDraft clears every step's field and what the flow keeps about the
+// draft.
 func (t *turn) wipeDraft() {
 	st := t.st
-	st.CheckView, st.Consent, st.DraftID = 0, false, ""
-	st.CardType, st.BankCode, st.BankName = "", "", ""
-	st.Holder, st.Branch, st.Editing, st.Refill, st.Reopened, st.Ret = "", "", false, false, false, ""
+	for _, d := range t.fields {
+		if d.field.clear != nil {
+			d.field.clear(st)
+		}
+	}
+	st.DraftID = ""
+	st.Editing, st.Refill, st.Reopened, st.Ret = false, false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
 	st.Secrets = Secrets{}
 }

@@ -366,18 +366,13 @@ func (t *turn) resend() {
 
 // application is the draft as the acquirer receives it.
 func (t *turn) application() backend.Application {
-	st := t.st
-	return backend.Application{
-		MerchantNo:    st.MerchantNo,
-		CardNumber:    st.Secrets.CardNumber,
-		CardMasked:    maskedCard(st),
-		HolderName:    st.Holder,
-		BankCode:      st.BankCode,
-		BankName:      st.BankName,
-		Branch:        st.Branch,
-		ReservedPhone: st.Secrets.ReservedPhone,
-		CardType:      st.CardType,
+	app := backend.Application{MerchantNo: t.st.MerchantNo}
+	for _, d := range t.fields {
+		if d.field.apply != nil {
+			d.field.apply(t.st, &app)
+		}
 	}
+	return app
 }
 
 // submissionKey is the idempotency key of app in the draft draftID: the
@@ -465,7 +460,7 @@ func (t *turn) pendingCarries(app backend.Application) bool {
 
 // ---- checklist and consent ----
 
-// What the checklist shows (State.CheckView); checkItem+i is what to do
+// What the checklist shows (State.ChecklistView); checkItem+i is what to do
 // about item i.
 const (
 	checkList   = 0
@@ -483,13 +478,13 @@ func (t *turn) checklist(edit bool) {
 	r := Reply{Key: msgChecklist, Edit: edit}
 	for i := range checkItems {
 		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": checkMarks[i]}})
-		if st.CheckView == checkWhy {
+		if st.ChecklistView == checkWhy {
 			r.Lines = append(r.Lines, Text{Key: t.checkNote("why_", i)})
 		}
 	}
 	all := row(btn(msgBtnChecksAll, "ck:all"))
 	back := btn(msgBtnChecksBack, "ck:list")
-	switch v := int(st.CheckView); {
+	switch v := int(st.ChecklistView); {
 	case v == checkWhy:
 		r.Buttons = [][]Button{all, row(btn(msgBtnNotYet, "ck:no"), back)}
 	case v == checkNotYet:
@@ -541,7 +536,7 @@ func (t *turn) checklistButton(kind, arg string) bool {
 	st := t.st
 	switch {
 	case arg == "all":
-		st.CheckView = checkList
+		st.ChecklistView = checkList
 		if t.fire(evChecksDone) {
 			// The checklist's message keeps a short record instead of
 			// buttons that no longer apply.
@@ -549,20 +544,20 @@ func (t *turn) checklistButton(kind, arg string) bool {
 			t.prompt()
 		}
 	case arg == "list":
-		st.CheckView = checkList
+		st.ChecklistView = checkList
 		t.checklist(true)
 	case arg == "why":
-		st.CheckView = checkWhy
+		st.ChecklistView = checkWhy
 		t.checklist(true)
 	case arg == "no":
-		st.CheckView = checkNotYet
+		st.ChecklistView = checkNotYet
 		t.checklist(true)
 	case strings.HasPrefix(arg, "no."):
 		i, err := strconv.Atoi(strings.TrimPrefix(arg, "no."))
 		if err != nil || i < 0 || i >= checkItems {
 			return false
 		}
-		st.CheckView = uint8(checkItem + i)
+		st.ChecklistView = uint8(checkItem + i)
 		t.checklist(true)
 	default:
 		return false
@@ -573,8 +568,8 @@ func (t *turn) checklistButton(kind, arg string) bool {
 // checklistBack closes a "why?" or "not yet" view; at the list itself there
 // is no earlier question of the change to go to.
 func (t *turn) checklistBack() bool {
-	if t.st.CheckView != checkList {
-		t.st.CheckView = checkList
+	if t.st.ChecklistView != checkList {
+		t.st.ChecklistView = checkList
 		t.checklist(false)
 		return true
 	}
@@ -1049,27 +1044,37 @@ func (t *turn) reservedPhone(text string) {
 
 // ---- summary ----
 
+// summary shows every field's summary line, and Edit buttons two to a
+// row for the editable ones.
 func (t *turn) summary() {
-	st := t.st
-	typ := Text{Key: msgCardTypeUnknown}
-	if st.Company {
-		typ = Text{Key: msgCardTypeCompany}
-	} else if st.CardType != "" {
-		typ = Text{Key: MsgID("cardtype_" + st.CardType)}
+	r := t.say(msgSummary, Arg{"MerchantNo": t.st.MerchantNo})
+	var edits []Button
+	for _, d := range t.fields {
+		f := d.field
+		if f.summary != nil {
+			r.Lines = append(r.Lines, Text{Key: MsgID("sum_" + d.name), Args: f.summary(t)})
+		}
+		if f.editable {
+			edits = append(edits, btn(MsgID("btn_edit_"+d.name), "sum:edit."+d.name))
+		}
 	}
-	t.say(msgSummary, Arg{
-		"MerchantNo": st.MerchantNo,
-		"Card":       maskedCard(st),
-		"Type":       typ,
-		"Holder":     st.Holder,
-		"Bank":       t.bankLabel(),
-		"Branch":     st.Branch,
-		"Phone":      parse.MaskPhone(st.Secrets.ReservedPhone),
-	},
-		row(btn(msgBtnEditCard, "sum:edit.card"), btn(msgBtnEditHolder, "sum:edit.holder")),
-		row(btn(msgBtnEditBank, "sum:edit.bank"), btn(msgBtnEditBranch, "sum:edit.branch")),
-		row(btn(msgBtnEditPhone, "sum:edit.phone")),
-		row(btn(msgBtnConfirm, "sum:confirm"), btn(msgBtnCancel, "sum:cancel")))
+	r.Lines = append(r.Lines, Text{Key: msgSummaryEnd})
+	for len(edits) > 0 {
+		n := min(2, len(edits))
+		r.Buttons = append(r.Buttons, edits[:n])
+		edits = edits[n:]
+	}
+	r.Buttons = append(r.Buttons, row(btn(msgBtnConfirm, "sum:confirm"), btn(msgBtnCancel, "sum:cancel")))
+}
+
+// incomplete reports a field of the summary not answered yet.
+func (t *turn) incomplete() bool {
+	for _, d := range t.fields {
+		if d.field.filled != nil && !d.field.filled(t.st) {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *turn) summaryButton(kind, arg string) bool {
@@ -1079,16 +1084,16 @@ func (t *turn) summaryButton(kind, arg string) bool {
 	st := t.st
 	switch {
 	case strings.HasPrefix(arg, "edit."):
-		field := strings.TrimPrefix(arg, "edit.")
-		if _, ok := editable[field]; !ok {
+		step := strings.TrimPrefix(arg, "edit.")
+		if d, ok := t.steps[step]; !ok || d.field == nil || !d.field.editable {
 			return false
 		}
 		st.Editing = true
-		if t.fire(evEditPrefix + field) {
+		if t.fire(evEditPrefix + step) {
 			t.prompt()
 		}
 	case arg == "confirm":
-		if st.Secrets.CardNumber == "" || st.Holder == "" || st.BankName == "" || st.Branch == "" || st.Secrets.ReservedPhone == "" {
+		if t.incomplete() {
 			t.say(msgSummaryIncomplete, nil)
 			t.prompt()
 			return true

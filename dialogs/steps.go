@@ -3,6 +3,7 @@ package dialogs
 import (
 	"github.com/looplab/fsm"
 
+	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
@@ -57,6 +58,11 @@ type stepDef struct {
 	onBack func(t *turn) bool
 	// moves are the step's own transitions: event → next step.
 	moves map[string]string
+	// field is what the step collects into the draft (nil: nothing).
+	field *fieldSpec
+	// typed: a typed answer refused here counts towards the offer of a
+	// person (afterSupport).
+	typed bool
 }
 
 // backResume as stepDef.back returns to the interrupted step.
@@ -95,19 +101,6 @@ const (
 	evRestart    = "restart_ids" // identification failed: the merchant number again
 )
 
-// editable maps a summary Edit button to the step it opens.
-var editable = map[string]string{
-	"card": StepCard, "holder": StepHolder, "bank": StepBank, "branch": StepBranch, "phone": StepPhone,
-}
-
-// editMoves adds the summary's Edit buttons to its moves.
-func editMoves(moves map[string]string) map[string]string {
-	for field, step := range editable {
-		moves[evEditPrefix+field] = step
-	}
-	return moves
-}
-
 // edited is the move back to the summary that every editable step has.
 func edited(moves map[string]string) map[string]string {
 	moves[evEdited] = StepSummary
@@ -133,6 +126,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).merchantNo,
 		back:   StepMenu,
 		moves:  map[string]string{evMerchantOK: StepIDPhone},
+		typed:  true,
 	}, {
 		name: StepIDPhone,
 		kind: identify,
@@ -146,6 +140,7 @@ func stepDefs() []stepDef {
 		text:  (*turn).idPhone,
 		back:  StepMerchant,
 		moves: map[string]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
+		typed: true,
 	}, {
 		name:   StepIDCode,
 		kind:   identify,
@@ -154,6 +149,7 @@ func stepDefs() []stepDef {
 		button: (*turn).codeButton,
 		back:   StepIDPhone,
 		moves:  map[string]string{evBound: StepChecklist},
+		typed:  true,
 	}, {
 		name:   StepChecklist,
 		kind:   draft,
@@ -161,6 +157,12 @@ func stepDefs() []stepDef {
 		button: (*turn).checklistButton,
 		onBack: (*turn).checklistBack,
 		moves:  map[string]string{evChecksDone: StepConsent},
+		field: &fieldSpec{
+			// The checklist is confirmed in one tap: past it once consent
+			// is asked.
+			handoff: func(st *State, at string) string { return tick(st.Consent || at == StepConsent) },
+			clear:   func(st *State) { st.ChecklistView = checkList },
+		},
 	}, {
 		name: StepConsent,
 		kind: draft,
@@ -170,6 +172,10 @@ func stepDefs() []stepDef {
 		button: (*turn).consentButton,
 		back:   StepChecklist,
 		moves:  map[string]string{evConsented: StepCard},
+		field: &fieldSpec{
+			handoff: func(st *State, _ string) string { return tick(st.Consent) },
+			clear:   func(st *State) { st.Consent = false },
+		},
 	}, {
 		name: StepCard,
 		kind: draft,
@@ -185,6 +191,28 @@ func stepDefs() []stepDef {
 		back:   StepConsent,
 		moves: edited(map[string]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
+		typed: true,
+		field: &fieldSpec{
+			secret:   true,
+			editable: true,
+			filled:   func(st *State) bool { return st.Secrets.CardNumber != "" },
+			summary: func(t *turn) Arg {
+				typ := Text{Key: msgCardTypeUnknown}
+				if t.st.Company {
+					typ = Text{Key: msgCardTypeCompany}
+				} else if t.st.CardType != "" {
+					typ = Text{Key: MsgID("cardtype_" + t.st.CardType)}
+				}
+				return Arg{"Value": maskedCard(t.st), "Type": typ}
+			},
+			handoff: func(st *State, _ string) string { return maskedCard(st) },
+			clear: func(st *State) {
+				st.Secrets.CardNumber, st.Secrets.PendingCard, st.CardType = "", "", ""
+			},
+			apply: func(st *State, app *backend.Application) {
+				app.CardNumber, app.CardMasked, app.CardType = st.Secrets.CardNumber, maskedCard(st), st.CardType
+			},
+		},
 	}, {
 		name: StepCardLuhn,
 		kind: draft,
@@ -205,6 +233,15 @@ func stepDefs() []stepDef {
 		button: (*turn).holderButton,
 		back:   StepCard,
 		moves:  edited(map[string]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
+		typed:  true,
+		field: &fieldSpec{
+			editable: true,
+			filled:   func(st *State) bool { return st.Holder != "" },
+			summary:  func(t *turn) Arg { return Arg{"Value": t.st.Holder} },
+			handoff:  func(st *State, _ string) string { return st.Holder },
+			clear:    func(st *State) { st.Holder = "" },
+			apply:    func(st *State, app *backend.Application) { app.HolderName = st.Holder },
+		},
 	}, {
 		name:   StepBank,
 		kind:   draft,
@@ -213,6 +250,17 @@ func stepDefs() []stepDef {
 		button: (*turn).bankButton,
 		back:   StepHolder,
 		moves:  edited(map[string]string{evBankOK: StepBranch}),
+		typed:  true,
+		field: &fieldSpec{
+			editable: true,
+			filled:   func(st *State) bool { return st.BankName != "" },
+			summary:  func(t *turn) Arg { return Arg{"Value": t.bankLabel()} },
+			handoff:  func(st *State, _ string) string { return st.BankName },
+			clear:    func(st *State) { st.BankCode, st.BankName = "", "" },
+			apply: func(st *State, app *backend.Application) {
+				app.BankCode, app.BankName = st.BankCode, st.BankName
+			},
+		},
 	}, {
 		name: StepBranch,
 		kind: draft,
@@ -234,6 +282,15 @@ func stepDefs() []stepDef {
 			return true
 		},
 		moves: edited(map[string]string{evBranchOK: StepPhone, evBackBank: StepBank}),
+		typed: true,
+		field: &fieldSpec{
+			editable: true,
+			filled:   func(st *State) bool { return st.Branch != "" },
+			summary:  func(t *turn) Arg { return Arg{"Value": t.st.Branch} },
+			handoff:  func(st *State, _ string) string { return st.Branch },
+			clear:    func(st *State) { st.Branch = "" },
+			apply:    func(st *State, app *backend.Application) { app.Branch = st.Branch },
+		},
 	}, {
 		name: StepPhone,
 		kind: draft,
@@ -244,13 +301,23 @@ func stepDefs() []stepDef {
 		button: (*turn).keepButton,
 		back:   StepBranch,
 		moves:  edited(map[string]string{evPhoneOK: StepSummary}),
+		typed:  true,
+		field: &fieldSpec{
+			secret:   true,
+			editable: true,
+			filled:   func(st *State) bool { return st.Secrets.ReservedPhone != "" },
+			summary:  func(t *turn) Arg { return Arg{"Value": parse.MaskPhone(t.st.Secrets.ReservedPhone)} },
+			handoff:  func(st *State, _ string) string { return parse.MaskPhone(st.Secrets.ReservedPhone) },
+			clear:    func(st *State) { st.Secrets.ReservedPhone = "" },
+			apply:    func(st *State, app *backend.Application) { app.ReservedPhone = st.Secrets.ReservedPhone },
+		},
 	}, {
 		name:   StepSummary,
 		kind:   draft,
 		prompt: (*turn).summary,
 		button: (*turn).summaryButton,
 		back:   StepPhone,
-		moves:  editMoves(map[string]string{evConfirm: StepVerify}),
+		moves:  map[string]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
 	}, {
 		name:   StepVerify,
 		kind:   draft,
@@ -259,6 +326,7 @@ func stepDefs() []stepDef {
 		button: (*turn).codeButton,
 		back:   StepSummary,
 		moves:  map[string]string{evSubmitted: StepMenu},
+		typed:  true,
 	}, {
 		name: StepCancel,
 		kind: parking,
@@ -319,6 +387,10 @@ func transitions(defs []stepDef) fsm.Events {
 			ev = append(ev, fsm.EventDesc{Name: evBack, Src: []string{d.name}, Dst: d.back})
 		}
 	}
+	// The summary's Edit buttons open the editable steps.
+	for _, s := range editableSteps(defs) {
+		ev = append(ev, fsm.EventDesc{Name: evEditPrefix + s, Src: []string{StepSummary}, Dst: s})
+	}
 	ev = append(ev,
 		fsm.EventDesc{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
 		fsm.EventDesc{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
@@ -340,4 +412,12 @@ func without(list []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+// tick is the hand-off's mark of a step passed ("" when it is not).
+func tick(done bool) string {
+	if done {
+		return "✓"
+	}
+	return ""
 }

@@ -2,12 +2,9 @@ package dialogs
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // Message ids of the hand-off. The ones an adapter renders for the support
@@ -290,17 +287,11 @@ func (t *turn) handOffInfo(stuck bool) *HandOffInfo {
 			info.Answers = append(info.Answers, Answer{Step: step, Value: value})
 		}
 	}
-	if st.Consent || step == StepConsent { // the checklist is confirmed in one tap
-		add(StepChecklist, "✓")
+	for _, d := range t.fields {
+		if d.field.handoff != nil {
+			add(d.name, d.field.handoff(st, step))
+		}
 	}
-	if st.Consent {
-		add(StepConsent, "✓")
-	}
-	add(StepCard, maskedCard(st))
-	add(StepHolder, st.Holder)
-	add(StepBank, st.BankName)
-	add(StepBranch, st.Branch)
-	add(StepPhone, parse.MaskPhone(st.Secrets.ReservedPhone))
 	return info
 }
 
@@ -390,7 +381,7 @@ func (t *turn) afterSupport(before State) {
 	if t.atDoor {
 		return // not an answer: neither counted nor a reason to count again
 	}
-	if t.in.Kind != InText || st.Step != before.Step || !slices.Contains(typedSteps, st.Step) ||
+	if t.in.Kind != InText || st.Step != before.Step || !t.def().typed ||
 		stalenessKey(*st) != stalenessKey(before) || asksWhatNext(strings.TrimSpace(t.in.Text)) {
 		if t.in.Kind == InText || st.Step != before.Step {
 			st.Fails = 0
@@ -426,10 +417,6 @@ func (t *turn) offersSupport() bool {
 	}
 	return false
 }
-
-// typedSteps take a typed answer; a refused one counts towards the offer.
-var typedSteps = []string{StepMerchant, StepIDPhone, StepIDCode, StepCard, StepHolder, StepBank,
-	StepBranch, StepPhone, StepVerify}
 
 // agentOpened is EventAgentOpen: an agent started a conversation, so the
 // chat is handed off as if the merchant had asked.
