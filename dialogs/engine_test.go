@@ -272,7 +272,7 @@ func FuzzEngine(f *testing.F) {
 	f.Add([]byte("\x02back\x00\x03sum:edit.bank\x00\x01是的\x00\x01招行\x00\x03bank:sure.CMB\x00\x01我的手机号是13800000001\x00"))
 	f.Add([]byte("\x04\x00\x05\x00\x06\x00\x01６２２２ ０２１２ ３４５６ ７８９０ １２８\x00"))
 	steps := map[string]bool{}
-	for _, s := range dialogs.AllSteps {
+	for _, s := range dialogs.Steps() {
 		steps[s] = true
 	}
 	f.Fuzz(func(t *testing.T, script []byte) {

@@ -28,6 +28,12 @@ type fieldSpec struct {
 	clear func(st *State)
 	// apply puts the field into the application sent to the acquirer.
 	apply func(st *State, app *backend.Application)
+	// reopen takes the field back from a rejected application that is
+	// being fixed (nil: the merchant answers it again).
+	reopen func(st *State, app backend.Receipt)
+	// keep moves on with the answer given before (the Keep button; nil:
+	// the step has none).
+	keep func(t *turn)
 }
 
 // fields lists the steps that hold a field, in the order of the dialog.

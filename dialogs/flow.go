@@ -750,19 +750,11 @@ func (t *turn) keepButton(kind, _ string) bool {
 	if kind != "keep" {
 		return false
 	}
-	st := t.st
-	switch {
-	case st.Step == StepCard && st.Secrets.CardNumber != "":
-		t.advance(evCardOK)
-	case st.Step == StepHolder && st.Holder != "":
-		t.afterHolder()
-	case st.Step == StepBranch && st.Branch != "":
-		t.advance(evBranchOK)
-	case st.Step == StepPhone && st.Secrets.ReservedPhone != "":
-		t.advance(evPhoneOK)
-	default:
+	f := t.def().field
+	if f == nil || f.keep == nil || !f.filled(t.st) {
 		return false
 	}
+	f.keep(t)
 	return true
 }
 

@@ -176,10 +176,10 @@ const (
 // DynamicIDs lists the message ids the dialog builds at run time.
 func DynamicIDs() []MsgID {
 	var ids []MsgID
-	for _, s := range AllSteps {
+	for _, s := range Steps() {
 		ids = append(ids, MsgID("step_"+s), MsgID("next_"+s))
 	}
-	for _, d := range fields(stepDefs()) {
+	for _, d := range fields(dialog) {
 		if d.field.summary != nil {
 			ids = append(ids, MsgID("sum_"+d.name))
 		}

@@ -100,8 +100,13 @@ const (
 
 // TTL is how long a store keeps st after its last write.
 func (st *State) TTL() time.Duration {
-	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.BankName != "" {
+	if !st.Secrets.Empty() {
 		return DraftKeep
+	}
+	for _, d := range fields(dialog) {
+		if d.field.filled != nil && d.field.filled(st) {
+			return DraftKeep
+		}
 	}
 	return IdleTTL
 }

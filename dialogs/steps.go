@@ -212,6 +212,7 @@ func stepDefs() []stepDef {
 			apply: func(st *State, app *backend.Application) {
 				app.CardNumber, app.CardMasked, app.CardType = st.Secrets.CardNumber, maskedCard(st), st.CardType
 			},
+			keep: func(t *turn) { t.advance(evCardOK) },
 		},
 	}, {
 		name: StepCardLuhn,
@@ -241,6 +242,8 @@ func stepDefs() []stepDef {
 			handoff:  func(st *State, _ string) string { return st.Holder },
 			clear:    func(st *State) { st.Holder = "" },
 			apply:    func(st *State, app *backend.Application) { app.HolderName = st.Holder },
+			reopen:   func(st *State, app backend.Receipt) { st.Holder = app.HolderName },
+			keep:     (*turn).afterHolder,
 		},
 	}, {
 		name:   StepBank,
@@ -259,6 +262,9 @@ func stepDefs() []stepDef {
 			clear:    func(st *State) { st.BankCode, st.BankName = "", "" },
 			apply: func(st *State, app *backend.Application) {
 				app.BankCode, app.BankName = st.BankCode, st.BankName
+			},
+			reopen: func(st *State, app backend.Receipt) {
+				st.BankCode, st.BankName = app.BankCode, app.BankName
 			},
 		},
 	}, {
@@ -290,6 +296,8 @@ func stepDefs() []stepDef {
 			handoff:  func(st *State, _ string) string { return st.Branch },
 			clear:    func(st *State) { st.Branch = "" },
 			apply:    func(st *State, app *backend.Application) { app.Branch = st.Branch },
+			reopen:   func(st *State, app backend.Receipt) { st.Branch = app.Branch },
+			keep:     func(t *turn) { t.advance(evBranchOK) },
 		},
 	}, {
 		name: StepPhone,
@@ -310,6 +318,7 @@ func stepDefs() []stepDef {
 			handoff:  func(st *State, _ string) string { return parse.MaskPhone(st.Secrets.ReservedPhone) },
 			clear:    func(st *State) { st.Secrets.ReservedPhone = "" },
 			apply:    func(st *State, app *backend.Application) { app.ReservedPhone = st.Secrets.ReservedPhone },
+			keep:     func(t *turn) { t.advance(evPhoneOK) },
 		},
 	}, {
 		name:   StepSummary,
@@ -348,8 +357,12 @@ func stepDefs() []stepDef {
 	}}
 }
 
-// AllSteps lists every step.
-var AllSteps = stepNames(stepDefs())
+// Steps lists every step, in the order a merchant meets them.
+func Steps() []string { return stepNames(dialog) }
+
+// dialog is the one set of step definitions for what needs it outside an
+// Engine (message ids, a state's TTL); never changed after init.
+var dialog = stepDefs()
 
 func stepNames(defs []stepDef) []string {
 	names := make([]string, len(defs))

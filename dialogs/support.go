@@ -76,8 +76,19 @@ const (
 // conversation with the merchant (Arg: the agent's first name).
 const EventAgentOpen = "agent_open"
 
-// Templates maps the short names agents type (/t letter) to the templates.
-var Templates = map[string]MsgID{"letter": MsgTplLetter, "30days": MsgTplThirty, "hotline": MsgTplHotline}
+// Template is the prepared answer an agent names with /t (letter, 30days,
+// hotline); ok is false for a name that is none.
+func Template(name string) (key MsgID, ok bool) {
+	switch name {
+	case "letter":
+		return MsgTplLetter, true
+	case "30days":
+		return MsgTplThirty, true
+	case "hotline":
+		return MsgTplHotline, true
+	}
+	return "", false
+}
 
 func supportIDs() []MsgID {
 	return []MsgID{msgSupportNone, msgHotlineDefault, msgRefusedNoDesk, msgSupportConnected, msgSupportHoursIn, msgSupportHoursOut, msgSupportOffer,
