@@ -460,13 +460,15 @@ func (t *turn) pendingCarries(app backend.Application) bool {
 
 // ---- checklist and consent ----
 
-// What the checklist shows (State.ChecklistView); checkItem+i is what to do
-// about item i.
+// checklistView is what the checklist shows (State.ChecklistView); at
+// checkItem, what to do about State.ChecklistItem.
+type checklistView uint8
+
 const (
-	checkList   = 0
-	checkWhy    = 1
-	checkNotYet = 2
-	checkItem   = 3
+	checkList   checklistView = 0
+	checkWhy    checklistView = 1
+	checkNotYet checklistView = 2
+	checkItem   checklistView = 3
 )
 
 var checkMarks = [checkItems]string{"①", "②", "③", "④", "⑤", "⑥"}
@@ -484,7 +486,7 @@ func (t *turn) checklist(edit bool) {
 	}
 	all := row(btn(msgBtnChecksAll, "ck:all"))
 	back := btn(msgBtnChecksBack, "ck:list")
-	switch v := int(st.ChecklistView); {
+	switch v := st.ChecklistView; {
 	case v == checkWhy:
 		r.Buttons = [][]Button{all, row(btn(msgBtnNotYet, "ck:no"), back)}
 	case v == checkNotYet:
@@ -494,8 +496,8 @@ func (t *turn) checklist(edit bool) {
 			items[i] = Button{Key: msgBtnCheckItem, Args: Arg{"Mark": checkMarks[i]}, Data: "ck:no." + strconv.Itoa(i)}
 		}
 		r.Buttons = [][]Button{items, row(back)}
-	case v >= checkItem && v < checkItem+checkItems:
-		i := v - checkItem
+	case v == checkItem && st.ChecklistItem < checkItems:
+		i := int(st.ChecklistItem)
 		r.Lines = append(r.Lines, Text{Key: t.checkNote("notyet_", i)})
 		r.Buttons = [][]Button{row(back)}
 		if i == 0 {
@@ -557,7 +559,7 @@ func (t *turn) checklistButton(kind, arg string) bool {
 		if err != nil || i < 0 || i >= checkItems {
 			return false
 		}
-		st.ChecklistView = uint8(checkItem + i)
+		st.ChecklistView, st.ChecklistItem = checkItem, uint8(i)
 		t.checklist(true)
 	default:
 		return false

@@ -30,16 +30,17 @@ type State struct {
 	// The draft application.
 	// DraftID names this draft: submissions of the same content under it
 	// are one application (see submissionKey).
-	DraftID       string `json:"di,omitempty"`
-	ChecklistView uint8  `json:"ck,omitempty"` // what the checklist shows: checkList, checkWhy, ...
-	Consent       bool   `json:"cs,omitempty"`
-	CardType      string `json:"ct,omitempty"`
-	BankCode      string `json:"bc,omitempty"` // from the BIN table
-	BankName      string `json:"bk,omitempty"`
-	Holder        string `json:"h,omitempty"`
-	Branch        string `json:"br,omitempty"`
-	Editing       bool   `json:"ed,omitempty"` // entered the current step from the summary
-	Refill        bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
+	DraftID       string        `json:"di,omitempty"`
+	ChecklistView checklistView `json:"ck,omitempty"` // what the checklist shows: checkList, checkWhy, ...
+	ChecklistItem uint8         `json:"ci,omitempty"` // at checkItem: the item whose "not yet" is shown
+	Consent       bool          `json:"cs,omitempty"`
+	CardType      string        `json:"ct,omitempty"`
+	BankCode      string        `json:"bc,omitempty"` // from the BIN table
+	BankName      string        `json:"bk,omitempty"`
+	Holder        string        `json:"h,omitempty"`
+	Branch        string        `json:"br,omitempty"`
+	Editing       bool          `json:"ed,omitempty"` // entered the current step from the summary
+	Refill        bool          `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
 	// Reopened: the draft fixes a rejected application whose holder, bank
 	// and branch it kept, so the new card leads to the reserved phone
 	// (through the bank's branch when the card is of another bank).

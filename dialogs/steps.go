@@ -161,7 +161,7 @@ func stepDefs() []stepDef {
 			// The checklist is confirmed in one tap: past it once consent
 			// is asked.
 			handoff: func(st *State, at string) string { return tick(st.Consent || at == StepConsent) },
-			clear:   func(st *State) { st.ChecklistView = checkList },
+			clear:   func(st *State) { st.ChecklistView, st.ChecklistItem = checkList, 0 },
 		},
 	}, {
 		name: StepConsent,
