@@ -109,7 +109,7 @@ func (t *turn) idPhone(text string) {
 // sendCode sends a code to merchant no's phone on file and moves on with
 // event to the step that asks for it. A code sent less than a minute ago
 // is still valid: the merchant is told when they can ask for another.
-func (t *turn) sendCode(no, event string) {
+func (t *turn) sendCode(no string, event move) {
 	st := t.st
 	err := t.backend.SendCode(t.ctx, no)
 	if err != nil && !errors.Is(err, backend.ErrCodeTooSoon) {
@@ -618,7 +618,7 @@ func (t *turn) card(text string) {
 	switch {
 	case errors.Is(err, parse.ErrLuhn) && strings.HasPrefix(digits, "62"):
 		st.Secrets.PendingCard = digits
-		if st.Step == StepCardLuhn || t.fire(evCardDoubt) {
+		if t.fire(evCardDoubt) { // at the Luhn question itself: a self-move, asked again
 			t.prompt()
 		}
 		return
@@ -1083,7 +1083,7 @@ func (t *turn) summaryButton(kind, arg string) bool {
 			return false
 		}
 		st.Editing = true
-		if t.fire(evEditPrefix + step) {
+		if t.fire(editMove(step)) {
 			t.prompt()
 		}
 	case arg == "confirm":

@@ -101,7 +101,7 @@ func (t *turn) resubmit(app string) {
 			st.Reopened = st.Reopened && f.filled(st)
 		}
 	}
-	if !t.fire(evResumePfx + StepConsent) {
+	if !t.fire(resumeMove(StepConsent)) {
 		return
 	}
 	t.say(msgResubmitStart, Arg{"ID": a.ID})

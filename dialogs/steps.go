@@ -57,7 +57,7 @@ type stepDef struct {
 	back   string
 	onBack func(t *turn) bool
 	// moves are the step's own transitions: event → next step.
-	moves map[string]string
+	moves map[move]string
 	// field is what the step collects into the draft (nil: nothing).
 	field *fieldSpec
 	// typed: a typed answer refused here counts towards the offer of a
@@ -68,41 +68,58 @@ type stepDef struct {
 // backResume as stepDef.back returns to the interrupted step.
 const backResume = "<resume>"
 
-// Events of the FSM.
+// move names a move of the FSM. Every move a step makes is one of the ev
+// constants below (or editMove, resumeMove), declared in the step's moves
+// (or, for the global commands, in transitions); TestEveryDeclaredMoveMoves
+// walks each through the FSM and TestFiredMovesAreDeclared checks that the
+// code fires no other.
+type move string
+
+// Moves of the FSM.
 const (
-	evIdentify   = "identify"
-	evMerchantOK = "merchant_ok"
-	evPhoneTyped = "phone_typed"
-	evBound      = "bound"
-	evChange     = "change"
-	evChecksDone = "checks_done"
-	evConsented  = "consented"
-	evCardDoubt  = "card_doubt"
-	evCardOK     = "card_ok"
-	evCardKept   = "card_kept" // a reopened application's card: on to the reserved phone
-	evCardRetry  = "card_retry"
-	evNeedBank   = "need_bank"   // the BIN did not tell the bank: ask it
-	evNewBranch  = "new_branch"  // an edited card is of another, known bank
-	evHolderOK   = "holder_ok"   // on to the branch
-	evBankOK     = "bank_ok"     // on to the branch
-	evBranchOK   = "branch_ok"   // on to the reserved phone
-	evBackBank   = "back_bank"   // /back from the branch to the bank question asked before it
-	evPhoneOK    = "phone_ok"    // on to the summary
-	evEdited     = "edited"      // back to the summary after an edit
-	evConfirm    = "confirm"     // summary confirmed: verify
-	evSubmitted  = "submitted"   // the application is in (or cannot be)
-	evDiscard    = "discard"     // the cancel question said yes
-	evMenu       = "menu"        // any step parks behind the menu
-	evCancel     = "cancel"      // a draft step asks whether to discard
-	evSupport    = "support"     // any step hands over to support
-	evBack       = "back"        // stepDef.back
-	evEditPrefix = "edit_"       // + a field of editable
-	evResumePfx  = "resume_"     // + the step to resume
-	evRestart    = "restart_ids" // identification failed: the merchant number again
+	evIdentify   move = "identify"
+	evMerchantOK move = "merchant_ok"
+	evPhoneTyped move = "phone_typed"
+	evBound      move = "bound"
+	evChange     move = "change"
+	evChecksDone move = "checks_done"
+	evConsented  move = "consented"
+	evCardDoubt  move = "card_doubt"
+	evCardOK     move = "card_ok"
+	evCardKept   move = "card_kept" // a reopened application's card: on to the reserved phone
+	evCardRetry  move = "card_retry"
+	evNeedBank   move = "need_bank"   // the BIN did not tell the bank: ask it
+	evNewBranch  move = "new_branch"  // an edited card is of another, known bank
+	evHolderOK   move = "holder_ok"   // on to the branch
+	evBankOK     move = "bank_ok"     // on to the branch
+	evBranchOK   move = "branch_ok"   // on to the reserved phone
+	evBackBank   move = "back_bank"   // /back from the branch to the bank question asked before it
+	evPhoneOK    move = "phone_ok"    // on to the summary
+	evEdited     move = "edited"      // back to the summary after an edit
+	evConfirm    move = "confirm"     // summary confirmed: verify
+	evSubmitted  move = "submitted"   // the application is in (or cannot be)
+	evDiscard    move = "discard"     // the cancel question said yes
+	evMenu       move = "menu"        // any step parks behind the menu
+	evCancel     move = "cancel"      // a draft step asks whether to discard
+	evSupport    move = "support"     // any step hands over to support
+	evBack       move = "back"        // stepDef.back
+	evRestart    move = "restart_ids" // identification failed: the merchant number again
 )
 
+// Prefixes of the moves named after a step.
+const (
+	evEditPrefix = "edit_"   // + an editable step: the summary's Edit button
+	evResumePfx  = "resume_" // + the step to resume
+)
+
+// editMove opens step from the summary's Edit button.
+func editMove(step string) move { return move(evEditPrefix + step) }
+
+// resumeMove returns from a parking step to step.
+func resumeMove(step string) move { return move(evResumePfx + step) }
+
 // edited is the move back to the summary that every editable step has.
-func edited(moves map[string]string) map[string]string {
+func edited(moves map[move]string) map[move]string {
 	moves[evEdited] = StepSummary
 	return moves
 }
@@ -118,14 +135,14 @@ func stepDefs() []stepDef {
 			t.say(msgUseMenu, nil)
 			t.menu(false)
 		},
-		moves: map[string]string{evIdentify: StepMerchant, evChange: StepChecklist},
+		moves: map[move]string{evIdentify: StepMerchant, evChange: StepChecklist},
 	}, {
 		name:   StepMerchant,
 		kind:   identify,
 		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
 		text:   (*turn).merchantNo,
 		back:   StepMenu,
-		moves:  map[string]string{evMerchantOK: StepIDPhone},
+		moves:  map[move]string{evMerchantOK: StepIDPhone},
 		typed:  true,
 	}, {
 		name: StepIDPhone,
@@ -139,7 +156,7 @@ func stepDefs() []stepDef {
 		},
 		text:  (*turn).idPhone,
 		back:  StepMerchant,
-		moves: map[string]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
+		moves: map[move]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
 		typed: true,
 	}, {
 		name:   StepIDCode,
@@ -148,7 +165,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).code,
 		button: (*turn).codeButton,
 		back:   StepIDPhone,
-		moves:  map[string]string{evBound: StepChecklist},
+		moves:  map[move]string{evBound: StepChecklist},
 		typed:  true,
 	}, {
 		name:   StepChecklist,
@@ -156,7 +173,7 @@ func stepDefs() []stepDef {
 		prompt: func(t *turn) { t.checklist(false) },
 		button: (*turn).checklistButton,
 		onBack: (*turn).checklistBack,
-		moves:  map[string]string{evChecksDone: StepConsent},
+		moves:  map[move]string{evChecksDone: StepConsent},
 		field: &fieldSpec{
 			// The checklist is confirmed in one tap: past it once consent
 			// is asked.
@@ -171,7 +188,7 @@ func stepDefs() []stepDef {
 		},
 		button: (*turn).consentButton,
 		back:   StepChecklist,
-		moves:  map[string]string{evConsented: StepCard},
+		moves:  map[move]string{evConsented: StepCard},
 		field: &fieldSpec{
 			handoff: func(st *State, _ string) string { return tick(st.Consent) },
 			clear:   func(st *State) { st.Consent = false },
@@ -189,7 +206,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).card,
 		button: (*turn).keepButton,
 		back:   StepConsent,
-		moves: edited(map[string]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
+		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 		typed: true,
 		field: &fieldSpec{
@@ -224,7 +241,9 @@ func stepDefs() []stepDef {
 		text:   (*turn).card,
 		button: (*turn).luhnButton,
 		back:   StepCard,
-		moves: edited(map[string]string{evCardOK: StepHolder, evCardRetry: StepCard,
+		// evCardDoubt again: another number that fails the check is asked
+		// about in turn (a self-move).
+		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder, evCardRetry: StepCard,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 	}, {
 		name:   StepHolder,
@@ -233,7 +252,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).holder,
 		button: (*turn).holderButton,
 		back:   StepCard,
-		moves:  edited(map[string]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
+		moves:  edited(map[move]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
 		typed:  true,
 		field: &fieldSpec{
 			editable: true,
@@ -252,7 +271,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).bankName,
 		button: (*turn).bankButton,
 		back:   StepHolder,
-		moves:  edited(map[string]string{evBankOK: StepBranch}),
+		moves:  edited(map[move]string{evBankOK: StepBranch}),
 		typed:  true,
 		field: &fieldSpec{
 			editable: true,
@@ -287,7 +306,7 @@ func stepDefs() []stepDef {
 			}
 			return true
 		},
-		moves: edited(map[string]string{evBranchOK: StepPhone, evBackBank: StepBank}),
+		moves: edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank}),
 		typed: true,
 		field: &fieldSpec{
 			editable: true,
@@ -308,7 +327,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).reservedPhone,
 		button: (*turn).keepButton,
 		back:   StepBranch,
-		moves:  edited(map[string]string{evPhoneOK: StepSummary}),
+		moves:  edited(map[move]string{evPhoneOK: StepSummary}),
 		typed:  true,
 		field: &fieldSpec{
 			secret:   true,
@@ -326,7 +345,7 @@ func stepDefs() []stepDef {
 		prompt: (*turn).summary,
 		button: (*turn).summaryButton,
 		back:   StepPhone,
-		moves:  map[string]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
+		moves:  map[move]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
 	}, {
 		name:   StepVerify,
 		kind:   draft,
@@ -334,7 +353,7 @@ func stepDefs() []stepDef {
 		text:   (*turn).code,
 		button: (*turn).codeButton,
 		back:   StepSummary,
-		moves:  map[string]string{evSubmitted: StepMenu},
+		moves:  map[move]string{evSubmitted: StepMenu},
 		typed:  true,
 	}, {
 		name: StepCancel,
@@ -344,7 +363,7 @@ func stepDefs() []stepDef {
 		},
 		button: (*turn).cancelButton,
 		back:   backResume,
-		moves:  map[string]string{evDiscard: StepMenu},
+		moves:  map[move]string{evDiscard: StepMenu},
 	}, {
 		name:   StepSupport,
 		kind:   parking,
@@ -394,26 +413,26 @@ func transitions(defs []stepDef) fsm.Events {
 	var ev fsm.Events
 	for _, d := range defs {
 		for name, dst := range d.moves {
-			ev = append(ev, fsm.EventDesc{Name: name, Src: []string{d.name}, Dst: dst})
+			ev = append(ev, fsm.EventDesc{Name: string(name), Src: []string{d.name}, Dst: dst})
 		}
 		if d.back != "" && d.back != backResume {
-			ev = append(ev, fsm.EventDesc{Name: evBack, Src: []string{d.name}, Dst: d.back})
+			ev = append(ev, fsm.EventDesc{Name: string(evBack), Src: []string{d.name}, Dst: d.back})
 		}
 	}
 	// The summary's Edit buttons open the editable steps.
 	for _, s := range editableSteps(defs) {
-		ev = append(ev, fsm.EventDesc{Name: evEditPrefix + s, Src: []string{StepSummary}, Dst: s})
+		ev = append(ev, fsm.EventDesc{Name: string(editMove(s)), Src: []string{StepSummary}, Dst: s})
 	}
 	ev = append(ev,
-		fsm.EventDesc{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
-		fsm.EventDesc{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
-		fsm.EventDesc{Name: evCancel, Src: append([]string{StepMenu, StepSupport}, stepsOf(defs, draft)...), Dst: StepCancel},
+		fsm.EventDesc{Name: string(evMenu), Src: without(all, StepMenu), Dst: StepMenu},
+		fsm.EventDesc{Name: string(evSupport), Src: without(all, StepSupport), Dst: StepSupport},
+		fsm.EventDesc{Name: string(evCancel), Src: append([]string{StepMenu, StepSupport}, stepsOf(defs, draft)...), Dst: StepCancel},
 	)
 	// The parking steps return to the step they interrupted.
 	for _, s := range resumable {
-		ev = append(ev, fsm.EventDesc{Name: evResumePfx + s, Src: without(parked, s), Dst: s})
+		ev = append(ev, fsm.EventDesc{Name: string(resumeMove(s)), Src: without(parked, s), Dst: s})
 	}
-	ev = append(ev, fsm.EventDesc{Name: evResumePfx + StepMenu, Src: without(parked, StepMenu), Dst: StepMenu})
+	ev = append(ev, fsm.EventDesc{Name: string(resumeMove(StepMenu)), Src: without(parked, StepMenu), Dst: StepMenu})
 	return ev
 }
 

@@ -27,7 +27,7 @@ func TestStepDefinitionsMakeTheTable(t *testing.T) {
 		for _, src := range ev.Src {
 			require.Contains(t, byName, src, "event %s from an undefined step", ev.Name)
 		}
-		if ev.Name != evBack && !strings.HasPrefix(ev.Name, evResumePfx) {
+		if ev.Name != string(evBack) && !strings.HasPrefix(ev.Name, evResumePfx) {
 			reached[ev.Dst] = true
 		}
 	}

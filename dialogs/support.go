@@ -342,7 +342,7 @@ func (t *turn) handBack() {
 	if ret == "" {
 		ret = StepMenu
 	}
-	if !t.fire(evResumePfx + ret) {
+	if !t.fire(resumeMove(ret)) {
 		return
 	}
 	st.Ret = ""
