@@ -2,9 +2,6 @@ package dialogs
 
 import (
 	"github.com/looplab/fsm"
-
-	"github.com/merchantbot/merchantbot/backend"
-	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // Steps of the dialog: the FSM's states.
@@ -127,253 +124,24 @@ func edited(moves map[move]string) map[move]string {
 // stepDefs is the dialog, one definition per step, in the order a
 // merchant meets them.
 func stepDefs() []stepDef {
-	return []stepDef{{
-		name:   StepMenu,
-		kind:   parking,
-		prompt: func(t *turn) { t.menu(false) },
-		text: func(t *turn, _ string) {
-			t.say(msgUseMenu, nil)
-			t.menu(false)
-		},
-		moves: map[move]string{evIdentify: StepMerchant, evChange: StepChecklist},
-	}, {
-		name:   StepMerchant,
-		kind:   identify,
-		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
-		text:   (*turn).merchantNo,
-		back:   StepMenu,
-		moves:  map[move]string{evMerchantOK: StepIDPhone},
-		typed:  true,
-	}, {
-		name: StepIDPhone,
-		kind: identify,
-		prompt: func(t *turn) {
-			if t.in.NoContact {
-				t.say(msgAskPhoneTyped, nil)
-				return
-			}
-			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
-		},
-		text:  (*turn).idPhone,
-		back:  StepMerchant,
-		moves: map[move]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
-		typed: true,
-	}, {
-		name:   StepIDCode,
-		kind:   identify,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepIDPhone,
-		moves:  map[move]string{evBound: StepChecklist},
-		typed:  true,
-	}, {
-		name:   StepChecklist,
-		kind:   draft,
-		prompt: func(t *turn) { t.checklist(false) },
-		button: (*turn).checklistButton,
-		onBack: (*turn).checklistBack,
-		moves:  map[move]string{evChecksDone: StepConsent},
-		field: &fieldSpec{
-			// The checklist is confirmed in one tap: past it once consent
-			// is asked.
-			handoff: func(st *State, at string) string { return tick(st.Consent || at == StepConsent) },
-			clear:   func(st *State) { st.ChecklistView, st.ChecklistItem = checkList, 0 },
-		},
-	}, {
-		name: StepConsent,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
-		},
-		button: (*turn).consentButton,
-		back:   StepChecklist,
-		moves:  map[move]string{evConsented: StepCard},
-		field: &fieldSpec{
-			handoff: func(st *State, _ string) string { return tick(st.Consent) },
-			clear:   func(st *State) { st.Consent = false },
-		},
-	}, {
-		name: StepCard,
-		kind: draft,
-		prompt: func(t *turn) {
-			key := msgAskCard
-			if t.st.Company {
-				key = msgAskAccount
-			}
-			t.withCurrent(t.say(key, nil), maskedCard(t.st))
-		},
-		text:   (*turn).card,
-		button: (*turn).keepButton,
-		back:   StepConsent,
-		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
-			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
-		typed: true,
-		field: &fieldSpec{
-			secret:   true,
-			editable: true,
-			filled:   func(st *State) bool { return st.Secrets.CardNumber != "" },
-			summary: func(t *turn) Arg {
-				typ := Text{Key: msgCardTypeUnknown}
-				if t.st.Company {
-					typ = Text{Key: msgCardTypeCompany}
-				} else if t.st.CardType != "" {
-					typ = Text{Key: MsgID("cardtype_" + t.st.CardType)}
-				}
-				return Arg{"Value": maskedCard(t.st), "Type": typ}
-			},
-			handoff: func(st *State, _ string) string { return maskedCard(st) },
-			clear: func(st *State) {
-				st.Secrets.CardNumber, st.Secrets.PendingCard, st.CardType = "", "", ""
-			},
-			apply: func(st *State, app *backend.Application) {
-				app.CardNumber, app.CardMasked, app.CardType = st.Secrets.CardNumber, maskedCard(st), st.CardType
-			},
-			keep: func(t *turn) { t.advance(evCardOK) },
-		},
-	}, {
-		name: StepCardLuhn,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(t.st.Secrets.PendingCard)},
-				row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))
-		},
-		text:   (*turn).card,
-		button: (*turn).luhnButton,
-		back:   StepCard,
-		// evCardDoubt again: another number that fails the check is asked
-		// about in turn (a self-move).
-		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder, evCardRetry: StepCard,
-			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
-	}, {
-		name:   StepHolder,
-		kind:   draft,
-		prompt: (*turn).holderPrompt,
-		text:   (*turn).holder,
-		button: (*turn).holderButton,
-		back:   StepCard,
-		moves:  edited(map[move]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
-		typed:  true,
-		field: &fieldSpec{
-			editable: true,
-			filled:   func(st *State) bool { return st.Holder != "" },
-			summary:  func(t *turn) Arg { return Arg{"Value": t.st.Holder} },
-			handoff:  func(st *State, _ string) string { return st.Holder },
-			clear:    func(st *State) { st.Holder = "" },
-			apply:    func(st *State, app *backend.Application) { app.HolderName = st.Holder },
-			reopen:   func(st *State, app backend.Receipt) { st.Holder = app.HolderName },
-			keep:     (*turn).afterHolder,
-		},
-	}, {
-		name:   StepBank,
-		kind:   draft,
-		prompt: (*turn).bankPrompt,
-		text:   (*turn).bankName,
-		button: (*turn).bankButton,
-		back:   StepHolder,
-		moves:  edited(map[move]string{evBankOK: StepBranch}),
-		typed:  true,
-		field: &fieldSpec{
-			editable: true,
-			filled:   func(st *State) bool { return st.BankName != "" },
-			summary:  func(t *turn) Arg { return Arg{"Value": t.bankLabel()} },
-			handoff:  func(st *State, _ string) string { return st.BankName },
-			clear:    func(st *State) { st.BankCode, st.BankName = "", "" },
-			apply: func(st *State, app *backend.Application) {
-				app.BankCode, app.BankName = st.BankCode, st.BankName
-			},
-			reopen: func(st *State, app backend.Receipt) {
-				st.BankCode, st.BankName = app.BankCode, app.BankName
-			},
-		},
-	}, {
-		name: StepBranch,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.withCurrent(t.say(msgAskBranch, Arg{"Bank": t.bankLabel()}), t.st.Branch)
-		},
-		text:   (*turn).branch,
-		button: (*turn).keepButton,
-		back:   StepHolder,
-		// A company account, or a card the BIN does not tell, had the bank
-		// asked after the holder: /back goes to that question, not past it.
-		onBack: func(t *turn) bool {
-			if t.st.Editing || t.st.CardType != "" {
-				return false
-			}
-			if t.fire(evBackBank) {
-				t.prompt()
-			}
-			return true
-		},
-		moves: edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank}),
-		typed: true,
-		field: &fieldSpec{
-			editable: true,
-			filled:   func(st *State) bool { return st.Branch != "" },
-			summary:  func(t *turn) Arg { return Arg{"Value": t.st.Branch} },
-			handoff:  func(st *State, _ string) string { return st.Branch },
-			clear:    func(st *State) { st.Branch = "" },
-			apply:    func(st *State, app *backend.Application) { app.Branch = st.Branch },
-			reopen:   func(st *State, app backend.Receipt) { st.Branch = app.Branch },
-			keep:     func(t *turn) { t.advance(evBranchOK) },
-		},
-	}, {
-		name: StepPhone,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(t.st.Secrets.ReservedPhone))
-		},
-		text:   (*turn).reservedPhone,
-		button: (*turn).keepButton,
-		back:   StepBranch,
-		moves:  edited(map[move]string{evPhoneOK: StepSummary}),
-		typed:  true,
-		field: &fieldSpec{
-			secret:   true,
-			editable: true,
-			filled:   func(st *State) bool { return st.Secrets.ReservedPhone != "" },
-			summary:  func(t *turn) Arg { return Arg{"Value": parse.MaskPhone(t.st.Secrets.ReservedPhone)} },
-			handoff:  func(st *State, _ string) string { return parse.MaskPhone(st.Secrets.ReservedPhone) },
-			clear:    func(st *State) { st.Secrets.ReservedPhone = "" },
-			apply:    func(st *State, app *backend.Application) { app.ReservedPhone = st.Secrets.ReservedPhone },
-			keep:     func(t *turn) { t.advance(evPhoneOK) },
-		},
-	}, {
-		name:   StepSummary,
-		kind:   draft,
-		prompt: (*turn).summary,
-		button: (*turn).summaryButton,
-		back:   StepPhone,
-		moves:  map[move]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
-	}, {
-		name:   StepVerify,
-		kind:   draft,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepSummary,
-		moves:  map[move]string{evSubmitted: StepMenu},
-		typed:  true,
-	}, {
-		name: StepCancel,
-		kind: parking,
-		prompt: func(t *turn) {
-			t.say(msgCancelConfirm, nil, row(btn(msgBtnDiscard, "cx:yes"), btn(msgBtnKeepGoing, "cx:no")))
-		},
-		button: (*turn).cancelButton,
-		back:   backResume,
-		moves:  map[move]string{evDiscard: StepMenu},
-	}, {
-		name:   StepSupport,
-		kind:   parking,
-		prompt: func(t *turn) { t.say(msgSupportRequested, nil, row(btn(msgBtnSupportBack, "sup:back"))) },
-		text: func(t *turn, _ string) {
-			t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
-		},
-		button: (*turn).supportButton,
-		back:   backResume,
-	}}
+	return []stepDef{
+		menuStep(),
+		merchantStep(),
+		idPhoneStep(),
+		idCodeStep(),
+		checklistStep(),
+		consentStep(),
+		cardStep(),
+		cardLuhnStep(),
+		holderStep(),
+		bankStep(),
+		branchStep(),
+		phoneStep(),
+		summaryStep(),
+		verifyStep(),
+		cancelStep(),
+		supportStep(),
+	}
 }
 
 // Steps lists every step, in the order a merchant meets them.
