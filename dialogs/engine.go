@@ -411,7 +411,7 @@ func (t *turn) wipeDraft() {
 			d.field.clear(st)
 		}
 	}
-	st.DraftID = ""
+	st.DraftID, st.Answers = "", ""
 	st.Editing, st.Refill, st.Reopened, st.Ret = false, false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
 	st.Secrets = Secrets{}

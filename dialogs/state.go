@@ -1,6 +1,9 @@
 package dialogs
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // State is everything kept for one chat: the FSM's current state name and
 // the collected fields. Field names are short because every active dialog is
@@ -48,6 +51,10 @@ type State struct {
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
+	// Answers holds the answers of steps that have no field above (a step
+	// added in its own file keeps its answer here: Answer, SetAnswer). Not
+	// for card data: secret answers belong in Secrets.
+	Answers Answers `json:"x,omitempty"`
 
 	// Code step (identify or verify).
 	CodeSentAt   time.Time `json:"cat,omitzero"`
@@ -72,6 +79,27 @@ type State struct {
 	RateOpen bool `json:"ro,omitempty"`
 
 	Secrets Secrets `json:"-"`
+}
+
+// Answers are answers by step, kept as one comparable string (State is
+// compared whole to tell a change).
+type Answers string
+
+// Get is the answer to step ("" when none).
+func (a Answers) Get(step string) string {
+	v, _ := url.ParseQuery(string(a))
+	return v.Get(step)
+}
+
+// Set sets the answer to step; "" removes it.
+func (a *Answers) Set(step, value string) {
+	v, _ := url.ParseQuery(string(*a))
+	if value == "" {
+		v.Del(step)
+	} else {
+		v.Set(step, value)
+	}
+	*a = Answers(v.Encode())
 }
 
 // Secrets are the fields a store keeps only encrypted.

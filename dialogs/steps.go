@@ -1,6 +1,8 @@
 package dialogs
 
 import (
+	"slices"
+
 	"github.com/looplab/fsm"
 )
 
@@ -60,6 +62,10 @@ type stepDef struct {
 	// typed: a typed answer refused here counts towards the offer of a
 	// person (afterSupport).
 	typed bool
+	// after, before: a step added between two others (see added). The
+	// moves of after that led to before lead to this step, and before's
+	// /back returns to it; the step's own moves lead on (to before).
+	after, before string
 }
 
 // backResume as stepDef.back returns to the interrupted step.
@@ -121,10 +127,18 @@ func edited(moves map[move]string) map[move]string {
 	return moves
 }
 
+// added are the steps added in their own files, each placed by its after
+// and before: a file step_<name>.go registers its step from init
+// (add(fooStep)), and nothing else names it. Written only by init.
+var added []func() stepDef
+
+// add registers a step added in its own file; call it from init.
+func add(step func() stepDef) { added = append(added, step) }
+
 // stepDefs is the dialog, one definition per step, in the order a
 // merchant meets them.
 func stepDefs() []stepDef {
-	return []stepDef{
+	defs := []stepDef{
 		menuStep(),
 		merchantStep(),
 		idPhoneStep(),
@@ -142,6 +156,35 @@ func stepDefs() []stepDef {
 		cancelStep(),
 		supportStep(),
 	}
+	for _, f := range added {
+		defs = splice(defs, f())
+	}
+	return defs
+}
+
+// splice puts d into defs between d.after and d.before: right after
+// d.after in order, the moves of d.after that led to d.before now lead to
+// d, and d.before's /back returns to d.
+func splice(defs []stepDef, d stepDef) []stepDef {
+	at := len(defs)
+	for i := range defs {
+		e := &defs[i]
+		if e.name == d.after {
+			at = i + 1
+			moves := make(map[move]string, len(e.moves))
+			for m, dst := range e.moves {
+				if dst == d.before {
+					dst = d.name
+				}
+				moves[m] = dst
+			}
+			e.moves = moves
+		}
+		if e.name == d.before && e.back == d.after {
+			e.back = d.name
+		}
+	}
+	return slices.Insert(defs, at, d)
 }
 
 // Steps lists every step, in the order a merchant meets them.
