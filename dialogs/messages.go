@@ -179,7 +179,7 @@ func DynamicIDs() []MsgID {
 	for _, s := range Steps() {
 		ids = append(ids, MsgID("step_"+s), MsgID("next_"+s))
 	}
-	for _, d := range fields(dialog) {
+	for _, d := range fields(dialog()) {
 		if d.field.summary != nil {
 			ids = append(ids, MsgID("sum_"+d.name))
 		}

@@ -132,7 +132,7 @@ func (st *State) TTL() time.Duration {
 	if !st.Secrets.Empty() {
 		return DraftKeep
 	}
-	for _, d := range fields(dialog) {
+	for _, d := range fields(dialog()) {
 		if d.field.filled != nil && d.field.filled(st) {
 			return DraftKeep
 		}

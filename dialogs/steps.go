@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/looplab/fsm"
 )
@@ -38,9 +39,23 @@ const (
 )
 
 // stepDef is everything one step is: the question it asks, the text and
-// buttons it takes, where /back goes and where its answers lead. The FSM
-// table is derived from these definitions (transitions), so a step is
-// added or changed here, plus its messages in the locale files.
+// buttons it takes, where /back goes, where its answers lead and the field
+// it fills (fieldSpec). Each step is one file, step_<name>.go, holding its
+// definition and the handlers only it uses. The FSM table is derived from
+// the definitions (transitions) and decides every move.
+//
+// Adding a step between two others takes one new file and its messages in
+// both locale files: in step_<name>.go, the step's name, its move
+// constants and message ids, a definition with after and before set (the
+// neighbours' moves and /back are rerouted through it: splice), its answer
+// kept in State.Answers (a card-data answer needs a Secrets field instead),
+// and init() { add(<name>Step) }; in locales/*.toml, its question and
+// buttons, step_<name> and next_<name> (help), and, for a field on the
+// summary, sum_<name> and btn_edit_<name>. The summary, the hand-off
+// context, the draft wipe and the TTL pick the field up from its spec.
+// Tests and transcripts that walk the dialog past that point then need the
+// new answer, and the load tool's merchant (cmd/merchantbot-load) its button
+// or question.
 type stepDef struct {
 	name   string
 	kind   stepKind
@@ -188,11 +203,11 @@ func splice(defs []stepDef, d stepDef) []stepDef {
 }
 
 // Steps lists every step, in the order a merchant meets them.
-func Steps() []string { return stepNames(dialog) }
+func Steps() []string { return stepNames(dialog()) }
 
 // dialog is the one set of step definitions for what needs it outside an
 // Engine (message ids, a state's TTL); never changed after init.
-var dialog = stepDefs()
+var dialog = sync.OnceValue(stepDefs)
 
 func stepNames(defs []stepDef) []string {
 	names := make([]string, len(defs))
