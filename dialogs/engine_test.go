@@ -73,6 +73,11 @@ func newFixture(t testing.TB, b dialogs.Backend) *fixture {
 	require.NoError(t, err)
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.engine = dialogs.NewEngine(b, bins, dialogs.WithClock(f.clock), dialogs.WithLogger(log))
+	// A move the current step does not declare is a bug in the step, not
+	// an answer: any test or fuzz seed that makes one fails.
+	t.Cleanup(func() {
+		assert.NotContains(t, f.logs.String(), "illegal transition", "a step fired a move it does not declare")
+	})
 	f.store = store.NewMemory(cipher, store.WithClock(f.clock))
 	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	f.render = dialogs.NewRenderer(catalog, nil)
