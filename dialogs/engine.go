@@ -205,13 +205,13 @@ func (t *turn) dispatch() {
 		t.button(in.Data)
 	case InText:
 		text := strings.TrimSpace(in.Text)
-		if t.st.Step != StepCard && t.st.Step != StepCardLuhn && looksLikeCard(text) {
+		atCard := t.def().takesCard
+		if !atCard && looksLikeCard(text) {
 			// A card number typed where it does not belong is removed all the same.
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			t.refuseAtDoor(msgStrayCard)
 			return
 		}
-		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
 			if atCard && digitCount(text) >= 6 { // as the card question would; words alone hold no card
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})

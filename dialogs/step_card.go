@@ -27,7 +27,8 @@ func cardStep() stepDef {
 		back:   StepConsent,
 		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
-		typed: true,
+		typed:     true,
+		takesCard: true,
 		field: &fieldSpec{
 			secret:   true,
 			editable: true,

@@ -13,9 +13,10 @@ func cardLuhnStep() stepDef {
 			t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(t.st.Secrets.PendingCard)},
 				row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))
 		},
-		text:   (*turn).card,
-		button: (*turn).luhnButton,
-		back:   StepCard,
+		text:      (*turn).card,
+		button:    (*turn).luhnButton,
+		takesCard: true,
+		back:      StepCard,
 		// evCardDoubt again: another number that fails the check is asked
 		// about in turn (a self-move).
 		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder, evCardRetry: StepCard,

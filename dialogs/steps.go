@@ -77,6 +77,9 @@ type stepDef struct {
 	// typed: a typed answer refused here counts towards the offer of a
 	// person (afterSupport).
 	typed bool
+	// takesCard: the step asks for a card number, so one typed here is an
+	// answer, not a stray card to refuse at the door.
+	takesCard bool
 	// after, before: a step added between two others (see added). The
 	// moves of after that led to before lead to this step, and before's
 	// /back returns to it; the step's own moves lead on (to before).
