@@ -40,6 +40,8 @@ type Engine struct {
 	hotline string // the acquirer's customer service number, WithoutDesk
 	table   fsm.Events
 	steps   map[string]*stepDef
+	// fields are the steps that hold a draft field, in dialog order.
+	fields []*stepDef
 	// fsms reuses machines built from table: building one costs more than
 	// the rest of a turn. A machine holds nothing of a chat but the state
 	// name, which is set before every use.
@@ -76,6 +78,7 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 		e.steps[defs[i].name] = &defs[i]
 	}
 	e.table = transitions(defs)
+	e.fields = fields(defs)
 	for _, o := range opts {
 		o(e)
 	}
@@ -157,23 +160,22 @@ func (t *turn) begin() {
 	if st.Lang == "" {
 		st.Lang = locales.Normalize(t.in.LanguageCode)
 	}
-	if st.Step == "" { // a new chat
+	if st.Step == "" { // a new chat: the FSM's initial state
 		st.Step = StepMenu
 		t.arrivals = append(t.arrivals, StepMenu)
 	}
+	t.fsm = t.fsms.Get().(*fsm.FSM)
+	t.fsm.SetState(st.Step)
 	if t.hasDraft() && !st.Touched.IsZero() && now.Sub(st.Touched) > DraftTTL {
 		t.wipeDraft()
 		if st.Step != StepMenu {
-			t.arrivals = append(t.arrivals, StepMenu)
+			t.fire(evMenu)
 		}
-		st.Step = StepMenu
 		t.say(msgExpired, nil)
 	}
 	if t.in.Kind != InEvent { // what happens outside the chat leaves the merchant idle
 		st.Touched, st.Reminded = now, false
 	}
-	t.fsm = t.fsms.Get().(*fsm.FSM)
-	t.fsm.SetState(st.Step)
 }
 
 func (t *turn) dispatch() {
@@ -203,13 +205,13 @@ func (t *turn) dispatch() {
 		t.button(in.Data)
 	case InText:
 		text := strings.TrimSpace(in.Text)
-		if t.st.Step != StepCard && t.st.Step != StepCardLuhn && looksLikeCard(text) {
+		atCard := t.def().takesCard
+		if !atCard && looksLikeCard(text) {
 			// A card number typed where it does not belong is removed all the same.
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
 			t.refuseAtDoor(msgStrayCard)
 			return
 		}
-		atCard := t.st.Step == StepCard || t.st.Step == StepCardLuhn
 		if utf8.RuneCountInString(text) > maxTextRunes {
 			if atCard && digitCount(text) >= 6 { // as the card question would; words alone hold no card
 				t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
@@ -347,16 +349,23 @@ func btn(key MsgID, data string) Button { return Button{Key: key, Data: data} }
 
 func row(b ...Button) []Button { return b }
 
-// fire moves the FSM; an illegal move is a bug, reported once and answered
-// with a generic apology while the state stays as it was.
-func (t *turn) fire(event string) bool {
-	if err := t.fsm.Event(t.ctx, event); err != nil {
+// fire makes a move through the FSM, the only way Step changes. A move a
+// step declares to itself (a question asked again) is legal and arrives
+// nowhere new. A move the step does not declare cannot be written without
+// failing TestFiredMovesAreDeclared; should one happen all the same it is
+// reported and answered with a generic apology, the state as it was.
+func (t *turn) fire(event move) bool {
+	err := t.fsm.Event(t.ctx, string(event))
+	if errors.As(err, new(fsm.NoTransitionError)) {
+		return true // a declared self-move
+	}
+	if err != nil {
 		t.log.Error("illegal transition", "event", event, "step", t.st.Step, "err", err)
 		t.say(msgInternal, nil)
 		return false
 	}
 	t.st.Step = t.fsm.Current()
-	if !strings.HasPrefix(event, evResumePfx) {
+	if !strings.HasPrefix(string(event), evResumePfx) {
 		t.arrivals = append(t.arrivals, t.st.Step)
 	}
 	return true
@@ -364,7 +373,7 @@ func (t *turn) fire(event string) bool {
 
 // advance goes to the next question, or back to the summary when the
 // merchant came from there to edit.
-func (t *turn) advance(event string) {
+func (t *turn) advance(event move) {
 	st := t.st
 	if st.Editing || st.Refill && st.Step == StepBranch {
 		st.Editing, st.Refill = false, false
@@ -393,11 +402,17 @@ func (e *Engine) is(step string, kind stepKind) bool {
 	return ok && d.kind == kind
 }
 
+// wipeDraft clears every step's field and what the flow keeps about the
+// draft.
 func (t *turn) wipeDraft() {
 	st := t.st
-	st.CheckView, st.Consent, st.DraftID = 0, false, ""
-	st.CardType, st.BankCode, st.BankName = "", "", ""
-	st.Holder, st.Branch, st.Editing, st.Refill, st.Reopened, st.Ret = "", "", false, false, false, ""
+	for _, d := range t.fields {
+		if d.field.clear != nil {
+			d.field.clear(st)
+		}
+	}
+	st.DraftID, st.Answers = "", ""
+	st.Editing, st.Refill, st.Reopened, st.Ret = false, false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
 	st.Secrets = Secrets{}
 }
@@ -487,7 +502,7 @@ func (t *turn) changeCard() {
 	if st.Ret != "" && (t.hasDraft() || t.is(st.Ret, identify)) {
 		ret := st.Ret
 		st.Ret = ""
-		if t.fire(evResumePfx + ret) {
+		if t.fire(resumeMove(ret)) {
 			t.prompt()
 		}
 		return
@@ -603,7 +618,7 @@ func (t *turn) resume() {
 	if ret == "" {
 		ret = StepMenu
 	}
-	if t.fire(evResumePfx + ret) {
+	if t.fire(resumeMove(ret)) {
 		t.st.Ret = ""
 		if ret == StepMenu {
 			t.menu(false)

@@ -35,11 +35,6 @@ const (
 	msgBtnConfirm            MsgID = "btn_confirm"
 	msgBtnDisagree           MsgID = "btn_disagree"
 	msgBtnDiscard            MsgID = "btn_discard"
-	msgBtnEditBank           MsgID = "btn_edit_bank"
-	msgBtnEditBranch         MsgID = "btn_edit_branch"
-	msgBtnEditCard           MsgID = "btn_edit_card"
-	msgBtnEditHolder         MsgID = "btn_edit_holder"
-	msgBtnEditPhone          MsgID = "btn_edit_phone"
 	msgBtnKeep               MsgID = "btn_keep"
 	msgBtnKeepGoing          MsgID = "btn_keep_going"
 	msgBtnLanguage           MsgID = "btn_language"
@@ -115,6 +110,7 @@ const (
 	msgSubmitRetry           MsgID = "submit_retry"
 	msgSubmitted             MsgID = "submitted"
 	msgSummary               MsgID = "summary"
+	msgSummaryEnd            MsgID = "summary_end"
 	msgSummaryIncomplete     MsgID = "summary_incomplete"
 	msgSupportWaiting        MsgID = "support_waiting"
 	msgSupportRequested      MsgID = "support_requested"
@@ -180,8 +176,16 @@ const (
 // DynamicIDs lists the message ids the dialog builds at run time.
 func DynamicIDs() []MsgID {
 	var ids []MsgID
-	for _, s := range AllSteps {
+	for _, s := range Steps() {
 		ids = append(ids, MsgID("step_"+s), MsgID("next_"+s))
+	}
+	for _, d := range fields(dialog()) {
+		if d.field.summary != nil {
+			ids = append(ids, MsgID("sum_"+d.name))
+		}
+		if d.field.editable {
+			ids = append(ids, MsgID("btn_edit_"+d.name))
+		}
 	}
 	for i := range checkItems {
 		n := strconv.Itoa(i)

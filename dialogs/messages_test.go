@@ -18,27 +18,35 @@ import (
 	"github.com/merchantbot/merchantbot/locales"
 )
 
-// declaredIDs reads every MsgID constant of messages.go.
+// declaredIDs reads every MsgID constant of the package (messages.go, and
+// a step file's own).
 func declaredIDs(t *testing.T) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "messages.go", nil, 0)
+	files, err := filepath.Glob("*.go")
 	require.NoError(t, err)
 	var ids []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || vs.Type == nil || len(vs.Values) != 1 {
-			return true
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
 		}
-		if ident, ok := vs.Type.(*ast.Ident); !ok || ident.Name != "MsgID" {
-			return true
-		}
-		lit, ok := vs.Values[0].(*ast.BasicLit)
-		require.True(t, ok, "MsgID constant %s is not a literal", vs.Names[0].Name)
-		id, err := strconv.Unquote(lit.Value)
+		f, err := parser.ParseFile(token.NewFileSet(), name, nil, 0)
 		require.NoError(t, err)
-		ids = append(ids, id)
-		return true
-	})
+		ast.Inspect(f, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok || vs.Type == nil || len(vs.Values) != 1 {
+				return true
+			}
+			if ident, ok := vs.Type.(*ast.Ident); !ok || ident.Name != "MsgID" {
+				return true
+			}
+			lit, ok := vs.Values[0].(*ast.BasicLit)
+			require.True(t, ok, "MsgID constant %s is not a literal", vs.Names[0].Name)
+			id, err := strconv.Unquote(lit.Value)
+			require.NoError(t, err)
+			ids = append(ids, id)
+			return true
+		})
+	}
 	require.NotEmpty(t, ids)
 	return ids
 }

@@ -93,10 +93,15 @@ func (t *turn) resubmit(app string) {
 	a := apps[0]
 	t.toMenu()
 	t.startDraft()
-	st.Holder, st.BankCode, st.BankName, st.Branch = a.HolderName, a.BankCode, a.BankName, a.Branch
 	// An acquirer that did not send an answer back leaves it to be asked.
-	st.Reopened = st.Holder != "" && st.BankName != "" && st.Branch != ""
-	if !t.fire(evResumePfx + StepConsent) {
+	st.Reopened = true
+	for _, d := range t.fields {
+		if f := d.field; f.reopen != nil {
+			f.reopen(st, a)
+			st.Reopened = st.Reopened && f.filled(st)
+		}
+	}
+	if !t.fire(resumeMove(StepConsent)) {
 		return
 	}
 	t.say(msgResubmitStart, Arg{"ID": a.ID})

@@ -1,6 +1,9 @@
 package dialogs
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // State is everything kept for one chat: the FSM's current state name and
 // the collected fields. Field names are short because every active dialog is
@@ -30,16 +33,17 @@ type State struct {
 	// The draft application.
 	// DraftID names this draft: submissions of the same content under it
 	// are one application (see submissionKey).
-	DraftID   string `json:"di,omitempty"`
-	CheckView uint8  `json:"ck,omitempty"` // what the checklist shows: checkList, checkWhy, ...
-	Consent   bool   `json:"cs,omitempty"`
-	CardType  string `json:"ct,omitempty"`
-	BankCode  string `json:"bc,omitempty"` // from the BIN table
-	BankName  string `json:"bk,omitempty"`
-	Holder    string `json:"h,omitempty"`
-	Branch    string `json:"br,omitempty"`
-	Editing   bool   `json:"ed,omitempty"` // entered the current step from the summary
-	Refill    bool   `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
+	DraftID       string        `json:"di,omitempty"`
+	ChecklistView checklistView `json:"ck,omitempty"` // what the checklist shows: checkList, checkWhy, ...
+	ChecklistItem uint8         `json:"ci,omitempty"` // at checkItem: the item whose "not yet" is shown
+	Consent       bool          `json:"cs,omitempty"`
+	CardType      string        `json:"ct,omitempty"`
+	BankCode      string        `json:"bc,omitempty"` // from the BIN table
+	BankName      string        `json:"bk,omitempty"`
+	Holder        string        `json:"h,omitempty"`
+	Branch        string        `json:"br,omitempty"`
+	Editing       bool          `json:"ed,omitempty"` // entered the current step from the summary
+	Refill        bool          `json:"rf,omitempty"` // an edited card changed bank: bank and branch, then the summary
 	// Reopened: the draft fixes a rejected application whose holder, bank
 	// and branch it kept, so the new card leads to the reserved phone
 	// (through the bank's branch when the card is of another bank).
@@ -47,6 +51,10 @@ type State struct {
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
+	// Answers holds the answers of steps that have no field above (a step
+	// added in its own file keeps its answer here: Answer, SetAnswer). Not
+	// for card data: secret answers belong in Secrets.
+	Answers Answers `json:"x,omitempty"`
 
 	// Code step (identify or verify).
 	CodeSentAt   time.Time `json:"cat,omitzero"`
@@ -71,6 +79,27 @@ type State struct {
 	RateOpen bool `json:"ro,omitempty"`
 
 	Secrets Secrets `json:"-"`
+}
+
+// Answers are answers by step, kept as one comparable string (State is
+// compared whole to tell a change).
+type Answers string
+
+// Get is the answer to step ("" when none).
+func (a Answers) Get(step string) string {
+	v, _ := url.ParseQuery(string(a))
+	return v.Get(step)
+}
+
+// Set sets the answer to step; "" removes it.
+func (a *Answers) Set(step, value string) {
+	v, _ := url.ParseQuery(string(*a))
+	if value == "" {
+		v.Del(step)
+	} else {
+		v.Set(step, value)
+	}
+	*a = Answers(v.Encode())
 }
 
 // Secrets are the fields a store keeps only encrypted.
@@ -100,8 +129,13 @@ const (
 
 // TTL is how long a store keeps st after its last write.
 func (st *State) TTL() time.Duration {
-	if !st.Secrets.Empty() || st.Holder != "" || st.Branch != "" || st.BankName != "" {
+	if !st.Secrets.Empty() {
 		return DraftKeep
+	}
+	for _, d := range fields(dialog()) {
+		if d.field.filled != nil && d.field.filled(st) {
+			return DraftKeep
+		}
 	}
 	return IdleTTL
 }

@@ -1,9 +1,10 @@
 package dialogs
 
 import (
-	"github.com/looplab/fsm"
+	"slices"
+	"sync"
 
-	"github.com/merchantbot/merchantbot/dialogs/parse"
+	"github.com/looplab/fsm"
 )
 
 // Steps of the dialog: the FSM's states.
@@ -38,9 +39,23 @@ const (
 )
 
 // stepDef is everything one step is: the question it asks, the text and
-// buttons it takes, where /back goes and where its answers lead. The FSM
-// table is derived from these definitions (transitions), so a step is
-// added or changed here, plus its messages in the locale files.
+// buttons it takes, where /back goes, where its answers lead and the field
+// it fills (fieldSpec). Each step is one file, step_<name>.go, holding its
+// definition and the handlers only it uses. The FSM table is derived from
+// the definitions (transitions) and decides every move.
+//
+// Adding a step between two others takes one new file and its messages in
+// both locale files: in step_<name>.go, the step's name, its move
+// constants and message ids, a definition with after and before set (the
+// neighbours' moves and /back are rerouted through it: splice), its answer
+// kept in State.Answers (a card-data answer needs a Secrets field instead),
+// and init() { add(<name>Step) }; in locales/*.toml, its question and
+// buttons, step_<name> and next_<name> (help), and, for a field on the
+// summary, sum_<name> and btn_edit_<name>. The summary, the hand-off
+// context, the draft wipe and the TTL pick the field up from its spec.
+// Tests and transcripts that walk the dialog past that point then need the
+// new answer, and the load tool's merchant (cmd/merchantbot-load) its button
+// or question.
 type stepDef struct {
 	name   string
 	kind   stepKind
@@ -56,232 +71,146 @@ type stepDef struct {
 	back   string
 	onBack func(t *turn) bool
 	// moves are the step's own transitions: event → next step.
-	moves map[string]string
+	moves map[move]string
+	// field is what the step collects into the draft (nil: nothing).
+	field *fieldSpec
+	// typed: a typed answer refused here counts towards the offer of a
+	// person (afterSupport).
+	typed bool
+	// takesCard: the step asks for a card number, so one typed here is an
+	// answer, not a stray card to refuse at the door.
+	takesCard bool
+	// after, before: a step added between two others (see added). The
+	// moves of after that led to before lead to this step, and before's
+	// /back returns to it; the step's own moves lead on (to before).
+	after, before string
 }
 
 // backResume as stepDef.back returns to the interrupted step.
 const backResume = "<resume>"
 
-// Events of the FSM.
+// move names a move of the FSM. Every move a step makes is one of the ev
+// constants below (or editMove, resumeMove), declared in the step's moves
+// (or, for the global commands, in transitions); TestEveryDeclaredMoveMoves
+// walks each through the FSM and TestFiredMovesAreDeclared checks that the
+// code fires no other.
+type move string
+
+// Moves of the FSM.
 const (
-	evIdentify   = "identify"
-	evMerchantOK = "merchant_ok"
-	evPhoneTyped = "phone_typed"
-	evBound      = "bound"
-	evChange     = "change"
-	evChecksDone = "checks_done"
-	evConsented  = "consented"
-	evCardDoubt  = "card_doubt"
-	evCardOK     = "card_ok"
-	evCardKept   = "card_kept" // a reopened application's card: on to the reserved phone
-	evCardRetry  = "card_retry"
-	evNeedBank   = "need_bank"   // the BIN did not tell the bank: ask it
-	evNewBranch  = "new_branch"  // an edited card is of another, known bank
-	evHolderOK   = "holder_ok"   // on to the branch
-	evBankOK     = "bank_ok"     // on to the branch
-	evBranchOK   = "branch_ok"   // on to the reserved phone
-	evBackBank   = "back_bank"   // /back from the branch to the bank question asked before it
-	evPhoneOK    = "phone_ok"    // on to the summary
-	evEdited     = "edited"      // back to the summary after an edit
-	evConfirm    = "confirm"     // summary confirmed: verify
-	evSubmitted  = "submitted"   // the application is in (or cannot be)
-	evDiscard    = "discard"     // the cancel question said yes
-	evMenu       = "menu"        // any step parks behind the menu
-	evCancel     = "cancel"      // a draft step asks whether to discard
-	evSupport    = "support"     // any step hands over to support
-	evBack       = "back"        // stepDef.back
-	evEditPrefix = "edit_"       // + a field of editable
-	evResumePfx  = "resume_"     // + the step to resume
-	evRestart    = "restart_ids" // identification failed: the merchant number again
+	evIdentify   move = "identify"
+	evMerchantOK move = "merchant_ok"
+	evPhoneTyped move = "phone_typed"
+	evBound      move = "bound"
+	evChange     move = "change"
+	evChecksDone move = "checks_done"
+	evConsented  move = "consented"
+	evCardDoubt  move = "card_doubt"
+	evCardOK     move = "card_ok"
+	evCardKept   move = "card_kept" // a reopened application's card: on to the reserved phone
+	evCardRetry  move = "card_retry"
+	evNeedBank   move = "need_bank"   // the BIN did not tell the bank: ask it
+	evNewBranch  move = "new_branch"  // an edited card is of another, known bank
+	evHolderOK   move = "holder_ok"   // on to the branch
+	evBankOK     move = "bank_ok"     // on to the branch
+	evBranchOK   move = "branch_ok"   // on to the reserved phone
+	evBackBank   move = "back_bank"   // /back from the branch to the bank question asked before it
+	evPhoneOK    move = "phone_ok"    // on to the summary
+	evEdited     move = "edited"      // back to the summary after an edit
+	evConfirm    move = "confirm"     // summary confirmed: verify
+	evSubmitted  move = "submitted"   // the application is in (or cannot be)
+	evDiscard    move = "discard"     // the cancel question said yes
+	evMenu       move = "menu"        // any step parks behind the menu
+	evCancel     move = "cancel"      // a draft step asks whether to discard
+	evSupport    move = "support"     // any step hands over to support
+	evBack       move = "back"        // stepDef.back
+	evRestart    move = "restart_ids" // identification failed: the merchant number again
 )
 
-// editable maps a summary Edit button to the step it opens.
-var editable = map[string]string{
-	"card": StepCard, "holder": StepHolder, "bank": StepBank, "branch": StepBranch, "phone": StepPhone,
-}
+// Prefixes of the moves named after a step.
+const (
+	evEditPrefix = "edit_"   // + an editable step: the summary's Edit button
+	evResumePfx  = "resume_" // + the step to resume
+)
 
-// editMoves adds the summary's Edit buttons to its moves.
-func editMoves(moves map[string]string) map[string]string {
-	for field, step := range editable {
-		moves[evEditPrefix+field] = step
-	}
-	return moves
-}
+// editMove opens step from the summary's Edit button.
+func editMove(step string) move { return move(evEditPrefix + step) }
+
+// resumeMove returns from a parking step to step.
+func resumeMove(step string) move { return move(evResumePfx + step) }
 
 // edited is the move back to the summary that every editable step has.
-func edited(moves map[string]string) map[string]string {
+func edited(moves map[move]string) map[move]string {
 	moves[evEdited] = StepSummary
 	return moves
 }
 
+// added are the steps added in their own files, each placed by its after
+// and before: a file step_<name>.go registers its step from init
+// (add(fooStep)), and nothing else names it. Written only by init.
+var added []func() stepDef
+
+// add registers a step added in its own file; call it from init.
+func add(step func() stepDef) { added = append(added, step) }
+
 // stepDefs is the dialog, one definition per step, in the order a
 // merchant meets them.
 func stepDefs() []stepDef {
-	return []stepDef{{
-		name:   StepMenu,
-		kind:   parking,
-		prompt: func(t *turn) { t.menu(false) },
-		text: func(t *turn, _ string) {
-			t.say(msgUseMenu, nil)
-			t.menu(false)
-		},
-		moves: map[string]string{evIdentify: StepMerchant, evChange: StepChecklist},
-	}, {
-		name:   StepMerchant,
-		kind:   identify,
-		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
-		text:   (*turn).merchantNo,
-		back:   StepMenu,
-		moves:  map[string]string{evMerchantOK: StepIDPhone},
-	}, {
-		name: StepIDPhone,
-		kind: identify,
-		prompt: func(t *turn) {
-			if t.in.NoContact {
-				t.say(msgAskPhoneTyped, nil)
-				return
-			}
-			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
-		},
-		text:  (*turn).idPhone,
-		back:  StepMerchant,
-		moves: map[string]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
-	}, {
-		name:   StepIDCode,
-		kind:   identify,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepIDPhone,
-		moves:  map[string]string{evBound: StepChecklist},
-	}, {
-		name:   StepChecklist,
-		kind:   draft,
-		prompt: func(t *turn) { t.checklist(false) },
-		button: (*turn).checklistButton,
-		onBack: (*turn).checklistBack,
-		moves:  map[string]string{evChecksDone: StepConsent},
-	}, {
-		name: StepConsent,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
-		},
-		button: (*turn).consentButton,
-		back:   StepChecklist,
-		moves:  map[string]string{evConsented: StepCard},
-	}, {
-		name: StepCard,
-		kind: draft,
-		prompt: func(t *turn) {
-			key := msgAskCard
-			if t.st.Company {
-				key = msgAskAccount
-			}
-			t.withCurrent(t.say(key, nil), maskedCard(t.st))
-		},
-		text:   (*turn).card,
-		button: (*turn).keepButton,
-		back:   StepConsent,
-		moves: edited(map[string]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
-			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
-	}, {
-		name: StepCardLuhn,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(t.st.Secrets.PendingCard)},
-				row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))
-		},
-		text:   (*turn).card,
-		button: (*turn).luhnButton,
-		back:   StepCard,
-		moves: edited(map[string]string{evCardOK: StepHolder, evCardRetry: StepCard,
-			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
-	}, {
-		name:   StepHolder,
-		kind:   draft,
-		prompt: (*turn).holderPrompt,
-		text:   (*turn).holder,
-		button: (*turn).holderButton,
-		back:   StepCard,
-		moves:  edited(map[string]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
-	}, {
-		name:   StepBank,
-		kind:   draft,
-		prompt: (*turn).bankPrompt,
-		text:   (*turn).bankName,
-		button: (*turn).bankButton,
-		back:   StepHolder,
-		moves:  edited(map[string]string{evBankOK: StepBranch}),
-	}, {
-		name: StepBranch,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.withCurrent(t.say(msgAskBranch, Arg{"Bank": t.bankLabel()}), t.st.Branch)
-		},
-		text:   (*turn).branch,
-		button: (*turn).keepButton,
-		back:   StepHolder,
-		// A company account, or a card the BIN does not tell, had the bank
-		// asked after the holder: /back goes to that question, not past it.
-		onBack: func(t *turn) bool {
-			if t.st.Editing || t.st.CardType != "" {
-				return false
-			}
-			if t.fire(evBackBank) {
-				t.prompt()
-			}
-			return true
-		},
-		moves: edited(map[string]string{evBranchOK: StepPhone, evBackBank: StepBank}),
-	}, {
-		name: StepPhone,
-		kind: draft,
-		prompt: func(t *turn) {
-			t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(t.st.Secrets.ReservedPhone))
-		},
-		text:   (*turn).reservedPhone,
-		button: (*turn).keepButton,
-		back:   StepBranch,
-		moves:  edited(map[string]string{evPhoneOK: StepSummary}),
-	}, {
-		name:   StepSummary,
-		kind:   draft,
-		prompt: (*turn).summary,
-		button: (*turn).summaryButton,
-		back:   StepPhone,
-		moves:  editMoves(map[string]string{evConfirm: StepVerify}),
-	}, {
-		name:   StepVerify,
-		kind:   draft,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepSummary,
-		moves:  map[string]string{evSubmitted: StepMenu},
-	}, {
-		name: StepCancel,
-		kind: parking,
-		prompt: func(t *turn) {
-			t.say(msgCancelConfirm, nil, row(btn(msgBtnDiscard, "cx:yes"), btn(msgBtnKeepGoing, "cx:no")))
-		},
-		button: (*turn).cancelButton,
-		back:   backResume,
-		moves:  map[string]string{evDiscard: StepMenu},
-	}, {
-		name:   StepSupport,
-		kind:   parking,
-		prompt: func(t *turn) { t.say(msgSupportRequested, nil, row(btn(msgBtnSupportBack, "sup:back"))) },
-		text: func(t *turn, _ string) {
-			t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
-		},
-		button: (*turn).supportButton,
-		back:   backResume,
-	}}
+	defs := []stepDef{
+		menuStep(),
+		merchantStep(),
+		idPhoneStep(),
+		idCodeStep(),
+		checklistStep(),
+		consentStep(),
+		cardStep(),
+		cardLuhnStep(),
+		holderStep(),
+		bankStep(),
+		branchStep(),
+		phoneStep(),
+		summaryStep(),
+		verifyStep(),
+		cancelStep(),
+		supportStep(),
+	}
+	for _, f := range added {
+		defs = splice(defs, f())
+	}
+	return defs
 }
 
-// AllSteps lists every step.
-var AllSteps = stepNames(stepDefs())
+// splice puts d into defs between d.after and d.before: right after
+// d.after in order, the moves of d.after that led to d.before now lead to
+// d, and d.before's /back returns to d.
+func splice(defs []stepDef, d stepDef) []stepDef {
+	at := len(defs)
+	for i := range defs {
+		e := &defs[i]
+		if e.name == d.after {
+			at = i + 1
+			moves := make(map[move]string, len(e.moves))
+			for m, dst := range e.moves {
+				if dst == d.before {
+					dst = d.name
+				}
+				moves[m] = dst
+			}
+			e.moves = moves
+		}
+		if e.name == d.before && e.back == d.after {
+			e.back = d.name
+		}
+	}
+	return slices.Insert(defs, at, d)
+}
+
+// Steps lists every step, in the order a merchant meets them.
+func Steps() []string { return stepNames(dialog()) }
+
+// dialog is the one set of step definitions for what needs it outside an
+// Engine (message ids, a state's TTL); never changed after init.
+var dialog = sync.OnceValue(stepDefs)
 
 func stepNames(defs []stepDef) []string {
 	names := make([]string, len(defs))
@@ -313,22 +242,26 @@ func transitions(defs []stepDef) fsm.Events {
 	var ev fsm.Events
 	for _, d := range defs {
 		for name, dst := range d.moves {
-			ev = append(ev, fsm.EventDesc{Name: name, Src: []string{d.name}, Dst: dst})
+			ev = append(ev, fsm.EventDesc{Name: string(name), Src: []string{d.name}, Dst: dst})
 		}
 		if d.back != "" && d.back != backResume {
-			ev = append(ev, fsm.EventDesc{Name: evBack, Src: []string{d.name}, Dst: d.back})
+			ev = append(ev, fsm.EventDesc{Name: string(evBack), Src: []string{d.name}, Dst: d.back})
 		}
 	}
+	// The summary's Edit buttons open the editable steps.
+	for _, s := range editableSteps(defs) {
+		ev = append(ev, fsm.EventDesc{Name: string(editMove(s)), Src: []string{StepSummary}, Dst: s})
+	}
 	ev = append(ev,
-		fsm.EventDesc{Name: evMenu, Src: without(all, StepMenu), Dst: StepMenu},
-		fsm.EventDesc{Name: evSupport, Src: without(all, StepSupport), Dst: StepSupport},
-		fsm.EventDesc{Name: evCancel, Src: append([]string{StepMenu, StepSupport}, stepsOf(defs, draft)...), Dst: StepCancel},
+		fsm.EventDesc{Name: string(evMenu), Src: without(all, StepMenu), Dst: StepMenu},
+		fsm.EventDesc{Name: string(evSupport), Src: without(all, StepSupport), Dst: StepSupport},
+		fsm.EventDesc{Name: string(evCancel), Src: append([]string{StepMenu, StepSupport}, stepsOf(defs, draft)...), Dst: StepCancel},
 	)
 	// The parking steps return to the step they interrupted.
 	for _, s := range resumable {
-		ev = append(ev, fsm.EventDesc{Name: evResumePfx + s, Src: without(parked, s), Dst: s})
+		ev = append(ev, fsm.EventDesc{Name: string(resumeMove(s)), Src: without(parked, s), Dst: s})
 	}
-	ev = append(ev, fsm.EventDesc{Name: evResumePfx + StepMenu, Src: without(parked, StepMenu), Dst: StepMenu})
+	ev = append(ev, fsm.EventDesc{Name: string(resumeMove(StepMenu)), Src: without(parked, StepMenu), Dst: StepMenu})
 	return ev
 }
 
@@ -340,4 +273,12 @@ func without(list []string, drop string) []string {
 		}
 	}
 	return out
+}
+
+// tick is the hand-off's mark of a step passed ("" when it is not).
+func tick(done bool) string {
+	if done {
+		return "✓"
+	}
+	return ""
 }

@@ -2,12 +2,9 @@ package dialogs
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // Message ids of the hand-off. The ones an adapter renders for the support
@@ -79,8 +76,19 @@ const (
 // conversation with the merchant (Arg: the agent's first name).
 const EventAgentOpen = "agent_open"
 
-// Templates maps the short names agents type (/t letter) to the templates.
-var Templates = map[string]MsgID{"letter": MsgTplLetter, "30days": MsgTplThirty, "hotline": MsgTplHotline}
+// Template is the prepared answer an agent names with /t (letter, 30days,
+// hotline); ok is false for a name that is none.
+func Template(name string) (key MsgID, ok bool) {
+	switch name {
+	case "letter":
+		return MsgTplLetter, true
+	case "30days":
+		return MsgTplThirty, true
+	case "hotline":
+		return MsgTplHotline, true
+	}
+	return "", false
+}
 
 func supportIDs() []MsgID {
 	return []MsgID{msgSupportNone, msgHotlineDefault, msgRefusedNoDesk, msgSupportConnected, msgSupportHoursIn, msgSupportHoursOut, msgSupportOffer,
@@ -290,17 +298,11 @@ func (t *turn) handOffInfo(stuck bool) *HandOffInfo {
 			info.Answers = append(info.Answers, Answer{Step: step, Value: value})
 		}
 	}
-	if st.Consent || step == StepConsent { // the checklist is confirmed in one tap
-		add(StepChecklist, "✓")
+	for _, d := range t.fields {
+		if d.field.handoff != nil {
+			add(d.name, d.field.handoff(st, step))
+		}
 	}
-	if st.Consent {
-		add(StepConsent, "✓")
-	}
-	add(StepCard, maskedCard(st))
-	add(StepHolder, st.Holder)
-	add(StepBank, st.BankName)
-	add(StepBranch, st.Branch)
-	add(StepPhone, parse.MaskPhone(st.Secrets.ReservedPhone))
 	return info
 }
 
@@ -340,7 +342,7 @@ func (t *turn) handBack() {
 	if ret == "" {
 		ret = StepMenu
 	}
-	if !t.fire(evResumePfx + ret) {
+	if !t.fire(resumeMove(ret)) {
 		return
 	}
 	st.Ret = ""
@@ -390,7 +392,7 @@ func (t *turn) afterSupport(before State) {
 	if t.atDoor {
 		return // not an answer: neither counted nor a reason to count again
 	}
-	if t.in.Kind != InText || st.Step != before.Step || !slices.Contains(typedSteps, st.Step) ||
+	if t.in.Kind != InText || st.Step != before.Step || !t.def().typed ||
 		stalenessKey(*st) != stalenessKey(before) || asksWhatNext(strings.TrimSpace(t.in.Text)) {
 		if t.in.Kind == InText || st.Step != before.Step {
 			st.Fails = 0
@@ -426,10 +428,6 @@ func (t *turn) offersSupport() bool {
 	}
 	return false
 }
-
-// typedSteps take a typed answer; a refused one counts towards the offer.
-var typedSteps = []string{StepMerchant, StepIDPhone, StepIDCode, StepCard, StepHolder, StepBank,
-	StepBranch, StepPhone, StepVerify}
 
 // agentOpened is EventAgentOpen: an agent started a conversation, so the
 // chat is handed off as if the merchant had asked.

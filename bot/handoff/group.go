@@ -459,7 +459,7 @@ func (d *Desk) agentEdit(ctx context.Context, m *models.Message) error {
 // template sends a prepared answer in the merchant's language; /t alone
 // lists them.
 func (d *Desk) template(ctx context.Context, chat int64, c conv, m *models.Message, name string) error {
-	key, ok := dialogs.Templates[strings.ToLower(name)]
+	key, ok := dialogs.Template(strings.ToLower(name))
 	if !ok {
 		return d.say(ctx, chat, c.Thread, d.text(d.lang, dialogs.MsgHOTemplates, nil), m.ID)
 	}

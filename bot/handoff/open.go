@@ -201,7 +201,7 @@ func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, re
 }
 
 func stepOrMenu(s string) string {
-	if s == "" || !slices.Contains(dialogs.AllSteps, s) {
+	if s == "" || !slices.Contains(dialogs.Steps(), s) {
 		return dialogs.StepMenu
 	}
 	return s

@@ -1,0 +1,196 @@
+package dialogs
+
+import (
+	"errors"
+	"time"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
+)
+
+// idCodeStep is the step StepIDCode.
+func idCodeStep() stepDef {
+	return stepDef{
+		name:   StepIDCode,
+		kind:   identify,
+		prompt: (*turn).codePrompt,
+		text:   (*turn).code,
+		button: (*turn).codeButton,
+		back:   StepIDPhone,
+		moves:  map[move]string{evBound: StepChecklist},
+		typed:  true,
+	}
+}
+
+func (t *turn) codeMerchant() string {
+	if t.st.Step == StepIDCode {
+		return t.st.PendingNo
+	}
+	return t.st.MerchantNo
+}
+
+func (t *turn) codePrompt() {
+	if t.st.Step == StepVerify && t.st.Verified {
+		t.say(msgSubmitRetry, nil, row(btn(msgBtnRetry, "sub:retry")))
+		return
+	}
+	if !t.st.CodePending {
+		t.say(msgCodeNeeded, Arg{"Phone": t.st.PhoneOnFile}, row(btn(msgBtnResend, "code:resend")))
+		return
+	}
+	t.codeSent(msgCodeSent)
+}
+
+// codeSent says a code is on its way. Two messages: the warning stands on
+// its own, and the first, without buttons, lets Telegram take the
+// share-contact keyboard away.
+func (t *turn) codeSent(key MsgID) {
+	t.say(key, Arg{"Phone": t.st.PhoneOnFile})
+	t.say(msgCodeWarning, nil, row(btn(msgBtnResend, "code:resend")))
+}
+
+func (t *turn) code(text string) {
+	st := t.st
+	if st.Step == StepVerify && st.Verified {
+		t.codePrompt()
+		return
+	}
+	code, ok := t.single(parse.FindCode, text, msgWhatCode, func() { t.say(msgCodeFormat, nil) })
+	if !ok {
+		return
+	}
+	if st.CodeAttempts >= MaxCodeAttempts {
+		t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
+		return
+	}
+	if !st.CodePending {
+		// No code is out to check: say how to get one.
+		if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
+			t.say(msgCodeWaitFirst, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		} else {
+			t.codePrompt()
+		}
+		return
+	}
+	err := t.backend.CheckCode(t.ctx, t.codeMerchant(), code)
+	switch {
+	case errors.Is(err, backend.ErrWrongCode):
+		st.CodeAttempts++
+		switch left := MaxCodeAttempts - st.CodeAttempts; {
+		case left == 1:
+			t.say(msgCodeWrongLast, nil)
+		case left > 1:
+			t.say(msgCodeWrong, Arg{"Left": left})
+		default:
+			st.CodePending = false
+			t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
+		}
+		return
+	case errors.Is(err, backend.ErrCodeExpired):
+		st.CodePending = false
+		t.say(msgCodeExpired, nil, row(btn(msgBtnResend, "code:resend")))
+		return
+	case err != nil:
+		t.backendError("check code", err)
+		return
+	}
+	st.CodeAttempts, st.CodePending, st.ProvedAt = 0, false, t.now()
+	if st.Step == StepIDCode {
+		m, err := t.backend.Merchant(t.ctx, st.PendingNo)
+		if err != nil {
+			t.backendError("merchant", err)
+			return
+		}
+		t.bind(m)
+		return
+	}
+	st.Verified = true
+	t.submit()
+}
+
+func (t *turn) codeButton(kind, arg string) bool {
+	switch {
+	case kind == "code" && arg == "resend" && !(t.st.Step == StepVerify && t.st.Verified):
+		t.resend()
+	case kind == "sub" && arg == "retry" && t.st.Step == StepVerify && t.st.Verified:
+		t.submit()
+	default:
+		return false
+	}
+	return true
+}
+
+func (t *turn) resend() {
+	st := t.st
+	if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
+		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		return
+	}
+	err := t.backend.SendCode(t.ctx, t.codeMerchant())
+	switch {
+	case errors.Is(err, backend.ErrCodeTooSoon):
+		t.tooSoon(err)
+		return
+	case err != nil:
+		t.backendError("send code", err)
+		return
+	}
+	// The first code of this step (after a wait) is "sent", a later one
+	// "a new code"; both carry the warning.
+	key := msgCodeSent
+	if st.CodePending {
+		key = msgCodeResent
+	}
+	st.CodeSentAt, st.CodeAttempts, st.CodePending = t.now(), 0, true
+	t.codeSent(key)
+}
+
+// sendCode sends a code to merchant no's phone on file and moves on with
+// event to the step that asks for it. A code sent less than a minute ago
+// is still valid: the merchant is told when they can ask for another.
+func (t *turn) sendCode(no string, event move) {
+	st := t.st
+	err := t.backend.SendCode(t.ctx, no)
+	if err != nil && !errors.Is(err, backend.ErrCodeTooSoon) {
+		t.backendError("send code", err)
+		return
+	}
+	st.Verified = false
+	if !t.fire(event) {
+		return
+	}
+	if err != nil {
+		if st.CodePending {
+			// The code sent moments ago (before a /back) still works:
+			// no reason to wait for another.
+			t.codePrompt()
+			return
+		}
+		t.tooSoon(err) // the code out, if any, keeps its tries used
+		return
+	}
+	st.CodeSentAt, st.CodePending, st.CodeAttempts = t.now(), true, 0
+	t.prompt()
+}
+
+// tooSoon answers an acquirer that refused a new code for now: the
+// merchant learns how long to wait, counted by the acquirer's clock.
+func (t *turn) tooSoon(err error) {
+	st := t.st
+	wait, ok := backend.RetryAfter(err)
+	if ok {
+		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
+	}
+	if wait > CodeResendAfter {
+		// Not the minute between two codes: the acquirer paused codes for
+		// this phone (too many wrong ones). Say so, in minutes.
+		t.say(msgCodePaused, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)},
+			row(btn(msgBtnResend, "code:resend")))
+		return
+	}
+	key := msgCodeWait
+	if !st.CodePending {
+		key = msgCodeWaitFirst
+	}
+	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+}

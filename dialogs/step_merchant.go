@@ -1,0 +1,47 @@
+package dialogs
+
+import (
+	"time"
+
+	"github.com/merchantbot/merchantbot/dialogs/parse"
+)
+
+// merchantStep is the step StepMerchant.
+func merchantStep() stepDef {
+	return stepDef{
+		name:   StepMerchant,
+		kind:   identify,
+		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
+		text:   (*turn).merchantNo,
+		back:   StepMenu,
+		moves:  map[move]string{evMerchantOK: StepIDPhone},
+		typed:  true,
+	}
+}
+
+func (t *turn) merchantNo(text string) {
+	if t.lookupsSpent() {
+		return
+	}
+	no, ok := t.single(parse.FindMerchantNo, text, msgWhatMerchantNo, func() { t.say(msgMerchantNoInvalid, nil) })
+	if !ok {
+		return
+	}
+	t.st.PendingNo = no
+	if t.fire(evMerchantOK) {
+		t.prompt()
+	}
+}
+
+// lookupsSpent answers a chat that used up its identification attempts.
+func (t *turn) lookupsSpent() bool {
+	st := t.st
+	if st.LookupFails > 0 && t.now().Sub(st.LookupSince) >= LookupWindow {
+		st.LookupFails, st.LookupSince = 0, time.Time{}
+	}
+	if st.LookupFails < MaxLookups {
+		return false
+	}
+	t.say(msgLookupsSpent, nil, row(btn(msgBtnSupport, "m:support")))
+	return true
+}
