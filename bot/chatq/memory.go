@@ -281,7 +281,7 @@ func (m *Memory) Commit(_ context.Context, cl *Claim, t Turn, outboxToken string
 	defer m.mu.Unlock()
 	now := time.Now()
 	c := m.chat(cl.Chat)
-	if c.lock.heldBy(now) != cl.Token {
+	if h := c.lock.heldBy(now); h == "" || h != cl.Token {
 		return Committed{}, ErrLockLost
 	}
 	for i, e := range c.q {
@@ -586,7 +586,7 @@ func (m *Memory) Renew(_ context.Context, leases []LeaseRef) []error {
 		if l.Outbox {
 			lock = c.outLock
 		}
-		if lock.heldBy(now) != l.Token {
+		if h := lock.heldBy(now); h == "" || h != l.Token {
 			errs[i] = ErrLeaseLost
 			continue
 		}
