@@ -160,10 +160,15 @@ type Bot struct {
 
 	tokenGone tokenWatch // Telegram refused the token (token.go)
 	now       func() time.Time
+	noContact bool // WithoutContactButton
 }
 
 // Option configures a Bot.
 type Option func(*Bot)
+
+// WithoutContactButton says the client has no share-contact button (the
+// console): the dialog asks for the phone to be typed.
+func WithoutContactButton() Option { return func(b *Bot) { b.noContact = true } }
 
 // WithClock sets the clock the sender reads the quiet hours on (tests).
 func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
