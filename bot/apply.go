@@ -65,6 +65,8 @@ func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []
 	default:
 		return nil
 	}
+	// A client that just shared a contact has the button to share one.
+	in.NoContact = b.noContact && in.Kind != dialogs.InContact
 	out := b.runDialog(ctx, st, in)
 	b.log.Debug("update applied", "update_id", u.ID, "chat_id", u.chat, "input", inputKind(in.Kind),
 		"replies", len(out.Replies), "effects", len(out.Effects), "stale", out.Stale)
@@ -118,7 +120,7 @@ func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev 
 	if ev.Name == dialogs.EventHandBack {
 		b.metrics.HandBack()
 	}
-	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg})
+	out := b.runDialog(ctx, st, dialogs.Input{Kind: dialogs.InEvent, Text: ev.Name, Arg: ev.Arg, NoContact: b.noContact})
 	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
 	if tag := notificationTag(ev); tag != "" {
 		// Said on the bot's own account: after the merchant's replies, and

@@ -111,7 +111,7 @@ type Bot struct {
 	client    *http.Client
 	api       api
 	engine    Engine
-	q         *chatq.Redis
+	q         ChatStore
 	cipher    *store.Cipher
 	send      Sender
 	render    *dialogs.Renderer
@@ -160,10 +160,15 @@ type Bot struct {
 
 	tokenGone tokenWatch // Telegram refused the token (token.go)
 	now       func() time.Time
+	noContact bool // WithoutContactButton
 }
 
 // Option configures a Bot.
 type Option func(*Bot)
+
+// WithoutContactButton says the client has no share-contact button (the
+// console): the dialog asks for the phone to be typed.
+func WithoutContactButton() Option { return func(b *Bot) { b.noContact = true } }
 
 // WithClock sets the clock the sender reads the quiet hours on (tests).
 func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }
@@ -306,7 +311,7 @@ func WithStartRetry(min, max, patience time.Duration) Option {
 // New returns a Bot for token that applies merchant inputs with engine,
 // keeps each chat's queue, state and outbox in q (the state sealed with
 // cipher), renders replies from catalog and makes every call through send.
-func New(token string, engine Engine, catalog *locales.Catalog, q *chatq.Redis, cipher *store.Cipher, send Sender, opts ...Option) (*Bot, error) {
+func New(token string, engine Engine, catalog *locales.Catalog, q ChatStore, cipher *store.Cipher, send Sender, opts ...Option) (*Bot, error) {
 	b := &Bot{
 		token:         token,
 		serverURL:     "https://api.telegram.org",

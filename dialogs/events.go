@@ -15,6 +15,11 @@ func (t *turn) event(name, arg string) {
 		t.handBack()
 	case EventAgentOpen:
 		t.agentOpened()
+	case EventResume:
+		if t.st.Step != "" && t.st.Step != StepMenu {
+			t.say(msgResumed, nil)
+			t.prompt()
+		}
 	default:
 		t.log.Warn("unknown dialog event ignored", "event", name)
 	}

@@ -168,9 +168,6 @@ const (
 	MsgStoreDown      MsgID = "store_down"      // the update could not be stored yet (Redis away); it will be
 	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
 	MsgStaleButton    MsgID = "stale_button"    // a stale, forged or foreign button
-	// MsgConsoleBusy: the console found its chat locked (by a process
-	// killed moments ago); nothing changed, send again.
-	MsgConsoleBusy MsgID = "console_busy"
 )
 
 // DynamicIDs lists the message ids the dialog builds at run time.

@@ -45,6 +45,10 @@ const (
 	// quiet hours began (Reply.Quiet) and dropped it: the dialog owes the
 	// merchant that reminder again, in the morning.
 	EventRemindLater = "remind_later"
+	// EventResume: a terminal came back to the chat (the console started
+	// again on its Redis): the dialog says where the merchant was and asks
+	// that question again, so its buttons work.
+	EventResume = "resume"
 )
 
 // Input is one thing the merchant did.

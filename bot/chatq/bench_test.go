@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
@@ -57,4 +60,12 @@ func BenchmarkTurn(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(queueTrips)/float64(b.N), "intake+commit-rtt/op")
 	b.ReportMetric(float64(sentTrips)/float64(len(calls)*b.N), "mark-rtt/msg")
+}
+
+func testQueue(t testing.TB) (*chatq.Redis, *redis.Client, string) {
+	t.Helper()
+	rdb, prefix := redistest.New(t)
+	q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(2*time.Second))
+	require.NoError(t, q.Preload(context.Background()))
+	return q, rdb, prefix
 }

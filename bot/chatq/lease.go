@@ -34,14 +34,31 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 return 1
 `
 
+// LeaseRef names a lease for its store: the chat lock or the outbox
+// lease of Chat, held under Token.
+type LeaseRef struct {
+	Chat   int64
+	Outbox bool
+	Token  string
+}
+
+// Renewer is a store whose leases a Keeper renews (Redis, Memory).
+type Renewer interface {
+	// LockTTL is how long a lease lives unrenewed.
+	LockTTL() time.Duration
+	// Renew extends each lease by LockTTL and marks its chat to be looked
+	// at again when that runs out. errs[i] is nil when leases[i] was
+	// renewed, ErrLeaseLost when another holder has it (or nobody), and
+	// another error when the store could not be asked.
+	Renew(ctx context.Context, leases []LeaseRef) (errs []error)
+}
+
 // Lease is a chat lock or an outbox lease this process holds, kept alive
 // by a Keeper until Stop. A nil *Lease is always held (a call made outside
 // any lease).
 type Lease struct {
 	k      *Keeper
-	key    string
-	chat   int64
-	token  string
+	ref    LeaseRef
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
@@ -100,7 +117,7 @@ func (l *Lease) lose() {
 // quarter of the lease's lifetime, for all of them, and none while nothing
 // is held (its goroutine ends then). Safe for concurrent use.
 type Keeper struct {
-	q      *Redis
+	q      Renewer
 	ttl    time.Duration
 	every  time.Duration
 	margin time.Duration
@@ -112,12 +129,13 @@ type Keeper struct {
 }
 
 // NewKeeper returns the keeper of leases taken from q.
-func NewKeeper(q *Redis) *Keeper {
+func NewKeeper(q Renewer) *Keeper {
+	ttl := q.LockTTL()
 	return &Keeper{
 		q:      q,
-		ttl:    q.lockTTL,
-		every:  q.lockTTL / 4,
-		margin: q.lockTTL / 4,
+		ttl:    ttl,
+		every:  ttl / 4,
+		margin: ttl / 4,
 		held:   map[*Lease]struct{}{},
 	}
 }
@@ -125,19 +143,19 @@ func NewKeeper(q *Redis) *Keeper {
 // HoldChat keeps c's chat lock (taken by Claim or AddUpdates at about
 // since) until Stop; c.Lease is set to it.
 func (k *Keeper) HoldChat(c *Claim, since time.Time) *Lease {
-	c.Lease = k.hold(k.q.key(c.Chat, "l"), c.Chat, c.Token, since)
+	c.Lease = k.hold(LeaseRef{Chat: c.Chat, Token: c.Token}, since)
 	return c.Lease
 }
 
 // HoldOutbox keeps chat's outbox lease, won under token at about since (by
 // ClaimOutbox or Commit), until Stop.
 func (k *Keeper) HoldOutbox(chat int64, token string, since time.Time) *Lease {
-	return k.hold(k.q.key(chat, "ol"), chat, token, since)
+	return k.hold(LeaseRef{Chat: chat, Outbox: true, Token: token}, since)
 }
 
-func (k *Keeper) hold(key string, chat int64, token string, since time.Time) *Lease {
+func (k *Keeper) hold(ref LeaseRef, since time.Time) *Lease {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	l := &Lease{k: k, key: key, chat: chat, token: token, ctx: ctx, cancel: cancel}
+	l := &Lease{k: k, ref: ref, ctx: ctx, cancel: cancel}
 	l.renewed(since)
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -201,24 +219,21 @@ func (k *Keeper) run() {
 }
 
 // renewAll renews leases in one round trip. A lease found taken is lost; a
-// lease Redis could not be asked about stays held until its time is up.
+// lease the store could not be asked about stays held until its time is up.
 func (k *Keeper) renewAll(leases []*Lease) {
 	sent := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), k.every)
 	defer cancel()
-	cmds, err := k.pipeRenew(ctx, leases)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// Redis restarted (or was flushed) since the script was loaded.
-		if k.q.renew.Load(ctx, k.q.rdb).Err() == nil {
-			sent = time.Now()
-			cmds, _ = k.pipeRenew(ctx, leases)
-		}
-	}
+	refs := make([]LeaseRef, len(leases))
 	for i, l := range leases {
-		switch n, err := cmds[i].Int64(); {
-		case err == nil && n == 1:
-			l.renewed(sent)
+		refs[i] = l.ref
+	}
+	errs := k.q.Renew(ctx, refs)
+	for i, l := range leases {
+		switch err := errs[i]; {
 		case err == nil:
+			l.renewed(sent)
+		case errors.Is(err, ErrLeaseLost):
 			l.lose()
 		case !l.Held():
 			l.lose() // unrenewed for too long: someone may hold it now
@@ -226,13 +241,38 @@ func (k *Keeper) renewAll(leases []*Lease) {
 	}
 }
 
-func (k *Keeper) pipeRenew(ctx context.Context, leases []*Lease) ([]*redis.Cmd, error) {
-	pipe := k.q.rdb.Pipeline()
+// Renew renews leases in one pipelined round trip (Renewer).
+func (r *Redis) Renew(ctx context.Context, leases []LeaseRef) []error {
+	cmds, err := r.pipeRenew(ctx, leases)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis restarted (or was flushed) since the script was loaded.
+		if r.renew.Load(ctx, r.rdb).Err() == nil {
+			cmds, _ = r.pipeRenew(ctx, leases)
+		}
+	}
+	errs := make([]error, len(leases))
+	for i := range leases {
+		switch n, err := cmds[i].Int64(); {
+		case err != nil:
+			errs[i] = err
+		case n != 1:
+			errs[i] = ErrLeaseLost
+		}
+	}
+	return errs
+}
+
+func (r *Redis) pipeRenew(ctx context.Context, leases []LeaseRef) ([]*redis.Cmd, error) {
+	pipe := r.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(leases))
-	recheck := ms(k.q.now().Add(k.ttl))
+	recheck := ms(r.now().Add(r.lockTTL))
 	for i, l := range leases {
-		cmds[i] = k.q.renew.EvalSha(ctx, pipe, []string{l.key, k.q.readyKey()},
-			l.token, k.ttl.Milliseconds(), strconv.FormatInt(l.chat, 10), recheck)
+		kind := "l"
+		if l.Outbox {
+			kind = "ol"
+		}
+		cmds[i] = r.renew.EvalSha(ctx, pipe, []string{r.key(l.Chat, kind), r.readyKey()},
+			l.Token, r.lockTTL.Milliseconds(), strconv.FormatInt(l.Chat, 10), recheck)
 	}
 	_, err := pipe.Exec(ctx)
 	return cmds, err

@@ -2,17 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
@@ -59,7 +64,8 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	var st dialogs.Store
+	var record consoleRecord = chatq.NewMemory()
+	resume := false
 	if url := getenv("REDIS_URL"); url != "" {
 		rdb, err := openRedis(ctx, url)
 		if err != nil {
@@ -70,9 +76,11 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 		if prefix == "" {
 			prefix = "mbconsole:" // never a Telegram chat's dialog of the same id
 		}
-		st = store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
-	} else {
-		st = store.NewMemory(cipher)
+		q := chatq.New(rdb, chatq.WithPrefix(prefix))
+		if err := q.Preload(ctx); err != nil {
+			return err
+		}
+		record, resume = q, true
 	}
 	catalog, err := locales.Load()
 	if err != nil {
@@ -92,10 +100,16 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	// A terminal has no support desk: asking for a person gives the hotline.
 	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithoutDesk(hotline))
-	c := newConsole(engine, st, catalog, *chat, *lang, stdout)
-	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
-	if err := c.resume(ctx); err != nil {
+	c, err := newConsole(ctx, engine, record, cipher, catalog, *chat, *lang, stdout, bot.WithLogger(log))
+	if err != nil {
 		return err
+	}
+	defer c.close()
+	fmt.Fprintln(stderr, "merchantbot console: type /start to begin, a number to press a button, Ctrl-D to quit.")
+	if resume {
+		if err := c.resume(ctx); err != nil {
+			return err
+		}
 	}
 	return c.loop(ctx, stdin)
 }
@@ -127,37 +141,61 @@ func dataCipher(getenv func(string) string, stderr io.Writer) (*store.Cipher, er
 	return store.NewCipher(key, old...)
 }
 
-// consoleLockWait is how long a console line waits for the chat's lock. It
-// is held only by a process that was killed mid-turn (until the lock runs
-// out) or another console on the same chat: a person at the terminal is
-// better told at once to try again than kept waiting in silence.
-const consoleLockWait = 2 * time.Second
+// consoleRecord is the chat record the console runs the pipeline on, and
+// what it reads to know a turn is over.
+type consoleRecord interface {
+	bot.ChatStore
+	QueueLen(ctx context.Context, chat int64) (int64, error)
+	OutboxLen(ctx context.Context, chat int64) (int64, error)
+}
 
-func newConsole(e *dialogs.Engine, st dialogs.Store, c *locales.Catalog, chat int64, lang string, out io.Writer) *console {
-	return &console{
-		engine: e,
-		store:  st,
-		runner: dialogs.NewRunner(st, e, consoleLockWait),
-		render: dialogs.NewRenderer(c, nil),
-		chat:   chat,
-		lang:   lang,
-		out:    out,
+// consoleToken stands in for a bot token: the console's Bot API is the
+// terminal, which asks for none.
+const consoleToken = "0:console"
+
+// consoleWebhook is where the console hands its updates to the bot.
+const consoleWebhook = "/telegram"
+
+// newConsole starts the pipeline merchants meet in Telegram — intake,
+// queue, turn, commit, outbox, sender — on record, with the terminal as
+// its Bot API.
+func newConsole(ctx context.Context, e bot.Engine, record consoleRecord, cipher *store.Cipher, catalog *locales.Catalog,
+	chat int64, lang string, out io.Writer, opts ...bot.Option) (*console, error) {
+	api := &terminalAPI{out: out, chat: chat}
+	opts = append([]bot.Option{
+		bot.WithHTTPClient(&http.Client{Transport: api}),
+		bot.WithoutContactButton(),
+	}, opts...)
+	b, err := bot.New(consoleToken, e, catalog, record, cipher, terminalSender{}, opts...)
+	if err != nil {
+		return nil, err
 	}
+	if err := b.Start(ctx); err != nil {
+		return nil, err
+	}
+	run, stop := context.WithCancel(context.WithoutCancel(ctx))
+	go b.Run(run)
+	c := &console{bot: b, record: record, api: api, hook: b.Handler(consoleWebhook, ""), chat: chat, lang: lang, stop: stop}
+	return c, nil
 }
 
 type console struct {
-	engine *dialogs.Engine
-	store  dialogs.Store
-	runner *dialogs.Runner
-	render *dialogs.Renderer
+	bot    *bot.Bot
+	record consoleRecord
+	api    *terminalAPI
+	hook   http.Handler
 	chat   int64
 	lang   string
-	out    io.Writer
+	stop   context.CancelFunc
+	update int64 // the last update id
+}
 
-	msgID   int
-	spoke   string           // the language of the bot's last answer
-	buttons []dialogs.Button // of the last message
-	seq     int
+// close stops the pipeline; what it did not finish stays in its record.
+func (c *console) close() {
+	c.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.bot.Drain(ctx)
 }
 
 func (c *console) loop(ctx context.Context, stdin io.Reader) error {
@@ -167,7 +205,7 @@ func (c *console) loop(ctx context.Context, stdin io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
-		if err := c.say(ctx, c.input(strings.TrimRight(sc.Text(), "\r"))); err != nil {
+		if err := c.say(ctx, strings.TrimRight(sc.Text(), "\r")); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -180,87 +218,123 @@ func (c *console) loop(ctx context.Context, stdin io.Reader) error {
 	return nil
 }
 
-// resume shows the question a saved dialog is at (after a restart with
-// Redis), so its buttons work again.
+// resume asks the dialog where a saved chat was (after a restart with
+// Redis), so its question and buttons show again.
 func (c *console) resume(ctx context.Context) error {
-	st, err := c.store.Load(ctx, c.chat)
-	if err != nil {
-		return fmt.Errorf("load state: %w", err)
+	if _, err := c.bot.Post(ctx, c.chat, "", dialogs.EventResume, ""); err != nil {
+		return fmt.Errorf("resume: %w", err)
 	}
-	if st != nil {
-		c.print(c.engine.Resume(ctx, st, true)) // a terminal shares no contact
-	}
-	return nil
+	return c.settle(ctx)
 }
 
-// say hands one merchant input to the dialog and prints the answer. A chat
-// locked by another process is not an error of the console: the line is
-// answered "busy, try again" and nothing is changed.
-func (c *console) say(ctx context.Context, in dialogs.Input) error {
-	out, err := c.runner.Handle(ctx, c.chat, 0, in)
-	if errors.Is(err, dialogs.ErrBusy) || errors.Is(err, dialogs.ErrLockLost) {
-		fmt.Fprintf(c.out, "%s\n\n", c.render.Text(c.lastLang(), dialogs.MsgConsoleBusy, nil))
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("handle message: %w", err)
-	}
-	c.print(out)
-	return nil
-}
-
-// lastLang is the language the bot last spoke, or the -lang of first contact.
-func (c *console) lastLang() string {
-	if c.spoke != "" {
-		return c.spoke
-	}
-	return c.lang
-}
-
-// input turns one line into what a Telegram client would have sent.
-func (c *console) input(line string) dialogs.Input {
-	c.msgID++
-	in := dialogs.Input{Kind: dialogs.InText, Text: line, MessageID: c.msgID, LanguageCode: c.lang, NoContact: true}
+// say turns one line into what a Telegram client would have sent: a
+// plain number presses that button of the last message ("000001" is a
+// code, not button 1); anything else is a message.
+func (c *console) say(ctx context.Context, line string) error {
 	trimmed := strings.TrimSpace(line)
-	if strings.HasPrefix(trimmed, "/") {
-		name, arg, _ := strings.Cut(trimmed[1:], " ")
-		name, _, _ = strings.Cut(name, "@")
-		in.Kind, in.Text, in.Arg = dialogs.InCommand, name, strings.TrimSpace(arg)
-		return in
+	if n, err := strconv.Atoi(trimmed); err == nil && strconv.Itoa(n) == trimmed {
+		if b, ok := c.api.button(n); ok {
+			return c.press(ctx, b)
+		}
 	}
-	// Only a plain number presses a button: "000001" is a code, not button 1.
-	if n, err := strconv.Atoi(trimmed); err == nil && strconv.Itoa(n) == trimmed && n >= 1 && n <= len(c.buttons) {
-		in.Kind, in.Data, in.Seq = dialogs.InButton, c.buttons[n-1].Data, c.seq
+	m := c.message()
+	m["text"] = line
+	if strings.HasPrefix(line, "/") {
+		word, _, _ := strings.Cut(line, " ")
+		m["entities"] = []map[string]any{{"type": "bot_command", "offset": 0, "length": utf16Len(word)}}
 	}
-	return in
+	return c.send(ctx, "message", m)
 }
 
-func (c *console) print(out dialogs.Outcome) {
-	if out.Lang != "" {
-		c.spoke = out.Lang
-	}
-	for _, e := range out.Effects {
-		switch e.Kind {
-		case dialogs.DeleteMessage:
-			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgMessageDeleted, nil))
-		case dialogs.HandOff, dialogs.Relay:
-			// No desk here: say so, rather than leave a relayed message unanswered.
-			fmt.Fprintf(c.out, "%s\n\n", c.render.Text(out.Lang, dialogs.MsgNoSupportDesk, nil))
-		}
-	}
-	for _, r := range out.Replies {
-		fmt.Fprintln(c.out, c.render.Reply(out.Lang, r))
-		c.buttons = c.buttons[:0]
-		for _, row := range r.Buttons {
-			for _, b := range row {
-				if b.RequestContact {
-					continue // a terminal cannot share a contact: the merchant types the phone
-				}
-				c.buttons = append(c.buttons, b)
-				fmt.Fprintf(c.out, "  [%d] %s\n", len(c.buttons), c.render.Button(out.Lang, b))
-			}
-		}
-		fmt.Fprintln(c.out)
-	}
-	c.seq = out.Seq
+// press is a tap on b.
+func (c *console) press(ctx context.Context, b terminalButton) error {
+	c.update++
+	return c.send(ctx, "callback_query", map[string]any{
+		"id":            strconv.FormatInt(c.update, 10),
+		"from":          c.from(),
+		"chat_instance": "console",
+		"data":          b.data,
+		"message":       map[string]any{"message_id": b.message, "date": 0, "chat": c.chatJSON()},
+	})
 }
+
+func (c *console) from() map[string]any {
+	return map[string]any{"id": c.chat, "is_bot": false, "first_name": "console", "language_code": c.lang}
+}
+
+func (c *console) chatJSON() map[string]any { return map[string]any{"id": c.chat, "type": "private"} }
+
+// message is a new message of the merchant, without its content.
+func (c *console) message() map[string]any {
+	return map[string]any{"message_id": c.api.nextMessage(), "date": 0, "chat": c.chatJSON(), "from": c.from()}
+}
+
+// send hands the update to the bot as Telegram would, and waits until the
+// bot applied it and printed what it said.
+func (c *console) send(ctx context.Context, kind string, v map[string]any) error {
+	if id := time.Now().UnixMilli(); id > c.update {
+		c.update = id // increasing across restarts: an applied id is never reused
+	} else {
+		c.update++
+	}
+	raw, err := json.Marshal(map[string]any{"update_id": c.update, kind: v})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, consoleWebhook, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	w := &consoleResponse{header: http.Header{}}
+	c.hook.ServeHTTP(w, req)
+	if w.code != 0 && w.code != http.StatusOK {
+		return fmt.Errorf("the bot refused the update: HTTP %d %s", w.code, w.body.String())
+	}
+	return c.settle(ctx)
+}
+
+// settle waits until the chat's queue and outbox are empty: every reply
+// was printed.
+func (c *console) settle(ctx context.Context) error {
+	for {
+		q, err := c.record.QueueLen(ctx, c.chat)
+		if err != nil {
+			return err
+		}
+		o, err := c.record.OutboxLen(ctx, c.chat)
+		if err != nil {
+			return err
+		}
+		if q == 0 && o == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
+
+// consoleResponse is the webhook's answer, read by send.
+type consoleResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (w *consoleResponse) Header() http.Header         { return w.header }
+func (w *consoleResponse) Write(p []byte) (int, error) { return w.body.Write(p) }
+func (w *consoleResponse) WriteHeader(code int)        { w.code = code }

@@ -35,6 +35,7 @@ var importRules = map[string][]string{
 	"internal/telegramtest":   nil,
 	"dialogs/store/redistest": nil,
 	"dialogs/store/storetest": {"dialogs", "dialogs/store"},
+	"bot/chatq/chatqtest":     {"bot/chatq", "bot/outbox"},
 	"dialogs/parse/leaktest":  nil,
 	"cmd/merchantbot-load":    {"internal/telegramtest", "locales", "dialogs/...", "backend/...", "bot/..."},
 }
@@ -47,6 +48,7 @@ var testOnly = map[string][]string{
 	"internal/telegramtest":   {"cmd/merchantbot-load"},
 	"dialogs/store/redistest": nil,
 	"dialogs/store/storetest": nil,
+	"bot/chatq/chatqtest":     nil,
 	"dialogs/parse/leaktest":  nil,
 	"cmd/merchantbot-load":    nil,
 }

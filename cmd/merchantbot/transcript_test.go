@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
@@ -112,18 +114,23 @@ func (h *harness) clock() time.Time {
 }
 
 func (h *harness) start() {
-	var st dialogs.Store = store.NewMemory(h.cipher, store.WithClock(h.clock))
+	if h.console != nil {
+		h.console.close() // the process before a restart
+	}
+	var record consoleRecord = chatq.NewMemory()
 	if h.redis {
 		// A new process, a new client; each is closed when the test ends.
 		h.rdb = redistest.Client(h.t)
-		st = store.NewRedis(h.rdb, h.cipher, store.WithPrefix(h.prefix), store.WithClock(h.clock))
+		record = chatq.New(h.rdb, chatq.WithPrefix(h.prefix))
 	}
 	e := dialogs.NewEngine(h.sandbox, h.bins, dialogs.WithClock(h.clock), dialogs.WithKeys(func() string {
 		h.keys++
 		return fmt.Sprintf("key-%d", h.keys)
 	}), dialogs.WithoutDesk("")) // as the console: no support desk there
-
-	h.console = newConsole(e, st, h.catalog, 42, h.lang, &h.out)
+	c, err := newConsole(context.Background(), e, record, h.cipher, h.catalog, 42, h.lang, &h.out, bot.WithClock(h.clock))
+	require.NoError(h.t, err)
+	h.t.Cleanup(c.close)
+	h.console = c
 }
 
 func playTranscript(t *testing.T, path string) {
@@ -159,7 +166,7 @@ func playTranscript(t *testing.T, path string) {
 				h.start()
 				started = true
 			}
-			require.NoError(t, h.console.say(ctx, h.console.input(s.input)), "input %q", s.input)
+			require.NoError(t, h.console.say(ctx, s.input), "input %q", s.input)
 		}
 		got := strings.Split(strings.TrimRight(h.out.String(), "\n"), "\n")
 		if h.out.Len() == 0 {
@@ -238,23 +245,33 @@ func (h *harness) directive(d string, started bool) bool {
 		n, err := strconv.Atoi(fields[1])
 		require.NoError(t, err)
 		c := h.console
-		if n < 1 || n > len(c.buttons) {
+		b, ok := c.api.button(n)
+		if !ok {
 			t.Errorf("@ double-tap %d: the last message has no button %d", n, n)
 			return false
 		}
-		in := dialogs.Input{Kind: dialogs.InButton, Data: c.buttons[n-1].Data, Seq: c.seq}
-		require.NoError(t, c.say(context.Background(), in))
-		require.NoError(t, c.say(context.Background(), in))
+		require.NoError(t, c.press(context.Background(), b))
+		require.NoError(t, c.press(context.Background(), b))
 		return true
 	case "photo", "sticker", "contact":
 		if !started {
 			h.start()
 		}
-		in := dialogs.Input{Kind: dialogs.InMedia, LanguageCode: h.lang}
-		if fields[0] == "contact" {
-			in = dialogs.Input{Kind: dialogs.InContact, Contact: &dialogs.Contact{Phone: fields[1], OwnedBySender: fields[2] == "own"}}
+		c := h.console
+		m := c.message()
+		switch fields[0] {
+		case "photo":
+			m["photo"] = []map[string]any{{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}}
+		case "sticker":
+			m["sticker"] = map[string]any{"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 512, "height": 512}
+		case "contact":
+			user := int64(7)
+			if fields[2] == "own" {
+				user = c.chat
+			}
+			m["contact"] = map[string]any{"phone_number": fields[1], "first_name": "m", "user_id": user}
 		}
-		require.NoError(t, h.console.say(context.Background(), in))
+		require.NoError(t, c.send(context.Background(), "message", m))
 		return true
 	default:
 		t.Fatalf("unknown directive %q", d)
