@@ -147,7 +147,7 @@ type Bot struct {
 	stopping atomic.Bool // no new entry is started
 	workers  *scheduler  // apply chats' queues
 	senders  *scheduler  // send chats' outboxes
-	handed   handoffs
+	handed   handovers
 	outage   outageNotices // merchants told their update waits for Redis
 	sweeping sync.Once
 
@@ -361,7 +361,7 @@ func configure(token string, opts []Option) *Bot {
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
 		sweepEvery:    500 * time.Millisecond,
-		handed:        handoffs{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
+		handed:        handovers{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,
 		startPatience: time.Minute,
@@ -388,7 +388,7 @@ func (b *Bot) newClient() (*tg.Bot, error) {
 		tg.WithHTTPClient(b.pollTimeout, b.client),
 		tg.WithSkipGetMe(),
 		tg.WithErrorsHandler(func(err error) {
-			b.log.Warn("telegram client", "err", scrub(err.Error(), b.token))
+			b.log.Warn("telegram client", "err", hideToken(err.Error(), b.token))
 		}),
 	)
 	if err != nil {
@@ -414,7 +414,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.username = me.Username
 	b.mu.Unlock()
 	if err := b.setCommands(ctx); err != nil {
-		b.log.Warn("set bot commands", "err", scrub(err.Error(), b.token))
+		b.log.Warn("set bot commands", "err", hideToken(err.Error(), b.token))
 	}
 	return nil
 }
@@ -429,7 +429,7 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 			return fmt.Errorf("getMe: %w", ctx.Err())
 		}
 		return fmt.Errorf("cannot reach the Bot API (getMe, %d attempts in %s: %s)",
-			attempts, b.startPatience, scrub(last.Error(), b.token))
+			attempts, b.startPatience, hideToken(last.Error(), b.token))
 	}
 	wait := b.startRetryMin
 	var last error
@@ -439,14 +439,14 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 		case err == nil:
 			return me, nil
 		case errors.Is(err, tg.ErrorUnauthorized) || errors.Is(err, tg.ErrorNotFound):
-			return nil, fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
+			return nil, fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, hideToken(err.Error(), b.token))
 		case patient.Err() != nil:
 			if last == nil {
 				last = err
 			}
 			return nil, gaveUp(attempt, last) // the call was cut short: report the one before
-		case !passing(err):
-			return nil, fmt.Errorf("cannot reach the Bot API (getMe: %s)", scrub(err.Error(), b.token))
+		case !transient(err):
+			return nil, fmt.Errorf("cannot reach the Bot API (getMe: %s)", hideToken(err.Error(), b.token))
 		}
 		last = err
 		delay := wait
@@ -454,7 +454,7 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 		if errors.As(err, &flood) && flood.RetryAfter > 0 {
 			delay = time.Duration(flood.RetryAfter) * time.Second
 		}
-		b.log.Warn("getMe failed, retrying", "attempt", attempt, "in", delay, "err", scrub(err.Error(), b.token))
+		b.log.Warn("getMe failed, retrying", "attempt", attempt, "in", delay, "err", hideToken(err.Error(), b.token))
 		timer := time.NewTimer(delay)
 		select {
 		case <-patient.Done():
@@ -466,10 +466,10 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 	}
 }
 
-// passing reports whether a failed Bot API call may succeed if made again:
+// transient reports whether a failed Bot API call may succeed if made again:
 // a 429, a 5xx, a broken connection or an unreadable answer (a proxy's HTML
 // error page) may; a request Telegram refuses (400, 403, 409) will not.
-func passing(err error) bool {
+func transient(err error) bool {
 	return !errors.Is(err, tg.ErrorBadRequest) && !errors.Is(err, tg.ErrorForbidden) &&
 		!errors.Is(err, tg.ErrorConflict)
 }
@@ -517,8 +517,8 @@ func (b *Bot) Drain(ctx context.Context) error {
 	return nil
 }
 
-// scrub removes the bot token from text that may quote a request URL.
-func scrub(text, token string) string {
+// hideToken removes the bot token from text that may quote a request URL.
+func hideToken(text, token string) string {
 	if token == "" {
 		return text
 	}

@@ -100,7 +100,7 @@ func (b *Bot) deleteUnstored(pending []chatq.Pending) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if _, err := b.do(ctx, p.Chat, c, nil); err != nil {
 				b.log.Warn("delete card message while Redis is out of reach", "chat_id", p.Chat,
-					"err", scrub(err.Error(), b.token))
+					"err", hideToken(err.Error(), b.token))
 			}
 			cancel()
 		}

@@ -194,7 +194,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 // retryAt, with a fresh context: the lock must go even on shutdown.
 func (b *Bot) release(c *chatq.Claim, retryAt time.Time) {
 	defer c.Lease.Stop()
-	_ = b.whileAway("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
+	_ = b.retryWhileRedisDown("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
 }
 
 func (b *Bot) retryWait(attempts int) time.Duration {
