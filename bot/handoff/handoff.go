@@ -47,7 +47,8 @@ type Poster interface {
 }
 
 // API is the few Bot API calls whose answer the desk needs at once
-// (*bot.Bot has them): the check at start, and who is an agent.
+// (the go-telegram/bot client of bot.NewClient has them): the check at
+// start, and who is an agent.
 type API interface {
 	GetMe(ctx context.Context) (*models.User, error)
 	GetChat(ctx context.Context, p *tg.GetChatParams) (*models.ChatFullInfo, error)

@@ -21,7 +21,7 @@ import (
 type Kind int
 
 const (
-	// Budgeted is anything that posts into a chat (sendMessage, sendPhoto, editMessageText...):
+	// Budgeted is anything that posts into a chat (sendMessage, copyMessage, editMessageText...):
 	// it takes a token from the global budget and from the chat's or group's budget.
 	Budgeted Kind = iota
 	// Unlimited calls (answerCallbackQuery, deleteMessage, setMyCommands...) are not
