@@ -75,9 +75,11 @@ const (
 	StatusEffective Status = "effective"    // 已生效: the first payout went to the new card
 )
 
-// Statuses lists every status in the order an application walks them
+// Statuses returns every status, a fresh slice, in the order an application walks them
 // (approved and rejected are alternatives).
-var Statuses = []Status{StatusSubmitted, StatusReview, StatusApproved, StatusRejected, StatusEffective}
+func Statuses() []Status {
+	return []Status{StatusSubmitted, StatusReview, StatusApproved, StatusRejected, StatusEffective}
+}
 
 // Pending reports a status that blocks a new change: the acquirer takes one
 // change at a time until it is effective or rejected.
@@ -112,8 +114,8 @@ const (
 	ReasonTooSoon      = "change_within_30_days"
 )
 
-// Reasons lists the rejection codes this version knows.
-var Reasons = []string{ReasonNameMismatch, ReasonCreditCard, ReasonTooSoon}
+// Reasons returns the rejection codes this version knows, a fresh slice.
+func Reasons() []string { return []string{ReasonNameMismatch, ReasonCreditCard, ReasonTooSoon} }
 
 // StatusChange is one step of an application's history.
 type StatusChange struct {

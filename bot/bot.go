@@ -124,7 +124,7 @@ type Bot struct {
 	desk      Desk
 	metrics   Metrics
 	deskTags  string  // the tag prefix of the desk's calls
-	client2   *tg.Bot // the same client as api, for Telegram()
+	writer    *Writer // adds events and calls from outside a turn (Post, Enqueue)
 	// crashAfterCommit, a test's crash hook, stops a worker right after a
 	// commit as kill -9 would, with nothing sent and nothing released.
 	crashAfterCommit func(chat int64) bool
@@ -147,7 +147,7 @@ type Bot struct {
 	stopping atomic.Bool // no new entry is started
 	workers  *scheduler  // apply chats' queues
 	senders  *scheduler  // send chats' outboxes
-	handed   handoffs
+	handed   handovers
 	outage   outageNotices // merchants told their update waits for Redis
 	sweeping sync.Once
 
@@ -247,13 +247,17 @@ func WithMaxTurn(d time.Duration) Option {
 	}
 }
 
-// AttachDesk attaches the support desk in the forum supergroup group,
-// whose calls carry tags starting with tagPrefix. Call it before Start: the
-// desk is made with the Bot (its outbox and poster), so it cannot be an
-// option of New.
-func (b *Bot) AttachDesk(d Desk, group int64, tagPrefix string) {
-	b.desk, b.supportChat, b.deskTags = d, group, tagPrefix
+// WithDesk hands the Bot the support desk in the forum supergroup group,
+// whose calls carry tags starting with tagPrefix. The desk is built before
+// the Bot, over the same Writer (WithWriter) and client (NewClient).
+func WithDesk(d Desk, group int64, tagPrefix string) Option {
+	return func(b *Bot) { b.desk, b.supportChat, b.deskTags = d, group, tagPrefix }
 }
+
+// WithWriter sets the Writer the desk and the notifier write through, so
+// that this Bot takes up at once what they add; by default the Bot makes
+// its own over q and cipher.
+func WithWriter(w *Writer) Option { return func(b *Bot) { b.writer = w } }
 
 // WithMetrics reports the pipeline's work to m (bot/metrics).
 func WithMetrics(m Metrics) Option {
@@ -312,14 +316,45 @@ func WithStartRetry(min, max, patience time.Duration) Option {
 // keeps each chat's queue, state and outbox in q (the state sealed with
 // cipher), renders replies from catalog and makes every call through send.
 func New(token string, engine Engine, catalog *locales.Catalog, q ChatStore, cipher *store.Cipher, send Sender, opts ...Option) (*Bot, error) {
+	b := configure(token, opts)
+	b.engine, b.q, b.cipher, b.send, b.catalog = engine, q, cipher, send, catalog
+	// Templates hold no HTML, so the whole rendered text is escaped once,
+	// merchant input included; the Renderer must not escape it again.
+	b.render = dialogs.NewRenderer(catalog, nil)
+	if b.callbackKey == nil {
+		b.callbackKey = []byte(token)
+	}
+	b.codec = newCallbackCodec(b.callbackKey, b.callbackOld...)
+	client, err := b.newClient()
+	if err != nil {
+		return nil, err
+	}
+	b.api = client
+	b.leases = chatq.NewKeeper(q)
+	b.work, b.endWork = context.WithCancel(context.Background())
+	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
+	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
+	if b.writer == nil {
+		b.writer = NewWriter(q, cipher)
+	}
+	b.writer.bell.Store(&doorbell{takeOver: b.takeOver, apply: b.workers.kick, send: b.senders.kick})
+	return b, nil
+}
+
+// NewClient returns a Bot API client for token made as New makes the Bot's
+// own (WithServerURL, WithHTTPClient, WithPollTimeout, WithLogger; other
+// options are ignored), for the calls whose answer is needed at once (the
+// support desk's check and topics). Everything said to a chat goes
+// through the outbox.
+func NewClient(token string, opts ...Option) (*tg.Bot, error) {
+	return configure(token, opts).newClient()
+}
+
+// configure returns a Bot with the defaults and opts applied.
+func configure(token string, opts []Option) *Bot {
 	b := &Bot{
 		token:         token,
 		serverURL:     "https://api.telegram.org",
-		engine:        engine,
-		q:             q,
-		cipher:        cipher,
-		send:          send,
-		catalog:       catalog,
 		log:           slog.New(slog.DiscardHandler),
 		results:       map[string]ResultHandler{},
 		metrics:       noMetrics{},
@@ -331,7 +366,7 @@ func New(token string, engine Engine, catalog *locales.Catalog, q ChatStore, cip
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
 		sweepEvery:    500 * time.Millisecond,
-		handed:        handoffs{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
+		handed:        handovers{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,
 		startPatience: time.Minute,
@@ -348,31 +383,23 @@ func New(token string, engine Engine, catalog *locales.Catalog, q ChatStore, cip
 		t.MaxIdleConnsPerHost = 64
 		b.client = &http.Client{Timeout: b.pollTimeout + 15*time.Second, Transport: wholeBody{next: t}}
 	}
-	// Templates hold no HTML, so the whole rendered text is escaped once,
-	// merchant input included; the Renderer must not escape it again.
-	b.render = dialogs.NewRenderer(catalog, nil)
-	if b.callbackKey == nil {
-		b.callbackKey = []byte(token)
-	}
-	b.codec = newCallbackCodec(b.callbackKey, b.callbackOld...)
-	client, err := tg.New(token,
+	return b
+}
+
+// newClient makes the go-telegram/bot client of b's settings.
+func (b *Bot) newClient() (*tg.Bot, error) {
+	client, err := tg.New(b.token,
 		tg.WithServerURL(b.serverURL),
 		tg.WithHTTPClient(b.pollTimeout, b.client),
 		tg.WithSkipGetMe(),
 		tg.WithErrorsHandler(func(err error) {
-			b.log.Warn("telegram client", "err", scrub(err.Error(), token))
+			b.log.Warn("telegram client", "err", hideToken(err.Error(), b.token))
 		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("telegram client: %w", err)
 	}
-	b.api = client
-	b.client2 = client
-	b.leases = chatq.NewKeeper(q)
-	b.work, b.endWork = context.WithCancel(context.Background())
-	b.workers = newScheduler(b.work, b.workerSlots, b.applyQueue)
-	b.senders = newScheduler(b.work, b.workerSlots, b.sendOutbox)
-	return b, nil
+	return client, nil
 }
 
 // ErrTokenRejected means Telegram does not know the bot token.
@@ -392,7 +419,7 @@ func (b *Bot) Start(ctx context.Context) error {
 	b.username = me.Username
 	b.mu.Unlock()
 	if err := b.setCommands(ctx); err != nil {
-		b.log.Warn("set bot commands", "err", scrub(err.Error(), b.token))
+		b.log.Warn("set bot commands", "err", hideToken(err.Error(), b.token))
 	}
 	return nil
 }
@@ -407,7 +434,7 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 			return fmt.Errorf("getMe: %w", ctx.Err())
 		}
 		return fmt.Errorf("cannot reach the Bot API (getMe, %d attempts in %s: %s)",
-			attempts, b.startPatience, scrub(last.Error(), b.token))
+			attempts, b.startPatience, hideToken(last.Error(), b.token))
 	}
 	wait := b.startRetryMin
 	var last error
@@ -417,14 +444,14 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 		case err == nil:
 			return me, nil
 		case errors.Is(err, tg.ErrorUnauthorized) || errors.Is(err, tg.ErrorNotFound):
-			return nil, fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
+			return nil, fmt.Errorf("%w (getMe: %s)", ErrTokenRejected, hideToken(err.Error(), b.token))
 		case patient.Err() != nil:
 			if last == nil {
 				last = err
 			}
 			return nil, gaveUp(attempt, last) // the call was cut short: report the one before
-		case !passing(err):
-			return nil, fmt.Errorf("cannot reach the Bot API (getMe: %s)", scrub(err.Error(), b.token))
+		case !transient(err):
+			return nil, fmt.Errorf("cannot reach the Bot API (getMe: %s)", hideToken(err.Error(), b.token))
 		}
 		last = err
 		delay := wait
@@ -432,7 +459,7 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 		if errors.As(err, &flood) && flood.RetryAfter > 0 {
 			delay = time.Duration(flood.RetryAfter) * time.Second
 		}
-		b.log.Warn("getMe failed, retrying", "attempt", attempt, "in", delay, "err", scrub(err.Error(), b.token))
+		b.log.Warn("getMe failed, retrying", "attempt", attempt, "in", delay, "err", hideToken(err.Error(), b.token))
 		timer := time.NewTimer(delay)
 		select {
 		case <-patient.Done():
@@ -444,18 +471,13 @@ func (b *Bot) getMe(ctx context.Context) (*models.User, error) {
 	}
 }
 
-// passing reports whether a failed Bot API call may succeed if made again:
+// transient reports whether a failed Bot API call may succeed if made again:
 // a 429, a 5xx, a broken connection or an unreadable answer (a proxy's HTML
 // error page) may; a request Telegram refuses (400, 403, 409) will not.
-func passing(err error) bool {
+func transient(err error) bool {
 	return !errors.Is(err, tg.ErrorBadRequest) && !errors.Is(err, tg.ErrorForbidden) &&
 		!errors.Is(err, tg.ErrorConflict)
 }
-
-// Telegram is the Bot API client for the set-up calls whose answer is
-// needed at once (the support desk's topics); everything said to a chat
-// goes through the outbox.
-func (b *Bot) Telegram() *tg.Bot { return b.client2 }
 
 // Username is the bot's username as getMe reported it ("" before Start).
 func (b *Bot) Username() string {
@@ -500,8 +522,8 @@ func (b *Bot) Drain(ctx context.Context) error {
 	return nil
 }
 
-// scrub removes the bot token from text that may quote a request URL.
-func scrub(text, token string) string {
+// hideToken removes the bot token from text that may quote a request URL.
+func hideToken(text, token string) string {
 	if token == "" {
 		return text
 	}

@@ -450,7 +450,7 @@ func TestReminderHeldUpIntoQuietHours(t *testing.T) {
 		wrapEngine(func(e Engine) Engine { events.Engine = e; return events }))
 	const chat = 521
 	reminder := func(text string) outbox.Call {
-		c := call("sendMessage", sendMessageParams{ChatID: chat, Text: text}, outbox.Reply)
+		c := outbox.MustCall("sendMessage", sendMessageParams{ChatID: chat, Text: text}, outbox.Reply)
 		c.Quiet = true
 		return c
 	}

@@ -43,7 +43,7 @@ func (b *Bot) setCommands(ctx context.Context) error {
 	var errs []error
 	for lang, cmds := range commandMenu() {
 		p := &tg.SetMyCommandsParams{Commands: cmds, Scope: &models.BotCommandScopeDefault{}, LanguageCode: lang}
-		err := b.send.Do(ctx, 0, sender.Free, func(ctx context.Context) error {
+		err := b.send.Do(ctx, 0, sender.Unlimited, func(ctx context.Context) error {
 			_, err := b.api.SetMyCommands(ctx, p)
 			return err
 		})

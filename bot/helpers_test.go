@@ -173,25 +173,34 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		WithRetry(10*time.Millisecond, 100*time.Millisecond),
 		WithSweep(50*time.Millisecond, 500*time.Millisecond),
 	}, cfg.opts...)
-	b, err := New(fake.Token(), engine, catalog, q, cipher, send, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, states: states, cipher: cipher,
-		q: q, prefix: prefix, watch: watch, bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+	writer := NewWriter(q, cipher)
+	opts = append(opts, WithWriter(writer))
+	var desk *handoff.Desk
 	if cfg.desk != 0 {
 		fake.SetForum(cfg.desk, true)
 		fake.SetChatMember(cfg.desk, fake.BotUser(), models.ChatMemberTypeAdministrator, true)
-		desk := handoff.New(b.Telegram(), b, b, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
+		client, err := NewClient(fake.Token(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desk = handoff.New(client, writer, writer, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
 			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log),
 			handoff.WithButtons(NewButtonCodec([]byte(fake.Token()))), handoff.WithLateAfter(cfg.late),
 			handoff.WithTopicRetry(time.Second), handoff.WithTick(50*time.Millisecond), handoff.WithSender(send))
 		if err := desk.Check(ctx); err != nil {
 			t.Fatal(err)
 		}
-		b.AttachDesk(desk, cfg.desk, handoff.TagPrefix)
+		opts = append(opts, WithDesk(desk, cfg.desk, handoff.TagPrefix))
+	}
+	b, err := New(fake.Token(), engine, catalog, q, cipher, send, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, states: states, cipher: cipher,
+		q: q, prefix: prefix, watch: watch, bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
+	h.cancel = cancel
+	if desk != nil {
 		go func() { _ = desk.Run(ctx) }()
 	}
 	if err := b.Start(ctx); err != nil {

@@ -37,7 +37,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 			b.log.Debug("update of no chat dropped", "update_id", u.ID, "kind", u.kind)
 			continue
 		}
-		payload, err := b.seal(envelope{Update: raw})
+		payload, err := seal(b.cipher, envelope{Update: raw})
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (b *Bot) deleteUnstored(pending []chatq.Pending) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if _, err := b.do(ctx, p.Chat, c, nil); err != nil {
 				b.log.Warn("delete card message while Redis is out of reach", "chat_id", p.Chat,
-					"err", scrub(err.Error(), b.token))
+					"err", hideToken(err.Error(), b.token))
 			}
 			cancel()
 		}

@@ -62,23 +62,23 @@ func (b *Bot) tellUnstored(pending []chatq.Pending, langs map[int64]string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if _, err := b.callJSON(ctx, c.Method, c.Params); err != nil {
 			b.log.Warn("tell merchant their update waits for Redis", "chat_id", p.Chat,
-				"err", scrub(err.Error(), b.token))
+				"err", hideToken(err.Error(), b.token))
 		}
 		cancel()
 	}
 }
 
-// awayPatience is how long whileAway tries: a Redis restart with
+// redisDownPatience is how long retryWhileRedisDown tries: a Redis restart with
 // append-only persistence takes seconds.
-const awayPatience = 30 * time.Second
+const redisDownPatience = 30 * time.Second
 
-// whileAway runs op, and while it fails (Redis out of reach) runs it again
-// every 200 ms for up to awayPatience, or until the bot stops. A lock or outbox lease this replica could not give
+// retryWhileRedisDown runs op, and while it fails (Redis out of reach) runs it again
+// every 200 ms for up to redisDownPatience, or until the bot stops. A lock or outbox lease this replica could not give
 // back, or a sent call it could not mark, would otherwise hold the chat
 // until the lease ran out on its own, and an unmarked call would be sent
 // twice (markOut marks a call whose lease ran out while nobody took it). op's own retries are safe: each checks the holder's token.
-func (b *Bot) whileAway(what string, chat int64, op func(ctx context.Context) error) error {
-	deadline := time.Now().Add(awayPatience)
+func (b *Bot) retryWhileRedisDown(what string, chat int64, op func(ctx context.Context) error) error {
+	deadline := time.Now().Add(redisDownPatience)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := op(ctx)

@@ -194,7 +194,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 // retryAt, with a fresh context: the lock must go even on shutdown.
 func (b *Bot) release(c *chatq.Claim, retryAt time.Time) {
 	defer c.Lease.Stop()
-	_ = b.whileAway("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
+	_ = b.retryWhileRedisDown("release chat", c.Chat, func(ctx context.Context) error { return b.q.Release(ctx, c, retryAt) })
 }
 
 func (b *Bot) retryWait(attempts int) time.Duration {
@@ -335,12 +335,12 @@ func (b *Bot) open(payload []byte) (envelope, *update, error) {
 }
 
 // seal makes a queue entry.
-func (b *Bot) seal(env envelope) ([]byte, error) {
+func seal(cipher *store.Cipher, env envelope) ([]byte, error) {
 	plain, err := json.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("encode queue entry: %w", err)
 	}
-	sealed, err := b.cipher.Seal(plain)
+	sealed, err := cipher.Seal(plain)
 	clear(plain)
 	if err != nil {
 		return nil, fmt.Errorf("seal queue entry: %w", err)
@@ -348,36 +348,14 @@ func (b *Bot) seal(env envelope) ([]byte, error) {
 	return sealed, nil
 }
 
-// Post puts an event into a merchant chat's queue: the dialog receives it in
-// order with the merchant's updates, under the chat's lock, as
-// dialogs.Input{Kind: InEvent, Text: name, Arg: arg}. With once != "", it
-// is posted only if nothing was posted under once in the last 30 days.
+// Post is the Writer's Post (Writer.Post).
 func (b *Bot) Post(ctx context.Context, chat int64, once, name, arg string) (bool, error) {
-	payload, err := b.seal(envelope{Event: &event{Name: name, Arg: arg}})
-	if err != nil {
-		return false, err
-	}
-	added, err := b.q.AddEvent(ctx, chat, once, payload, time.Now().Add(b.takeOver))
-	if err != nil {
-		return false, err
-	}
-	if added {
-		b.workers.kick(chat)
-	}
-	return added, nil
+	return b.writer.Post(ctx, chat, once, name, arg)
 }
 
-// Enqueue appends calls to chat's outbox and wakes its sender. With once !=
-// "", only if nothing was appended under once in the last 30 days.
+// Enqueue is the Writer's Enqueue (Writer.Enqueue).
 func (b *Bot) Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error) {
-	added, err := b.q.Enqueue(ctx, chat, once, calls...)
-	if err != nil {
-		return false, err
-	}
-	if added {
-		b.senders.kick(chat)
-	}
-	return added, nil
+	return b.writer.Enqueue(ctx, chat, once, calls...)
 }
 
 // sweep looks, every interval, for chats whose work was left (a replica

@@ -68,7 +68,7 @@ func (b *Bot) Poll(ctx context.Context, grace time.Duration) error {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if _, _, err := b.getUpdates(cctx, offset, 0, 1); err != nil {
-			b.log.Warn("confirm stored updates", "offset", offset, "err", scrub(err.Error(), b.token))
+			b.log.Warn("confirm stored updates", "offset", offset, "err", hideToken(err.Error(), b.token))
 		}
 	}
 	gctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -90,7 +90,7 @@ func (b *Bot) pollFailed(ctx context.Context, err error, fails int) error {
 		case http.StatusUnauthorized, http.StatusNotFound:
 			// The token was revoked: nothing will ever come again.
 			b.tokenRefused("getUpdates", tg.ErrorUnauthorized)
-			return fmt.Errorf("%w (getUpdates: %s)", ErrTokenRejected, scrub(err.Error(), b.token))
+			return fmt.Errorf("%w (getUpdates: %s)", ErrTokenRejected, hideToken(err.Error(), b.token))
 		case http.StatusTooManyRequests:
 			wait = max(time.Duration(apiErr.RetryAfter)*time.Second, wait)
 		case http.StatusConflict:
@@ -98,18 +98,18 @@ func (b *Bot) pollFailed(ctx context.Context, err error, fails int) error {
 			wait = max(wait, time.Second/2+rand.N(time.Second))
 		}
 	}
-	b.log.Warn("getUpdates failed", "attempt", fails, "wait", wait, "err", scrub(err.Error(), b.token))
+	b.log.Warn("getUpdates failed", "attempt", fails, "wait", wait, "err", hideToken(err.Error(), b.token))
 	sleep(ctx, wait)
 	return nil
 }
 
 func (b *Bot) deleteWebhook(ctx context.Context) error {
-	err := b.send.Do(ctx, 0, sender.Free, func(ctx context.Context) error {
+	err := b.send.Do(ctx, 0, sender.Unlimited, func(ctx context.Context) error {
 		_, err := b.api.DeleteWebhook(ctx, &tg.DeleteWebhookParams{})
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("delete webhook: %s", scrub(err.Error(), b.token))
+		return fmt.Errorf("delete webhook: %s", hideToken(err.Error(), b.token))
 	}
 	return nil
 }

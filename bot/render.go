@@ -51,15 +51,6 @@ type (
 
 var noPreview = &linkPreview{IsDisabled: true}
 
-// call makes an outbox call; the bodies above always marshal.
-func call(method string, params any, p outbox.Priority) outbox.Call {
-	c, err := outbox.NewCall(method, params, p)
-	if err != nil {
-		panic("bot: outbox call does not encode: " + err.Error())
-	}
-	return c
-}
-
 // replyCalls turns an Outcome in u's chat into the calls that carry it out,
 // in order: the button's answer first (the spinner stops), then the effects
 // (a card number disappears before the bot talks on), then the replies.
@@ -104,7 +95,7 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 			target := editable
 			editable = 0 // one message shows one reply
 			send := b.messageCalls(chat, m, outbox.Reply)
-			edit := call("editMessageText", editMessageTextParams{
+			edit := outbox.MustCall("editMessageText", editMessageTextParams{
 				ChatID: chat, MessageID: target, Text: m.texts[0], ParseMode: models.ParseModeHTML,
 				LinkPreviewOptions: noPreview, ReplyMarkup: m.markup,
 			}, outbox.Reply)
@@ -134,7 +125,7 @@ func (b *Bot) messageCalls(chat int64, m outgoing, p outbox.Priority) []outbox.C
 		if i == len(m.texts)-1 && m.markup != nil {
 			params.ReplyMarkup = m.markup
 		}
-		calls = append(calls, call("sendMessage", params, p))
+		calls = append(calls, outbox.MustCall("sendMessage", params, p))
 	}
 	return calls
 }
@@ -149,7 +140,7 @@ func (b *Bot) sayCalls(chat int64, lang string, key dialogs.MsgID) []outbox.Call
 // asked to delete it themselves instead. One notice, sent once the outcome
 // is known: never "please delete it" followed by "I deleted it".
 func (b *Bot) deleteCall(chat int64, lang string, id int) outbox.Call {
-	c := call("deleteMessage", deleteMessageParams{ChatID: chat, MessageID: id}, outbox.Reply)
+	c := outbox.MustCall("deleteMessage", deleteMessageParams{ChatID: chat, MessageID: id}, outbox.Reply)
 	failed := b.sayCalls(chat, lang, dialogs.MsgDeleteFailed)
 	done := b.sayCalls(chat, lang, dialogs.MsgMessageDeleted)
 	c.Else, c.Then = &failed[0], &done[0]
@@ -158,7 +149,7 @@ func (b *Bot) deleteCall(chat int64, lang string, id int) outbox.Call {
 
 // answerCall answers u's callback query, with a toast when text is set.
 func (b *Bot) answerCall(u *update, text string) outbox.Call {
-	c := call("answerCallbackQuery", answerCallbackParams{CallbackQueryID: u.CallbackQuery.ID, Text: text}, outbox.Reply)
+	c := outbox.MustCall("answerCallbackQuery", answerCallbackParams{CallbackQueryID: u.CallbackQuery.ID, Text: text}, outbox.Reply)
 	c.Optional = true // a query older than Telegram's window cannot be answered: nothing to do
 	return c
 }

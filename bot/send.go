@@ -30,7 +30,7 @@ type handed struct {
 	lease *chatq.Lease
 }
 
-type handoffs struct {
+type handovers struct {
 	mu     sync.Mutex
 	m      map[int64]handed
 	claims map[int64]*chatq.Claim // chats the intake claimed, for their worker
@@ -137,7 +137,7 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 			return
 		}
 		var next []byte
-		err := b.whileAway("mark call sent", chat, func(ctx context.Context) (err error) {
+		err := b.retryWhileRedisDown("mark call sent", chat, func(ctx context.Context) (err error) {
 			next, err = b.q.MarkSent(ctx, chat, h.token, raw)
 			return err
 		})
@@ -151,7 +151,7 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 }
 
 func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time) {
-	_ = b.whileAway("release outbox", chat, func(ctx context.Context) error {
+	_ = b.retryWhileRedisDown("release outbox", chat, func(ctx context.Context) error {
 		return b.q.ReleaseOutbox(ctx, chat, token, retryAt)
 	})
 }
@@ -213,7 +213,7 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 			// group (my_chat_member) or an operator resumes it.
 			b.metrics.SupportGroupBlocked(true)
 			b.log.Error("support group refuses the bot (403): the desk's calls wait; add the bot back to the group as an administrator, or run `merchantbot desk resume` once fixed",
-				"chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+				"chat_id", chat, "method", c.Method, "err", hideToken(err.Error(), b.token))
 			return time.Time{}, true, false
 		case errors.Is(err, sender.ErrBlocked):
 			b.log.Info("chat blocked the bot; its outbox waits", "chat_id", chat)
@@ -222,14 +222,14 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 			// Kept, not dropped: the process ends (serve watches
 			// TokenRejected) and the next one, with a valid token, sends it.
 			return time.Now().Add(b.retryMax), false, false
-		case sendable(ctx, err):
+		case retryLater(ctx, err):
 			var later *sender.RetryLater
 			wait := b.retryMax
 			if errors.As(err, &later) {
 				wait = later.After
 			}
 			b.log.Warn("outbox call not sent, trying again later", "chat_id", chat, "method", c.Method,
-				"wait", wait, "err", scrub(err.Error(), b.token))
+				"wait", wait, "err", hideToken(err.Error(), b.token))
 			return time.Now().Add(wait), false, false
 		case c.Method == "editMessageText" && strings.Contains(err.Error(), "message is not modified"):
 			return time.Time{}, false, false // it already says this
@@ -245,19 +245,19 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 				c = *c.Else
 				continue
 			}
-			b.log.Info("support desk call refused; dropped", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+			b.log.Info("support desk call refused; dropped", "chat_id", chat, "method", c.Method, "err", hideToken(err.Error(), b.token))
 			return time.Time{}, false, false
 		case c.Else != nil:
 			b.log.Info("outbox call refused, sending its alternative", "chat_id", chat, "method", c.Method,
-				"err", scrub(err.Error(), b.token))
+				"err", hideToken(err.Error(), b.token))
 			c = *c.Else
 			continue
 		case c.Optional:
-			b.log.Debug("optional outbox call refused", "chat_id", chat, "method", c.Method, "err", scrub(err.Error(), b.token))
+			b.log.Debug("optional outbox call refused", "chat_id", chat, "method", c.Method, "err", hideToken(err.Error(), b.token))
 			return time.Time{}, false, false
 		}
 		b.log.Error("outbox call refused by Telegram; dropped", "chat_id", chat, "method", c.Method,
-			"err", scrub(err.Error(), b.token))
+			"err", hideToken(err.Error(), b.token))
 		return time.Time{}, false, false
 	}
 }
@@ -277,12 +277,12 @@ func postsNothing(method string) bool {
 // do makes c through the one sender: budgets, retry_after, retries. Each
 // request is made only while lease (nil: none) is held.
 func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call, lease *chatq.Lease) (json.RawMessage, error) {
-	kind := sender.Message
+	kind := sender.Budgeted
 	switch {
 	case postsNothing(c.Method):
-		kind = sender.Free
+		kind = sender.Unlimited
 	case c.Priority == outbox.Notification:
-		kind = sender.Notification
+		kind = sender.Yielding
 	}
 	target := chat
 	if id, ok := leadingChatID(c.Params); ok {
@@ -346,9 +346,9 @@ func leadingChatID(params []byte) (int64, bool) {
 	return id, true
 }
 
-// sendable tells an error that waiting can fix (Telegram out of reach, a
+// retryLater tells an error that waiting can fix (Telegram out of reach, a
 // 5xx, a long 429, Redis for the budgets, shutdown) from a refusal.
-func sendable(ctx context.Context, err error) bool {
+func retryLater(ctx context.Context, err error) bool {
 	var (
 		later   *sender.RetryLater
 		migrate *tg.MigrateError
@@ -359,7 +359,7 @@ func sendable(ctx context.Context, err error) bool {
 	case errors.As(err, &migrate), errors.Is(err, tg.ErrorUnauthorized), errors.Is(err, tg.ErrorNotFound):
 		return false
 	}
-	return passing(err)
+	return transient(err)
 }
 
 // sent hands a tagged call's result to its handler.
@@ -399,7 +399,7 @@ func callOutcome(ctx context.Context, err error) string {
 		return "sent"
 	case errors.Is(err, sender.ErrBlocked):
 		return "blocked"
-	case sendable(ctx, err):
+	case retryLater(ctx, err):
 		return "later"
 	}
 	return "refused"

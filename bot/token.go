@@ -50,7 +50,7 @@ func (b *Bot) tokenRefused(method string, err error) bool {
 	b.tokenGone.mu.Lock()
 	defer b.tokenGone.mu.Unlock()
 	if b.tokenGone.err == nil {
-		b.tokenGone.err = fmt.Errorf("%w (%s: %s)", ErrTokenRejected, method, scrub(err.Error(), b.token))
+		b.tokenGone.err = fmt.Errorf("%w (%s: %s)", ErrTokenRejected, method, hideToken(err.Error(), b.token))
 		b.log.Error("telegram refuses the bot token: it was revoked or replaced", "method", method)
 		close(ch)
 	}
@@ -80,7 +80,7 @@ func (b *Bot) WatchToken(ctx context.Context, every time.Duration) error {
 			case errors.Is(err, tg.ErrorUnauthorized):
 				b.tokenRefused("getMe", err)
 			default:
-				b.log.Warn("getMe (token check) failed", "err", scrub(err.Error(), b.token))
+				b.log.Warn("getMe (token check) failed", "err", hideToken(err.Error(), b.token))
 			}
 		}
 	}

@@ -24,7 +24,7 @@ const maxUpdateBody = 1 << 20
 // secret header. Every replica may call it: the settings are the same.
 func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
 	p := &tg.SetWebhookParams{URL: url, SecretToken: secret, AllowedUpdates: allowedUpdates()}
-	err := b.send.Do(ctx, 0, sender.Free, func(ctx context.Context) error {
+	err := b.send.Do(ctx, 0, sender.Unlimited, func(ctx context.Context) error {
 		_, err := b.api.SetWebhook(ctx, p)
 		return err
 	})
@@ -32,7 +32,7 @@ func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
 		return b.TokenErr()
 	}
 	if err != nil {
-		return fmt.Errorf("set webhook: %s", scrub(err.Error(), b.token))
+		return fmt.Errorf("set webhook: %s", hideToken(err.Error(), b.token))
 	}
 	return nil
 }
@@ -69,7 +69,7 @@ func (b *Bot) webhook(secret string) http.Handler {
 			return
 		}
 		if err := b.intake(r.Context(), "webhook", []json.RawMessage{body}); err != nil {
-			b.log.Warn("webhook update not stored; Telegram will deliver it again", "err", scrub(err.Error(), b.token))
+			b.log.Warn("webhook update not stored; Telegram will deliver it again", "err", hideToken(err.Error(), b.token))
 			http.Error(w, "not stored", http.StatusInternalServerError)
 			return
 		}

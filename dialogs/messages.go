@@ -194,10 +194,10 @@ func DynamicIDs() []MsgID {
 	for _, typ := range []string{"DC", "CC", "SCC", "PC"} {
 		ids = append(ids, MsgID("cardtype_"+typ))
 	}
-	for _, s := range backend.Statuses {
+	for _, s := range backend.Statuses() {
 		ids = append(ids, MsgID("status_"+string(s)), MsgID("stage_"+string(s)), MsgID("whatnext_"+string(s)))
 	}
-	for _, r := range backend.Reasons {
+	for _, r := range backend.Reasons() {
 		ids = append(ids, MsgID("reason_"+r), MsgID("advice_"+r))
 	}
 	return append(ids, supportIDs()...)

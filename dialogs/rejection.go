@@ -15,7 +15,7 @@ var fixableReasons = []string{backend.ReasonNameMismatch, backend.ReasonCreditCa
 // rejection is what the merchant reads about a rejection: the reason and
 // what to do, and whether "fix and resubmit" applies.
 func rejection(ev backend.Event) (lines []Text, fixable bool) {
-	known := slices.Contains(backend.Reasons, ev.Reason)
+	known := slices.Contains(backend.Reasons(), ev.Reason)
 	switch {
 	case known:
 		lines = append(lines, Text{Key: MsgID("reason_" + ev.Reason)})

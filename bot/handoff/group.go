@@ -69,7 +69,7 @@ func (d *Desk) isAgent(ctx context.Context, user *models.User) (bool, error) {
 	}
 	var err error
 	if d.send != nil {
-		err = d.send.Do(ctx, d.group, sender.Free, ask)
+		err = d.send.Do(ctx, d.group, sender.Unlimited, ask)
 	} else {
 		err = ask(ctx)
 	}

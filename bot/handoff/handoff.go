@@ -47,7 +47,8 @@ type Poster interface {
 }
 
 // API is the few Bot API calls whose answer the desk needs at once
-// (*bot.Bot has them): the check at start, and who is an agent.
+// (the go-telegram/bot client of bot.NewClient has them): the check at
+// start, and who is an agent.
 type API interface {
 	GetMe(ctx context.Context) (*models.User, error)
 	GetChat(ctx context.Context, p *tg.GetChatParams) (*models.ChatFullInfo, error)
@@ -253,11 +254,7 @@ func (d *Desk) loadConv(ctx context.Context, chat int64) (conv, error) {
 // call builds one outbox call; params are marshalled as they are, so only
 // the fields set are sent.
 func call(method string, params any, pri outbox.Priority, tag string, optional bool) outbox.Call {
-	c, err := outbox.NewCall(method, params, pri)
-	if err != nil {
-		// Our own param structs always marshal; this would be a bug.
-		panic(fmt.Sprintf("handoff: marshal %s: %v", method, err))
-	}
+	c := outbox.MustCall(method, params, pri)
 	c.Tag, c.Optional = tag, optional
 	return c
 }

@@ -138,7 +138,7 @@ var telegramPriorities, telegramOutcomes = []string{"reply", "notification", "gr
 // appears with its first event misses that event, and an alert on "failed"
 // cannot tell "none yet" from "not reported".
 func (m *Metrics) knownAtZero() {
-	for _, st := range backend.Statuses {
+	for _, st := range backend.Statuses() {
 		status := m.label("status", string(st))
 		for _, outcome := range []string{"sent", "failed"} {
 			m.notifications.WithLabelValues(status, outcome)

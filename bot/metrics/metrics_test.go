@@ -243,7 +243,7 @@ func rand() string { return fmt.Sprintf("%d", time.Now().UnixNano()) }
 // at 0, as Prometheus expects of known label values.
 func TestKnownLabelValuesAtZero(t *testing.T) {
 	page := scrape(t, metrics.New())
-	for _, st := range backend.Statuses {
+	for _, st := range backend.Statuses() {
 		for _, outcome := range []string{"sent", "failed"} {
 			w := fmt.Sprintf(`merchantbot_notifications_total{outcome=%q,status=%q} 0`, outcome, st)
 			if !strings.Contains(page, w+"\n") {

@@ -50,6 +50,16 @@ type Call struct {
 	Quiet bool `json:"qh,omitempty"`
 }
 
+// MustCall is NewCall for params that always marshal (the callers' own
+// param structs): a failure is a bug, and it panics.
+func MustCall(method string, params any, priority Priority) Call {
+	c, err := NewCall(method, params, priority)
+	if err != nil {
+		panic("outbox: " + method + " params do not encode: " + err.Error())
+	}
+	return c
+}
+
 // NewCall builds a Call whose body is params marshalled as JSON.
 func NewCall(method string, params any, priority Priority) (Call, error) {
 	raw, err := json.Marshal(params)

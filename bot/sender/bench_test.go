@@ -43,8 +43,8 @@ func benchmarkDo(b *testing.B, kind Kind, lifted bool) {
 
 // BenchmarkDoMessage is a message under limits that never bind: the cooldown
 // and both budgets in one script.
-func BenchmarkDoMessage(b *testing.B) { benchmarkDo(b, Message, false) }
+func BenchmarkDoMessage(b *testing.B) { benchmarkDo(b, Budgeted, false) }
 
 // BenchmarkDoMessageLifted is SEND_RATE=0 SEND_RATE_CHAT=0: no Redis at all.
-func BenchmarkDoMessageLifted(b *testing.B) { benchmarkDo(b, Message, true) }
-func BenchmarkDoFree(b *testing.B)          { benchmarkDo(b, Free, false) }
+func BenchmarkDoMessageLifted(b *testing.B) { benchmarkDo(b, Budgeted, true) }
+func BenchmarkDoUnlimited(b *testing.B)     { benchmarkDo(b, Unlimited, false) }

@@ -82,7 +82,7 @@ func (b budget) args() []any {
 	return []any{b.limit.Rate, b.limit.Burst, b.limit.Period.Seconds()}
 }
 
-// budgets are the limits a Message or Notification to chatID counts
+// budgets are the limits a Budgeted or Yielding call to chatID counts
 // against: none at all with both limits lifted (SEND_RATE=0,
 // SEND_RATE_CHAT=0), so that such a sender costs Redis nothing.
 func (s *Sender) budgets(chatID int64) (chat, global budget) {
@@ -137,8 +137,8 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 			}
 			inGate = true
 		}
-		// A Notification holding the gate lets the replies queued behind it go first.
-		for inGate && kind == Notification && s.repliesWaiting.Load() > 0 {
+		// A Yielding call holding the gate lets the replies queued behind it go first.
+		for inGate && kind == Yielding && s.repliesWaiting.Load() > 0 {
 			*throttled = true
 			s.leaveGate()
 			inGate = false

@@ -10,7 +10,7 @@ import (
 
 // Limits are the send budgets shared by every replica. A zero field keeps its default.
 type Limits struct {
-	Global   redis_rate.Limit // all Message calls of the bot
+	Global   redis_rate.Limit // all Budgeted calls of the bot
 	PerChat  redis_rate.Limit // one private chat (chat id > 0)
 	PerGroup redis_rate.Limit // one group, supergroup or channel (chat id < 0)
 	// NoGlobal and NoPerChat lift the global and the private-chat budgets (SEND_RATE=0,

@@ -21,15 +21,16 @@ import (
 type Kind int
 
 const (
-	// Message is anything that posts into a chat (sendMessage, sendPhoto, editMessageText...):
+	// Budgeted is anything that posts into a chat (sendMessage, copyMessage, editMessageText...):
 	// it takes a token from the global budget and from the chat's or group's budget.
-	Message Kind = iota
-	// Free calls (answerCallbackQuery, deleteMessage, setMyCommands...) are not rate-limited,
-	// only retried.
-	Free
-	// Notification posts into a chat like Message, but yields the global budget to Messages
-	// waiting in this process: a merchant's replies go before status notifications.
-	Notification
+	Budgeted Kind = iota
+	// Unlimited calls (answerCallbackQuery, deleteMessage, setMyCommands...) are not
+	// rate-limited, only retried.
+	Unlimited
+	// Yielding posts into a chat like Budgeted, but yields the global budget to Budgeted
+	// calls waiting in this process: a merchant's replies go before the calls of
+	// outbox.Notification priority (status changes, reminders).
+	Yielding
 )
 
 // blockedTTL is how long a block is remembered without news from the merchant; Unblock ends
@@ -101,7 +102,7 @@ func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx 
 func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call func(ctx context.Context) error) error {
 	n = max(n, 1)
 	for attempt := 1; ; attempt++ {
-		if kind == Message || kind == Notification {
+		if kind == Budgeted || kind == Yielding {
 			if err := s.acquire(ctx, chatID, kind, n); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}
@@ -176,11 +177,11 @@ func (s *Sender) backoff(attempt int) time.Duration {
 	return half + time.Duration(s.jitter(int64(d-half)+1))
 }
 
-// acquire waits until a Message to chatID may go: no 429 cooldown for the
+// acquire waits until a Budgeted call to chatID may go: no 429 cooldown for the
 // chat, a token from the chat's (or group's) budget and one from the global
 // budget, decided together by one script (budget.go), so a message costs one
 // Redis round trip when no one waits, and none when the limits are lifted.
-// A Notification first lets the Messages waiting in this process go.
+// A Yielding call first lets the Budgeted ones waiting in this process go.
 func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) error {
 	chat, global := s.budgets(chatID)
 	if chat.key == "" && global.key == "" {
@@ -194,11 +195,11 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) er
 			s.stats.throttled.Add(1)
 		}
 	}()
-	if kind == Message {
+	if kind == Budgeted {
 		s.repliesWaiting.Add(1)
 		defer s.repliesWaiting.Add(-1)
 	}
-	for kind == Notification && global.key != "" && s.repliesWaiting.Load() > 0 {
+	for kind == Yielding && global.key != "" && s.repliesWaiting.Load() > 0 {
 		throttled = true
 		if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
 			return err

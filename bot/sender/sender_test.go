@@ -40,7 +40,7 @@ func TestTooManyRequestsWaitsRetryAfter(t *testing.T) {
 	clock := newFakeTime()
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep))
 
-	if err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+	if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
 	wantHits(t, api, 2)
@@ -58,7 +58,7 @@ func TestTooManyRequestsHoldsBackOtherReplicas(t *testing.T) {
 	first := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep), WithMaxAttempts(1))
 	second := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep))
 
-	err := first.Do(t.Context(), 42, Message, sendText(b, 42, secret))
+	err := first.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret))
 	var tooManyErr *bot.TooManyRequestsError
 	if !errors.As(err, &tooManyErr) {
 		t.Fatalf("first Do = %v, want the 429 after its only attempt", err)
@@ -67,13 +67,13 @@ func TestTooManyRequestsHoldsBackOtherReplicas(t *testing.T) {
 		t.Fatalf("first replica slept %v with no attempt left", got)
 	}
 
-	if err := second.Do(t.Context(), 7, Message, sendText(b, 7, "other chat")); err != nil {
+	if err := second.Do(t.Context(), 7, Budgeted, sendText(b, 7, "other chat")); err != nil {
 		t.Fatalf("Do to another chat: %v", err)
 	}
 	if got := clock.Sleeps(); len(got) != 0 {
 		t.Errorf("another chat waited %v for chat 42's cooldown", got)
 	}
-	if err := second.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+	if err := second.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 		t.Fatalf("second Do: %v", err)
 	}
 	if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
@@ -92,7 +92,7 @@ func TestForbiddenRecordsBlockedChat(t *testing.T) {
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep))
 	ctx := t.Context()
 
-	err := s.Do(ctx, 42, Message, sendText(b, 42, secret))
+	err := s.Do(ctx, 42, Budgeted, sendText(b, 42, secret))
 	if !errors.Is(err, ErrBlocked) || !errors.Is(err, bot.ErrorForbidden) {
 		t.Fatalf("Do = %v, want ErrBlocked wrapping bot.ErrorForbidden", err)
 	}
@@ -136,7 +136,7 @@ func TestServerErrorsRetriedWithBackoff(t *testing.T) {
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep),
 		WithBackoff(100*time.Millisecond, time.Second))
 
-	if err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+	if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
 	wantHits(t, api, 3)
@@ -160,7 +160,7 @@ func TestNetworkErrorRetried(t *testing.T) {
 	clock := newFakeTime()
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep))
 
-	if err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+	if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 		t.Fatalf("Do: %v", err)
 	}
 	wantHits(t, api, 2)
@@ -175,7 +175,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	clock := newFakeTime()
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep), WithMaxAttempts(3))
 
-	err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret))
+	err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret))
 	var sendErr *SendError
 	if !errors.As(err, &sendErr) || sendErr.Attempts != 3 || sendErr.ChatID != 42 {
 		t.Fatalf("Do = %#v, want a SendError after 3 attempts", err)
@@ -192,7 +192,7 @@ func TestBadRequestNotRetried(t *testing.T) {
 	clock := newFakeTime()
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep))
 
-	err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret))
+	err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret))
 	if !errors.Is(err, bot.ErrorBadRequest) {
 		t.Fatalf("Do = %v, want bot.ErrorBadRequest", err)
 	}
@@ -213,7 +213,7 @@ func TestErrorNeverQuotesEchoedMessage(t *testing.T) {
 	clock := newFakeTime()
 	s := New(rdb, WithPrefix(prefix), WithLimits(roomy), WithClock(clock.Now), WithSleep(clock.Sleep), WithMaxAttempts(2))
 
-	err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret))
+	err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret))
 	if err == nil {
 		t.Fatal("Do succeeded against a proxy error page")
 	}
@@ -242,7 +242,7 @@ func TestContextCanceledDuringRetryWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { <-waiting; cancel() }()
 
-	err := s.Do(ctx, 42, Message, sendText(b, 42, secret))
+	err := s.Do(ctx, 42, Budgeted, sendText(b, 42, secret))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do = %v, want context.Canceled", err)
 	}
@@ -261,13 +261,13 @@ func TestContextCanceledDuringLimiterWait(t *testing.T) {
 		close(waiting)
 		return sleepContext(ctx, d)
 	}))
-	if err := s.Do(t.Context(), 42, Message, sendText(b, 42, "first")); err != nil {
+	if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, "first")); err != nil {
 		t.Fatalf("first Do: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { <-waiting; cancel() }()
 
-	err := s.Do(ctx, 42, Message, sendText(b, 42, "second"))
+	err := s.Do(ctx, 42, Budgeted, sendText(b, 42, "second"))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("second Do = %v, want context.Canceled", err)
 	}
@@ -287,7 +287,7 @@ func TestPerChatBudget(t *testing.T) {
 	s := New(rdb, WithPrefix(prefix), WithLimits(limits), WithSleep(rec.Sleep))
 
 	for i := range 5 {
-		if err := s.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+		if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 			t.Fatalf("Do %d: %v", i, err)
 		}
 	}
@@ -311,14 +311,14 @@ func TestGroupsHaveTheirOwnBudget(t *testing.T) {
 	ctx := t.Context()
 
 	for i := range 3 {
-		if err := s.Do(ctx, 42, Message, sendText(b, 42, "private")); err != nil {
+		if err := s.Do(ctx, 42, Budgeted, sendText(b, 42, "private")); err != nil {
 			t.Fatalf("private Do %d: %v", i, err)
 		}
 	}
-	if err := s.Do(ctx, -100123, Message, sendText(b, -100123, "group")); err != nil {
+	if err := s.Do(ctx, -100123, Budgeted, sendText(b, -100123, "group")); err != nil {
 		t.Fatalf("first group Do: %v", err)
 	}
-	if err := s.Do(ctx, -100123, Message, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
+	if err := s.Do(ctx, -100123, Budgeted, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
 		t.Fatalf("second group Do = %v, want it to wait for the group budget", err)
 	}
 	wantHits(t, api, 4)
@@ -343,7 +343,7 @@ func TestReplicasShareGlobalBudget(t *testing.T) {
 		for i := range 10 {
 			chatID := int64(1000*(r+1) + i) // distinct chats: only the global budget binds
 			wg.Go(func() {
-				switch err := s.Do(t.Context(), chatID, Message, sendText(b, chatID, secret)); {
+				switch err := s.Do(t.Context(), chatID, Budgeted, sendText(b, chatID, secret)); {
 				case err == nil:
 					sent.Add(1)
 				case errors.Is(err, errStop):
@@ -379,8 +379,8 @@ func TestFreeCallsSkipBudgetsButRetry(t *testing.T) {
 			_, err := b.DeleteMessage(ctx, &bot.DeleteMessageParams{ChatID: 42, MessageID: i})
 			return err
 		}
-		if err := s.Do(t.Context(), 42, Free, call); err != nil {
-			t.Fatalf("Free Do %d: %v", i, err)
+		if err := s.Do(t.Context(), 42, Unlimited, call); err != nil {
+			t.Fatalf("Unlimited Do %d: %v", i, err)
 		}
 	}
 	wantHits(t, api, 4)
@@ -399,7 +399,7 @@ func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
 	limited := New(rdb, WithPrefix(prefix), WithLimits(roomy))
 	lifted := New(rdb, WithPrefix(prefix), WithLimits(Limits{NoGlobal: true, NoPerChat: true}))
 
-	if err := limited.Do(t.Context(), 42, Message, sendText(b, 42, "limited")); err != nil {
+	if err := limited.Do(t.Context(), 42, Budgeted, sendText(b, 42, "limited")); err != nil {
 		t.Fatalf("limited Do: %v", err)
 	}
 	// go-redis tries EVALSHA, then EVAL once the script is not cached yet.
@@ -407,7 +407,7 @@ func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
 		t.Errorf("first limited message: %d Redis round trips, want 1 (2 while the script loads)", n)
 	}
 	hook.Reset()
-	if err := limited.Do(t.Context(), 43, Message, sendText(b, 43, "limited")); err != nil {
+	if err := limited.Do(t.Context(), 43, Budgeted, sendText(b, 43, "limited")); err != nil {
 		t.Fatalf("limited Do: %v", err)
 	}
 	if n := hook.N(); n != 1 {
@@ -415,7 +415,7 @@ func TestOneRoundTripPerMessageNoneWhenLifted(t *testing.T) {
 	}
 	hook.Reset()
 	for i := range 3 {
-		if err := lifted.Do(t.Context(), 42, Notification, sendText(b, 42, "lifted")); err != nil {
+		if err := lifted.Do(t.Context(), 42, Yielding, sendText(b, 42, "lifted")); err != nil {
 			t.Fatalf("lifted Do %d: %v", i, err)
 		}
 	}
@@ -433,14 +433,14 @@ func TestGroupsKeepTheirBudgetWithChatLimitLifted(t *testing.T) {
 		PerGroup: redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Hour}, NoGlobal: true, NoPerChat: true,
 	}))
 	for i := range 3 {
-		if err := s.Do(t.Context(), 42, Message, sendText(b, 42, "private")); err != nil {
+		if err := s.Do(t.Context(), 42, Budgeted, sendText(b, 42, "private")); err != nil {
 			t.Fatalf("private Do %d: %v", i, err)
 		}
 	}
-	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); err != nil {
+	if err := s.Do(t.Context(), -100123, Budgeted, sendText(b, -100123, "group")); err != nil {
 		t.Fatalf("first group Do: %v", err)
 	}
-	if err := s.Do(t.Context(), -100123, Message, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
+	if err := s.Do(t.Context(), -100123, Budgeted, sendText(b, -100123, "group")); !errors.Is(err, errStop) {
 		t.Fatalf("second group Do = %v, want it to wait for the group budget", err)
 	}
 	wantHits(t, api, 4)
@@ -466,7 +466,7 @@ func TestGlobalBudgetServedInOrder(t *testing.T) {
 			return nil
 		}
 	}
-	if err := s.Do(t.Context(), 1, Notification, record(1)); err != nil { // spends the burst
+	if err := s.Do(t.Context(), 1, Yielding, record(1)); err != nil { // spends the burst
 		t.Fatalf("first Do: %v", err)
 	}
 	var wg sync.WaitGroup
@@ -475,7 +475,7 @@ func TestGlobalBudgetServedInOrder(t *testing.T) {
 		chat := int64(100 + i)
 		want = append(want, chat)
 		wg.Go(func() {
-			if err := s.Do(t.Context(), chat, Notification, record(chat)); err != nil {
+			if err := s.Do(t.Context(), chat, Yielding, record(chat)); err != nil {
 				t.Errorf("Do(%d): %v", chat, err)
 			}
 		})
@@ -519,10 +519,10 @@ func TestCooldownHonouredWithChatLimitLifted(t *testing.T) {
 				second = New(rdb, WithPrefix(prefix), WithLimits(tt.limits), WithClock(clock.Now), WithSleep(clock.Sleep))
 			}
 			var tooManyErr *bot.TooManyRequestsError
-			if err := first.Do(t.Context(), 42, Message, sendText(b, 42, secret)); !errors.As(err, &tooManyErr) {
+			if err := first.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); !errors.As(err, &tooManyErr) {
 				t.Fatalf("first Do = %v, want the 429", err)
 			}
-			if err := second.Do(t.Context(), 42, Message, sendText(b, 42, secret)); err != nil {
+			if err := second.Do(t.Context(), 42, Budgeted, sendText(b, 42, secret)); err != nil {
 				t.Fatalf("second Do: %v", err)
 			}
 			if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
@@ -547,10 +547,10 @@ func TestEveryMessageOfOneCallTakesAToken(t *testing.T) {
 		rec := &recorder{then: stopWaiting}
 		s := New(rdb, WithPrefix(prefix), WithLimits(limits), WithSleep(rec.Sleep))
 		const group = -100123
-		if err := s.DoN(ctx, group, Message, 5, sendText(b, group, "five copies")); err != nil {
+		if err := s.DoN(ctx, group, Budgeted, 5, sendText(b, group, "five copies")); err != nil {
 			t.Fatalf("DoN of 5 with a full budget: %v", err)
 		}
-		if err := s.Do(ctx, group, Message, sendText(b, group, "next")); !errors.Is(err, errStop) {
+		if err := s.Do(ctx, group, Budgeted, sendText(b, group, "next")); !errors.Is(err, errStop) {
 			t.Fatalf("next group Do = %v, want it to wait for the group budget", err)
 		}
 		// 5 messages against a burst of 3: 3 more intervals of 3 s before one more.
@@ -567,10 +567,10 @@ func TestEveryMessageOfOneCallTakesAToken(t *testing.T) {
 		limits.Global = redis_rate.Limit{Rate: 30, Burst: 30, Period: time.Second}
 		rec := &recorder{then: stopWaiting}
 		s := New(rdb, WithPrefix(prefix), WithLimits(limits), WithSleep(rec.Sleep))
-		if err := s.DoN(ctx, -100123, Message, 100, sendText(b, -100123, "a hundred copies")); err != nil {
+		if err := s.DoN(ctx, -100123, Budgeted, 100, sendText(b, -100123, "a hundred copies")); err != nil {
 			t.Fatalf("DoN of 100: %v", err)
 		}
-		if err := s.Do(ctx, 42, Message, sendText(b, 42, "another chat")); !errors.Is(err, errStop) {
+		if err := s.Do(ctx, 42, Budgeted, sendText(b, 42, "another chat")); !errors.Is(err, errStop) {
 			t.Fatalf("Do to another chat = %v, want it to wait for the global budget", err)
 		}
 		// 100 messages against 30 a second: about 71/30 s before one more.

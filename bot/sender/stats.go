@@ -10,7 +10,7 @@ type Stats struct {
 	RateLimited429 int64 // 429 answers received
 	Blocked        int64 // 403 answers: chat recorded as blocked
 	Failed         int64 // Do calls that gave up (API error, attempts exhausted, context, Redis)
-	Throttled      int64 // Message attempts that had to wait for a budget or a cooldown
+	Throttled      int64 // Budgeted attempts that had to wait for a budget or a cooldown
 }
 
 type counters struct {

@@ -59,15 +59,15 @@ func FuzzScrubDigits(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := scrub(s)
-		if scrub(out) != out {
+		out := redact(s)
+		if redact(out) != out {
 			t.Fatalf("scrub is not stable on %q: %q", s, out)
 		}
 		if keptOnPurpose.MatchString(s) {
 			return
 		}
 		if leaks := leaktest.Leaks(s, out); len(leaks) > 0 {
-			t.Fatalf("scrub(%q) = %q: %q readable", s, out, leaks)
+			t.Fatalf("redact(%q) = %q: %q readable", s, out, leaks)
 		}
 	})
 }

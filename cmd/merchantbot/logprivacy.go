@@ -72,15 +72,15 @@ func privateLogAttrs(key []byte) func(groups []string, a slog.Attr) slog.Attr {
 		}
 		switch v.Kind() {
 		case slog.KindString:
-			if s := scrub(v.String()); s != v.String() {
+			if s := redact(v.String()); s != v.String() {
 				return slog.String(a.Key, s)
 			}
 		case slog.KindAny:
 			if err, ok := v.Any().(error); ok {
-				return slog.String(a.Key, scrub(err.Error()))
+				return slog.String(a.Key, redact(err.Error()))
 			}
 			if s, ok := v.Any().(string); ok {
-				return slog.String(a.Key, scrub(s))
+				return slog.String(a.Key, redact(s))
 			}
 		}
 		return a
@@ -90,8 +90,8 @@ func privateLogAttrs(key []byte) func(groups []string, a slog.Attr) slog.Attr {
 // botToken is a Telegram bot token, as it appears in Bot API URLs.
 var botToken = regexp.MustCompile(`[0-9]{5,}:[A-Za-z0-9_-]{30,}`)
 
-// scrub replaces bot tokens and sensitive numbers in s.
-func scrub(s string) string {
+// redact replaces bot tokens and sensitive numbers in s.
+func redact(s string) string {
 	if botToken.MatchString(s) {
 		s = botToken.ReplaceAllString(s, "[token]")
 	}

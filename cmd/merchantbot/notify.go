@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -40,15 +39,13 @@ func loadNotifyConfig(getenv func(string) string) (notifyConfig, error) {
 	return c, nil
 }
 
-// startNotifications runs the status poller and the wake scheduler until
-// ctx is done, and returns the notifier (its Track follows a submission)
-// and the handler to mount at POST /backend/events. Without an events
-// secret every pushed event is refused (401); polling still finds every
-// change.
-func startNotifications(ctx context.Context, c notifyConfig, eventsSecret string, rdb notify.Redis, prefix string,
-	post notify.Poster, apps notify.Applications, log *slog.Logger) (*notify.Notifier, http.Handler) {
-	n := notify.New(rdb, prefix, post, notify.WithLogger(log), notify.WithFirstPoll(c.pollInterval))
+// startNotifications runs n's status poller and wake scheduler until ctx
+// is done, and returns the handler to mount at POST /backend/events.
+// Without an events secret every pushed event is refused (401); polling
+// still finds every change.
+func startNotifications(ctx context.Context, c notifyConfig, eventsSecret string, n *notify.Notifier,
+	apps notify.Applications) http.Handler {
 	go notify.NewPoller(n, apps, notify.PollInterval(c.pollInterval), notify.PollRate(c.pollRate)).Run(ctx)
 	go notify.NewWaker(n).Run(ctx)
-	return n, n.Handler([]byte(eventsSecret))
+	return n.Handler([]byte(eventsSecret))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
@@ -77,8 +78,8 @@ func TestStartNotificationsServesSignedEvents(t *testing.T) {
 	require.NoError(t, rdb.Set(ctx, prefix+"merchant:822100050110001", "42", 0).Err())
 	post := &postRecorder{}
 	const secret = "a-secret-of-16-chars"
-	_, h := startNotifications(ctx, notifyConfig{pollInterval: time.Minute, pollRate: 1}, secret, rdb, prefix, post,
-		sandbox.New(), slog.New(slog.DiscardHandler))
+	n := notify.New(rdb, prefix, post, notify.WithLogger(slog.New(slog.DiscardHandler)), notify.WithFirstPoll(time.Minute))
+	h := startNotifications(ctx, notifyConfig{pollInterval: time.Minute, pollRate: 1}, secret, n, sandbox.New())
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 

@@ -333,31 +333,44 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.apiURL != "" {
 		opts = append(opts, bot.WithServerURL(cfg.apiURL))
 	}
-	var notifier *notify.Notifier // follows what the dialog submits; set once the bot can post
-	opts = append(opts, bot.WithSubmitted(func(ctx context.Context, app string) error {
-		return notifier.Track(ctx, app)
-	}))
-	b, err := bot.New(cfg.token, engine, catalog, queue, cipher, send, opts...)
-	if err != nil {
-		return err
-	}
+	// Built in the order they depend on each other: the writer (over the
+	// chat queues) first, then the notifier and the desk that write through
+	// it, then the bot that is handed them.
+	writer := bot.NewWriter(queue, cipher)
+	opts = append(opts, bot.WithWriter(writer))
 	apps, ok := acquirer.(notify.Applications)
 	if !ok {
 		return errors.New("BACKEND_URL: the acquirer client cannot look up applications")
 	}
-	notifier, eventsHandler := startNotifications(ctx, notifyCfg, cfg.eventsSecret, rdb, cfg.redisPrefix, b, apps, log)
+	notifier := notify.New(rdb, cfg.redisPrefix, writer, notify.WithLogger(log), notify.WithFirstPoll(notifyCfg.pollInterval))
+	opts = append(opts, bot.WithSubmitted(notifier.Track)) // follows what the dialog submits
+	var desk *handoff.Desk
 	if cfg.supportChat != 0 {
-		desk, ok := acquirer.(handoff.Backend)
+		lookup, ok := acquirer.(handoff.Backend)
 		if !ok {
 			return errors.New("BACKEND_URL: the acquirer client cannot look up merchants for the support desk")
 		}
-		if err := startDesk(ctx, supportCfg, b, rdb, cfg.supportChat, cfg.redisPrefix, catalog, desk,
-			bot.NewButtonCodec(cfg.dataKey, oldKeys...), send, log); err != nil {
+		client, err := bot.NewClient(cfg.token, opts...)
+		if err != nil {
+			return err
+		}
+		desk, err = newDesk(ctx, supportCfg, client, writer, rdb, cfg.supportChat, cfg.redisPrefix, catalog, lookup,
+			bot.NewButtonCodec(cfg.dataKey, oldKeys...), send, log)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
+		opts = append(opts, bot.WithDesk(desk, cfg.supportChat, handoff.TagPrefix))
+	}
+	b, err := bot.New(cfg.token, engine, catalog, queue, cipher, send, opts...)
+	if err != nil {
+		return err
+	}
+	eventsHandler := startNotifications(ctx, notifyCfg, cfg.eventsSecret, notifier, apps)
+	if desk != nil {
+		startDesk(ctx, desk, log)
 	}
 	if err := b.Start(ctx); err != nil {
 		if ctx.Err() != nil {

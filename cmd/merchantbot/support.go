@@ -77,23 +77,26 @@ func loadSupportConfig(getenv func(string) string) (supportConfig, error) {
 	return c, nil
 }
 
-// startDesk attaches the support desk in group to b, checks at start that
-// the group is a forum the bot may manage, and runs its timers (batched
-// relays, re-announcements) until ctx ends.
-func startDesk(ctx context.Context, c supportConfig, b *bot.Bot, rdb redis.UniversalClient, group int64, prefix string,
-	catalog *locales.Catalog, acquirer handoff.Backend, buttons bot.ButtonCodec, send handoff.Sender, log *slog.Logger) error {
-	desk := handoff.New(b.Telegram(), b, b, rdb, group, catalog,
+// newDesk makes the support desk in group, writing through out, and checks
+// at start that the group is a forum the bot may manage.
+func newDesk(ctx context.Context, c supportConfig, api handoff.API, out *bot.Writer, rdb redis.UniversalClient, group int64, prefix string,
+	catalog *locales.Catalog, acquirer handoff.Backend, buttons bot.ButtonCodec, send handoff.Sender, log *slog.Logger) (*handoff.Desk, error) {
+	desk := handoff.New(api, out, out, rdb, group, catalog,
 		handoff.WithPrefix(prefix), handoff.WithBackend(acquirer), handoff.WithLogger(log),
 		handoff.WithButtons(buttons), handoff.WithAgents(c.agents...), handoff.WithSender(send),
 		handoff.WithSignature(c.sign), handoff.WithReannounce(c.reannounce), handoff.WithGroupLanguage(c.lang))
 	if err := desk.Check(ctx); err != nil {
-		return err // names SUPPORT_CHAT_ID and what to change
+		return nil, err // names SUPPORT_CHAT_ID and what to change
 	}
-	b.AttachDesk(desk, group, handoff.TagPrefix)
+	return desk, nil
+}
+
+// startDesk runs the desk's timers (batched relays, re-announcements) until
+// ctx ends.
+func startDesk(ctx context.Context, desk *handoff.Desk, log *slog.Logger) {
 	go func() {
 		if err := desk.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Error("support desk stopped", "err", err)
 		}
 	}()
-	return nil
 }

@@ -81,8 +81,8 @@ func TestBotSendEditDelete(t *testing.T) {
 	require.ErrorIs(t, err, bot.ErrorBadRequest)
 	assert.Contains(t, err.Error(), "Bad Request: message to edit not found")
 
-	_, err = b.EditMessageReplyMarkup(ctx, &bot.EditMessageReplyMarkupParams{ChatID: chatID, MessageID: second.ID, ReplyMarkup: keyboard})
-	require.NoError(t, err)
+	_, err = b.EditMessageText(ctx, &bot.EditMessageTextParams{ChatID: chatID, MessageID: second.ID, Text: "second", ReplyMarkup: keyboard})
+	require.NoError(t, err, "the same text with a new keyboard is a change")
 
 	ok, err := b.DeleteMessage(ctx, &bot.DeleteMessageParams{ChatID: chatID, MessageID: first.ID})
 	require.NoError(t, err)
@@ -216,9 +216,6 @@ func TestBotCommandsAndCallbacks(t *testing.T) {
 	assert.Equal(t, zh, srv.Commands("all_private_chats", "zh"))
 	assert.Equal(t, en, srv.Commands("chat:-100123", ""))
 	assert.Empty(t, srv.Commands("default", ""))
-	got, err := b.GetMyCommands(ctx, &bot.GetMyCommandsParams{Scope: &models.BotCommandScopeAllPrivateChats{}, LanguageCode: "zh"})
-	require.NoError(t, err)
-	assert.Equal(t, zh, got)
 
 	msg, err := b.SendMessage(ctx, &bot.SendMessageParams{ChatID: 5, Text: "Confirm?", ReplyMarkup: &inlineKeyboard{
 		InlineKeyboard: [][]inlineButton{{{Text: "Yes", CallbackData: "yes"}}}}})
@@ -244,10 +241,6 @@ func TestBotWebhookMethods(t *testing.T) {
 	assert.True(t, ok)
 	_, err = b.SetWebhook(ctx, &bot.SetWebhookParams{URL: "http://127.0.0.1:1/hook", SecretToken: "bad secret!"})
 	require.ErrorIs(t, err, bot.ErrorBadRequest)
-
-	info, err := b.GetWebhookInfo(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:1/hook", info.URL)
 
 	r := postJSON(t, ctx, srv, "getUpdates", map[string]any{"timeout": 0})
 	assert.Equal(t, http.StatusConflict, r.ErrorCode)
@@ -287,25 +280,22 @@ func TestBotTopicsCopyAndMedia(t *testing.T) {
 	userMsg := srv.Transcript(9)[0]
 	copied, err := b.CopyMessage(ctx, &bot.CopyMessageParams{ChatID: group, FromChatID: 9, MessageID: userMsg.ID, MessageThreadID: topic.MessageThreadID})
 	require.NoError(t, err)
-	fwd, err := b.ForwardMessage(ctx, &bot.ForwardMessageParams{ChatID: group, FromChatID: 9, MessageID: userMsg.ID})
-	require.NoError(t, err)
-	assert.Equal(t, "my shop", fwd.Text)
 	_, err = b.CopyMessage(ctx, &bot.CopyMessageParams{ChatID: group, FromChatID: 9, MessageID: 77})
 	require.ErrorIs(t, err, bot.ErrorBadRequest)
 
-	_, err = b.SendChatAction(ctx, &bot.SendChatActionParams{ChatID: group, Action: models.ChatActionTyping})
+	_, photoID := srv.Send(9, 9, telegramtest.UserMessage{Kind: "photo", Text: "QR"})
+	photo, err := b.CopyMessage(ctx, &bot.CopyMessageParams{ChatID: group, FromChatID: 9, MessageID: photoID,
+		Caption: "<i>QR</i>", ParseMode: models.ParseModeHTML})
 	require.NoError(t, err)
-	photo, err := b.SendPhoto(ctx, &bot.SendPhotoParams{ChatID: group, Photo: &models.InputFileString{Data: "AgACfileid"}, Caption: "<i>QR</i>", ParseMode: models.ParseModeHTML})
-	require.NoError(t, err)
-	assert.Equal(t, "QR", photo.Caption)
-	assert.NotEmpty(t, photo.Photo)
 
 	sent := srv.Sent(group)
-	require.Len(t, sent, 4)
+	require.Len(t, sent, 3)
 	assert.Equal(t, copied.ID, sent[1].ID)
 	assert.Equal(t, "my shop", sent[1].Text)
-	assert.Equal(t, "photo", sent[3].Kind)
-	assert.Equal(t, "<i>QR</i>", sent[3].Source)
+	assert.Equal(t, photo.ID, sent[2].ID)
+	assert.Equal(t, "photo", sent[2].Kind)
+	assert.Equal(t, "QR", sent[2].Caption)
+	assert.Equal(t, "<i>QR</i>", sent[2].Source)
 }
 
 // TestBotLongPolling runs the real bot's getUpdates loop against the fake, end to end.

@@ -93,32 +93,6 @@ func validCommand(c string) bool {
 	return true
 }
 
-func (s *Server) getMyCommands(_ context.Context, p Params) (any, *apiError) {
-	key, e := commandsKey(p)
-	if e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	commands := s.commands[key]
-	if commands == nil {
-		commands = []models.BotCommand{}
-	}
-	return commands, nil
-}
-
-func (s *Server) deleteMyCommands(_ context.Context, p Params) (any, *apiError) {
-	key, e := commandsKey(p)
-	if e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.commands, key)
-	s.notifyChangedLocked()
-	return true, nil
-}
-
 // Commands returns the command list the bot set for scope and languageCode (see CommandsKey).
 func (s *Server) Commands(scope, languageCode string) []models.BotCommand {
 	s.mu.Lock()

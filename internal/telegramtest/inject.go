@@ -72,7 +72,7 @@ func (s *Server) userMessage(chatID, userID int64, kind string, fill func(*model
 	defer s.mu.Unlock()
 	from := s.userLocked(userID)
 	rec := &record{kind: kind, wire: models.Message{From: &from}}
-	s.attachMediaLocked(&rec.wire, kind, "")
+	s.attachMediaLocked(&rec.wire, kind)
 	fill(&rec.wire)
 	rec.source = rec.wire.Text
 	s.addLocked(s.chatLocked(chatID), rec)

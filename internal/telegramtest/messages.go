@@ -14,11 +14,10 @@ import (
 
 // Telegram's limits on text, in characters after entity parsing.
 const (
-	maxTextLen          = 4096
-	maxCaptionLen       = 1024
-	maxCallbackDataLen  = 64 // bytes
-	maxCallbackAnswer   = 200
-	maxDeleteMessageIDs = 100
+	maxTextLen         = 4096
+	maxCaptionLen      = 1024
+	maxCallbackDataLen = 64 // bytes
+	maxCallbackAnswer  = 200
 )
 
 // Message kinds.
@@ -445,53 +444,7 @@ func (s *Server) sendMessage(_ context.Context, p Params) (any, *apiError) {
 	return rec.wire, nil
 }
 
-// sendMedia answers sendPhoto, sendDocument and sendSticker: the file is whatever the bot
-// passed (a file_id, a URL or an upload) and comes back with made-up file ids.
-func (s *Server) sendMedia(kind string) func(context.Context, Params) (any, *apiError) {
-	return func(_ context.Context, p Params) (any, *apiError) {
-		chatID, e := chatParam(p, "chat_id")
-		if e != nil {
-			return nil, e
-		}
-		if p.String(kind) == "" {
-			return nil, badRequest("there is no " + kind + " in the request")
-		}
-		caption, e := readFormatted(p, mediaCaption())
-		if e != nil {
-			return nil, e
-		}
-		mk, e := readMarkup(p)
-		if e != nil {
-			return nil, e
-		}
-		thread, _ := p.Int("message_thread_id")
-
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c, e := s.writableLocked(chatID, thread)
-		if e != nil {
-			return nil, e
-		}
-		reply, e := s.replyToLocked(c, p)
-		if e != nil {
-			return nil, e
-		}
-		rec := &record{fromBot: true, kind: kind, source: caption.source, parseMode: caption.parseMode, markup: mk.raw}
-		rec.wire = models.Message{
-			MessageThreadID: thread,
-			ReplyMarkup:     mk.inline,
-			ReplyToMessage:  reply,
-		}
-		if kind != kindSticker {
-			rec.wire.Caption, rec.wire.CaptionEntities = caption.plain, caption.entities
-		}
-		s.attachMediaLocked(&rec.wire, kind, strings.TrimPrefix(p.String(kind), "file:"))
-		s.addLocked(c, rec)
-		return rec.wire, nil
-	}
-}
-
-func (s *Server) attachMediaLocked(m *models.Message, kind, name string) {
+func (s *Server) attachMediaLocked(m *models.Message, kind string) {
 	s.fileSeq++
 	id := "fake-" + kind + "-" + strconv.Itoa(s.fileSeq)
 	switch kind {
@@ -501,14 +454,14 @@ func (s *Server) attachMediaLocked(m *models.Message, kind, name string) {
 			{FileID: id + "-m", FileUniqueID: id + "-um", Width: 800, Height: 800, FileSize: 48000},
 		}
 	case kindDocument:
-		m.Document = &models.Document{FileID: id, FileUniqueID: "u" + id, FileName: name, FileSize: 1024}
+		m.Document = &models.Document{FileID: id, FileUniqueID: "u" + id, FileSize: 1024}
 	case kindSticker:
 		m.Sticker = &models.Sticker{FileID: id, FileUniqueID: "u" + id, Type: "regular", Width: 512, Height: 512, Emoji: "🙂"}
 	}
 }
 
-// sourceLocked finds the message copyMessage or forwardMessage takes.
-func (s *Server) sourceLocked(p Params, verb string) (*record, *apiError) {
+// sourceLocked finds the message copyMessage takes.
+func (s *Server) sourceLocked(p Params) (*record, *apiError) {
 	fromID, e := chatParam(p, "from_chat_id")
 	if e != nil {
 		return nil, e
@@ -519,7 +472,7 @@ func (s *Server) sourceLocked(p Params, verb string) (*record, *apiError) {
 	}
 	c := s.chats[fromID]
 	if c == nil || c.msgs[msgID] == nil {
-		return nil, badRequest("message to " + verb + " not found")
+		return nil, badRequest("message to copy not found")
 	}
 	return c.msgs[msgID], nil
 }
@@ -544,7 +497,7 @@ func (s *Server) copyMessage(_ context.Context, p Params) (any, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	src, e := s.sourceLocked(p, "copy")
+	src, e := s.sourceLocked(p)
 	if e != nil {
 		return nil, e
 	}
@@ -560,28 +513,6 @@ func (s *Server) copyMessage(_ context.Context, p Params) (any, *apiError) {
 	}
 	s.addLocked(c, rec)
 	return models.MessageID{ID: rec.wire.ID}, nil
-}
-
-func (s *Server) forwardMessage(_ context.Context, p Params) (any, *apiError) {
-	chatID, e := chatParam(p, "chat_id")
-	if e != nil {
-		return nil, e
-	}
-	thread, _ := p.Int("message_thread_id")
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	src, e := s.sourceLocked(p, "forward")
-	if e != nil {
-		return nil, e
-	}
-	c, e := s.writableLocked(chatID, thread)
-	if e != nil {
-		return nil, e
-	}
-	rec := copyRecord(src, thread)
-	s.addLocked(c, rec)
-	return rec.wire, nil
 }
 
 func copyRecord(src *record, thread int) *record {
@@ -691,29 +622,6 @@ func (s *Server) editMessageCaption(_ context.Context, p Params) (any, *apiError
 	return rec.wire, nil
 }
 
-func (s *Server) editMessageReplyMarkup(_ context.Context, p Params) (any, *apiError) {
-	mk, e := readMarkup(p)
-	if e != nil {
-		return nil, e
-	}
-	if p.String("inline_message_id") != "" {
-		return true, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, rec, e := s.editTargetLocked(p)
-	if e != nil {
-		return nil, e
-	}
-	if keyboardsEqual(rec.wire.ReplyMarkup, mk.inline) {
-		return nil, badRequest(notModified)
-	}
-	w := rec.wire
-	w.ReplyMarkup = mk.inline
-	s.editedLocked(rec, w, rec.source, rec.parseMode, mk.raw)
-	return rec.wire, nil
-}
-
 func (s *Server) editedLocked(rec *record, w models.Message, source, parseMode string, raw json.RawMessage) {
 	w.EditDate = int(s.now().Unix())
 	rec.wire, rec.source, rec.parseMode, rec.markup = w, source, parseMode, raw
@@ -762,29 +670,6 @@ func (s *Server) deleteMessage(_ context.Context, p Params) (any, *apiError) {
 	return true, nil
 }
 
-// deleteMessages deletes what it finds and, like Telegram, skips ids it does not.
-func (s *Server) deleteMessages(_ context.Context, p Params) (any, *apiError) {
-	chatID, e := chatParam(p, "chat_id")
-	if e != nil {
-		return nil, e
-	}
-	var ids []int
-	if err := p.JSON("message_ids", &ids); err != nil || len(ids) == 0 {
-		return nil, badRequest("message_ids is empty")
-	}
-	if len(ids) > maxDeleteMessageIDs {
-		return nil, badRequest("too many messages to delete")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.chats[chatID]; c != nil {
-		for _, id := range ids {
-			s.deleteLocked(c, id)
-		}
-	}
-	return true, nil
-}
-
 func (s *Server) deleteLocked(c *chat, msgID int) bool {
 	rec := c.msgs[msgID]
 	if rec == nil {
@@ -797,22 +682,6 @@ func (s *Server) deleteLocked(c *chat, msgID int) bool {
 	}
 	s.notifyChangedLocked()
 	return true
-}
-
-func (s *Server) sendChatAction(_ context.Context, p Params) (any, *apiError) {
-	chatID, e := chatParam(p, "chat_id")
-	if e != nil {
-		return nil, e
-	}
-	if p.String("action") == "" {
-		return nil, badRequest("wrong parameter action in request")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.blockedLocked(chatID); e != nil {
-		return nil, e
-	}
-	return true, nil
 }
 
 // CallbackAnswer is what the bot answered to a callback query.

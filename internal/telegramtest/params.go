@@ -93,7 +93,7 @@ func readParams(r *http.Request) (Params, error) {
 		return nil, fmt.Errorf("%w: body too large", errBadBody)
 	}
 	// go-telegram/bot sends a multipart content type with an empty body for methods without
-	// parameters (getMe, getWebhookInfo).
+	// parameters (getMe).
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, nil
 	}

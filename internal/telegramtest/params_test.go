@@ -41,12 +41,9 @@ func TestBodyFormats(t *testing.T) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	require.NoError(t, mw.WriteField("chat_id", "42"))
-	require.NoError(t, mw.WriteField("caption", "scan me"))
-	fw, err := mw.CreateFormFile("photo", "qr.png")
-	require.NoError(t, err)
-	_, _ = fw.Write([]byte("\x89PNG"))
+	require.NoError(t, mw.WriteField("text", "multipart"))
 	require.NoError(t, mw.Close())
-	r = do(t, ctx, srv.URL()+"/bot"+srv.Token()+"/sendPhoto", mw.FormDataContentType(), &body)
+	r = do(t, ctx, srv.URL()+"/bot"+srv.Token()+"/sendMessage", mw.FormDataContentType(), &body)
 	require.True(t, r.OK, r.Description)
 
 	sent := srv.Sent(42)
@@ -54,16 +51,15 @@ func TestBodyFormats(t *testing.T) {
 	assert.Equal(t, "form & body", sent[0].Text)
 	assert.NotNil(t, sent[0].InlineKeyboard)
 	assert.Equal(t, "query", sent[1].Text)
-	assert.Equal(t, "scan me", sent[2].Caption)
+	assert.Equal(t, "multipart", sent[2].Text)
 
 	calls := srv.CallsTo("sendMessage")
-	require.Len(t, calls, 3)
+	require.Len(t, calls, 4)
 	id, ok := calls[0].Params.Int64("chat_id")
 	assert.True(t, ok)
 	assert.Equal(t, int64(-1001234567890), id)
 	assert.True(t, calls[1].Params.Bool("disable_notification"))
 	assert.False(t, calls[2].Params.Has("reply_markup"))
-	assert.Equal(t, "file:qr.png", srv.CallsTo("sendPhoto")[0].Params.String("photo"))
 
 	r = do(t, ctx, srv.URL()+"/bot"+srv.Token()+"/sendMessage", "application/json", bytes.NewReader([]byte("{not json")))
 	assert.Equal(t, 400, r.ErrorCode)

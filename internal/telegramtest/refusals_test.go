@@ -79,8 +79,6 @@ func TestInlineButtonRefusals(t *testing.T) {
 		bad := json.RawMessage(`{"inline_keyboard":[[{"text":"a","callback_data":"x","copy_text":{"text":""}}]]}`)
 		r = postJSON(t, ctx, srv, "editMessageText", map[string]any{"chat_id": chat, "message_id": m.ID, "text": "new", "reply_markup": bad})
 		assert.Equal(t, twoActions, r.Description)
-		r = postJSON(t, ctx, srv, "editMessageReplyMarkup", map[string]any{"chat_id": chat, "message_id": m.ID, "reply_markup": bad})
-		assert.Equal(t, twoActions, r.Description)
 		got, _ := srv.LastSent(chat)
 		assert.Equal(t, "edit me", got.Text)
 		assert.Nil(t, got.InlineKeyboard, "a refused edit changes nothing")
@@ -154,9 +152,6 @@ func TestEditRefusals(t *testing.T) {
 			r := postJSON(t, ctx, srv, "editMessageText", tt.params)
 			assert.Equal(t, 400, r.ErrorCode)
 			assert.Equal(t, editNotFound, r.Description)
-			delete(tt.params, "text")
-			r = postJSON(t, ctx, srv, "editMessageReplyMarkup", tt.params)
-			assert.Equal(t, editNotFound, r.Description)
 		})
 	}
 
@@ -166,8 +161,6 @@ func TestEditRefusals(t *testing.T) {
 	t.Run("identical edit", func(t *testing.T) {
 		r := postJSON(t, ctx, srv, "editMessageText", map[string]any{"chat_id": chat, "message_id": m.ID, "text": "Pick", "reply_markup": keyboard})
 		assert.Equal(t, 400, r.ErrorCode)
-		assert.Equal(t, notModified, r.Description)
-		r = postJSON(t, ctx, srv, "editMessageReplyMarkup", map[string]any{"chat_id": chat, "message_id": m.ID, "reply_markup": keyboard})
 		assert.Equal(t, notModified, r.Description)
 		// The same text without the keyboard is a change: it removes the keyboard.
 		r = postJSON(t, ctx, srv, "editMessageText", map[string]any{"chat_id": chat, "message_id": m.ID, "text": "Pick"})

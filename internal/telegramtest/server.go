@@ -4,6 +4,10 @@
 // plain HTTP getUpdates loop both work against it. Tests push updates (SendText, PressButton,
 // ...), let the bot run, then wait for and inspect what the bot did (WaitSent, Sent, Calls, ...).
 // Failures are injected with FailNext and SetBlocked, Telegram's flood limits with WithRateLimits.
+//
+// It answers the methods the bot calls (routes.go lists them: what bot, bot/handoff and
+// cmd/merchantbot send, the forum methods among them) as Telegram does, refusals included; any
+// other method is a 404 "method not found", so a new call in the bot needs its handler here.
 package telegramtest
 
 import (

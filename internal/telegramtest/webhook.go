@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/go-telegram/bot/models"
 )
 
 type webhookState struct {
@@ -95,25 +93,6 @@ func (s *Server) deleteWebhook(_ context.Context, p Params) (any, *apiError) {
 	}
 	s.notifyUpdatesLocked()
 	return okResult{value: true, description: description}, nil
-}
-
-func (s *Server) getWebhookInfo(context.Context, Params) (any, *apiError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	info := models.WebhookInfo{
-		URL:                s.webhook.url,
-		PendingUpdateCount: s.pendingLocked(),
-		LastErrorDate:      int(s.webhook.lastErrorDate),
-		LastErrorMessage:   s.webhook.lastErrorMessage,
-		AllowedUpdates:     s.allowedListLocked(),
-	}
-	if info.URL == "" && len(s.webhook.targets) > 0 {
-		info.URL = s.webhook.targets[0]
-	}
-	if s.webhook.active() {
-		info.MaxConnections = 40
-	}
-	return info, nil
 }
 
 // SetWebhookTargets makes the server deliver updates round-robin to urls (one attempt each in
