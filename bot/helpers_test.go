@@ -52,7 +52,6 @@ type harness struct {
 	rdb     *redis.Client // the dialog state's client
 	state   *redistest.RoundTrips
 	sendRT  *redistest.RoundTrips // the sender's client
-	states  *store.Redis          // reads the state the pipeline commits (same keys)
 	cipher  *store.Cipher
 	q       *chatq.Redis
 	prefix  string
@@ -133,10 +132,6 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 			t.Fatal(err)
 		}
 	}
-	states := store.NewRedis(rdb, cipher, store.WithPrefix(prefix))
-	if err := states.Preload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	catalog, err := locales.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +192,7 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, states: states, cipher: cipher,
+	h := &harness{t: t, fake: fake, rdb: rdb, state: state, sendRT: sendRT, cipher: cipher,
 		q: q, prefix: prefix, watch: watch, bot: b, send: send, logs: logs, stopped: make(chan error, 1)}
 	h.cancel = cancel
 	if desk != nil {
@@ -314,7 +309,14 @@ func (h *harness) waitDone() {
 // state reads chat's dialog state.
 func (h *harness) stateOf(chat int64) *dialogs.State {
 	h.t.Helper()
-	st, err := h.states.Load(context.Background(), chat)
+	rec, err := h.q.State(context.Background(), chat)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if rec == nil {
+		return nil
+	}
+	st, err := store.DecodeState(h.cipher, chat, rec)
 	if err != nil {
 		h.t.Fatal(err)
 	}

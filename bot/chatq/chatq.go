@@ -866,6 +866,23 @@ func (r *Redis) QueueLen(ctx context.Context, chat int64) (int64, error) {
 	return n, nil
 }
 
+// State reads chat's state record without the lock (nil when none): what
+// the last commit left, for tests and tools.
+func (r *Redis) State(ctx context.Context, chat int64) ([]byte, error) {
+	rec, err := r.rdb.Get(ctx, r.key(chat, "s")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read chat state: %w", err)
+	}
+	return rec, nil
+}
+
+// StateKey is the key of chat's state record (a test writes a fixture
+// state there, sealed as the pipeline seals it).
+func (r *Redis) StateKey(chat int64) string { return r.key(chat, "s") }
+
 // Reset deletes chat's state record (one that no longer decodes).
 func (r *Redis) Reset(ctx context.Context, chat int64) error {
 	if err := r.rdb.Del(ctx, r.key(chat, "s")).Err(); err != nil {

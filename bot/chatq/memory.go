@@ -558,6 +558,16 @@ func (m *Memory) QueueLen(_ context.Context, chat int64) (int64, error) {
 	return int64(len(m.chat(chat).q)), nil
 }
 
+// State is Redis.State.
+func (m *Memory) State(_ context.Context, chat int64) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := m.chat(chat).stateAt(m.now()); s != nil {
+		return append([]byte(nil), s...), nil
+	}
+	return nil, nil
+}
+
 // Reset is Redis.Reset.
 func (m *Memory) Reset(_ context.Context, chat int64) error {
 	m.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
@@ -41,7 +42,8 @@ type deployment struct {
 	prefix string
 	key    string // DATA_KEY, hex
 	env    map[string]string
-	states *store.Redis
+	q      *chatq.Redis  // the chat record the replicas commit
+	cipher *store.Cipher // seals its state as DATA_KEY does
 }
 
 func newDeployment(t *testing.T, webhook bool) *deployment {
@@ -56,7 +58,7 @@ func newDeployment(t *testing.T, webhook bool) *deployment {
 	require.NoError(t, err)
 	d := &deployment{
 		t: t, fake: fake, rdb: rdb, prefix: prefix, key: key,
-		states: store.NewRedis(rdb, cipher, store.WithPrefix(prefix)),
+		q: chatq.New(rdb, chatq.WithPrefix(prefix)), cipher: cipher,
 		env: map[string]string{
 			"TELEGRAM_TOKEN":   fake.Token(),
 			"TELEGRAM_API_URL": fake.URL(),
@@ -222,7 +224,12 @@ func (d *deployment) settle() error {
 
 func (d *deployment) state(chat int64) *dialogs.State {
 	d.t.Helper()
-	st, err := d.states.Load(context.Background(), chat)
+	rec, err := d.q.State(context.Background(), chat)
+	require.NoError(d.t, err)
+	if rec == nil {
+		return nil
+	}
+	st, err := store.DecodeState(d.cipher, chat, rec)
 	require.NoError(d.t, err)
 	return st
 }
@@ -580,8 +587,6 @@ func TestServeTwoReplicas(t *testing.T) {
 func (d *deployment) atBranchQuestion(chat int64) {
 	d.t.Helper()
 	ctx := context.Background()
-	lease, err := d.states.Acquire(ctx, chat, 0)
-	require.NoError(d.t, err)
 	st := &dialogs.State{
 		Step: dialogs.StepBranch, Seq: 30, Lang: "en",
 		MerchantNo: "822100050110001", MerchantName: "张三", Bound: true, PhoneOnFile: "138****0001",
@@ -589,7 +594,9 @@ func (d *deployment) atBranchQuestion(chat int64) {
 		Touched: time.Now(),
 		Secrets: dialogs.Secrets{CardNumber: "6222021234567890128"},
 	}
-	require.NoError(d.t, d.states.Commit(ctx, lease, st))
+	rec, err := store.EncodeState(d.cipher, chat, st)
+	require.NoError(d.t, err)
+	require.NoError(d.t, d.rdb.Set(ctx, d.q.StateKey(chat), rec, st.TTL()).Err())
 }
 
 // TestServeConfig: every bad setting is named, and no secret is quoted.

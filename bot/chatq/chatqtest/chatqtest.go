@@ -39,6 +39,7 @@ type Store interface {
 	Dead(ctx context.Context, n int64) ([]chatq.DeadEntry, error)
 	OutboxLen(ctx context.Context, chat int64) (int64, error)
 	QueueLen(ctx context.Context, chat int64) (int64, error)
+	State(ctx context.Context, chat int64) ([]byte, error)
 }
 
 // Harness makes the stores under test and reaches into them where no
@@ -358,6 +359,9 @@ func testStateKeptAndDropped(t *testing.T, h Harness) {
 	c, err := q.Claim(ctx, chat, "tok")
 	require.NoError(t, err)
 	assert.Nil(t, c.State, "no state yet")
+	rec, err := q.State(ctx, chat)
+	require.NoError(t, err)
+	assert.Nil(t, rec, "State: none yet")
 	_, err = q.Commit(ctx, c, chatq.Turn{State: []byte("x"), UpdateID: 1, KeepWake: true}, "ot")
 	require.Error(t, err, "a state without a TTL")
 	_, err = q.Commit(ctx, c, chatq.Turn{State: []byte("s1"), StateTTL: time.Minute, UpdateID: 1, KeepWake: true}, "ot")
@@ -368,6 +372,9 @@ func testStateKeptAndDropped(t *testing.T, h Harness) {
 	c, err = q.Claim(ctx, chat, "tok2")
 	require.NoError(t, err)
 	assert.Equal(t, "s1", string(c.State))
+	rec, err = q.State(ctx, chat)
+	require.NoError(t, err)
+	assert.Equal(t, "s1", string(rec), "State reads what was committed, lock held or not")
 	_, err = q.Commit(ctx, c, chatq.Turn{Delete: true, UpdateID: 3, KeepWake: true}, "ot")
 	require.NoError(t, err)
 	_, err = q.AddUpdate(ctx, chat, 4, []byte{4}, time.Now())
@@ -375,6 +382,9 @@ func testStateKeptAndDropped(t *testing.T, h Harness) {
 	c, err = q.Claim(ctx, chat, "tok3")
 	require.NoError(t, err)
 	assert.Nil(t, c.State, "deleted")
+	rec, err = q.State(ctx, chat)
+	require.NoError(t, err)
+	assert.Nil(t, rec, "State: deleted")
 }
 
 // A chat that blocked the bot keeps its outbox: no sender claims it, a
