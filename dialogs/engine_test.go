@@ -18,7 +18,6 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/dialogs/store"
-	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -39,11 +38,15 @@ type fixture struct {
 	mu      sync.Mutex
 	now     time.Time
 	engine  *dialogs.Engine
-	runner  *dialogs.Runner
-	store   dialogs.Store
+	store   *states
 	render  *dialogs.Renderer
 	logs    *bytes.Buffer
 	backend dialogs.Backend
+}
+
+// handle runs the fixture's engine on chat's state.
+func (f *fixture) handle(chat int64, in dialogs.Input) (dialogs.Outcome, error) {
+	return f.store.Handle(context.Background(), f.engine, chat, in)
 }
 
 func (f *fixture) clock() time.Time {
@@ -78,8 +81,7 @@ func newFixture(t testing.TB, b dialogs.Backend) *fixture {
 	t.Cleanup(func() {
 		assert.NotContains(t, f.logs.String(), "illegal transition", "a step fired a move it does not declare")
 	})
-	f.store = store.NewMemory(cipher, store.WithClock(f.clock))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
+	f.store = newStates(f.clock, cipher)
 	f.render = dialogs.NewRenderer(catalog, nil)
 	return f
 }
@@ -99,7 +101,7 @@ func (c *chat) send(in dialogs.Input) dialogs.Outcome {
 	c.t.Helper()
 	c.msg++
 	in.MessageID = c.msg
-	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
+	out, err := c.f.handle(c.id, in)
 	require.NoError(c.t, err)
 	// A message relayed to support is answered by the adapter (the desk's
 	// reaction, or "no support desk here"), not by the dialog.
@@ -197,7 +199,6 @@ func TestSubmitTwiceMakesOneApplication(t *testing.T) {
 	// retry carries the same idempotency key.
 	flaky := &flakySubmit{Backend: f.backend, lose: answerLost}
 	f.engine = dialogs.NewEngine(flaky, mustBins(t), dialogs.WithClock(f.clock))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	c.text(code)
 	assert.Equal(t, dialogs.StepVerify, mustLoad(t, f, 8).Step)
 	c.press("sub:retry")
@@ -242,26 +243,6 @@ func mustBins(t *testing.T) *cardbin.Table {
 	bins, err := loadBins()
 	require.NoError(t, err)
 	return bins
-}
-
-// A panic while handling one input leaves the chat unlocked and its state
-// as it was before that input.
-func TestPanicReleasesTheLockAndKeepsTheState(t *testing.T) {
-	f := newFixture(t, nil)
-	c := &chat{t: t, f: f, id: 9}
-	throughSummary(c)
-	before := mustLoad(t, f, 9)
-
-	f.engine = dialogs.NewEngine(panicky{}, mustBins(t), dialogs.WithClock(f.clock))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
-	require.Panics(t, func() {
-		_, _ = f.runner.Handle(context.Background(), 9, 0, dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: c.seq})
-	})
-	after := mustLoad(t, f, 9)
-	assert.Equal(t, before, after)
-	lease, err := f.store.Acquire(context.Background(), 9, 0)
-	require.NoError(t, err, "the lock was released")
-	require.NoError(t, f.store.Release(context.Background(), lease))
 }
 
 type panicky struct{ dialogs.Backend }
@@ -316,7 +297,7 @@ func FuzzEngine(f *testing.F) {
 			if in.Kind == dialogs.InEdit {
 				// An edit without a card number is not answered.
 				c.msg++
-				_, err := fx.runner.Handle(context.Background(), c.id, 0, in)
+				_, err := fx.handle(c.id, in)
 				require.NoError(t, err)
 				continue
 			}
@@ -366,29 +347,6 @@ func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
 	return st
 }
 
-// After a DATA_KEY change the old state cannot be read: the merchant starts
-// again instead of being stuck until it expires.
-func TestUnreadableStateStartsAgain(t *testing.T) {
-	rdb, prefix := redistest.New(t)
-	f := newFixture(t, nil)
-	storeWith := func() dialogs.Store {
-		c, err := store.NewCipher(store.RandomKey())
-		require.NoError(t, err)
-		return store.NewRedis(rdb, c, store.WithPrefix(prefix))
-	}
-	f.store = storeWith()
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
-	c := &chat{t: t, f: f, id: 11}
-	throughSummary(c)
-
-	f.store = storeWith() // a new DATA_KEY
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
-	out := c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
-	assert.Equal(t, dialogs.StepMenu, mustLoad(t, f, 11).Step)
-	assert.Equal(t, dialogs.MsgID("welcome"), out.Replies[0].Key)
-	assert.Contains(t, f.logs.String(), "unreadable chat state reset")
-}
-
 // A change left half-way for more than a day is wiped, and the merchant is
 // told so when they come back; identity and language are kept as long as
 // the store keeps the record.
@@ -405,7 +363,7 @@ func TestAbandonedDraftExpires(t *testing.T) {
 	assert.Equal(t, dialogs.StepSummary, mustLoad(t, f, 12).Step, "a day less a minute is still fine")
 	_ = out
 
-	// The in-memory store expires the record with the TTL, as Redis does;
+	// The tests' state map expires the record with the TTL, as Redis does;
 	// the engine wipes an old draft it is handed all the same.
 	st = mustLoad(t, f, 12)
 	st.Touched = f.clock().Add(-dialogs.DraftTTL - time.Minute)

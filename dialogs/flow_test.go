@@ -45,7 +45,6 @@ func hasButton(out dialogs.Outcome, data string) bool {
 
 func (f *fixture) use(t *testing.T, b dialogs.Backend) {
 	f.engine = dialogs.NewEngine(b, mustBins(t), dialogs.WithClock(f.clock))
-	f.runner = dialogs.NewRunner(f.store, f.engine, 0)
 }
 
 // The case: a submission whose answer is lost, then /back, a new

@@ -51,7 +51,7 @@ func event(t *testing.T, c *chat, ev backend.Event) []string {
 
 func apply(t *testing.T, c *chat, in dialogs.Input) []string {
 	t.Helper()
-	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
+	out, err := c.f.handle(c.id, in)
 	require.NoError(t, err)
 	var said []string
 	for _, r := range out.Replies {
@@ -179,7 +179,6 @@ func fixAndResubmit(t *testing.T, id int64) (*fixture, *chat) {
 	c := &chat{t: t, f: f, id: id}
 	a := submitted(t, c)
 	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(f.clock))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	ev := backend.EventOf(a)
 	ev.Status, ev.Reason = backend.StatusRejected, backend.ReasonCreditCard
 	said := event(t, c, ev)

@@ -45,7 +45,6 @@ func observed(t *testing.T) (*fixture, *funnel) {
 	f := newFixture(t, nil)
 	rec := &funnel{}
 	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithObserver(rec))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	return f, rec
 }
 

@@ -3,7 +3,6 @@ package dialogs
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,21 +43,5 @@ func TestStepDefinitionsMakeTheTable(t *testing.T) {
 	e := NewEngine(nil, nil)
 	for _, s := range Steps() {
 		assert.Contains(t, e.steps, s)
-	}
-}
-
-// A turn ends, then commits, before the chat's lock could run out.
-func TestTurnBudgetFitsTheLock(t *testing.T) {
-	for _, ttl := range []time.Duration{0, 50 * time.Millisecond, time.Second, 6 * time.Second,
-		MaxTurn, MaxTurn + LockMargin, 15 * time.Second, time.Minute} {
-		b := turnBudget(ttl)
-		assert.LessOrEqual(t, b, MaxTurn, "ttl %s", ttl)
-		assert.Positive(t, b, "ttl %s", ttl)
-		if ttl > 0 {
-			assert.Less(t, b, ttl, "ttl %s: the turn must end before the lock", ttl)
-		}
-		if ttl >= 2*LockMargin {
-			assert.LessOrEqual(t, b+LockMargin, ttl, "ttl %s: a margin to commit", ttl)
-		}
 	}
 }

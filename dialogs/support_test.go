@@ -1,7 +1,6 @@
 package dialogs_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +26,7 @@ func (c *chat) quiet(in dialogs.Input) dialogs.Outcome {
 	c.t.Helper()
 	c.msg++
 	in.MessageID = c.msg
-	out, err := c.f.runner.Handle(context.Background(), c.id, 0, in)
+	out, err := c.f.handle(c.id, in)
 	require.NoError(c.t, err)
 	if len(out.Replies) > 0 {
 		c.seq, c.last = out.Seq, out
@@ -221,7 +220,6 @@ func TestSupportHours(t *testing.T) {
 	f := newFixture(t, nil)
 	f.now = at("2026-11-28 10:00") // Saturday
 	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithSupportHours(h))
-	f.runner = dialogs.NewRunner(f.store, f.engine, time.Second)
 	c := &chat{t: t, f: f, id: 24}
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "language"})
 	c.press("lang:en")

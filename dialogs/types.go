@@ -5,7 +5,6 @@ package dialogs
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
@@ -177,42 +176,9 @@ type Backend interface {
 	Applications(ctx context.Context, no string) ([]backend.Receipt, error)
 }
 
-// Store errors.
-var (
-	ErrBusy      = errors.New("chat is locked by another update")
-	ErrDuplicate = errors.New("update already applied")
-	ErrLockLost  = errors.New("chat lock lost to another writer")
-	// ErrUnreadable means a stored state does not decode (written under
-	// another DATA_KEY, or damaged). Nothing in it can be used.
-	ErrUnreadable = errors.New("stored chat state does not decode")
-)
-
-// Lease is a held per-chat lock with the state read under it.
-type Lease struct {
-	Chat   int64
-	Update int64 // 0: no de-duplication
-	Token  string
-	State  *State // nil when the chat has no state yet
-}
-
-// Store keeps one State per chat. Acquire and Commit are one round trip each.
-type Store interface {
-	// Acquire takes the chat's lock and reads its state. It returns ErrBusy
-	// when another holder has the lock and ErrDuplicate when update (if not 0)
-	// was already committed.
-	Acquire(ctx context.Context, chat, update int64) (*Lease, error)
-	// Commit saves st (nil deletes it) with st.TTL(), records the lease's
-	// update as applied and releases the lock. ErrLockLost means the lock
-	// expired and someone else may have written: nothing was saved.
-	Commit(ctx context.Context, l *Lease, st *State) error
-	// Release gives the lock back without saving.
-	Release(ctx context.Context, l *Lease) error
-	// Load reads a chat's state without the lock (nil, nil when none).
-	Load(ctx context.Context, chat int64) (*State, error)
-	// Reset deletes a chat's state that does not decode (ErrUnreadable), so
-	// the merchant can start again rather than be stuck until it expires.
-	Reset(ctx context.Context, chat int64) error
-}
+// MaxTurn bounds the backend calls of one turn: the pipeline's default
+// (bot.WithMaxTurn).
+const MaxTurn = 10 * time.Second
 
 // Clock is injected wherever behaviour depends on time.
 type Clock func() time.Time

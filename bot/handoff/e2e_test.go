@@ -14,7 +14,6 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
-	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -26,8 +25,8 @@ import (
 type loop struct {
 	f      *fixture
 	desk   *handoff.Desk
-	runner *dialogs.Runner
-	store  dialogs.Store
+	engine *dialogs.Engine
+	states map[int64]*dialogs.State // each chat's state, as the pipeline keeps it between turns
 	render *dialogs.Renderer
 	seq    map[int64]int
 	done   int // posts applied
@@ -38,12 +37,9 @@ func newLoop(t *testing.T, f *fixture, d *handoff.Desk) *loop {
 	require.NoError(t, err)
 	catalog, err := locales.Load()
 	require.NoError(t, err)
-	cipher, err := store.NewCipher(store.RandomKey())
-	require.NoError(t, err)
 	sb := sandbox.New(sandbox.WithClock(f.clock.Now), sandbox.WithCodes(func() string { return "123456" }))
-	st := store.NewMemory(cipher, store.WithClock(f.clock.Now))
 	engine := dialogs.NewEngine(sb, bins, dialogs.WithClock(f.clock.Now))
-	return &loop{f: f, desk: d, runner: dialogs.NewRunner(st, engine, 0), store: st,
+	return &loop{f: f, desk: d, engine: engine, states: map[int64]*dialogs.State{},
 		render: dialogs.NewRenderer(catalog, nil), seq: map[int64]int{}}
 }
 
@@ -51,8 +47,12 @@ func (l *loop) apply(chat int64, in dialogs.Input, msgID int) {
 	t := l.f.t
 	t.Helper()
 	ctx := context.Background()
-	out, err := l.runner.Handle(ctx, chat, 0, in)
-	require.NoError(t, err)
+	st := l.states[chat]
+	if st == nil {
+		st = &dialogs.State{}
+		l.states[chat] = st
+	}
+	out := l.engine.Handle(ctx, st, in)
 	l.seq[chat] = out.Seq
 	for _, e := range out.Effects {
 		if e.Kind == dialogs.DeleteMessage {
@@ -111,10 +111,10 @@ func (l *loop) events() {
 }
 
 func (l *loop) state(chat int64) *dialogs.State {
-	st, err := l.store.Load(context.Background(), chat)
-	require.NoError(l.f.t, err)
+	st := l.states[chat]
 	require.NotNil(l.f.t, st)
-	return st
+	cp := *st
+	return &cp
 }
 
 func TestTwoMerchantsTwoAgentsEndToEnd(t *testing.T) {

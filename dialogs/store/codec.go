@@ -11,7 +11,7 @@ import (
 
 // ErrBadRecord means a stored state does not decode: it was written with
 // another data key, changed by hand, or by an incompatible version.
-var ErrBadRecord = dialogs.ErrUnreadable
+var ErrBadRecord = errors.New("stored chat state does not decode")
 
 // recordV1 starts every record so the layout can change later.
 const recordV1 = 1

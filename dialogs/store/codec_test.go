@@ -8,12 +8,11 @@ import (
 
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
-	"github.com/merchantbot/merchantbot/dialogs/store/storetest"
 )
 
 // TestFullDraftFitsBudget holds the design's bar: ≤ 1 KiB per active dialog.
 func TestFullDraftFitsBudget(t *testing.T) {
-	rec, err := store.EncodeState(newCipher(t), -1001234567890, storetest.FullDraft())
+	rec, err := store.EncodeState(newCipher(t), -1001234567890, fullDraft())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +22,31 @@ func TestFullDraftFitsBudget(t *testing.T) {
 	}
 }
 
+// TestRecordHoldsNoSecretInClear: the record a chat's state is written as
+// (to Redis by the pipeline) shows the clear part of the state and none of
+// its secrets.
+func TestRecordHoldsNoSecretInClear(t *testing.T) {
+	st := fullDraft()
+	st.Secrets.CardNumber = "6222021234567890123"
+	st.Secrets.ReservedPhone = "13812345678"
+	rec, err := store.EncodeState(newCipher(t), 42, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rec, []byte(st.MerchantNo)) {
+		t.Fatal("the record misses the clear part of the state: the test reads the wrong bytes")
+	}
+	for _, secret := range []string{"6222021234567890123", "4567890123", "13812345678", st.Secrets.PendingCard} {
+		if bytes.Contains(rec, []byte(secret)) {
+			t.Fatalf("the record holds %q in clear", secret)
+		}
+	}
+}
+
 func TestCodecRoundTrip(t *testing.T) {
 	c := newCipher(t)
 	for name, st := range map[string]*dialogs.State{
-		"full draft": storetest.FullDraft(),
+		"full draft": fullDraft(),
 		"no secrets": {Step: "menu", Lang: "en", MerchantNo: "898310048161234", Bound: true},
 		"empty":      {},
 	} {
@@ -48,7 +68,7 @@ func TestCodecRoundTrip(t *testing.T) {
 
 func TestCodecRejects(t *testing.T) {
 	c := newCipher(t)
-	rec, err := store.EncodeState(c, 42, storetest.FullDraft())
+	rec, err := store.EncodeState(c, 42, fullDraft())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +110,7 @@ func FuzzDecodeState(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, st := range []*dialogs.State{storetest.FullDraft(), {Step: "menu"}} {
+	for _, st := range []*dialogs.State{fullDraft(), {Step: "menu"}} {
 		rec, err := store.EncodeState(c, 42, st)
 		if err != nil {
 			f.Fatal(err)

@@ -1,10 +1,17 @@
+// Package store is the sealed record of a chat's dialogs.State: the state
+// as JSON with its Secrets sealed by AES-256-GCM (Cipher, with key
+// rotation), so card numbers and phones are never written in clear text.
+// The bot's chat record (bot/chatq) keeps it in Redis, or in memory for the
+// console.
 package store
 
 import "github.com/merchantbot/merchantbot/dialogs"
 
-// EncodeState is the record a store writes for st in chat, for a caller
-// that commits the state in a Redis script of its own (bot/chatq commits
-// state, queue and outbox together).
+// DefaultPrefix is the default prefix of every Redis key (REDIS_PREFIX).
+const DefaultPrefix = "mb:"
+
+// EncodeState is the record written for st in chat (bot/chatq commits it
+// with the chat's queue and outbox in one Redis script).
 func EncodeState(c *Cipher, chat int64, st *dialogs.State) ([]byte, error) {
 	return encodeState(c, chat, st)
 }
