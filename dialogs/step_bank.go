@@ -12,6 +12,7 @@ import (
 func bankStep() stepDef {
 	return stepDef{
 		name:   StepBank,
+		guide:  &guide{asks: []MsgID{msgBankConfirm, msgAskBank}, forward: []MsgID{msgBtnBankYes}, answer: AnswerBank},
 		kind:   draft,
 		prompt: (*turn).bankPrompt,
 		text:   (*turn).bankName,

@@ -11,8 +11,9 @@ import (
 // branchStep is the step StepBranch.
 func branchStep() stepDef {
 	return stepDef{
-		name: StepBranch,
-		kind: draft,
+		name:  StepBranch,
+		guide: &guide{asks: []MsgID{msgAskBranch}, answer: AnswerBranch},
+		kind:  draft,
 		prompt: func(t *turn) {
 			t.withCurrent(t.say(msgAskBranch, Arg{"Bank": t.bankLabel()}), t.st.Branch)
 		},

@@ -13,8 +13,9 @@ import (
 // cardStep is the step StepCard.
 func cardStep() stepDef {
 	return stepDef{
-		name: StepCard,
-		kind: draft,
+		name:  StepCard,
+		guide: &guide{asks: []MsgID{msgAskCard, msgAskAccount}, answer: AnswerCard, notes: []MsgID{msgCardAccepted, msgCardBank}},
+		kind:  draft,
 		prompt: func(t *turn) {
 			key := msgAskCard
 			if t.st.Company {

@@ -7,8 +7,9 @@ import (
 // cardLuhnStep is the step StepCardLuhn.
 func cardLuhnStep() stepDef {
 	return stepDef{
-		name: StepCardLuhn,
-		kind: draft,
+		name:  StepCardLuhn,
+		guide: &guide{asks: []MsgID{msgCardLuhnWarn}, forward: []MsgID{msgBtnLuhnYes}},
+		kind:  draft,
 		prompt: func(t *turn) {
 			t.say(msgCardLuhnWarn, Arg{"Card": parse.MaskPAN(t.st.Secrets.PendingCard)},
 				row(btn(msgBtnLuhnYes, "luhn:yes"), btn(msgBtnLuhnNo, "luhn:no")))

@@ -9,6 +9,7 @@ import (
 func checklistStep() stepDef {
 	return stepDef{
 		name:   StepChecklist,
+		guide:  &guide{asks: []MsgID{msgChecklist}, forward: []MsgID{msgBtnChecksAll}, notes: checklistNotes()},
 		kind:   draft,
 		prompt: func(t *turn) { t.checklist(false) },
 		button: (*turn).checklistButton,
@@ -144,4 +145,13 @@ func (t *turn) checklistBack() bool {
 	t.say(msgChecklistFirst, nil)
 	t.checklist(false)
 	return true
+}
+
+// checklistNotes are the checklist's lines and its record once confirmed.
+func checklistNotes() []MsgID {
+	notes := []MsgID{msgCheck0Company, msgChecksConfirmed}
+	for i := range checkItems {
+		notes = append(notes, MsgID("check_"+strconv.Itoa(i)))
+	}
+	return notes
 }

@@ -5,8 +5,9 @@ import ()
 // consentStep is the step StepConsent.
 func consentStep() stepDef {
 	return stepDef{
-		name: StepConsent,
-		kind: draft,
+		name:  StepConsent,
+		guide: &guide{asks: []MsgID{msgConsent}, forward: []MsgID{msgBtnAgree}},
+		kind:  draft,
 		prompt: func(t *turn) {
 			t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
 		},

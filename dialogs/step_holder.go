@@ -11,6 +11,7 @@ import (
 func holderStep() stepDef {
 	return stepDef{
 		name:   StepHolder,
+		guide:  &guide{asks: []MsgID{msgAskHolder, msgAskHolderCompany}, forward: []MsgID{msgBtnHolderName, msgBtnHolderCompany}, answer: AnswerHolder},
 		kind:   draft,
 		prompt: (*turn).holderPrompt,
 		text:   (*turn).holder,

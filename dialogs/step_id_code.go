@@ -12,6 +12,7 @@ import (
 func idCodeStep() stepDef {
 	return stepDef{
 		name:   StepIDCode,
+		guide:  &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning, msgBound}},
 		kind:   identify,
 		prompt: (*turn).codePrompt,
 		text:   (*turn).code,

@@ -11,8 +11,9 @@ import (
 // idPhoneStep is the step StepIDPhone.
 func idPhoneStep() stepDef {
 	return stepDef{
-		name: StepIDPhone,
-		kind: identify,
+		name:  StepIDPhone,
+		guide: &guide{asks: []MsgID{msgAskPhone, msgAskPhoneTyped}, answer: AnswerContact, notes: []MsgID{msgBound}},
+		kind:  identify,
 		prompt: func(t *turn) {
 			if t.in.NoContact {
 				t.say(msgAskPhoneTyped, nil)

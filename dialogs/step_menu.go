@@ -6,6 +6,7 @@ import ()
 func menuStep() stepDef {
 	return stepDef{
 		name:   StepMenu,
+		guide:  &guide{asks: []MsgID{msgMenu, msgWelcome}, forward: []MsgID{msgBtnChange}},
 		kind:   parking,
 		prompt: func(t *turn) { t.menu(false) },
 		text: func(t *turn, _ string) {

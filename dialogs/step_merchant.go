@@ -10,6 +10,7 @@ import (
 func merchantStep() stepDef {
 	return stepDef{
 		name:   StepMerchant,
+		guide:  &guide{asks: []MsgID{msgAskMerchantNo}, answer: AnswerMerchantNo},
 		kind:   identify,
 		prompt: func(t *turn) { t.say(msgAskMerchantNo, nil) },
 		text:   (*turn).merchantNo,

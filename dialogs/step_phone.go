@@ -10,8 +10,9 @@ import (
 // phoneStep is the step StepPhone.
 func phoneStep() stepDef {
 	return stepDef{
-		name: StepPhone,
-		kind: draft,
+		name:  StepPhone,
+		guide: &guide{asks: []MsgID{msgAskReservedPhone}, answer: AnswerReservedPhone},
+		kind:  draft,
 		prompt: func(t *turn) {
 			t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(t.st.Secrets.ReservedPhone))
 		},

@@ -8,6 +8,7 @@ import (
 func summaryStep() stepDef {
 	return stepDef{
 		name:   StepSummary,
+		guide:  &guide{asks: []MsgID{msgSummary}, forward: []MsgID{msgBtnConfirm}},
 		kind:   draft,
 		prompt: (*turn).summary,
 		button: (*turn).summaryButton,

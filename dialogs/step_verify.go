@@ -14,6 +14,7 @@ import (
 func verifyStep() stepDef {
 	return stepDef{
 		name:   StepVerify,
+		guide:  &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning}},
 		kind:   draft,
 		prompt: (*turn).codePrompt,
 		text:   (*turn).code,

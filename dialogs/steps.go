@@ -54,8 +54,9 @@ const (
 // summary, sum_<name> and btn_edit_<name>. The summary, the hand-off
 // context, the draft wipe and the TTL pick the field up from its spec.
 // Tests and transcripts that walk the dialog past that point then need the
-// new answer, and the load tool's merchant (cmd/merchantbot-load) its button
-// or question.
+// new answer; the load tool's merchant (cmd/merchantbot-load) reads the
+// step's guide (its question's ids, the button that moves on or the kind
+// of answer it types) and needs nothing.
 type stepDef struct {
 	name   string
 	kind   stepKind
@@ -80,6 +81,10 @@ type stepDef struct {
 	// takesCard: the step asks for a card number, so one typed here is an
 	// answer, not a stray card to refuse at the door.
 	takesCard bool
+	// guide is how a merchant who means to finish answers the step (the
+	// load tool's simulated merchant reads it through Guide); nil: the step
+	// is off the way from the menu to the submission.
+	guide *guide
 	// after, before: a step added between two others (see added). The
 	// moves of after that led to before lead to this step, and before's
 	// /back returns to it; the step's own moves lead on (to before).

@@ -89,8 +89,12 @@ func TestSimMerchantAnswersTheQuestionAsked(t *testing.T) {
 }
 
 // TestSimMerchantIDsExist: every id the simulated merchant reads by is in
-// both locale files, so a renamed id fails here, not as a stalled load run.
+// both locale files, so a renamed id fails here, not as a stalled load run;
+// and it has a sample for every kind of answer the dialog asks for.
 func TestSimMerchantIDsExist(t *testing.T) {
+	for id, kind := range questions {
+		assert.Contains(t, samples, kind, "%s asks for a %s", id, kind)
+	}
 	named := append(append([]string{finishedBy}, forwardButtons...), "btn_change", "btn_why")
 	for id := range questions {
 		named = append(named, id)

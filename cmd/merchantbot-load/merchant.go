@@ -9,14 +9,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // What every simulated merchant types: a debit card in 张三's name (ICBC, Luhn
-// valid), the branch, a reserved phone, and the sandbox's fixed code.
+// valid), its bank when asked, the branch, a reserved phone, and the sandbox's fixed code.
 const (
 	loadCard          = "6222021234567890128"
 	loadHolder        = "张三"
+	loadBank          = "中国工商银行"
 	loadBranch        = "上海张江支行"
 	loadReservedPhone = "13912345678"
 	loadCode          = "123456"
@@ -202,33 +204,97 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 }
 
 // The merchant reads the bot by message id (locales/*.toml, matched by the
-// recogniser), never by its wording. A test checks that every id named here
-// is in the locale files.
+// recogniser), never by its wording, and learns the dialog from the step
+// definitions (dialogs.Guide): which buttons move the change forward, which
+// messages ask for what kind of answer. It keeps one sample per kind of
+// answer, not per step, so a new step needs no edit here. A test checks that
+// every id named here is in the locale files and every kind has a sample.
 var (
+	guide = dialogs.Guide()
 	// forwardButtons are the buttons that move the change forward, by the
-	// id of their label, most wanted first.
-	forwardButtons = []string{"btn_change", "btn_checks_all", "btn_agree", "btn_bank_yes",
-		"btn_holder_name", "btn_luhn_yes", "btn_confirm"}
-	// questions are the messages a merchant answers by typing or sharing.
-	questions = map[string]func(m *simMerchant) simAction{
-		"ask_merchant_no":    func(m *simMerchant) simAction { return simAction{kind: "text", text: m.no} },
-		"ask_phone":          func(m *simMerchant) simAction { return simAction{kind: "contact", text: "+86" + m.phone} },
-		"ask_card":           func(*simMerchant) simAction { return simAction{kind: "text", text: loadCard} },
-		"ask_holder":         func(*simMerchant) simAction { return simAction{kind: "text", text: loadHolder} },
-		"ask_branch":         func(*simMerchant) simAction { return simAction{kind: "text", text: loadBranch} },
-		"ask_reserved_phone": func(*simMerchant) simAction { return simAction{kind: "text", text: loadReservedPhone} },
-		"code_sent":          func(*simMerchant) simAction { return simAction{kind: "text", text: loadCode} },
+	// id of their label, in the order of the dialog.
+	forwardButtons = forwardOf(guide)
+	// questions are the messages a merchant answers by typing or sharing:
+	// message id → the kind of answer.
+	questions = questionsOf(guide)
+	// samples are what the merchant types (or shares) for each kind of answer.
+	samples = map[dialogs.AnswerKind]func(m *simMerchant) simAction{
+		dialogs.AnswerMerchantNo:    func(m *simMerchant) simAction { return simAction{kind: "text", text: m.no} },
+		dialogs.AnswerContact:       func(m *simMerchant) simAction { return simAction{kind: "contact", text: "+86" + m.phone} },
+		dialogs.AnswerCode:          func(*simMerchant) simAction { return simAction{kind: "text", text: loadCode} },
+		dialogs.AnswerCard:          func(*simMerchant) simAction { return simAction{kind: "text", text: loadCard} },
+		dialogs.AnswerHolder:        func(*simMerchant) simAction { return simAction{kind: "text", text: loadHolder} },
+		dialogs.AnswerBank:          func(*simMerchant) simAction { return simAction{kind: "text", text: loadBank} },
+		dialogs.AnswerBranch:        func(*simMerchant) simAction { return simAction{kind: "text", text: loadBranch} },
+		dialogs.AnswerReservedPhone: func(*simMerchant) simAction { return simAction{kind: "text", text: loadReservedPhone} },
 	}
 	// notes are the messages of a card change that ask nothing of their
-	// own (their buttons, if any, are in forwardButtons or left alone).
-	notes = setOf("welcome", "menu", "help", "status_not_bound", "bound", "checklist", "check_0", "check_1",
-		"check_2", "check_3", "check_4", "check_5", "checks_confirmed", "consent", "message_deleted",
-		"card_accepted", "card_bank", "summary", "code_warning")
+	// own: the replies to the commands, the bot's note on a deleted card
+	// message, and each step's notes and the questions of the steps
+	// answered by a button (their buttons are in forwardButtons).
+	notes = notesOf(guide, "welcome", "menu", "help", "status_not_bound", "message_deleted")
 	// finishedBy is the message that ends the change.
 	finishedBy = "submitted"
 	// holderQuestions ask for the holder's name (the memo pause comes just before).
-	holderQuestions = setOf("ask_holder")
+	holderQuestions = asking(guide, dialogs.AnswerHolder)
 )
+
+// forwardOf lists the steps' forward buttons in the order of the dialog.
+func forwardOf(guide []dialogs.StepGuide) []string {
+	var out []string
+	for _, g := range guide {
+		for _, b := range g.Forward {
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// questionsOf maps each question of a step with a typed answer to its kind.
+func questionsOf(guide []dialogs.StepGuide) map[string]dialogs.AnswerKind {
+	q := map[string]dialogs.AnswerKind{}
+	for _, g := range guide {
+		if g.Answer == "" {
+			continue
+		}
+		for _, id := range g.Asks {
+			q[id] = g.Answer
+		}
+	}
+	return q
+}
+
+// notesOf is extra plus the steps' notes and the questions of the steps
+// answered by a button only.
+func notesOf(guide []dialogs.StepGuide, extra ...string) map[string]bool {
+	n := setOf(extra...)
+	for _, g := range guide {
+		for _, id := range g.Notes {
+			n[id] = true
+		}
+		if g.Answer == "" {
+			for _, id := range g.Asks {
+				n[id] = true
+			}
+		}
+	}
+	return n
+}
+
+// asking is the set of questions that take an answer of kind k.
+func asking(guide []dialogs.StepGuide, k dialogs.AnswerKind) map[string]bool {
+	s := map[string]bool{}
+	for _, g := range guide {
+		if g.Answer == k {
+			for _, id := range g.Asks {
+				s[id] = true
+			}
+		}
+	}
+	return s
+}
 
 func setOf(ids ...string) map[string]bool {
 	s := make(map[string]bool, len(ids))
@@ -263,7 +329,12 @@ func (m *simMerchant) next(ev botEvent) (a simAction, finished bool, err error) 
 		}
 	}
 	for _, id := range ids {
-		if answer, ok := questions[id]; ok {
+		if kind, ok := questions[id]; ok {
+			answer, ok := samples[kind]
+			if !ok {
+				return simAction{}, false, fmt.Errorf("the bot said %s, which asks for a %s, and this merchant has no sample of that kind",
+					id, kind)
+			}
 			return answer(m), false, nil
 		}
 	}
