@@ -169,10 +169,12 @@ func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.
 		// A reminder held up into the quiet hours (the Bot API or this
 		// process was down): not sent at night. The dialog reminds again
 		// when they end; a merchant back meanwhile needs no reminder.
-		b.log.Info("reminder held up into the quiet hours; dropped, the dialog reminds in the morning", "chat_id", chat)
 		if _, err := b.Post(ctx, chat, "", dialogs.EventRemindLater, ""); err != nil {
-			b.log.Warn("post remind_later", "chat_id", chat, "err", err)
+			// Kept, not dropped: without the event nothing would remind.
+			b.log.Warn("post remind_later; the reminder waits in the outbox", "chat_id", chat, "err", err)
+			return time.Now().Add(b.retryMax), false, false
 		}
+		b.log.Info("reminder held up into the quiet hours; dropped, the dialog reminds in the morning", "chat_id", chat)
 		return time.Time{}, false, false
 	}
 	for {
