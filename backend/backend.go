@@ -51,13 +51,17 @@ type Merchant struct {
 // Application is a settlement card change sent for review. CardNumber is
 // the full number only on the way in (Submit); the API returns it masked.
 type Application struct {
-	MerchantNo    string `json:"merchant_no"`
-	CardNumber    string `json:"card_number,omitempty"`
-	CardMasked    string `json:"card_masked,omitempty"`
-	HolderName    string `json:"holder_name"`
-	BankCode      string `json:"bank_code,omitempty"`
-	BankName      string `json:"bank_name"`
-	Branch        string `json:"branch"`
+	MerchantNo string `json:"merchant_no"`
+	CardNumber string `json:"card_number,omitempty"`
+	CardMasked string `json:"card_masked,omitempty"`
+	HolderName string `json:"holder_name"`
+	BankCode   string `json:"bank_code,omitempty"`
+	BankName   string `json:"bank_name"`
+	Branch     string `json:"branch"`
+	// BranchID and AreaCode are set when the branch was picked from the
+	// acquirer's lists (Branches): its id (联行号) and its city's code.
+	BranchID      string `json:"branch_id,omitempty"`
+	AreaCode      string `json:"area_code,omitempty"`
 	ReservedPhone string `json:"reserved_phone"`
 	CardType      string `json:"card_type,omitempty"` // DC, CC, SCC, PC or "" when the BIN is unknown
 }
