@@ -2,9 +2,13 @@ package wechatpay
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -48,25 +52,28 @@ const sendingFor = time.Minute
 // record is one submission as Redis keeps it: no card number, no name, no
 // phone; the content only as an HMAC.
 type record struct {
-	ID          string                 `json:"id,omitempty"` // application_no, or ours for a taken one
-	Key         string                 `json:"key"`
-	MerchantNo  string                 `json:"merchant_no"`
-	SubMchID    string                 `json:"sub_mchid"`
-	Content     string                 `json:"content"`
-	AppNo       string                 `json:"application_no,omitempty"`
-	State       string                 `json:"state"`
-	StateAt     time.Time              `json:"state_at"`
-	CardMasked  string                 `json:"card_masked"`
-	BankName    string                 `json:"bank_name"`
-	BankCode    string                 `json:"bank_code,omitempty"`
-	Branch      string                 `json:"branch,omitempty"`
-	CardType    string                 `json:"card_type,omitempty"`
-	Status      backend.Status         `json:"status,omitempty"`
-	Reason      string                 `json:"reason,omitempty"`
-	ReasonText  string                 `json:"reason_text,omitempty"`
-	SubmittedAt time.Time              `json:"submitted_at"`
-	UpdatedAt   time.Time              `json:"updated_at"`
-	History     []backend.StatusChange `json:"history,omitempty"`
+	ID         string         `json:"id,omitempty"` // application_no, or ours for a taken one
+	Key        string         `json:"key"`
+	MerchantNo string         `json:"merchant_no"`
+	SubMchID   string         `json:"sub_mchid"`
+	Content    string         `json:"content"`
+	AppNo      string         `json:"application_no,omitempty"`
+	State      string         `json:"state"`
+	StateAt    time.Time      `json:"state_at"`
+	CardMasked string         `json:"card_masked"`
+	BankName   string         `json:"bank_name"`
+	BankCode   string         `json:"bank_code,omitempty"`
+	Branch     string         `json:"branch,omitempty"`
+	CardType   string         `json:"card_type,omitempty"`
+	Status     backend.Status `json:"status,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	// ReasonText is WeChat Pay's words, kept sealed (ReasonSealed): they
+	// may quote the holder's name.
+	ReasonText   string                 `json:"-"`
+	ReasonSealed string                 `json:"reason_sealed,omitempty"`
+	SubmittedAt  time.Time              `json:"submitted_at"`
+	UpdatedAt    time.Time              `json:"updated_at"`
+	History      []backend.StatusChange `json:"history,omitempty"`
 }
 
 func (b *Backend) recKey(key string) string { return b.prefix + "wechatpay:sub:" + key }
@@ -106,10 +113,19 @@ func (b *Backend) load(ctx context.Context, key string) (*record, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, fmt.Errorf("%w: submission record unreadable", backend.ErrUnavailable)
 	}
+	if r.ReasonSealed != "" {
+		if r.ReasonText, err = b.open(r.ReasonSealed); err != nil {
+			b.log.Warn("rejection reason unreadable (the private key changed?)", "app", r.ID)
+		}
+	}
 	return &r, nil
 }
 
 func (b *Backend) save(ctx context.Context, r *record) error {
+	r.ReasonSealed = ""
+	if r.ReasonText != "" {
+		r.ReasonSealed = b.seal(r.ReasonText)
+	}
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -339,4 +355,34 @@ func (b *Backend) receipt(r *record) backend.Receipt {
 		History:  append([]backend.StatusChange(nil), r.History...),
 		BankCode: r.BankCode, Branch: r.Branch, CardType: r.CardType,
 	}
+}
+
+// seal encrypts s (AES-256-GCM, a key derived from the API private key).
+func (b *Backend) seal(s string) string {
+	aead := b.aead()
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return base64.StdEncoding.EncodeToString(aead.Seal(nonce, nonce, []byte(s), nil))
+}
+
+func (b *Backend) open(s string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	aead := b.aead()
+	if err != nil || len(raw) < aead.NonceSize() {
+		return "", errors.New("sealed text malformed")
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
+	return string(plain), err
+}
+
+func (b *Backend) aead() cipher.AEAD {
+	blk, err := aes.NewCipher(hmacOf(b.hmacKey, []byte("seal")))
+	if err != nil {
+		panic(err) // a 32-byte key is always valid
+	}
+	aead, err := cipher.NewGCM(blk)
+	if err != nil {
+		panic(err)
+	}
+	return aead
 }

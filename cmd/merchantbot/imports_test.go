@@ -22,6 +22,7 @@ var importRules = map[string][]string{
 	"dialogs/cardbin":         nil,
 	"backend":                 {"dialogs/parse"},
 	"backend/sandbox":         {"backend", "dialogs/parse"},
+	"backend/wechatpay":       {"backend", "dialogs/parse", "dialogs/cardbin"},
 	"dialogs":                 {"backend", "dialogs/parse", "dialogs/cardbin", "locales"},
 	"dialogs/store":           {"dialogs", "backend", "dialogs/parse", "dialogs/cardbin", "locales"},
 	"bot/outbox":              nil,
@@ -33,6 +34,7 @@ var importRules = map[string][]string{
 	"bot":                     {"bot/outbox", "bot/sender", "bot/chatq", "bot/metrics", "bot/notify", "bot/handoff", "dialogs", "dialogs/parse", "dialogs/cardbin", "dialogs/store", "backend", "locales"},
 	"cmd/merchantbot":         {"backend/...", "bot/...", "dialogs/...", "locales"},
 	"internal/telegramtest":   nil,
+	"internal/wechatpaytest":  nil,
 	"dialogs/store/redistest": nil,
 	"bot/chatq/chatqtest":     {"bot/chatq", "bot/outbox"},
 	"dialogs/parse/leaktest":  nil,
@@ -45,6 +47,7 @@ var deskAndNotifier = []string{"backend", "dialogs", "dialogs/parse", "locales",
 // them, and the load tool the fake Bot API.
 var testOnly = map[string][]string{
 	"internal/telegramtest":   {"cmd/merchantbot-load"},
+	"internal/wechatpaytest":  nil,
 	"dialogs/store/redistest": nil,
 	"bot/chatq/chatqtest":     nil,
 	"dialogs/parse/leaktest":  nil,
