@@ -49,7 +49,7 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if acq.url != "" && flagSet(fs, "review-delay") {
+	if (acq.url != "" || acq.wechatpay != nil) && flagSet(fs, "review-delay") {
 		return errors.New("-review-delay: only for the sandbox acquirer (BACKEND_URL unset or sandbox); the acquirer at BACKEND_URL reviews at its own pace")
 	}
 	log, err := newLogger(getenv, stderr, slog.LevelWarn)

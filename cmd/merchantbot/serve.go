@@ -155,8 +155,10 @@ const sandboxBackend = "sandbox"
 
 // backendConfig is the acquirer: the in-process sandbox, or the API at url.
 type backendConfig struct {
-	url    string // "" for the sandbox
+	url    string // "" for the sandbox and WeChat Pay
 	apiKey string
+	// wechatpay is set for BACKEND_URL=wechatpay.
+	wechatpay *wechatpayConfig
 	// The sandbox's own settings (SANDBOX_CODE, SANDBOX_RESEND_AFTER) are
 	// read by sandboxOptions; here they are only refused with a real API.
 }
@@ -180,6 +182,24 @@ func apiKeyShaped(key string) bool {
 // error rather than silently ignored. Errors never quote the key.
 func loadBackendConfig(getenv func(string) string) (backendConfig, error) {
 	raw, key := getenv("BACKEND_URL"), getenv("BACKEND_API_KEY")
+	if raw == wechatpayBackend {
+		if key != "" {
+			return backendConfig{}, fmt.Errorf("BACKEND_API_KEY: not used with BACKEND_URL=%s (requests are signed with the API certificate's key)", wechatpayBackend)
+		}
+		for _, name := range []string{"SANDBOX_CODE", "SANDBOX_RESEND_AFTER", "SANDBOX_LOAD_MERCHANTS"} {
+			if getenv(name) != "" {
+				return backendConfig{}, fmt.Errorf("%s: only used with BACKEND_URL=%s", name, sandboxBackend)
+			}
+		}
+		wc, err := loadWechatpayConfig(getenv)
+		if err != nil {
+			return backendConfig{}, err
+		}
+		return backendConfig{wechatpay: wc}, nil
+	}
+	if err := refuseWechatpaySettings(getenv); err != nil {
+		return backendConfig{}, err
+	}
 	if raw == "" || raw == sandboxBackend {
 		if key != "" {
 			return backendConfig{}, fmt.Errorf("BACKEND_API_KEY: not used with BACKEND_URL=%s (the in-process sandbox takes no key)", sandboxBackend)
@@ -472,6 +492,12 @@ func httpServer(h http.Handler) *http.Server {
 // "SMS" codes go to sms (serve's stdout, marked as sandbox; the console's
 // stderr), never to the log. opts are extra sandbox options.
 func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, log *slog.Logger, obs backend.Observer, opts ...sandbox.Option) (dialogs.Backend, error) {
+	if cfg.wechatpay != nil {
+		// The adapter (backend/wechatpay) needs the operator's merchant
+		// directory and the bot's own SMS codes, which this build does not
+		// have yet: refuse rather than fall back to anything.
+		return nil, fmt.Errorf("BACKEND_URL=%s: settings read, but this build has no merchant directory nor SMS codes to run WeChat Pay with (issue 16)", wechatpayBackend)
+	}
 	if cfg.url != "" {
 		copts := []backend.ClientOption{backend.WithAPIKey(cfg.apiKey)}
 		if obs != nil {
