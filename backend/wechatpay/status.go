@@ -129,7 +129,34 @@ func (b *Backend) refresh(ctx context.Context, r *record) error {
 	if r.Status == before {
 		return nil
 	}
-	return b.save(ctx, r)
+	return b.saveNewer(ctx, r)
+}
+
+// saveNewer saves r unless another caller (the poller and the support desk
+// refresh the same record) saved a later status meanwhile.
+func (b *Backend) saveNewer(ctx context.Context, r *record) error {
+	err := b.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		cur, err := b.load(ctx, r.Key)
+		if err != nil || cur == nil || cur.Status.Rank() >= r.Status.Rank() {
+			return err
+		}
+		raw, err := b.encode(r)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, b.recKey(r.Key), raw, 0)
+			return nil
+		})
+		return err
+	}, b.recKey(r.Key))
+	if errors.Is(err, redis.TxFailedErr) {
+		return nil // changed meanwhile: the next refresh reads it
+	}
+	if err != nil {
+		return fmt.Errorf("%w: save status: %w", backend.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // reasonOf recognises WeChat Pay's rejection reasons that have our codes.

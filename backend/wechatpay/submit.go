@@ -121,12 +121,17 @@ func (b *Backend) load(ctx context.Context, key string) (*record, error) {
 	return &r, nil
 }
 
-func (b *Backend) save(ctx context.Context, r *record) error {
+// encode is r as Redis keeps it, its rejection text sealed.
+func (b *Backend) encode(r *record) ([]byte, error) {
 	r.ReasonSealed = ""
 	if r.ReasonText != "" {
 		r.ReasonSealed = b.seal(r.ReasonText)
 	}
-	raw, err := json.Marshal(r)
+	return json.Marshal(r)
+}
+
+func (b *Backend) save(ctx context.Context, r *record) error {
+	raw, err := b.encode(r)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -387,4 +388,37 @@ func TestNoCardDataInClear(t *testing.T) {
 	for _, o := range outputs {
 		assert.NotContains(t, o, nameInd, "the holder's name in clear")
 	}
+}
+
+// TestDoubleTap: the same submission sent twice at once makes one
+// application; the call that found the other in flight is told to try
+// again and then gets the same receipt.
+func TestDoubleTap(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, wechatpaytest.PublicKeyMode)
+	var wg sync.WaitGroup
+	ids := make([]string, 4)
+	errs := make([]error, 4)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc, err := e.b.Submit(ctx, "k", app())
+			ids[i], errs[i] = rc.ID, err
+		}()
+	}
+	wg.Wait()
+	require.Len(t, e.fake.Applications(), 1)
+	no := e.fake.Applications()[0].No
+	for i, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, backend.ErrUnavailable)
+			continue
+		}
+		assert.Equal(t, no, ids[i])
+	}
+	rc, err := e.b.Submit(ctx, "k", app())
+	require.NoError(t, err)
+	assert.Equal(t, no, rc.ID)
+	assert.Equal(t, 1, e.fake.Calls(wechatpaytest.OpModify))
 }
