@@ -82,7 +82,7 @@ func (b *Backend) refresh(ctx context.Context, r *record) error {
 	if r.Status.Final() {
 		return nil
 	}
-	before := r.Status
+	before, beforeText := r.Status, r.ReasonText
 	if r.AppNo != "" && r.Status.Rank() < backend.StatusApproved.Rank() {
 		var a application
 		err := b.call(ctx, opApplication, http.MethodGet,
@@ -126,10 +126,13 @@ func (b *Backend) refresh(ctx context.Context, r *record) error {
 			}
 		}
 	}
-	if r.Status == before {
-		return nil
+	switch {
+	case r.Status != before:
+		return b.saveNewer(ctx, r)
+	case r.ReasonText != beforeText: // the new account's check failed (VERIFY_FAIL)
+		return b.save(ctx, r)
 	}
-	return b.saveNewer(ctx, r)
+	return nil
 }
 
 // saveNewer saves r unless another caller (the poller and the support desk

@@ -12,6 +12,9 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/wechatpay"
+	"github.com/merchantbot/merchantbot/bot/handoff"
+	"github.com/merchantbot/merchantbot/bot/notify"
+	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/internal/wechatpaytest"
@@ -421,4 +424,28 @@ func TestDoubleTap(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, no, rc.ID)
 	assert.Equal(t, 1, e.fake.Calls(wechatpaytest.OpModify))
+}
+
+// The Backend is what the dialog, the poller, the support desk and the
+// branch picker need.
+var (
+	_ dialogs.Backend     = (*wechatpay.Backend)(nil)
+	_ notify.Applications = (*wechatpay.Backend)(nil)
+	_ handoff.Backend     = (*wechatpay.Backend)(nil)
+	_ backend.Branches    = (*wechatpay.Backend)(nil)
+)
+
+// TestVerifyFail: the new account in effect whose check failed stays
+// approved, with WeChat Pay's words kept.
+func TestVerifyFail(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, wechatpaytest.PublicKeyMode)
+	rc, err := e.b.Submit(ctx, "k", app())
+	require.NoError(t, err)
+	e.fake.Advance(reviewTime)
+	e.fake.SetVerifyResult(subInd, "VERIFY_FAIL")
+	r, err := e.b.Application(ctx, rc.ID)
+	require.NoError(t, err)
+	assert.Equal(t, backend.StatusApproved, r.Status)
+	assert.Contains(t, e.logs.String(), "cannot pay out")
 }
