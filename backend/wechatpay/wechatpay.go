@@ -235,6 +235,10 @@ func (b *Backend) failure(op string, res *core.APIResult, err error) error {
 			b.log.Error("WeChat Pay refused our signature: check WECHATPAY_MCHID, the certificate serial and the private key",
 				"op", op, "status", e.Status, "code", e.Code, "request_id", api.Header.Get("Request-Id"))
 		}
+		if e.Status == http.StatusForbidden || e.Code == "NO_AUTH" {
+			b.log.Warn("WeChat Pay: not a sub-merchant of this service provider: check the directory's sub_mchid",
+				"op", op, "status", e.Status, "code", e.Code)
+		}
 		return e
 	}
 	if res != nil && res.Response != nil && res.Response.StatusCode >= 200 && res.Response.StatusCode <= 299 {
