@@ -35,7 +35,9 @@ func WithBranches(b backend.Branches) Option {
 		// branch field needs the id (a typed or reopened name has none).
 		if d := e.steps[StepBranch]; d != nil && d.field != nil {
 			f := *d.field
-			f.filled = func(st *State) bool { return st.Branch != "" && st.BranchID != "" }
+			f.filled = func(st *State) bool {
+				return st.BranchID != "" && (st.Branch != "" || st.BranchID == noBranch)
+			}
 			d.field = &f
 		}
 	}
@@ -107,7 +109,7 @@ func distinct(words ...string) []string {
 
 // itemID is what a list's button may carry of an item: an acquirer's code
 // or id, short and plain (the button's data is at most 64 bytes, signed).
-var itemID = regexp.MustCompile(`^[0-9A-Za-z_-]{1,24}$`)
+var itemID = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,23}$`)
 
 // itemName is a name from the acquirer as a merchant may read it: valid
 // text, no control characters, at most 60 runes.

@@ -25,6 +25,7 @@ type fakeBranches struct {
 	cities   []backend.Area
 	branches map[string][]backend.Branch // by city code
 	fail     error                       // every call fails with it while set
+	direct   map[string]bool             // banks that need no branch
 	calls    int
 	banks    []string // the bank codes asked for
 }
@@ -77,6 +78,9 @@ func (f *fakeBranches) Branches(_ context.Context, bankCode, _, city, word strin
 	f.banks = append(f.banks, bankCode)
 	if f.fail != nil {
 		return nil, f.fail
+	}
+	if f.direct[bankCode] {
+		return nil, backend.ErrNoBranchNeeded
 	}
 	var out []backend.Branch
 	for _, b := range f.branches[city] {
@@ -492,4 +496,66 @@ func TestSubmissionKeyFollowsThePickedBranch(t *testing.T) {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
 	assert.Equal(t, hex.EncodeToString(h.Sum(nil)[:16]), dialogs.SubmissionKey("d1", base))
+}
+
+// A bank the acquirer takes without a branch: the city is enough, with a
+// tap; the application carries the city's code alone.
+func TestPickerBankThatNeedsNoBranch(t *testing.T) {
+	f, fb, rec := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 514}
+	toBranch(c)
+	c.text("沈阳")
+	// A "no branch needed" button forged for a bank that needs one: stale.
+	out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:none", Seq: c.seq})
+	assert.True(t, out.Stale)
+
+	fb.direct = map[string]bool{"ICBC": true}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	out = c.text("深圳")
+	assert.Equal(t, []dialogs.MsgID{"city_taken", "branch_not_needed"}, keys(out))
+	assert.True(t, hasButton(out, "br:city"))
+	out = c.press("br:none")
+	assert.Equal(t, []dialogs.MsgID{"ask_reserved_phone"}, keys(out))
+	out = c.text(reservedPhone)
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 514).Step)
+	assert.Contains(t, c.all(out), "开户支行：无需填写（开户城市：深圳市）")
+	f.advance(dialogs.FreshProof)
+	c.press("sum:confirm")
+	c.text(code)
+	require.Len(t, rec.apps, 1)
+	assert.Equal(t, "440300", rec.apps[0].AreaCode)
+	assert.Empty(t, rec.apps[0].BranchID+rec.apps[0].Branch)
+}
+
+// A rejected application fixed and sent again: its receipt carries the
+// branch's name but not its id, so the branch is picked again (city
+// first); the holder is kept.
+func TestPickerFixAndResubmitPicksTheBranchAgain(t *testing.T) {
+	f, fb, rec := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 515}
+	toBranch(c)
+	c.text("深圳")
+	c.text("南山")
+	c.press("br:p.102584002000")
+	c.text(reservedPhone)
+	f.advance(dialogs.FreshProof)
+	c.press("sum:confirm")
+	c.text(code)
+	require.Len(t, rec.apps, 1)
+	apps, err := f.backend.Applications(context.Background(), "822100050110001")
+	require.NoError(t, err)
+	require.Len(t, apps, 1)
+
+	f.engine = dialogs.NewEngine(&recordSubmit{Backend: rejecting{rec, backend.ReasonCreditCard}}, mustBins(t),
+		dialogs.WithClock(f.clock), dialogs.WithBranches(fb))
+	c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + apps[0].ID, Seq: c.seq})
+	st := mustLoad(t, f, 515)
+	require.Equal(t, dialogs.StepConsent, st.Step)
+	assert.Empty(t, st.BranchID+st.AreaCode)
+	c.press("cs:yes")
+	c.text(card)
+	require.Equal(t, dialogs.StepHolder, mustLoad(t, f, 515).Step, "not on to the reserved phone: the branch has no id")
+	out := c.press("holder:registered")
+	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 515).Step)
+	assert.Equal(t, []dialogs.MsgID{"ask_city"}, keys(out))
 }

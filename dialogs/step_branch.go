@@ -56,6 +56,9 @@ func branchStep() stepDef {
 			editable: true,
 			filled:   func(st *State) bool { return st.Branch != "" },
 			summary: func(t *turn) Arg {
+				if t.st.BranchID == noBranch {
+					return Arg{"Value": Text{Key: msgBranchNotNeededSum, Args: Arg{"City": t.st.CityName}}}
+				}
 				if t.st.BranchID != "" && t.st.CityName != "" {
 					return Arg{"Value": Text{Key: msgBranchInCity, Args: Arg{"Branch": t.st.Branch, "City": t.st.CityName}}}
 				}
@@ -65,7 +68,11 @@ func branchStep() stepDef {
 			clear:   func(st *State) { st.Branch, st.BranchID = "", "" },
 			apply: func(st *State, app *backend.Application) {
 				app.Branch = st.Branch
-				if st.BranchID != "" {
+				switch st.BranchID {
+				case "":
+				case noBranch:
+					app.AreaCode = st.AreaCode
+				default:
 					app.BranchID, app.AreaCode = st.BranchID, st.AreaCode
 				}
 			},
@@ -142,7 +149,16 @@ const (
 	msgBranchNoneInCity MsgID = "branch_none_in_city" // the bank has no branch listed in the city
 	msgBranchTooMany    MsgID = "branch_too_many"     // too many hold it: type more
 	msgBranchInCity     MsgID = "branch_in_city"      // the summary's value: branch (city)
+	// The bank needs no branch (backend.ErrNoBranchNeeded): the city is
+	// enough, confirmed with a tap.
+	msgBranchNotNeeded    MsgID = "branch_not_needed"
+	msgBtnBranchNotNeeded MsgID = "btn_branch_not_needed"
+	msgBranchNotNeededSum MsgID = "branch_not_needed_sum" // the summary's value
 )
+
+// noBranch is State.BranchID for a bank that needs no branch: the city
+// picked is all the application carries (no acquirer's id starts with -).
+const noBranch = "-"
 
 // branchPickPrompt asks the branch in the city picked: the bank's branches
 // there as buttons when they are few, else a word of the name. Without a
@@ -164,7 +180,7 @@ func (t *turn) branchPickPrompt() {
 	list, err := t.findBranches("")
 	if err != nil {
 		st.PickWord = "" // the retry asks this again
-		t.pickFailed("branches", err, "br:retry")
+		t.branchesFailed(err)
 		return
 	}
 	args := Arg{"Bank": t.bankLabel(), "City": st.CityName}
@@ -180,9 +196,22 @@ func (t *turn) branchPickPrompt() {
 		t.branchButtons(r, list)
 	}
 	r.Buttons = append(r.Buttons, row(btn(msgBtnOtherCity, "br:city")))
-	if st.BranchID != "" {
+	if st.BranchID != "" && st.BranchID != noBranch {
 		t.withCurrent(r, st.Branch)
 	}
+}
+
+// branchesFailed answers a failed branch search; a bank that needs no
+// branch is no failure: the city is enough, and the merchant goes on with
+// a tap (or picks another city).
+func (t *turn) branchesFailed(err error) {
+	if !errors.Is(err, backend.ErrNoBranchNeeded) {
+		t.pickFailed("branches", err, "br:retry")
+		return
+	}
+	t.st.PickWord = ""
+	t.say(msgBranchNotNeeded, Arg{"Bank": t.bankLabel(), "City": t.st.CityName},
+		row(btn(msgBtnBranchNotNeeded, "br:none")), row(btn(msgBtnOtherCity, "br:city")))
 }
 
 // branchWord searches the branches by a word of the name.
@@ -211,7 +240,7 @@ func (t *turn) searchBranch(word string) {
 	used, list, err := search(words, t.findBranches)
 	if err != nil {
 		st.PickWord = used
-		t.pickFailed("branches", err, "br:retry")
+		t.branchesFailed(err)
 		return
 	}
 	args := Arg{"Word": word, "Bank": t.bankLabel(), "City": st.CityName}
@@ -310,6 +339,18 @@ func (t *turn) branchPickButton(arg string) bool {
 			return true
 		}
 		t.searchBranch(st.PickWord)
+	case arg == "none":
+		// Asked again, not taken from the button: the bank needs no branch.
+		_, err := t.findBranches("")
+		if !errors.Is(err, backend.ErrNoBranchNeeded) {
+			if err != nil {
+				t.branchesFailed(err)
+				return true
+			}
+			return false
+		}
+		st.Branch, st.BranchID, st.PickWord = "", noBranch, ""
+		t.advance(evBranchOK)
 	case strings.HasPrefix(arg, "p."):
 		// The list is searched again by the word that made it, and the
 		// branch taken by its id: a list that changed meanwhile picks
@@ -317,7 +358,7 @@ func (t *turn) branchPickButton(arg string) bool {
 		id := arg[len("p."):]
 		list, err := t.findBranches(st.PickWord)
 		if err != nil {
-			t.pickFailed("branches", err, "br:retry")
+			t.branchesFailed(err)
 			return true
 		}
 		for _, b := range list {
