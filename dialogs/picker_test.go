@@ -559,3 +559,28 @@ func TestPickerFixAndResubmitPicksTheBranchAgain(t *testing.T) {
 	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 515).Step)
 	assert.Equal(t, []dialogs.MsgID{"ask_city"}, keys(out))
 }
+
+// An edited card of another bank: the branch picked for the old bank goes,
+// the city stays, and the new bank's branch is picked, then the summary.
+func TestPickerEditedCardOfAnotherBankPicksItsBranch(t *testing.T) {
+	f, fb, _ := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 516}
+	toBranch(c)
+	c.text("深圳")
+	c.text("南山")
+	c.press("br:p.102584002000")
+	c.text(reservedPhone)
+	c.press("sum:edit.card")
+	out := c.text(bocCard)
+	st := mustLoad(t, f, 516)
+	require.Equal(t, dialogs.StepBranch, st.Step)
+	assert.Empty(t, st.Branch+st.BranchID, "the old bank's branch is not kept")
+	assert.Equal(t, "440300", st.AreaCode, "the city is")
+	assert.Contains(t, keys(out), dialogs.MsgID("ask_branch_word"))
+	assert.Equal(t, "BOC", fb.banks[len(fb.banks)-1], "the new bank's branches")
+	out = c.text("福田")
+	c.press("br:p.102584002002")
+	st = mustLoad(t, f, 516)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "102584002002", st.BranchID)
+}
