@@ -9,6 +9,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -107,9 +108,14 @@ func distinct(words ...string) []string {
 	return out
 }
 
+// MaxListID is the longest code or id of a city or branch a list's button
+// carries ("br:p.<id>"; Telegram's callback data, signed, is 64 bytes): a
+// longer one is not offered.
+const MaxListID = 24
+
 // itemID is what a list's button may carry of an item: an acquirer's code
-// or id, short and plain (the button's data is at most 64 bytes, signed).
-var itemID = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,23}$`)
+// or id, short and plain.
+var itemID = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z_-]{0,` + strconv.Itoa(MaxListID-1) + `}$`)
 
 // itemName is a name from the acquirer as a merchant may read it: valid
 // text, no control characters, at most 60 runes.

@@ -584,3 +584,34 @@ func TestPickerEditedCardOfAnotherBankPicksItsBranch(t *testing.T) {
 	require.Equal(t, dialogs.StepSummary, st.Step)
 	assert.Equal(t, "102584002002", st.BranchID)
 }
+
+// What the acquirer lists is offered only as a button can carry it and a
+// merchant can read it: an id too long for the button's data, or one that
+// could pass for the "no branch" mark, is left out; control characters
+// are dropped from the names.
+func TestPickerOffersOnlyWhatAButtonCarries(t *testing.T) {
+	f, fb, _ := pickerFixture(t)
+	fb.branches["440100"] = []backend.Branch{
+		{ID: strings.Repeat("1", dialogs.MaxListID+1), Name: "中国工商银行股份有限公司广州天河支行"},
+		{ID: "-", Name: "中国工商银行股份有限公司广州越秀支行"},
+		{ID: "102581000003", Name: "中国工商银行股份有限公司广州\u202e海珠\n支行"},
+		{ID: "102581000004", Name: "\u200b\t"},
+	}
+	c := &chat{t: t, f: f, id: 517}
+	toBranch(c)
+	out := c.text("广州")
+	require.Equal(t, []dialogs.MsgID{"city_taken", "ask_branch_pick"}, keys(out))
+	var picks []string
+	for _, r := range out.Replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				if strings.HasPrefix(b.Data, "br:p.") {
+					picks = append(picks, b.Data+" "+f.render.Button(out.Lang, b))
+				}
+			}
+		}
+	}
+	assert.Equal(t, []string{"br:p.102581000003 广州海珠支行"}, picks)
+	c.press("br:p.102581000003")
+	assert.Equal(t, "中国工商银行股份有限公司广州海珠支行", mustLoad(t, f, 517).Branch)
+}
