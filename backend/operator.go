@@ -1,6 +1,9 @@
 package backend
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // The parts an operator supplies when the acquirer does not know its
 // merchants' phones or send its own codes (WeChat Pay): a directory of
@@ -59,5 +62,11 @@ type Branches interface {
 	// Branches lists the branches of the bank (bankCode and bankName as the
 	// card's BIN gives them) in city cityCode whose name contains word
 	// ("" for any), at most limit.
+	// ErrNoBranchNeeded when the acquirer takes the bank without a branch
+	// (WeChat Pay's need_bank_branch false): the city is enough.
 	Branches(ctx context.Context, bankCode, bankName, cityCode, word string, limit int) ([]Branch, error)
 }
+
+// ErrNoBranchNeeded is Branches' answer for a bank the acquirer takes
+// without a branch: the application carries the city's code alone.
+var ErrNoBranchNeeded = errors.New("the bank needs no branch")

@@ -48,6 +48,9 @@ type Engine struct {
 	fsms sync.Pool
 
 	observer Observer // nil: turns are not reported (observe.go)
+	// branches picks the branch from the acquirer's lists (WithBranches,
+	// step_city.go); nil: the branch is typed.
+	branches backend.Branches
 }
 
 // Option configures an Engine.

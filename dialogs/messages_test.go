@@ -121,6 +121,7 @@ var sampleArgs = Arg{
 	"Status": Text{Key: "status_under_review"}, "Date": "2026-12-25 10:04", "Text": "结算卡户名不一致",
 	"Stage": Text{Key: "stage_submitted"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
 	"What": Text{Key: "what_branch"}, "Typed": "招商银行", "Minutes": 14, "Hotline": Text{Key: "hotline_default"}, "New": "622848*********6782",
+	"City": "深圳市", "Word": "南山",
 }
 
 func TestEveryMessageRendersInBothLanguages(t *testing.T) {

@@ -48,6 +48,13 @@ type State struct {
 	// and branch it kept, so the new card leads to the reserved phone
 	// (through the bank's branch when the card is of another bank).
 	Reopened bool `json:"rp,omitempty"`
+	// A branch picked from the acquirer's lists (WithBranches): its id
+	// (联行号), its city, and the word the list on screen was searched by
+	// (the list's buttons carry the ids; a tap searches again).
+	BranchID string `json:"bi,omitempty"`
+	AreaCode string `json:"ac,omitempty"` // the city's code (bank_address_code)
+	CityName string `json:"cy,omitempty"`
+	PickWord string `json:"pw,omitempty"`
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`

@@ -130,7 +130,7 @@ func (t *turn) contradictsCard(b cardbin.Bank) bool {
 func (t *turn) bankChosen(code, name string) {
 	st := t.st
 	if st.Editing && code != st.BankCode {
-		st.Editing, st.Refill, st.Branch = false, true, ""
+		st.Editing, st.Refill, st.Branch, st.BranchID = false, true, "", ""
 	}
 	st.BankCode, st.BankName = code, name
 	t.advance(evBankOK)

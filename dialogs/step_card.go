@@ -141,7 +141,7 @@ func (t *turn) acceptCard(digits string) {
 	if (st.Editing || st.Reopened) && (oldBank != st.BankCode || !known) {
 		// A card of another (or an unknown) bank: its bank and branch are
 		// asked again, then the summary (or, reopened, the reserved phone).
-		st.Editing, st.Refill, st.Reopened, st.Branch = false, st.Editing, false, ""
+		st.Editing, st.Refill, st.Reopened, st.Branch, st.BranchID = false, st.Editing, false, "", ""
 		event := evNewBranch
 		if !known {
 			event = evNeedBank

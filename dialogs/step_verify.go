@@ -42,8 +42,13 @@ func (t *turn) application() backend.Application {
 // key is a hash, so it carries no card data to the acquirer's logs.
 func submissionKey(draftID string, app backend.Application) string {
 	h := sha256.New()
-	for _, f := range []string{draftID, app.MerchantNo, app.CardNumber, app.HolderName, app.BankCode,
-		app.BankName, app.Branch, app.ReservedPhone, app.CardType} {
+	fields := []string{draftID, app.MerchantNo, app.CardNumber, app.HolderName, app.BankCode,
+		app.BankName, app.Branch, app.ReservedPhone, app.CardType}
+	if app.BranchID != "" || app.AreaCode != "" {
+		// A picked branch (WithBranches); a typed one keeps its key.
+		fields = append(fields, app.BranchID, app.AreaCode)
+	}
+	for _, f := range fields {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])

@@ -197,6 +197,8 @@ var buttonKinds = map[string]string{
 	"holder": "the registered name as the holder (step_holder.go)",
 	"bank":   "the bank question (step_bank.go)",
 	"keep":   "keep the answer given before (flow.go: keepButton)",
+	"city":   "the branch's city, picked from a list (step_city.go)",
+	"br":     "the branch picked from a list (step_branch.go: branchPickButton)",
 	"sum":    "the summary's Edit, Confirm and Cancel (step_summary.go)",
 	"cx":     "the cancel question (step_cancel.go)",
 	"sup":    "back from support to the bot (step_support.go)",

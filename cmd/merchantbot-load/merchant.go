@@ -14,12 +14,14 @@ import (
 )
 
 // What every simulated merchant types: a debit card in 张三's name (ICBC, Luhn
-// valid), its bank when asked, the branch, a reserved phone, and the sandbox's fixed code.
+// valid), its bank when asked, the branch (its city where it is picked), a reserved phone, and
+// the sandbox's fixed code.
 const (
 	loadCard          = "6222021234567890128"
 	loadHolder        = "张三"
 	loadBank          = "中国工商银行"
 	loadBranch        = "上海张江支行"
+	loadCity          = "上海" // the branch's city, where an acquirer has the branch picked (not the sandbox)
 	loadReservedPhone = "13912345678"
 	loadCode          = "123456"
 )
@@ -226,6 +228,7 @@ var (
 		dialogs.AnswerHolder:        func(*simMerchant) simAction { return simAction{kind: "text", text: loadHolder} },
 		dialogs.AnswerBank:          func(*simMerchant) simAction { return simAction{kind: "text", text: loadBank} },
 		dialogs.AnswerBranch:        func(*simMerchant) simAction { return simAction{kind: "text", text: loadBranch} },
+		dialogs.AnswerCity:          func(*simMerchant) simAction { return simAction{kind: "text", text: loadCity} },
 		dialogs.AnswerReservedPhone: func(*simMerchant) simAction { return simAction{kind: "text", text: loadReservedPhone} },
 	}
 	// notes are the messages of a card change that ask nothing of their

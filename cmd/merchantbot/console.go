@@ -99,7 +99,8 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	// A terminal has no support desk: asking for a person gives the hotline.
-	engine := dialogs.NewEngine(acquirer, bins, dialogs.WithLogger(log), dialogs.WithoutDesk(hotline))
+	engine := dialogs.NewEngine(acquirer, bins, append([]dialogs.Option{dialogs.WithLogger(log), dialogs.WithoutDesk(hotline)},
+		acquirerOptions(acquirer)...)...)
 	c, err := newConsole(ctx, engine, record, cipher, catalog, *chat, *lang, stdout, bot.WithLogger(log))
 	if err != nil {
 		return err

@@ -334,6 +334,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.supportChat == 0 {
 		engineOpts = append(engineOpts, dialogs.WithoutDesk(hotline)) // nobody would read a hand-off
 	}
+	engineOpts = append(engineOpts, acquirerOptions(acquirer)...)
 	engine := dialogs.NewEngine(acquirer, bins, engineOpts...)
 	opts := []bot.Option{
 		bot.WithLogger(log),
@@ -516,6 +517,17 @@ func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, l
 	}
 	log.Warn("using the in-process sandbox acquirer (BACKEND_URL=sandbox): demo merchants, no real applications")
 	return sandbox.New(append(base, opts...)...), nil
+}
+
+// acquirerOptions are the dialog options the acquirer's own parts ask for:
+// one that lists cities and branches (backend.Branches: WeChat Pay) has
+// the branch picked from its lists; the sandbox and the generic API take
+// it typed.
+func acquirerOptions(a dialogs.Backend) []dialogs.Option {
+	if b, ok := a.(backend.Branches); ok {
+		return []dialogs.Option{dialogs.WithBranches(b)}
+	}
+	return nil
 }
 
 // redactedURL is u without its password, for the log.

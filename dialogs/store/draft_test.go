@@ -43,6 +43,10 @@ var realistic = map[string]any{
 	"BankName":     "中国工商银行",
 	"Holder":       "欧阳王小明",
 	"Branch":       "中国工商银行股份有限公司上海市分行张江高科技园区支行营业部",
+	"BranchID":     "102290012345", // 联行号: 12 digits
+	"AreaCode":     "653000",       // a city's code: 6 digits
+	"CityName":     "克孜勒苏柯尔克孜自治州",  // the longest city names
+	"PickWord":     "张江高科技园区支行营业部", // dialogs.maxWordRunes
 	"Ret":          "enter_branch",
 	"DraftID":      "9f86d081884c7d659a2feaa0c55ad015", // randomKey: 16 bytes in hex
 	"LastApp":      "APP-20250314-000123456",
