@@ -161,19 +161,29 @@ func (b *Backend) Cities(ctx context.Context, word string, limit int) ([]backend
 }
 
 // Branches lists the branches in city cityCode of the card's bank whose
-// name contains word, at most limit (0: no limit). A bank WeChat Pay does
-// not list, or lists as needing no branch, has none: empty, no error.
+// name contains word, at most limit (0: no limit). A bank that needs no
+// branch in WeChat Pay's lists (personal and corporate: the kind is not
+// known here) is backend.ErrNoBranchNeeded; a bank WeChat Pay does not
+// list has none to offer: empty, no error.
 func (b *Backend) Branches(ctx context.Context, bankCode, bankName, cityCode, word string, limit int) ([]backend.Branch, error) {
-	bank, ok, err := b.findBank(ctx, backend.KindIndividual, bankCode, bankName)
-	if err == nil && !ok {
-		bank, ok, err = b.findBank(ctx, backend.KindCompany, bankCode, bankName)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("branches: %w", err)
+	var bank Bank
+	found, need := false, false
+	for _, kind := range []backend.MerchantKind{backend.KindIndividual, backend.KindCompany} {
+		bk, ok, err := b.findBank(ctx, kind, bankCode, bankName)
+		if err != nil {
+			return nil, fmt.Errorf("branches: %w", err)
+		}
+		if ok && (!found || bk.NeedBankBranch && !need) {
+			bank = bk
+		}
+		found, need = found || ok, need || ok && bk.NeedBankBranch
 	}
 	out := []backend.Branch{}
-	if !ok || !bank.NeedBankBranch || strings.TrimSpace(cityCode) == "" {
+	switch {
+	case !found || strings.TrimSpace(cityCode) == "":
 		return out, nil
+	case !need:
+		return nil, fmt.Errorf("branches: %w", backend.ErrNoBranchNeeded)
 	}
 	rows, err := b.branches(ctx, bank.AliasCode, cityCode)
 	if err != nil {

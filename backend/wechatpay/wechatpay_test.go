@@ -311,9 +311,14 @@ func TestBranchesCached(t *testing.T) {
 		all, err := e.b.Branches(ctx, "NBCB", "宁波银行", "584", "", 0)
 		require.NoError(t, err)
 		assert.Len(t, all, 2)
-		none, err := e.b.Branches(ctx, "ICBC", "中国工商银行", "10", "", 0)
+		_, err = e.b.Branches(ctx, "CGB", "广发银行", "10", "", 0)
+		require.ErrorIs(t, err, backend.ErrNoBranchNeeded, "广发银行 needs no branch in either list")
+		icbc, err := e.b.Branches(ctx, "ICBC", "中国工商银行", "10", "", 0)
 		require.NoError(t, err)
-		assert.Empty(t, none, "a bank WeChat Pay needs no branch for has none to pick")
+		assert.Len(t, icbc, 1, "工商银行 needs one for a business account: its branches are offered")
+		unlisted, err := e.b.Branches(ctx, "XYZ", "某某村镇银行", "10", "", 0)
+		require.NoError(t, err)
+		assert.Empty(t, unlisted, "a bank WeChat Pay does not list has none to offer")
 		if round == 0 {
 			assert.Positive(t, lists()-before)
 		} else {
