@@ -70,6 +70,7 @@ type Fault struct {
 // WeChat Pay).
 type Account struct {
 	Type, Bank, BankName, BranchID, Number, Name string
+	AddressCode                                  string // bank_address_code
 	VerifyResult                                 string // VERIFY_SUCCESS, VERIFYING, VERIFY_FAIL
 }
 
@@ -675,7 +676,7 @@ func (f *Fake) modify(sub string, body []byte) answer {
 	a := &Application{
 		No: fmt.Sprintf("%d%06d", 10000000000+f.now.Unix()%1e9, f.seq), SubMchID: sub, Result: "AUDITING",
 		Account: Account{Type: req.AccountType, Bank: req.AccountBank, BankName: req.BankName,
-			BranchID: req.BankBranchID, Number: number, Name: name},
+			BranchID: req.BankBranchID, Number: number, Name: name, AddressCode: req.BankAddressCode},
 		Due: f.now.Add(f.ReviewTime), FailReason: f.fail[sub],
 	}
 	delete(f.fail, sub)
