@@ -61,6 +61,7 @@ type Codes struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	key      []byte
+	oldKeys  [][]byte // keys replaced by key: codes they hashed still check
 	provider Provider
 	now      func() time.Time
 	log      *slog.Logger
@@ -75,6 +76,11 @@ type Option func(*Codes)
 // Replicas compare their clocks through Redis: keep them in sync (NTP), as
 // the signed events already need.
 func WithClock(now func() time.Time) Option { return func(c *Codes) { c.now = now } }
+
+// WithOldKeys sets the keys key replaced, so that a code sent just before a
+// key rotation (or by a replica not yet rotated) still checks. Each is at
+// least MinKeySize bytes.
+func WithOldKeys(keys ...[]byte) Option { return func(c *Codes) { c.oldKeys = keys } }
 
 // WithLogger sets where failed sends are logged (default: nowhere). No log
 // line holds a phone in full or a code.
@@ -94,6 +100,11 @@ func New(rdb redis.UniversalClient, prefix string, key []byte, p Provider, opts 
 	for _, o := range opts {
 		o(c)
 	}
+	for i, k := range c.oldKeys {
+		if len(k) < MinKeySize {
+			return nil, fmt.Errorf("smscode: old code key %d is %d bytes, want at least %d", i+1, len(k), MinKeySize)
+		}
+	}
 	return c, nil
 }
 
@@ -102,9 +113,20 @@ func (c *Codes) keys(no string) []string {
 	return []string{base + "limits", base + "code"}
 }
 
-// mac is the code's HMAC, bound to the merchant.
-func (c *Codes) mac(no, code string) string {
-	m := hmac.New(sha256.New, c.key)
+// mac is the code's HMAC under the current key, bound to the merchant.
+func (c *Codes) mac(no, code string) string { return mac(c.key, no, code) }
+
+// macs are the code's HMACs under every key, comma separated.
+func (c *Codes) macs(no, code string) string {
+	s := mac(c.key, no, code)
+	for _, k := range c.oldKeys {
+		s += "," + mac(k, no, code)
+	}
+	return s
+}
+
+func mac(key []byte, no, code string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("merchantbot sms code v1\x00"))
 	m.Write([]byte(no))
 	m.Write([]byte{0})
@@ -162,8 +184,9 @@ redis.call('HDEL', KEYS[1], 'pending', 'prev_sent')
 return 1
 `)
 
-// checkScript checks the HMAC ARGV[2] against the code out, comparing in
-// constant time (every byte, whatever differs). It returns {outcome, n}:
+// checkScript checks the HMACs ARGV[2] (comma separated: one per key, the
+// current and the old ones) against the code out, comparing in constant
+// time (every byte of every one, whatever differs). It returns {outcome, n}:
 // "locked" and the wait in ms, "expired", "ok", or "wrong" and the tries
 // left (0: the code is burnt and new ones paused).
 var checkScript = redis.NewScript(`
@@ -179,12 +202,16 @@ if exp <= now then
   redis.call('DEL', KEYS[2])
   return {'expired', 0}
 end
-local diff = 0
-if #want ~= #given then diff = 1 end
-for i = 1, #want do
-  diff = bit.bor(diff, bit.bxor(string.byte(want, i), string.byte(given, i) or 0))
+local match = false
+for g in string.gmatch(given, '[^,]+') do
+  local diff = 0
+  if #want ~= #g then diff = 1 end
+  for i = 1, #want do
+    diff = bit.bor(diff, bit.bxor(string.byte(want, i), string.byte(g, i) or 0))
+  end
+  match = match or diff == 0
 end
-if diff == 0 then
+if match then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'wrong', 0)
   redis.call('PEXPIRE', KEYS[1], keep)
@@ -271,7 +298,7 @@ func (c *Codes) Check(ctx context.Context, no, code string) error {
 		// Not 6 digits: no code of ours. It is counted as a wrong one.
 		d = ""
 	}
-	res, err := checkScript.Run(ctx, c.rdb, c.keys(no), c.now().UnixMilli(), c.mac(no, d), ms(time.Hour),
+	res, err := checkScript.Run(ctx, c.rdb, c.keys(no), c.now().UnixMilli(), c.macs(no, d), ms(time.Hour),
 		backend.MaxCodeAttempts, ms(backend.CodeLockout), ms(keep)).Slice()
 	if err != nil {
 		return fmt.Errorf("smscode: check: %w", err)

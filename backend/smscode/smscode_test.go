@@ -165,6 +165,22 @@ func TestAnotherKeyCannotCheck(t *testing.T) {
 	assert.ErrorIs(t, other.Check(ctx, no, e.box.last(t)), backend.ErrWrongCode)
 }
 
+// TestOldKeysStillCheck: after the key is rotated, a code hashed with the
+// old key checks when the old key is given, and only then.
+func TestOldKeysStillCheck(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	require.NoError(t, e.codes.Send(ctx, no, phone))
+	code := e.box.last(t)
+	newKey := []byte(rand.Text() + rand.Text())
+	rotated, err := smscode.New(e.rdb, e.prefix, newKey, e.box, smscode.WithClock(e.clock.now), smscode.WithOldKeys(e.key))
+	require.NoError(t, err)
+	assert.ErrorIs(t, rotated.Check(ctx, no, wrong(code)), backend.ErrWrongCode)
+	require.NoError(t, rotated.Check(ctx, no, code))
+	_, err = smscode.New(e.rdb, e.prefix, newKey, e.box, smscode.WithOldKeys([]byte("short")))
+	require.ErrorContains(t, err, "old code key 1")
+}
+
 func TestCodeExpires(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
