@@ -151,7 +151,7 @@ const writeTTL = time.Hour
 
 // switchScript puts a fully written generation (KEYS[2]) in place of the
 // directory in use (KEYS[1]) in one step: the old one is renamed aside
-// (KEYS[3]) for the caller to delete, the new one takes the name readers
+// (KEYS[3], expiring) for the caller to delete, the new one takes the name readers
 // use, and the meta (KEYS[4]) is updated. It returns how many merchants the
 // old directory held.
 var switchScript = redis.NewScript(`
@@ -162,6 +162,7 @@ local old = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
   old = redis.call('HLEN', KEYS[1])
   redis.call('RENAME', KEYS[1], KEYS[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[4]) -- gone even if the caller never deletes it
 end
 redis.call('RENAME', KEYS[2], KEYS[1])
 redis.call('PERSIST', KEYS[1])
@@ -170,9 +171,17 @@ return old
 `)
 
 // replace writes entries as a new generation and switches to it.
-func (d *Directory) replace(ctx context.Context, entries []stored) (Result, error) {
+func (d *Directory) replace(ctx context.Context, entries []stored) (res Result, err error) {
 	gen := rand.Text()[:16]
 	newKey, oldKey := d.key("new:"+gen), d.key("old:"+gen)
+	switched := false
+	defer func() {
+		if !switched {
+			// Whatever was written of the new generation goes (it would
+			// expire after writeTTL anyway).
+			d.rdb.Unlink(context.WithoutCancel(ctx), newKey)
+		}
+	}()
 	for from := 0; from < len(entries); from += d.batch {
 		to := min(from+d.batch, len(entries))
 		args := make([]any, 0, 2*(to-from))
@@ -191,17 +200,16 @@ func (d *Directory) replace(ctx context.Context, entries []stored) (Result, erro
 		pipe.HSet(ctx, newKey, args...)
 		pipe.Expire(ctx, newKey, writeTTL)
 		if _, err := pipe.Exec(ctx); err != nil {
-			d.rdb.Unlink(context.WithoutCancel(ctx), newKey)
 			return Result{}, fmt.Errorf("directory: write: %w", err)
 		}
 	}
 	old, err := switchScript.Run(ctx, d.rdb,
 		[]string{d.key("entries"), newKey, oldKey, d.key("meta")},
-		len(entries), gen, d.now().UnixMilli()).Int()
+		len(entries), gen, d.now().UnixMilli(), int(writeTTL.Seconds())).Int()
 	if err != nil {
-		d.rdb.Unlink(context.WithoutCancel(ctx), newKey)
 		return Result{}, fmt.Errorf("directory: switch: %w", err)
 	}
+	switched = true
 	// The old generation is no longer read by anyone; UNLINK frees it in
 	// the background. Should this fail, it holds only sealed entries.
 	if err := d.rdb.Unlink(context.WithoutCancel(ctx), oldKey).Err(); err != nil {

@@ -305,3 +305,52 @@ func TestSealedEntries(t *testing.T) {
 	assert.NotErrorIs(t, err, backend.ErrUnknownMerchant)
 	assert.Empty(t, leaktest.Leaks(phonesOf(sample), err.Error()))
 }
+
+// failingSealer fails at its nth Seal, after calling at (so a test can look
+// at Redis half-way through an import).
+type failingSealer struct {
+	*store.Cipher
+	n, calls int
+	at       func()
+}
+
+func (s *failingSealer) Seal(p []byte) ([]byte, error) {
+	s.calls++
+	if s.calls == s.n {
+		s.at()
+		return nil, errors.New("sealer broke")
+	}
+	return s.Cipher.Seal(p)
+}
+
+// TestFailedImportLeavesNothing: a half-written import expires on its own
+// (its key has a TTL while written) and is deleted when the import fails;
+// the directory in use is untouched.
+func TestFailedImportLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	c := newCipher(t)
+	_, err := directory.New(rdb, prefix, c).Import(ctx, strings.NewReader(sample))
+	require.NoError(t, err)
+
+	var halfway []string
+	s := &failingSealer{Cipher: c, n: 25, at: func() {
+		keys, err := rdb.Keys(ctx, prefix+"{directory}:new:*").Result()
+		require.NoError(t, err)
+		for _, k := range keys {
+			ttl, err := rdb.TTL(ctx, k).Result()
+			require.NoError(t, err)
+			assert.Positive(t, ttl, "%s expires if the import dies", k)
+		}
+		halfway = keys
+	}}
+	_, err = directory.New(rdb, prefix, s, directory.WithBatch(10)).Import(ctx, strings.NewReader(generated("x", 0, 40)))
+	require.ErrorContains(t, err, "sealer broke")
+	require.Len(t, halfway, 1, "the import was half-written when it failed")
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{prefix + "{directory}:entries", prefix + "{directory}:meta"}, keys)
+	e, err := directory.New(rdb, prefix, c).Lookup(ctx, "822100050110001")
+	require.NoError(t, err)
+	assert.Equal(t, "张三", e.Name)
+}
