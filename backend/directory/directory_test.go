@@ -285,9 +285,18 @@ func TestNothingInClear(t *testing.T) {
 
 func TestSealedEntries(t *testing.T) {
 	ctx := context.Background()
-	d, rdb, prefix := newDirectory(t)
-	_, err := d.Import(ctx, strings.NewReader(sample))
+	rdb, prefix := redistest.New(t)
+
+	// After a rotation, the old key (DATA_KEY_OLD) still opens the entries.
+	oldKey, newKey := store.RandomKey(), store.RandomKey()
+	before, err := store.NewCipher(oldKey)
 	require.NoError(t, err)
+	after, err := store.NewCipher(newKey, oldKey)
+	require.NoError(t, err)
+	_, err = directory.New(rdb, prefix, before).Import(ctx, strings.NewReader(sample))
+	require.NoError(t, err)
+	_, err = directory.New(rdb, prefix, after).Lookup(ctx, "822100050110001")
+	require.NoError(t, err, "entries sealed before the rotation open with DATA_KEY_OLD")
 
 	other := directory.New(rdb, prefix, newCipher(t))
 	_, err = other.Lookup(ctx, "822100050110001")
@@ -300,7 +309,7 @@ func TestSealedEntries(t *testing.T) {
 	v, err := rdb.HGet(ctx, entries, "822100050110001").Result()
 	require.NoError(t, err)
 	require.NoError(t, rdb.HSet(ctx, entries, "822100050110002", v).Err())
-	_, err = d.Lookup(ctx, "822100050110002")
+	_, err = directory.New(rdb, prefix, after).Lookup(ctx, "822100050110002")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, backend.ErrUnknownMerchant)
 	assert.Empty(t, leaktest.Leaks(phonesOf(sample), err.Error()))

@@ -166,7 +166,7 @@ func TestTencentFailures(t *testing.T) {
 		}, want: "0 send statuses"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, cfg := newFakeTencent(t, tc.answer)
+			f, cfg := newFakeTencent(t, tc.answer)
 			if tc.badKey {
 				cfg.SecretKey += "x"
 			}
@@ -176,6 +176,9 @@ func TestTencentFailures(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.Empty(t, leaktest.Leaks(phone+" "+code, err.Error()), "%v", err)
+			if !tc.badKey {
+				assert.Len(t, f.params, 1, "the SDK does not send again on its own")
+			}
 		})
 	}
 }

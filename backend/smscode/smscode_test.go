@@ -131,6 +131,9 @@ func TestSendAndCheck(t *testing.T) {
 	ttl, err := e.rdb.PTTL(ctx, e.prefix+"sms:{"+no+"}:code").Result()
 	require.NoError(t, err)
 	assert.InDelta(t, backend.CodeTTL.Seconds(), ttl.Seconds(), 2, "the code's key lives as long as the code")
+	ttl, err = e.rdb.PTTL(ctx, e.prefix+"sms:{"+no+"}:limits").Result()
+	require.NoError(t, err)
+	assert.InDelta(t, (75 * time.Minute).Seconds(), ttl.Seconds(), 2, "the limits outlive their hour and the lockout, then go")
 
 	dump, err := redistest.Dump(ctx, e.rdb, e.prefix)
 	require.NoError(t, err)
