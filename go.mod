@@ -11,6 +11,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
+	github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common v1.3.213
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0

@@ -22,8 +22,8 @@ import (
 
 // Limits of the dialog.
 const (
-	MaxCodeAttempts = 5
-	CodeResendAfter = 60 * time.Second
+	MaxCodeAttempts = backend.MaxCodeAttempts // the acquirer's limits, as backend states them
+	CodeResendAfter = backend.CodeResendAfter
 	maxTextRunes    = 300 // longer text is no answer to any of our questions
 )
 

@@ -22,6 +22,8 @@ var importRules = map[string][]string{
 	"dialogs/cardbin":         nil,
 	"backend":                 {"dialogs/parse"},
 	"backend/sandbox":         {"backend", "dialogs/parse"},
+	"backend/directory":       {"backend", "dialogs/parse"},
+	"backend/smscode":         {"backend", "dialogs/parse"},
 	"dialogs":                 {"backend", "dialogs/parse", "dialogs/cardbin", "locales"},
 	"dialogs/store":           {"dialogs", "backend", "dialogs/parse", "dialogs/cardbin", "locales"},
 	"bot/outbox":              nil,

@@ -100,6 +100,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, err
 	}
 	c.backend = backendCfg
+	// The sandbox and the generic API send their own SMS codes; the bot's
+	// own (newCodes) are for an acquirer that sends none.
+	if err := refuseSMSSettings(getenv); err != nil {
+		return c, err
+	}
 	if raw := getenv("SUPPORT_CHAT_ID"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id >= 0 {

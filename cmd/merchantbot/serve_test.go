@@ -654,6 +654,8 @@ func TestServeConfig(t *testing.T) {
 		{"chat send rate", map[string]string{"SEND_RATE_CHAT": "fast"}, "SEND_RATE_CHAT:", ""},
 		{"chat send rate negative", map[string]string{"SEND_RATE_CHAT": "-0.5"}, "SEND_RATE_CHAT:", ""},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", ""},
+		{"sms with the sandbox", map[string]string{"SMS": "log"}, "SMS: not used: the acquirer at BACKEND_URL sends its own SMS codes", ""},
+		{"sms webhook with an acquirer", map[string]string{"BACKEND_URL": acquirer["BACKEND_URL"], "SMS_WEBHOOK_SECRET": "s3cret-value"}, "SMS_WEBHOOK_SECRET: not used", "s3cret-value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
