@@ -3,9 +3,10 @@
 // Mini App events (ready, expand, main button, close) are spoken directly
 // (https://core.telegram.org/api/web-events), so the page works where
 // telegram-web-app.js cannot load; when a Telegram.WebApp object is there
-// all the same, it is used. The card number leaves the page only in the
-// body of the submission (POST), never in a URL; only its first digits
-// (the BIN) are sent to learn the bank.
+// all the same, it is used. The card number leaves the page only sealed
+// (ECDH P-256 with the server's key, HKDF-SHA256, AES-256-GCM bound to the
+// launch data: bot/miniapp/seal.go) in the body of the submission, never
+// in a URL; only its first digits (the BIN) are sent to learn the bank.
 'use strict';
 
 (function () {
@@ -42,7 +43,8 @@
       replayed: '此表单已经提交过，不会再次提交。如需修改，请从聊天中重新打开。',
       invalid: '表单内容无法读取，请核对后重试。',
       unavailable: '暂时无法提交，您填写的内容未被发送，请稍后重试。',
-      network: '网络连接失败，请稍后重试。'
+      network: '网络连接失败，请稍后重试。',
+      insecure: '此页面需要安全连接（https）才能加密卡号，未提交任何内容。'
     },
     en: {
       title: 'Change the settlement card',
@@ -76,7 +78,8 @@
       replayed: 'This form was sent already and is not sent again. To change it, open it again from the chat.',
       invalid: 'The form could not be read. Please check it and try again.',
       unavailable: 'The form could not be sent just now, and nothing was taken. Please try again shortly.',
-      network: 'No connection. Please try again shortly.'
+      network: 'No connection. Please try again shortly.',
+      insecure: 'This page needs a secure (https) connection to encrypt the number. Nothing was sent.'
     }
   };
 
@@ -300,12 +303,55 @@
     }
   }
 
+  // seal encrypts the fields to the server's key (serverKey, from the
+  // session), bound to this launch.
+  var serverKey = '';
+  var enc = new TextEncoder();
+  function b64(buf) {
+    var s = '', b = new Uint8Array(buf);
+    for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function unb64(s) {
+    var bin = atob(s.replace(/-/g, '+').replace(/_/g, '/'));
+    var b = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
+    return b;
+  }
+  function seal(fields) {
+    var subtle = window.crypto && window.crypto.subtle;
+    if (!subtle) return Promise.reject(new Error('insecure'));
+    var curve = { name: 'ECDH', namedCurve: 'P-256' };
+    return Promise.all([
+      subtle.importKey('raw', unb64(serverKey), curve, false, []),
+      subtle.generateKey(curve, true, ['deriveBits'])
+    ]).then(function (keys) {
+      var eph = keys[1];
+      return subtle.deriveBits({ name: 'ECDH', public: keys[0] }, eph.privateKey, 256).then(function (bits) {
+        return subtle.importKey('raw', bits, 'HKDF', false, ['deriveKey']);
+      }).then(function (ikm) {
+        return subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: enc.encode('merchantbot card form v1') },
+          ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+      }).then(function (aes) {
+        var nonce = window.crypto.getRandomValues(new Uint8Array(12));
+        return Promise.all([
+          subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: enc.encode(initData) }, aes, enc.encode(JSON.stringify(fields))),
+          subtle.exportKey('raw', eph.publicKey)
+        ]).then(function (out) { return { epk: b64(out[1]), nonce: b64(nonce), data: b64(out[0]) }; });
+      });
+    });
+  }
+
   function submit() {
     if (!valid() || sending || done) return;
     sending = true;
     update();
     show(t.sending, '');
-    api('submit', { card: cardDigits(), holder: holder.value.trim(), branch: branch.value.trim(), phone: phoneDigits() }).then(function (r) {
+    seal({ card: cardDigits(), holder: holder.value.trim(), branch: branch.value.trim(), phone: phoneDigits() }).then(function (sealed) {
+      return api('submit', { form: sealed });
+    }, function () {
+      return { ok: false, status: -1, body: { error: 'insecure' } };
+    }).then(function (r) {
       sending = false;
       if (!r.ok) { refused(r); update(); return; }
       done = true;
@@ -328,6 +374,7 @@
   api('session', {}).then(function (r) {
     if (!r.ok) { refused(r); return; }
     if (r.body.holder && holder.value === '') holder.value = r.body.holder;
+    serverKey = r.body.key || '';
     form.hidden = false;
     checkCard();
     mark($('phone-check'), t.phoneHint, '');
