@@ -2,6 +2,7 @@ package miniapp_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -188,4 +189,49 @@ func TestFormQueuedAfterTheChatMovedOn(t *testing.T) {
 	assert.Equal(t, dialogs.StepHolder, st.Step)
 	assert.Empty(t, st.Holder)
 	assert.Empty(t, st.Branch)
+}
+
+// TestPageIsItsOwn: every file of the page is served with the security
+// headers; the page holds no inline script or style and loads nothing
+// from another origin, so the CSP (default-src 'self') holds.
+func TestPageIsItsOwn(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"", "app.js", "app.css"} {
+		res, err := http.Get(e.srv.URL + miniapp.Path + path)
+		require.NoError(t, err)
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		body := string(raw)
+		require.Equal(t, http.StatusOK, res.StatusCode, path)
+		h := res.Header
+		assert.Equal(t, "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self' https://web.telegram.org",
+			h.Get("Content-Security-Policy"), path)
+		assert.Equal(t, "no-store", h.Get("Cache-Control"), path)
+		assert.Equal(t, "no-referrer", h.Get("Referrer-Policy"), path)
+		assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"), path)
+		for _, foreign := range []string{"http://", "https://", "//cdn", "telegram-web-app.js\"", "eval("} {
+			if path == "app.js" && foreign == "https://" {
+				continue // its comment cites Telegram's documentation
+			}
+			assert.NotContains(t, body, foreign, "%s loads from elsewhere", path)
+		}
+		if path == "" {
+			assert.Equal(t, strings.Count(body, "<script"), strings.Count(body, `<script src="app.js" defer></script>`),
+				"every script is a file of the page")
+			assert.NotContains(t, body, "style=", "no inline style")
+			assert.NotContains(t, body, "<style", "no inline style")
+			assert.Contains(t, body, `inputmode="numeric"`, "the card number gets a numeric keypad")
+			for _, id := range []string{"card", "holder", "branch", "phone"} {
+				assert.Contains(t, body, `<label for="`+id+`"`, "the %s field is labelled", id)
+			}
+		}
+	}
+	res, err := http.Post(e.srv.URL+miniapp.Path+"api/submit", "application/json", strings.NewReader(`{"init_data":"x","card":"`+card+`"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode, "a field in clear is not a field of the form")
+	res, err = http.Get(e.srv.URL + miniapp.Path + "api/submit?card=" + card)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.NotEqual(t, http.StatusOK, res.StatusCode, "the API takes no GET")
 }
