@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -246,6 +247,44 @@ func TestBrowserRefusesBadLaunches(t *testing.T) {
 	require.Len(t, after, 2, "one form taken: the card noted, the branch asked; the refusals said nothing in the chat")
 	assert.Contains(t, after[0].Text, cardMasked)
 	assert.Equal(t, dialogs.StepBranch, e.state(chat).Step)
+}
+
+// TestBrowserUsesTelegramsMainButton: inside a Telegram client (its web
+// view's event proxy, without telegram-web-app.js) the page tells Telegram
+// it is ready, takes the client's theme, submits with Telegram's main
+// button instead of its own, and closes once sent.
+func TestBrowserUsesTelegramsMainButton(t *testing.T) {
+	e := newEnv(t)
+	const chat = 203
+	e.walkToCard(chat, "en")
+	ctx := tab(t)
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__events = []; window.TelegramWebviewProxy = { postEvent: function (type, data) { window.__events.push([type, JSON.parse(data)]); } };`})
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx,
+		open(e.pageURL(e.launch(chat, "en", time.Now()), darkTheme)),
+		chromedp.WaitVisible(byID("card")),
+		chromedp.SendKeys(byID("card"), card),
+		until(`window.__events.some(function (e) { return e[0] === 'web_app_setup_main_button' && e[1].is_active; })`),
+	))
+	assert.Equal(t, "web_app_ready", js[string](t, ctx, `window.__events[0][0]`))
+	assert.Equal(t, "Submit", js[string](t, ctx,
+		`window.__events.filter(function (e) { return e[0] === 'web_app_setup_main_button'; }).pop()[1].text`))
+	assert.Equal(t, "none", js[string](t, ctx, `getComputedStyle(document.getElementById('submit')).display`),
+		"Telegram's main button stands for the page's own")
+	assert.Equal(t, "rgb(23, 33, 43)", js[string](t, ctx, `getComputedStyle(document.body).backgroundColor`),
+		"the client's theme (bg_color #17212b)")
+
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(window.Telegram.WebView.receiveEvent('main_button_pressed', {}), true)`)(ctx, tt)
+			return err
+		}),
+		until(`document.getElementById('status').classList.contains('ok')`),
+		until(`window.__events.some(function (e) { return e[0] === 'web_app_close'; })`),
+	))
+	e.waitText(chat, "Please type the branch")
+	assert.Contains(t, e.fake.Sent(chat)[len(e.fake.Sent(chat))-2].Text, cardMasked)
 }
 
 var screenshots = flag.String("screenshots", "", "TestScreenshots saves the form's screenshots in this directory")
