@@ -242,6 +242,10 @@ func TestBrowserRefusesBadLaunches(t *testing.T) {
 	e.waitText(chat, "请输入开户支行名称") // the holder offered from the record was sent with the card
 	fill(second)
 	assert.Contains(t, js[string](t, second, `document.getElementById('status').textContent`), "此表单已经提交过")
+	// Opened again with the same launch, the page says so at once.
+	require.NoError(t, chromedp.Do(second, open(e.pageURL(launch, "")), chromedp.WaitVisible(byID("status"))))
+	assert.Contains(t, js[string](t, second, `document.getElementById('status').textContent`), "此表单已经提交过")
+	assert.True(t, js[bool](t, second, `document.getElementById('form').hidden`))
 
 	after := e.fake.Sent(chat)[sent:]
 	require.Len(t, after, 2, "one form taken: the card noted, the branch asked; the refusals said nothing in the chat")

@@ -45,10 +45,11 @@ type Chats interface {
 }
 
 // Used marks launch data as used: Spend reports false when key was spent
-// already (within ttl); Unspend gives it back (the form could not be
-// queued, so the merchant may send it again).
+// already (within ttl); Spent only looks; Unspend gives it back (the form
+// could not be queued, so the merchant may send it again).
 type Used interface {
 	Spend(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Spent(ctx context.Context, key string) (bool, error)
 	Unspend(ctx context.Context, key string) error
 }
 
@@ -182,10 +183,21 @@ func (h *Handler) atCard(ctx context.Context, w http.ResponseWriter, what string
 }
 
 // session answers the page as it opens: whether this launch may fill the
-// form, and the holder name the merchant record offers.
+// form (a launch sent already is told so, as its submission would be), and
+// the holder name the merchant record offers.
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 	_, l, ok := h.read(w, r, "session")
 	if !ok {
+		return
+	}
+	spent, err := h.used.Spent(r.Context(), usedKey(l))
+	switch {
+	case err != nil:
+		h.log.Warn("card form: read launch mark", "chat_id", l.UserID, "err", err)
+		h.refuse(w, "session", l.UserID, http.StatusServiceUnavailable, reasonDown)
+		return
+	case spent:
+		h.refuse(w, "session", l.UserID, http.StatusConflict, reasonReplayed)
 		return
 	}
 	st, ok := h.atCard(r.Context(), w, "session", l)
@@ -256,8 +268,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	// Used before the chat is looked at: launch data that was accepted once
 	// is a replay, whatever the chat did since.
-	sum := sha256.Sum256([]byte(l.Hash))
-	key := hex.EncodeToString(sum[:])
+	key := usedKey(l)
 	ctx := r.Context()
 	first, err := h.used.Spend(ctx, key, MaxAge+MaxSkew)
 	switch {
@@ -289,6 +300,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("card form queued", "chat_id", l.UserID)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// usedKey names a launch among the used ones: the hash of its signature.
+func usedKey(l Launch) string {
+	sum := sha256.Sum256([]byte(l.Hash))
+	return hex.EncodeToString(sum[:])
 }
 
 // refuse answers a refusal with its reason, and logs it (never the body).

@@ -88,6 +88,9 @@ func TestSubmittedFormGoesOnInTheChat(t *testing.T) {
 	status, body = e.submit(launch, card, "", "", "")
 	assert.Equal(t, http.StatusConflict, status)
 	assert.Equal(t, "replayed", body["error"])
+	status, body = e.post("session", map[string]any{"init_data": launch})
+	assert.Equal(t, http.StatusConflict, status, "the page opened again with a launch sent already is told so")
+	assert.Equal(t, "replayed", body["error"])
 	e.fake.SendText(chat, chat, phone) // the chat goes on, typed
 	e.waitText(chat, "Please check")
 

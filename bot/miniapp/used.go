@@ -33,6 +33,15 @@ func (u *RedisUsed) Spend(ctx context.Context, key string, ttl time.Duration) (b
 	return true, nil
 }
 
+// Spent is Used.Spent.
+func (u *RedisUsed) Spent(ctx context.Context, key string) (bool, error) {
+	n, err := u.rdb.Exists(ctx, u.prefix+key).Result()
+	if err != nil {
+		return false, fmt.Errorf("read launch mark: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Unspend is Used.Unspend.
 func (u *RedisUsed) Unspend(ctx context.Context, key string) error {
 	if err := u.rdb.Del(ctx, u.prefix+key).Err(); err != nil {
