@@ -23,6 +23,7 @@ import (
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/chatq"
+	"github.com/merchantbot/merchantbot/bot/metrics"
 	"github.com/merchantbot/merchantbot/bot/miniapp"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -57,6 +58,7 @@ type env struct {
 	srv    *httptest.Server
 	logs   *syncBuffer
 	bodies *syncBuffer // every request and response body of the form's API
+	scrape func() string
 }
 
 type envConfig struct {
@@ -93,13 +95,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	require.NoError(t, q.Preload(context.Background()))
 	engine := dialogs.NewEngine(sandbox.New(sandbox.WithCodes(func() string { return "123456" })), bins)
 	writer := bot.NewWriter(q, cipher)
+	m := metrics.New()
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	opts2 := []bot.Option{bot.WithServerURL(fake.URL()), bot.WithLogger(log), bot.WithPollTimeout(2 * time.Second),
 		bot.WithRetry(10*time.Millisecond, 100*time.Millisecond), bot.WithSweep(50*time.Millisecond, 500*time.Millisecond),
-		bot.WithWriter(writer)}
+		bot.WithWriter(writer), bot.WithMetrics(m)}
 	if cfg.miniApp {
 		// Telegram opens https only; the test's browser reaches the same
 		// handler over plain http on 127.0.0.1.
@@ -108,7 +111,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	b, err := bot.New(fake.Token(), engine, catalog, q, cipher, send, opts2...)
 	require.NoError(t, err)
 	e := &env{t: t, fake: fake, rdb: rdb, prefix: prefix, q: q, cipher: cipher, bot: b, writer: writer, srv: srv,
-		logs: logs, bodies: &syncBuffer{}}
+		logs: logs, bodies: &syncBuffer{}, scrape: func() string {
+			rec := httptest.NewRecorder()
+			m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			return rec.Body.String()
+		}}
 	mux.Handle("/", b.Handler("", ""))
 	if cfg.miniApp {
 		h, err := miniapp.New(fake.Token(), writer, miniapp.NewRedisUsed(rdb, prefix), bins, miniapp.WithLogger(log),

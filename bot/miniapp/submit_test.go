@@ -105,7 +105,9 @@ func TestSubmittedFormGoesOnInTheChat(t *testing.T) {
 		assert.Empty(t, leaktest.Leaks(in, e.bodies.String()), "the form's API bodies hold %s", in)
 		assert.Empty(t, leaktest.Leaks(in, e.logs.String()), "the log holds %s", in)
 		assert.Empty(t, leaktest.Leaks(in, stored...), "Redis holds %s in clear", in)
+		assert.Empty(t, leaktest.Leaks(in, e.scrape()), "the metrics hold %s", in)
 	}
+	assert.Contains(t, e.scrape(), `kind="form"`, "the form's turn is counted like any update")
 	assert.Empty(t, leaktest.Leaks(card, outbound...), "the chat shows the card in clear")
 	assert.Contains(t, e.bodies.String(), `"form":{"data":`, "the bodies recorded are the form's")
 
