@@ -50,7 +50,7 @@ func generated(version string, from, to int) string {
 	return b.String()
 }
 
-const sample = "\ufeffMerchant_No, sub_mchid ,name,business,kind,phone\r\n" +
+const sample = "\ufeff\"Merchant_No\", sub_mchid ,name,business,kind,phone\r\n" +
 	"822100050110001,1900000109,张三,张记早餐,个体户,13800000001\r\n" +
 	"８２２１０００５０１１０００２,1900 0001 10,李四,,小微,+86 139-0000-0002\r\n" +
 	"822100050110003,1900000111,\"上海某某科技有限公司\",某某科技,企业,（+86）１３７００００００03\r\n" +
@@ -236,6 +236,7 @@ func TestBadFiles(t *testing.T) {
 		"missing column": {"merchant_no,sub_mchid,name,kind\n822100050110001,1900000109,张三,个体户\n", "column phone is missing"},
 		"unknown column": {directory.Header + ",id_card\n", `unknown column "id_card"`},
 		"twice":          {directory.Header + ",phone\n", "column phone named twice"},
+		"header late":    {"\n\n" + directory.Header + ",id\n", "line 3: unknown column \"id\""},
 		"bare quote":     {directory.Header + "\n822100050110001,19000\"00109,张三,,个体户,13800000001\n", "line 2: CSV syntax"},
 		"not utf-8":      {directory.Header + "\n822100050110001,1900000109,\xd5\xc5\xc8\xfd,,个体户,13800000001\n", "line 2: name: not UTF-8"},
 		"long name":      {directory.Header + "\n822100050110001,1900000109," + strings.Repeat("名", 101) + ",,个体户,13800000001\n", "101 characters"},

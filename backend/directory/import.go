@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -109,9 +110,12 @@ func (d *Directory) Import(ctx context.Context, r io.Reader) (Result, error) {
 
 // read reads and checks a directory file: the entries, or an *ImportError.
 func read(r io.Reader) ([]stored, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
+		_, _ = br.Discard(3) // Excel's "CSV UTF-8" starts with one
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1 // counted here, so that every short row is reported
-	cr.ReuseRecord = false
 	var problems []Problem
 	fail := func(line int, col, format string, args ...any) {
 		problems = append(problems, Problem{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
@@ -123,26 +127,24 @@ func read(r io.Reader) ([]stored, error) {
 	if err != nil {
 		return nil, &ImportError{Problems: []Problem{csvProblem(err)}}
 	}
+	headerLine, _ := cr.FieldPos(0) // blank lines before it are skipped
 	col := map[string]int{}
 	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\ufeff")
-		}
 		h = strings.ToLower(strings.TrimSpace(h))
 		switch h {
 		case ColMerchantNo, ColSubMchID, ColName, ColBusiness, ColKind, ColPhone:
 			if _, dup := col[h]; dup {
-				fail(1, "", "column %s named twice", h)
+				fail(headerLine, "", "column %s named twice", h)
 			}
 			col[h] = i
 		default:
-			fail(1, "", "unknown column %q (the columns are %s, %s, %s, %s, %s, %s)", short(h),
+			fail(headerLine, "", "unknown column %q (the columns are %s, %s, %s, %s, %s, %s)", short(h),
 				ColMerchantNo, ColSubMchID, ColName, ColBusiness, ColKind, ColPhone)
 		}
 	}
 	for _, c := range required {
 		if _, ok := col[c]; !ok {
-			fail(1, "", "column %s is missing", c)
+			fail(headerLine, "", "column %s is missing", c)
 		}
 	}
 	if len(problems) > 0 {
