@@ -133,6 +133,18 @@ func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev 
 	return append(calls, b.effects(ctx, chat, out, nil, false)...)
 }
 
+// applyForm runs the card form a merchant submitted from the Mini App
+// (bot/miniapp) as the dialog's InForm input: answered in the chat as if
+// typed, the card shown masked.
+func (b *Bot) applyForm(ctx context.Context, chat int64, st *dialogs.State, f *form) []outbox.Call {
+	in := dialogs.Input{Kind: dialogs.InForm, LanguageCode: f.Lang, Returning: true, NoContact: b.noContact,
+		Form: &dialogs.Form{Card: f.Card, Holder: f.Holder, Branch: f.Branch, ReservedPhone: f.Phone}}
+	out := b.runDialog(ctx, st, in)
+	b.log.Debug("card form applied", "chat_id", chat, "replies", len(out.Replies), "step", st.Step)
+	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
+	return append(calls, b.effects(ctx, chat, out, nil, false)...)
+}
+
 // statusTagPrefix starts the tag of a status notification's calls:
 // status:<status>:<application>.
 const statusTagPrefix = "status:"
@@ -251,6 +263,8 @@ func inputKind(k dialogs.InputKind) string {
 		return "edit"
 	case dialogs.InEvent:
 		return "event"
+	case dialogs.InForm:
+		return "form"
 	}
 	return "other"
 }

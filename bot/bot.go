@@ -160,7 +160,8 @@ type Bot struct {
 
 	tokenGone tokenWatch // Telegram refused the token (token.go)
 	now       func() time.Time
-	noContact bool // WithoutContactButton
+	noContact bool   // WithoutContactButton
+	miniApp   string // WithMiniApp: the HTTPS base the card form is served under; "": no form
 }
 
 // Option configures a Bot.
@@ -169,6 +170,18 @@ type Option func(*Bot)
 // WithoutContactButton says the client has no share-contact button (the
 // console): the dialog asks for the phone to be typed.
 func WithoutContactButton() Option { return func(b *Bot) { b.noContact = true } }
+
+// MiniAppPath is where, under the base given to WithMiniApp, the card
+// form's page is served (bot/miniapp.Handler).
+const MiniAppPath = "/miniapp/"
+
+// WithMiniApp offers the card form at the card question: a web_app button
+// opening base+MiniAppPath (MINIAPP_URL, HTTPS, served by bot/miniapp)
+// with a line saying the number then never appears in the chat. Without
+// it nothing mentions a form.
+func WithMiniApp(base string) Option {
+	return func(b *Bot) { b.miniApp = strings.TrimRight(base, "/") }
+}
 
 // WithClock sets the clock the sender reads the quiet hours on (tests).
 func WithClock(now func() time.Time) Option { return func(b *Bot) { b.now = now } }

@@ -27,6 +27,9 @@ type ChatStore interface {
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
 	Due(ctx context.Context, n int64) ([]int64, error)
+	// State reads chat's state record as the last commit left it (nil:
+	// none), without the lock: what the card form's handler checks.
+	State(ctx context.Context, chat int64) ([]byte, error)
 }
 
 var (

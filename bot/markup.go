@@ -19,22 +19,35 @@ type InlineKeyboardMarkup struct {
 	InlineKeyboard [][]InlineKeyboardButton `json:"inline_keyboard"`
 }
 
-// InlineKeyboardButton is one button of an inline keyboard: it either sends
-// CallbackData back to the bot or opens URL, never both.
+// InlineKeyboardButton is one button of an inline keyboard: it sends
+// CallbackData back to the bot, opens URL, or opens the Mini App at
+// WebApp (private chats only), exactly one of them.
 type InlineKeyboardButton struct {
-	Text         string `json:"text"`
-	CallbackData string `json:"callback_data,omitempty"`
-	URL          string `json:"url,omitempty"`
+	Text         string      `json:"text"`
+	CallbackData string      `json:"callback_data,omitempty"`
+	URL          string      `json:"url,omitempty"`
+	WebApp       *WebAppInfo `json:"web_app,omitempty"`
+}
+
+// WebAppInfo is the HTTPS page a web_app button opens as a Mini App.
+type WebAppInfo struct {
+	URL string `json:"url"`
 }
 
 // errButtonAction is a button Telegram would refuse: "Exactly one of the
 // optional fields must be used to specify type of the button."
-var errButtonAction = errors.New("inline keyboard button: exactly one of callback_data and url must be set")
+var errButtonAction = errors.New("inline keyboard button: exactly one of callback_data, url and web_app must be set")
 
 // MarshalJSON refuses a button Telegram would refuse, so that such a
 // keyboard fails where it is built, not when the outbox sends it.
 func (b InlineKeyboardButton) MarshalJSON() ([]byte, error) {
-	if (b.CallbackData == "") == (b.URL == "") {
+	set := 0
+	for _, on := range []bool{b.CallbackData != "", b.URL != "", b.WebApp != nil && b.WebApp.URL != ""} {
+		if on {
+			set++
+		}
+	}
+	if set != 1 || b.WebApp != nil && b.WebApp.URL == "" {
 		return nil, errButtonAction
 	}
 	type plain InlineKeyboardButton // without this method

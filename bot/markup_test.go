@@ -96,3 +96,15 @@ func quote(t *testing.T, s string) string {
 	require.NoError(t, err)
 	return string(q)
 }
+
+// TestWebAppButton: a web_app button carries its URL alone; one with
+// callback data beside it, or without a URL, is refused where it is built.
+func TestWebAppButton(t *testing.T) {
+	out, err := json.Marshal(InlineKeyboardButton{Text: "Form", WebApp: &WebAppInfo{URL: "https://bot.example.com/miniapp/"}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"text":"Form","web_app":{"url":"https://bot.example.com/miniapp/"}}`, string(out))
+	_, err = json.Marshal(InlineKeyboardButton{Text: "Form", CallbackData: "x", WebApp: &WebAppInfo{URL: "https://b/"}})
+	assert.ErrorIs(t, err, errButtonAction)
+	_, err = json.Marshal(InlineKeyboardButton{Text: "Form", WebApp: &WebAppInfo{}})
+	assert.ErrorIs(t, err, errButtonAction)
+}

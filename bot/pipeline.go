@@ -32,6 +32,17 @@ import (
 type envelope struct {
 	Update json.RawMessage `json:"u,omitempty"`
 	Event  *event          `json:"e,omitempty"`
+	Form   *form           `json:"f,omitempty"`
+}
+
+// form is the card form a merchant submitted (Writer.PostForm): sealed in
+// the queue like every entry, since it holds the card number.
+type form struct {
+	Card   string `json:"c"`
+	Holder string `json:"h,omitempty"`
+	Branch string `json:"b,omitempty"`
+	Phone  string `json:"p,omitempty"`
+	Lang   string `json:"l,omitempty"` // the form's language_code
 }
 
 type event struct {
@@ -253,6 +264,9 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 	case env.Event != nil:
 		kind = "event"
 		calls = b.applyEvent(ctx, c.Chat, st, env.Event)
+	case env.Form != nil:
+		kind = "form"
+		calls = b.applyForm(ctx, c.Chat, st, env.Form)
 	default:
 		kind = strings.ReplaceAll(u.kind, "_", "")
 		calls, err = b.applyUpdate(ctx, u, st)
@@ -318,7 +332,7 @@ func (b *Bot) open(payload []byte) (envelope, *update, error) {
 	}
 	clear(plain)
 	if env.Update == nil {
-		if env.Event == nil {
+		if env.Event == nil && env.Form == nil {
 			return env, nil, errors.New("empty queue entry")
 		}
 		return env, nil, nil

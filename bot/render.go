@@ -172,11 +172,34 @@ func asksContact(out dialogs.Outcome) bool {
 // escaped exactly once), split below Telegram's limit, and its buttons.
 func (b *Bot) outgoing(chat int64, lang string, seq int, r dialogs.Reply) outgoing {
 	var m outgoing
+	form := r.Form && b.miniApp != "" && chat > 0 // web_app buttons work in private chats only
+	if form {
+		r.Lines = append(r.Lines, dialogs.Text{Key: dialogs.MsgFormOffer})
+	}
 	for _, part := range splitText(b.render.Reply(lang, r), maxMessageText) {
 		m.texts = append(m.texts, html.EscapeString(part))
 	}
 	m.markup, m.contact = b.keyboard(chat, lang, seq, r.Buttons)
+	if form && !m.contact {
+		m.markup = b.withForm(m.markup, lang)
+	}
 	return m
+}
+
+// withForm puts the button that opens the card form (the Mini App at
+// MINIAPP_URL, bot/miniapp) first on markup: an inline keyboard's first
+// row, or the keyboard's only one.
+func (b *Bot) withForm(markup models.ReplyMarkup, lang string) models.ReplyMarkup {
+	button := []InlineKeyboardButton{{
+		Text:   b.render.Text(lang, dialogs.MsgBtnForm, nil),
+		WebApp: &WebAppInfo{URL: b.miniApp + MiniAppPath + "?lang=" + lang},
+	}}
+	kb, _ := markup.(*InlineKeyboardMarkup)
+	if kb == nil {
+		return &InlineKeyboardMarkup{InlineKeyboard: [][]InlineKeyboardButton{button}}
+	}
+	kb.InlineKeyboard = append([][]InlineKeyboardButton{button}, kb.InlineKeyboard...)
+	return kb
 }
 
 // keyboard renders buttons as an inline keyboard with signed data, or, when

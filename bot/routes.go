@@ -34,6 +34,10 @@ func allowedUpdates() []string {
 //	send      sendOutbox (send.go), per chat under its outbox lock, in
 //	          order, through bot/sender's budgets; marked sent one by one
 //	recover   sweep (pipeline.go) takes up chats another replica left
+//	form      the card form (bot/miniapp, with WithMiniApp): a checked
+//	          submission is queued by Writer.PostForm in the chat's queue,
+//	          sealed, and applied in turn by applyForm (apply.go) as a
+//	          dialogs.InForm
 //
 // Commands (/start [change_card], /help, /status, /support, /cancel,
 // /back, /language; see commands.go) and button data are the dialog's to

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
+	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 )
 
@@ -44,6 +45,12 @@ func (w *Writer) Post(ctx context.Context, chat int64, once, name, arg string) (
 	if err != nil {
 		return false, err
 	}
+	return w.add(ctx, chat, once, payload)
+}
+
+// add puts a sealed entry after every update of chat's queue received so
+// far, and rings the Bot.
+func (w *Writer) add(ctx context.Context, chat int64, once string, payload []byte) (bool, error) {
 	bell := w.bell.Load()
 	takeOver := 2 * time.Second
 	if bell != nil {
@@ -57,6 +64,34 @@ func (w *Writer) Post(ctx context.Context, chat int64, once, name, arg string) (
 		bell.apply(chat)
 	}
 	return added, nil
+}
+
+// PostForm puts the card form a merchant submitted into their private
+// chat's queue (chat is the merchant's user id): sealed as every entry, in
+// order with the chat's updates, applied once, as dialogs.Input{Kind:
+// InForm}. lang is the form's language_code. With once != "", it is added
+// only if nothing was added under once in the last 30 days (false then).
+func (w *Writer) PostForm(ctx context.Context, chat int64, once string, f dialogs.Form, lang string) (bool, error) {
+	payload, err := seal(w.cipher, envelope{Form: &form{Card: f.Card, Holder: f.Holder, Branch: f.Branch,
+		Phone: f.ReservedPhone, Lang: lang}})
+	if err != nil {
+		return false, err
+	}
+	return w.add(ctx, chat, once, payload)
+}
+
+// ChatState reads chat's dialog as the last commit left it (a zero State
+// when there is none or it no longer opens).
+func (w *Writer) ChatState(ctx context.Context, chat int64) (*dialogs.State, error) {
+	rec, err := w.q.State(ctx, chat)
+	if err != nil || rec == nil {
+		return &dialogs.State{}, err
+	}
+	st, err := store.DecodeState(w.cipher, chat, rec)
+	if err != nil {
+		return &dialogs.State{}, nil // the pipeline resets it at the chat's next turn
+	}
+	return st, nil
 }
 
 // Enqueue appends calls to chat's outbox and wakes its sender. With once !=

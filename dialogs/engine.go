@@ -22,8 +22,8 @@ import (
 
 // Limits of the dialog.
 const (
-	MaxCodeAttempts = 5
-	CodeResendAfter = 60 * time.Second
+	MaxCodeAttempts = backend.MaxCodeAttempts // the acquirer's limits, as backend states them
+	CodeResendAfter = backend.CodeResendAfter
 	maxTextRunes    = 300 // longer text is no answer to any of our questions
 )
 
@@ -105,6 +105,8 @@ type turn struct {
 	fsm *fsm.FSM
 	// atDoor: the input was refused before any step read it.
 	atDoor bool
+	// filling: the card form's fields are being applied (form.go).
+	filling bool
 	// arrivals are the steps the turn moved to, in order, except returns
 	// to the step the menu, support or the cancel question interrupted:
 	// one turn may pass through several (observe.go).
@@ -191,6 +193,8 @@ func (t *turn) dispatch() {
 	switch in.Kind {
 	case InEvent:
 		t.event(in.Text, in.Arg)
+	case InForm:
+		t.form(in.Form)
 	case InCommand:
 		if looksLikeCard(in.Text + " " + in.Arg) {
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
@@ -309,8 +313,15 @@ func (t *turn) def() *stepDef {
 	return t.steps[StepMenu]
 }
 
-// prompt asks the question of the current step.
-func (t *turn) prompt() { t.def().prompt(t) }
+// prompt asks the question of the current step (not while the card form's
+// fields are applied: the question the form leaves open is asked once, at
+// the end).
+func (t *turn) prompt() {
+	if t.filling {
+		return
+	}
+	t.def().prompt(t)
+}
 
 // asksWhatNext reports a merchant asking for guidance in words.
 func asksWhatNext(text string) bool {

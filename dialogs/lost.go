@@ -13,7 +13,7 @@ func (t *turn) lost(before State) bool {
 		return false
 	}
 	switch t.in.Kind {
-	case InText, InButton, InContact, InMedia, InOther:
+	case InText, InButton, InContact, InMedia, InOther, InForm:
 	default:
 		return false
 	}

@@ -158,6 +158,7 @@ const (
 	msgPhoneLength      MsgID = "phone_length"
 	msgPhoneNotMobile   MsgID = "phone_not_mobile"
 	msgAnswersGone      MsgID = "answers_gone" // lost.go
+	msgFormNotNow       MsgID = "form_not_now" // form.go: the card form arrived after the chat moved on
 )
 
 // Message ids for adapters: what they say about effects and failures.
@@ -168,6 +169,10 @@ const (
 	MsgStoreDown      MsgID = "store_down"      // the update could not be stored yet (Redis away); it will be
 	MsgNoSupportDesk  MsgID = "no_support_desk" // this adapter has no support desk attached
 	MsgStaleButton    MsgID = "stale_button"    // a stale, forged or foreign button
+	// MsgFormOffer and MsgBtnForm: the line and the button with which an
+	// adapter that has a card form offers it (Reply.Form).
+	MsgFormOffer MsgID = "form_offer"
+	MsgBtnForm   MsgID = "btn_form"
 )
 
 // DynamicIDs lists the message ids the dialog builds at run time.

@@ -21,7 +21,9 @@ func cardStep() stepDef {
 			if t.st.Company {
 				key = msgAskAccount
 			}
-			t.withCurrent(t.say(key, nil), maskedCard(t.st))
+			r := t.say(key, nil)
+			r.Form = FormOpen(t.st)
+			t.withCurrent(r, maskedCard(t.st))
 		},
 		text:   (*turn).card,
 		button: (*turn).keepButton,
@@ -58,7 +60,7 @@ func cardStep() stepDef {
 func (t *turn) card(text string) {
 	// Anything typed here with a run of digits may be (part of) a card
 	// number: it leaves the chat.
-	if digitCount(text) >= 6 {
+	if digitCount(text) >= 6 && t.in.MessageID != 0 {
 		t.effect(Effect{Kind: DeleteMessage, MessageID: t.in.MessageID})
 	}
 	st := t.st

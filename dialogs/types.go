@@ -28,6 +28,10 @@ const (
 	// with the merchant's own updates through the chat's queue: Text holds
 	// the event's name (the Event* constants), Arg its data.
 	InEvent
+	// InForm is the card form (Form), filled outside the chat where a Reply
+	// offered it (Reply.Form): its fields answer the card step and the
+	// steps after it as if typed, one after the other.
+	InForm
 )
 
 // Events the adapter posts into a chat's queue (Input.Kind InEvent).
@@ -69,6 +73,18 @@ type Input struct {
 	// NoContact: the client has no share-contact button (the console), so
 	// the phone on file is asked to be typed.
 	NoContact bool
+	// Form is the card form's fields, for InForm.
+	Form *Form
+}
+
+// Form is what the card form sends: the card number and, optionally, the
+// answers of the steps after it. Card and ReservedPhone are card data: never
+// logged, kept only in State.Secrets.
+type Form struct {
+	Card          string
+	Holder        string
+	Branch        string
+	ReservedPhone string
 }
 
 // Contact is a shared phone contact. OwnedBySender is true only when the
@@ -98,6 +114,10 @@ type Reply struct {
 	// Edit asks the adapter to edit the message whose button was pressed
 	// instead of sending a new one, where it can.
 	Edit bool
+	// Form: the question may also be answered with the card form (Input
+	// InForm). An adapter that has a form offers it beside this reply; one
+	// that has none says nothing of it.
+	Form bool
 	// Quiet: not to be sent in the quiet hours (a reminder). An adapter
 	// whose send of it comes in them (it was held up by an outage) drops it
 	// and posts EventRemindLater.

@@ -21,16 +21,13 @@ import (
 // Rules the sandbox enforces, as the acquirer does.
 const (
 	DefaultReviewDelay = 2 * time.Minute
-	CodeTTL            = 5 * time.Minute
-	CodeResendAfter    = 60 * time.Second
-	MaxCodeAttempts    = 5
-	// CodeLockout is how long a merchant gets no new code after
-	// MaxCodeAttempts wrong codes (across codes: a resend does not reset
-	// the count), so a code cannot be guessed by resending.
-	CodeLockout = 15 * time.Minute
-	// MaxCodesPerHour bounds the codes sent to one phone in any hour, so
-	// nobody can flood a merchant's phone through the resend button.
-	MaxCodesPerHour      = 5
+	// The code limits are backend's (backend/codelimits.go), shared with
+	// the bot's own codes (backend/smscode).
+	CodeTTL              = backend.CodeTTL
+	CodeResendAfter      = backend.CodeResendAfter
+	MaxCodeAttempts      = backend.MaxCodeAttempts
+	CodeLockout          = backend.CodeLockout
+	MaxCodesPerHour      = backend.MaxCodesPerHour
 	MaxSubmissionsPerDay = 5
 	MinChangeInterval    = 30 * 24 * time.Hour
 )

@@ -177,7 +177,7 @@ func (m *Metrics) UpdateReceived(source string) {
 
 // UpdateApplied counts an update or event applied to its dialog and observes
 // how long applying it took (queue pop to commit). kind is the input's kind:
-// "text", "command", "button", "contact", "media", "edit", "event", "other".
+// "text", "command", "button", "contact", "media", "edit", "event", "form", "other".
 func (m *Metrics) UpdateApplied(kind string, took time.Duration) {
 	if m == nil {
 		return

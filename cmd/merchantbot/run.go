@@ -22,6 +22,9 @@ commands:
   desk resume
             send the support desk's waiting calls again after the support
             group refused the bot (docs/SUPPORT.md)
+  directory import FILE
+            replace the operator's merchant directory (CSV) for an acquirer
+            that does not know its merchants' phones (docs/ACQUIRERS.md)
 
 The load tool is its own command, merchantbot-load (docs/LOADTEST.md).
 `
@@ -44,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "desk":
 		return runDesk(ctx, rest, getenv, stdout, stderr)
+	case "directory":
+		return runDirectory(ctx, rest, getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

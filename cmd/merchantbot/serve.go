@@ -23,6 +23,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/bot/metrics"
+	"github.com/merchantbot/merchantbot/bot/miniapp"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -50,6 +51,7 @@ type serveConfig struct {
 	dataKey       []byte
 	eventsSecret  string
 	sendLimits    sender.Limits
+	miniAppURL    string // MINIAPP_URL: the card form's HTTPS base; "": no form
 }
 
 var (
@@ -68,6 +70,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		webhookSecret: getenv("WEBHOOK_SECRET"),
 		httpAddr:      getenv("HTTP_ADDR"),
 		eventsSecret:  getenv("BACKEND_EVENTS_SECRET"),
+		miniAppURL:    strings.TrimSpace(getenv("MINIAPP_URL")),
 	}
 	switch {
 	case c.token == "":
@@ -100,6 +103,11 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		return c, err
 	}
 	c.backend = backendCfg
+	// The sandbox and the generic API send their own SMS codes; the bot's
+	// own (newCodes) are for an acquirer that sends none.
+	if err := refuseSMSSettings(getenv); err != nil {
+		return c, err
+	}
 	if raw := getenv("SUPPORT_CHAT_ID"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || id >= 0 {
@@ -115,6 +123,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 	}
 	if err := c.webhook(); err != nil {
+		return c, err
+	}
+	if err := c.miniApp(); err != nil {
 		return c, err
 	}
 	if c.httpAddr == "" {
@@ -264,6 +275,29 @@ func (c *serveConfig) webhook() error {
 	return nil
 }
 
+// miniApp checks MINIAPP_URL: the public HTTPS URL at which HTTP_ADDR is
+// reached (Telegram opens web_app buttons over HTTPS only); the form is
+// then served under its /miniapp/.
+func (c *serveConfig) miniApp() error {
+	if c.miniAppURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.miniAppURL)
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+		return fmt.Errorf("MINIAPP_URL: %q is not an https URL (the public base of HTTP_ADDR, e.g. https://bot.example.com)", c.miniAppURL)
+	case u.Scheme != "https":
+		return fmt.Errorf("MINIAPP_URL: %q is not https; Telegram opens Mini Apps from https URLs only", c.miniAppURL)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(u.Path, "/miniapp") || strings.Contains(u.Path, "/miniapp/"):
+		return fmt.Errorf("MINIAPP_URL: %q must be the base URL only (the form is served under its %s)", c.miniAppURL, bot.MiniAppPath)
+	}
+	c.miniAppURL = strings.TrimRight(c.miniAppURL, "/")
+	if strings.HasPrefix(c.webhookPath, bot.MiniAppPath) {
+		return fmt.Errorf("WEBHOOK_URL: path %q is taken by the card form (MINIAPP_URL)", c.webhookPath)
+	}
+	return nil
+}
+
 // runServe runs the Telegram bot: long polling, or a webhook when
 // WEBHOOK_URL and WEBHOOK_SECRET are set. On ctx's end it stops receiving,
 // gives in-flight updates shutdownGrace to finish, then closes Redis.
@@ -354,6 +388,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.apiURL != "" {
 		opts = append(opts, bot.WithServerURL(cfg.apiURL))
 	}
+	if cfg.miniAppURL != "" {
+		opts = append(opts, bot.WithMiniApp(cfg.miniAppURL))
+	}
 	// Built in the order they depend on each other: the writer (over the
 	// chat queues) first, then the notifier and the desk that write through
 	// it, then the bot that is handed them.
@@ -413,7 +450,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	mux := http.NewServeMux()
 	mux.Handle("/", b.Handler(cfg.webhookPath, cfg.webhookSecret))
 	mux.Handle("POST "+eventsPath, eventsHandler)
-	mux.Handle("GET "+metricsPath, m.Handler()) // keep HTTP_ADDR internal but for the webhook path
+	mux.Handle("GET "+metricsPath, m.Handler()) // keep HTTP_ADDR internal but for the webhook path (and the card form)
+	if cfg.miniAppURL != "" {
+		form, err := miniapp.New(cfg.token, writer, miniapp.NewRedisUsed(rdb, cfg.redisPrefix), bins, miniapp.WithLogger(log))
+		if err != nil {
+			return err
+		}
+		mux.Handle(miniapp.Path, form)
+	}
 	srv := httpServer(mux)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

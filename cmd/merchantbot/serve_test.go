@@ -654,6 +654,14 @@ func TestServeConfig(t *testing.T) {
 		{"chat send rate", map[string]string{"SEND_RATE_CHAT": "fast"}, "SEND_RATE_CHAT:", ""},
 		{"chat send rate negative", map[string]string{"SEND_RATE_CHAT": "-0.5"}, "SEND_RATE_CHAT:", ""},
 		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", ""},
+		{"sms with the sandbox", map[string]string{"SMS": "log"}, "SMS: not used: the acquirer at BACKEND_URL sends its own SMS codes", ""},
+		{"sms webhook with an acquirer", map[string]string{"BACKEND_URL": acquirer["BACKEND_URL"], "SMS_WEBHOOK_SECRET": "s3cret-value"}, "SMS_WEBHOOK_SECRET: not used", "s3cret-value"},
+		{"mini app over http", map[string]string{"MINIAPP_URL": "http://bot.example.com"}, "MINIAPP_URL: \"http://bot.example.com\" is not https", ""},
+		{"mini app not a url", map[string]string{"MINIAPP_URL": "bot.example.com"}, "MINIAPP_URL:", ""},
+		{"mini app with the form's path", map[string]string{"MINIAPP_URL": "https://bot.example.com/miniapp/"}, "MINIAPP_URL:", ""},
+		{"mini app with a query", map[string]string{"MINIAPP_URL": "https://bot.example.com/?x=1"}, "MINIAPP_URL:", ""},
+		{"mini app", map[string]string{"MINIAPP_URL": "https://bot.example.com/"}, "", ""},
+		{"webhook under the form's path", map[string]string{"MINIAPP_URL": "https://bot.example.com", "WEBHOOK_URL": "https://bot.example.com/miniapp/tg", "WEBHOOK_SECRET": "abc"}, "WEBHOOK_URL: path \"/miniapp/tg\" is taken by the card form", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,48 @@
+package dialogs
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// The card form (Input.Kind InForm): the card number, and the answers of
+// the steps after it, filled in a form outside the chat (the Telegram
+// adapter's Mini App) instead of typed. Each field answers its step
+// exactly as typed text would, in the order the dialog asks them; the
+// merchant then sees what a typed answer would have shown (the card
+// masked, its bank) and the first question the form left open, once.
+
+// FormOpen reports a chat whose dialog takes the card form now: at the card
+// question of a personal card (a company's account number has neither BIN
+// nor check digit for the form to read).
+func FormOpen(st *State) bool { return st.Step == StepCard && !st.Company }
+
+// form applies the card form's fields.
+func (t *turn) form(f *Form) {
+	if f == nil || !FormOpen(t.st) {
+		// Sent from a form opened at the card question, arriving after the
+		// chat moved on: nothing of it is taken.
+		t.say(msgFormNotNow, nil)
+		t.prompt()
+		return
+	}
+	values := map[string]string{
+		StepCard: f.Card, StepHolder: f.Holder, StepBranch: f.Branch, StepPhone: f.ReservedPhone,
+	}
+	t.filling = true
+	for range len(values) {
+		step := t.st.Step
+		v := strings.TrimSpace(values[step])
+		delete(values, step)
+		d, ok := t.steps[step]
+		if !ok || d.text == nil || v == "" || unreadable(v) || utf8.RuneCountInString(v) > maxTextRunes {
+			break
+		}
+		d.text(t, v)
+		if t.st.Step == step {
+			break // refused, and said why: the question is asked again
+		}
+	}
+	t.filling = false
+	t.prompt()
+}
