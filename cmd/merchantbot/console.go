@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/merchantbot/merchantbot/backend/sandbox"
 	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/chatq"
@@ -66,8 +68,9 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	var record consoleRecord = chatq.NewMemory()
 	resume := false
+	var rdb redis.UniversalClient
 	if url := getenv("REDIS_URL"); url != "" {
-		rdb, err := openRedis(ctx, url)
+		rdb, err = openRedis(ctx, url)
 		if err != nil {
 			return err
 		}
@@ -90,8 +93,19 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	acquirer, err := newAcquirer(acq, getenv, stderr, log, nil, sandbox.WithReviewDelay(*reviewDelay))
-	if err != nil {
+	var acquirer dialogs.Backend
+	if acq.wechatpay != nil && rdb != nil {
+		// WeChat Pay's parts are serve's: the directory `directory import`
+		// wrote, under REDIS_PREFIX (or serve's default), with DATA_KEY.
+		st, err := consoleWechatpayStore(getenv, rdb, cipher)
+		if err != nil {
+			return err
+		}
+		acquirer, err = newWechatpay(ctx, acq.wechatpay, st, getenv, stderr, log, nil)
+		if err != nil {
+			return err
+		}
+	} else if acquirer, err = newAcquirer(acq, getenv, stderr, log, nil, sandbox.WithReviewDelay(*reviewDelay)); err != nil {
 		return err
 	}
 	hotline, err := loadHotline(getenv)
@@ -339,3 +353,21 @@ type consoleResponse struct {
 func (w *consoleResponse) Header() http.Header         { return w.header }
 func (w *consoleResponse) Write(p []byte) (int, error) { return w.body.Write(p) }
 func (w *consoleResponse) WriteHeader(code int)        { w.code = code }
+
+// consoleWechatpayStore is serve's Redis parts of WeChat Pay, for the
+// console: REDIS_PREFIX (default serve's), DATA_KEY and DATA_KEY_OLD.
+func consoleWechatpayStore(getenv func(string) string, rdb redis.UniversalClient, cipher *store.Cipher) (wechatpayStore, error) {
+	key, err := store.ParseKey(strings.TrimSpace(getenv("DATA_KEY")))
+	if err != nil {
+		return wechatpayStore{}, fmt.Errorf("DATA_KEY: %w", err)
+	}
+	old, err := oldDataKeys(getenv)
+	if err != nil {
+		return wechatpayStore{}, err
+	}
+	prefix := getenv("REDIS_PREFIX")
+	if prefix == "" {
+		prefix = store.DefaultPrefix
+	}
+	return wechatpayStore{rdb: rdb, prefix: prefix, cipher: cipher, dataKey: key, oldKeys: old}, nil
+}

@@ -104,8 +104,12 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	c.backend = backendCfg
 	// The sandbox and the generic API send their own SMS codes; the bot's
-	// own (newCodes) are for an acquirer that sends none.
-	if err := refuseSMSSettings(getenv); err != nil {
+	// own (newCodes) are for an acquirer that sends none: WeChat Pay.
+	if backendCfg.wechatpay != nil {
+		if _, err := loadSMSConfig(getenv); err != nil {
+			return c, err
+		}
+	} else if err := refuseSMSSettings(getenv); err != nil {
 		return c, err
 	}
 	if raw := getenv("SUPPORT_CHAT_ID"); raw != "" {
@@ -356,7 +360,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	m := metrics.New()
 	rdb.AddHook(m.RedisHook())
-	acquirer, err := newAcquirer(cfg.backend, getenv, stdout, log, m)
+	var acquirer dialogs.Backend
+	if cfg.backend.wechatpay != nil {
+		acquirer, err = newWechatpay(ctx, cfg.backend.wechatpay, wechatpayStore{rdb, cfg.redisPrefix, cipher, cfg.dataKey, oldKeys},
+			getenv, stdout, log, m)
+	} else {
+		acquirer, err = newAcquirer(cfg.backend, getenv, stdout, log, m)
+	}
 	if err != nil {
 		return err
 	}
@@ -538,10 +548,9 @@ func httpServer(h http.Handler) *http.Server {
 // stderr), never to the log. opts are extra sandbox options.
 func newAcquirer(cfg backendConfig, getenv func(string) string, sms io.Writer, log *slog.Logger, obs backend.Observer, opts ...sandbox.Option) (dialogs.Backend, error) {
 	if cfg.wechatpay != nil {
-		// The adapter (backend/wechatpay) needs the operator's merchant
-		// directory and the bot's own SMS codes, which this build does not
-		// have yet: refuse rather than fall back to anything.
-		return nil, fmt.Errorf("BACKEND_URL=%s: settings read, but this build has no merchant directory nor SMS codes to run WeChat Pay with (issue 16)", wechatpayBackend)
+		// WeChat Pay's acquirer lives in Redis (newWechatpay): never fall
+		// back to anything without it.
+		return nil, fmt.Errorf("BACKEND_URL=%s: needs REDIS_URL and DATA_KEY (the merchant directory, the SMS codes and the applications are kept in Redis)", wechatpayBackend)
 	}
 	if cfg.url != "" {
 		copts := []backend.ClientOption{backend.WithAPIKey(cfg.apiKey)}

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
+	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/wechatpay"
+	"github.com/merchantbot/merchantbot/dialogs/store"
 )
 
 // wechatpayBackend is the BACKEND_URL that selects WeChat Pay
@@ -127,4 +133,50 @@ func (c *wechatpayConfig) config() wechatpay.Config {
 		MchID: c.mchID, CertSerial: c.certSerial, PrivateKey: c.privateKey,
 		PublicKeyID: c.publicKeyID, PublicKey: c.publicKey, PlatformCerts: c.platformCerts, BaseURL: c.baseURL,
 	}
+}
+
+// wechatpayStore is where WeChat Pay's acquirer keeps its parts: the
+// operator's directory (sealed with the data key's cipher, as `directory
+// import` writes it), the bot's SMS codes (hashed with a key derived from
+// the data key), the submissions and the cached lists, all under prefix.
+type wechatpayStore struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	cipher  *store.Cipher
+	dataKey []byte
+	oldKeys [][]byte
+}
+
+// newWechatpay is the WeChat Pay acquirer of cfg over st: its codes are
+// sent by the provider SMS names (the "log" provider prints them to sms),
+// its calls reported to obs (nil: none).
+func newWechatpay(ctx context.Context, cfg *wechatpayConfig, st wechatpayStore, getenv func(string) string,
+	sms io.Writer, log *slog.Logger, obs backend.Observer) (*wechatpay.Backend, error) {
+	codes, err := newCodes(getenv, st.rdb, st.prefix, st.dataKey, st.oldKeys, sms, log)
+	if err != nil {
+		return nil, err
+	}
+	dir := newDirectory(st.rdb, st.prefix, st.cipher)
+	wc := cfg.config()
+	wc.Redis, wc.Prefix, wc.Directory, wc.Codes, wc.Logger = st.rdb, st.prefix, dir, codes, log
+	if obs != nil {
+		wc.Observer = obs
+	}
+	b, err := wechatpay.New(ctx, wc)
+	if err != nil {
+		return nil, fmt.Errorf("BACKEND_URL=%s: %w", wechatpayBackend, err)
+	}
+	mode := "public_key"
+	if cfg.publicKey == nil {
+		mode = "platform_certificate"
+	}
+	log.Info("acquirer", "url", redactedURL(wc.BaseURL), "wechatpay_mode", mode)
+	if stats, err := dir.Stats(ctx); err != nil {
+		log.Warn("merchant directory unreadable", "err", err)
+	} else if stats.Merchants == 0 {
+		log.Warn("the merchant directory is empty: no merchant can be verified until `merchantbot directory import FILE`")
+	} else {
+		log.Info("merchant directory", "merchants", stats.Merchants, "imported_at", stats.ImportedAt)
+	}
+	return b, nil
 }

@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend"
@@ -14,6 +20,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/internal/wechatpaytest"
@@ -141,4 +148,83 @@ func TestWechatpayDialog(t *testing.T) {
 			require.Empty(t, w.fake.Refused())
 		})
 	}
+}
+
+// TestWechatpayConsoleFromSettings: merchantbot started with the settings
+// README names (BACKEND_URL=wechatpay, WECHATPAY_* with the key files,
+// SMS=log, REDIS_URL, DATA_KEY) over a directory imported with `directory
+// import` talks to the fake WeChat Pay: the code goes to the directory's
+// phone, the change is submitted with exactly the card and the holder
+// decrypted, and nothing of the card or the phone is in Redis in clear.
+func TestWechatpayConsoleFromSettings(t *testing.T) {
+	ctx := context.Background()
+	f := wechatpaytest.New(t, wechatpaytest.PublicKeyMode)
+	f.AddSubMerchant("1900000109", wechatpaytest.Account{Type: "ACCOUNT_TYPE_PRIVATE", Bank: "工商银行", Number: "6222020200112233445", Name: "张三"})
+	dir := t.TempDir()
+	keyFile, pubFile, _ := f.WriteFiles(t, dir)
+	rdb, prefix := redistest.New(t)
+	csv := filepath.Join(dir, "merchants.csv")
+	require.NoError(t, os.WriteFile(csv, []byte("merchant_no,sub_mchid,name,business,kind,phone\n822100050110001,1900000109,张三,张记早餐,个体户,13800000001\n"), 0o600))
+	env := map[string]string{
+		"BACKEND_URL": "wechatpay", "WECHATPAY_MCHID": f.MchID, "WECHATPAY_CERT_SERIAL": f.Keys.MerchantSerial,
+		"WECHATPAY_PRIVATE_KEY_FILE": keyFile, "WECHATPAY_PUBLIC_KEY_ID": f.Keys.PublicKeyID, "WECHATPAY_PUBLIC_KEY_FILE": pubFile,
+		"WECHATPAY_BASE_URL": f.URL, "SMS": "log",
+		"REDIS_URL": redistest.URL(), "REDIS_PREFIX": prefix, "DATA_KEY": strings.Repeat("5a", 32),
+	}
+	getenv := func(k string) string { return env[k] }
+	var io1, io2 syncBuffer
+	require.NoError(t, run(ctx, []string{"merchantbot", "directory", "import", csv}, getenv, strings.NewReader(""), &io1, &io2), io2.String())
+
+	stdin, feed := io.Pipe()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"merchantbot", "console"}, getenv, stdin, &stdout, &stderr) }()
+	// wait waits for text in out (the console answers each line before it
+	// reads the next; the bound is only there so a broken build fails).
+	wait := func(out *syncBuffer, text string) string {
+		t.Helper()
+		for range 500 {
+			if s := out.String(); strings.Contains(s, text) {
+				return s
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("console ended: %v\n%s\n%s", err, stdout.String(), stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		t.Fatalf("no %q in:\n%s\nstderr:\n%s", text, out.String(), stderr.String())
+		return ""
+	}
+	say := func(line, then string) {
+		t.Helper()
+		_, err := io.WriteString(feed, line+"\n")
+		require.NoError(t, err)
+		wait(&stdout, then)
+	}
+	say("/start", "更换结算卡")
+	say("1", "商户号")
+	say("822100050110001", "手机号")
+	say("13800000001", "验证码已通过短信发送到商户预留手机号 138****0001")
+	code := regexp.MustCompile(`\[demo SMS to 138\*\*\*\*0001\] verification code ([0-9]{6})`).FindStringSubmatch(wait(&stderr, "verification code"))
+	require.NotNil(t, code)
+	say(code[1], "身份已确认：张记早餐")
+	say("1", "您是否同意")
+	say("1", "新结算卡卡号")
+	say("6222021234567894", "持卡人姓名")
+	say("1", "哪个城市")
+	say("北京", "北京西单支行")
+	say("1", "银行预留的手机号")
+	say("13800000001", "请核对您的申请信息")
+	say("6", "提交成功")
+	require.NoError(t, feed.Close())
+	require.NoError(t, <-done)
+	require.Equal(t, []wechatpaytest.Decrypted{{SubMchID: "1900000109", AccountNumber: "6222021234567894", AccountName: "张三"}}, f.Decrypted())
+	require.Contains(t, stdout.String(), "申请编号 "+f.Applications()[0].No)
+	require.Empty(t, f.Refused())
+
+	dump, err := redistest.Dump(ctx, rdb, prefix)
+	require.NoError(t, err)
+	assert.Empty(t, leaktest.Leaks("6222021234567894 13800000001 "+code[1], dump...), "card, phone or code in Redis in clear")
+	assert.Empty(t, leaktest.Leaks("6222021234567894 13800000001", stderr.String()), "card or phone in the log")
 }

@@ -118,9 +118,18 @@ func TestWechatpaySettings(t *testing.T) {
 		})
 	}
 
-	// Until the directory and the SMS codes are part of the build, the bot
-	// does not start with WeChat Pay, and says why.
-	_, _, err := runConsoleWith(t, pubMode, nil, "/start")
-	require.ErrorContains(t, err, "BACKEND_URL=wechatpay")
-	assert.True(t, strings.Contains(err.Error(), "directory"), err.Error())
+	// serve with WeChat Pay needs the bot's own SMS codes; the console
+	// needs Redis, where the directory, the codes and the applications are.
+	serveEnv := with(pubMode, "TELEGRAM_TOKEN", "123456:AAabc_DEF-ghi", "REDIS_URL", "redis://127.0.0.1:6379/0", "DATA_KEY", strings.Repeat("ab", 32))
+	_, err := loadServeConfig(func(k string) string { return serveEnv[k] })
+	require.ErrorContains(t, err, "SMS: required")
+	serveEnv["SMS"] = "log"
+	_, err = loadServeConfig(func(k string) string { return serveEnv[k] })
+	require.NoError(t, err)
+	serveEnv["SMS"] = "tencent"
+	_, err = loadServeConfig(func(k string) string { return serveEnv[k] })
+	require.ErrorContains(t, err, "TENCENT_SMS_", "a provider's missing setting is named at start")
+
+	_, _, err = runConsoleWith(t, with(pubMode, "SMS", "log"), nil, "/start")
+	require.ErrorContains(t, err, "BACKEND_URL=wechatpay: needs REDIS_URL and DATA_KEY")
 }
