@@ -19,6 +19,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/backend/wechatpay"
 	"github.com/merchantbot/merchantbot/bot"
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/handoff"
@@ -362,8 +363,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	rdb.AddHook(m.RedisHook())
 	var acquirer dialogs.Backend
 	if cfg.backend.wechatpay != nil {
-		acquirer, err = newWechatpay(ctx, cfg.backend.wechatpay, wechatpayStore{rdb, cfg.redisPrefix, cipher, cfg.dataKey, oldKeys},
+		var wx *wechatpay.Backend
+		wx, err = newWechatpay(ctx, cfg.backend.wechatpay, wechatpayStore{rdb, cfg.redisPrefix, cipher, cfg.dataKey, oldKeys},
 			getenv, stdout, log, m)
+		if err == nil {
+			acquirer, err = wx, registerWechatpayMetrics(m.Registry(), wx)
+		}
 	} else {
 		acquirer, err = newAcquirer(cfg.backend, getenv, stdout, log, m)
 	}

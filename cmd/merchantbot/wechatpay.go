@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
@@ -179,4 +180,13 @@ func newWechatpay(ctx context.Context, cfg *wechatpayConfig, st wechatpayStore, 
 		log.Info("merchant directory", "merchants", stats.Merchants, "imported_at", stats.ImportedAt)
 	}
 	return b, nil
+}
+
+// registerWechatpayMetrics counts, on reg, WeChat Pay's answers refused
+// because their signature did not verify (docs/OPERATIONS.md).
+func registerWechatpayMetrics(reg prometheus.Registerer, b *wechatpay.Backend) error {
+	return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "merchantbot_wechatpay_bad_signatures_total",
+		Help: "WeChat Pay answers refused because their signature did not verify.",
+	}, func() float64 { return float64(b.BadSignatures()) }))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -115,6 +116,18 @@ func TestWechatpaySettings(t *testing.T) {
 			require.NoError(t, err, "WeChat Pay (the fake) takes the client the settings make")
 			assert.Equal(t, "622202*********3445", m.CardMasked)
 			assert.Empty(t, fk.Refused())
+
+			// A tampered answer is counted on the metrics page.
+			reg := prometheus.NewRegistry()
+			require.NoError(t, registerWechatpayMetrics(reg, b))
+			fk.Inject(wechatpaytest.OpSettlement, wechatpaytest.Fault{Tamper: true})
+			_, err = b.Merchant(context.Background(), "M001")
+			require.ErrorIs(t, err, wechatpay.ErrBadSignature)
+			families, err := reg.Gather()
+			require.NoError(t, err)
+			require.Len(t, families, 1)
+			assert.Equal(t, "merchantbot_wechatpay_bad_signatures_total", families[0].GetName())
+			assert.Equal(t, 1.0, families[0].GetMetric()[0].GetCounter().GetValue())
 		})
 	}
 
