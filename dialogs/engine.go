@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -652,7 +653,7 @@ func (t *turn) button(data string) {
 			return
 		}
 	}
-	if d := t.def(); d.button != nil && d.button(t, kind, arg) {
+	if d := t.def(); d.button != nil && slices.Contains(d.buttons, kind) && d.button(t, kind, arg) {
 		return
 	}
 	t.stale()

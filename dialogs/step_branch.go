@@ -17,9 +17,10 @@ func branchStep() stepDef {
 		prompt: func(t *turn) {
 			t.withCurrent(t.say(msgAskBranch, Arg{"Bank": t.bankLabel()}), t.st.Branch)
 		},
-		text:   (*turn).branch,
-		button: (*turn).keepButton,
-		back:   StepHolder,
+		text:    (*turn).branch,
+		button:  (*turn).keepButton,
+		buttons: []string{"keep"},
+		back:    StepHolder,
 		// A company account, or a card the BIN does not tell, had the bank
 		// asked after the holder: /back goes to that question, not past it.
 		onBack: func(t *turn) bool {

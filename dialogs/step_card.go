@@ -23,9 +23,10 @@ func cardStep() stepDef {
 			}
 			t.withCurrent(t.say(key, nil), maskedCard(t.st))
 		},
-		text:   (*turn).card,
-		button: (*turn).keepButton,
-		back:   StepConsent,
+		text:    (*turn).card,
+		button:  (*turn).keepButton,
+		buttons: []string{"keep"},
+		back:    StepConsent,
 		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 		typed:     true,

@@ -66,6 +66,11 @@ type stepDef struct {
 	// button handles a button of this step (kind:arg of its data); false
 	// means the button does not belong here (stale or forged).
 	button func(t *turn, kind, arg string) bool
+	// buttons are the kinds of button data (the part before the colon)
+	// button takes; a button of another kind is not the step's (stale or
+	// forged) and never reaches it. They make the list of every kind
+	// (buttonKinds) with the engine's own.
+	buttons []string
 	// back is the step /back returns to ("": there is none, backResume:
 	// the step this one interrupted). onBack, when set, is asked first and
 	// may handle /back inside the step.
