@@ -373,10 +373,11 @@ func (t *turn) fire(event move) bool {
 }
 
 // advance goes to the next question, or back to the summary when the
-// merchant came from there to edit.
+// merchant came from there to edit (or to answer again what an edited
+// card's bank changed, up to the step that ends it: stepDef.endsRefill).
 func (t *turn) advance(event move) {
 	st := t.st
-	if st.Editing || st.Refill && st.Step == StepBranch {
+	if st.Editing || st.Refill && t.def().endsRefill {
 		st.Editing, st.Refill = false, false
 		event = evEdited
 	}

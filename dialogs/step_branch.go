@@ -32,8 +32,9 @@ func branchStep() stepDef {
 			}
 			return true
 		},
-		moves: edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank}),
-		typed: true,
+		moves:      edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank}),
+		typed:      true,
+		endsRefill: true,
 		field: &fieldSpec{
 			editable: true,
 			filled:   func(st *State) bool { return st.Branch != "" },

@@ -86,6 +86,10 @@ type stepDef struct {
 	// takesCard: the step asks for a card number, so one typed here is an
 	// answer, not a stray card to refuse at the door.
 	takesCard bool
+	// endsRefill: the step is the last one asked again when a card edited
+	// from the summary is of another bank (State.Refill: its bank, then
+	// its branch); its answer returns to the summary (advance).
+	endsRefill bool
 	// guide is how a merchant who means to finish answers the step (the
 	// load tool's simulated merchant reads it through Guide); nil: the step
 	// is off the way from the menu to the submission.
