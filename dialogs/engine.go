@@ -355,6 +355,12 @@ func row(b ...Button) []Button { return b }
 // nowhere new. A move the step does not declare cannot be written without
 // failing TestFiredMovesAreDeclared; should one happen all the same it is
 // reported and answered with a generic apology, the state as it was.
+//
+// The FSM has no callbacks: what a turn says around a move differs by
+// move (a note before the new step's question, another message than the
+// question, or none: the menu, support, a submission), so the code that
+// fires asks the question; an enter_state callback asking it would have
+// to be told, move by move, not to.
 func (t *turn) fire(event move) bool {
 	err := t.fsm.Event(t.ctx, string(event))
 	if errors.As(err, new(fsm.NoTransitionError)) {
