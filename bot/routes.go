@@ -44,24 +44,12 @@ func allowedUpdates() []string {
 // route: the adapter passes them on as dialogs.Input, signing button data
 // on the way out (callback.go).
 //
-// Button data is "kind:arg", signed (callback.go). The kinds, all routed
-// by dialogs but for ho:, which the desk (bot/handoff) takes in the group:
-//
-//	m:      the menu: change, status, support, lang, stuck
-//	lang:   a language chosen: zh-Hans, en
-//	cs:     consent to the card change: yes, no
-//	ck:     the checklist: all, list, why, no, no.<item>
-//	holder: registered (the merchant's registered name is the holder)
-//	luhn:   a card number failing its check digit: yes (keep it), no
-//	bank:   the bank: yes (the one found), other, pick.<code>, sure.<code>
-//	code:   resend (the verification code)
-//	sum:    the summary: confirm, cancel, edit.<field>
-//	sub:    retry (a submission the backend did not take)
-//	cx:     /cancel confirmed: yes, no
-//	sup:    back (from the support desk to the bot)
-//	rate:   the support rating, 1 to 5
-//	rs:     resubmit a rejected application: rs:<application>
-//	ho:     the desk's card buttons in the group: claim, back (:<chat>:<since>)
+// Button data is "kind:arg", signed (callback.go). Every kind but ho: is
+// the dialog's, routed by dialogs: the engine's own (m: the menu, lang:,
+// rs: resubmit a rejected application, rate: the support rating) and each
+// step's, declared in its definition (dialogs/step_<name>.go, its buttons);
+// ho: is the desk's card buttons in the group (claim, back), which
+// bot/handoff takes.
 
 // Handler serves HTTP_ADDR: health, readiness and, when webhookPath is set,
 // the webhook that only requests carrying secret reach.

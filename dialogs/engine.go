@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -368,6 +369,12 @@ func row(b ...Button) []Button { return b }
 // nowhere new. A move the step does not declare cannot be written without
 // failing TestFiredMovesAreDeclared; should one happen all the same it is
 // reported and answered with a generic apology, the state as it was.
+//
+// The FSM has no callbacks: what a turn says around a move differs by
+// move (a note before the new step's question, another message than the
+// question, or none: the menu, support, a submission), so the code that
+// fires asks the question; an enter_state callback asking it would have
+// to be told, move by move, not to.
 func (t *turn) fire(event move) bool {
 	err := t.fsm.Event(t.ctx, string(event))
 	if errors.As(err, new(fsm.NoTransitionError)) {
@@ -386,10 +393,11 @@ func (t *turn) fire(event move) bool {
 }
 
 // advance goes to the next question, or back to the summary when the
-// merchant came from there to edit.
+// merchant came from there to edit (or to answer again what an edited
+// card's bank changed, up to the step that ends it: stepDef.endsRefill).
 func (t *turn) advance(event move) {
 	st := t.st
-	if st.Editing || st.Refill && st.Step == StepBranch {
+	if st.Editing || st.Refill && t.def().endsRefill {
 		st.Editing, st.Refill = false, false
 		event = evEdited
 	}
@@ -666,7 +674,7 @@ func (t *turn) button(data string) {
 			return
 		}
 	}
-	if d := t.def(); d.button != nil && d.button(t, kind, arg) {
+	if d := t.def(); d.button != nil && slices.Contains(d.buttons, kind) && d.button(t, kind, arg) {
 		return
 	}
 	t.stale()

@@ -141,17 +141,9 @@ func (c *chat) press(data string) dialogs.Outcome {
 // throughSummary walks a merchant from /start to the summary, identified by
 // a typed phone and an SMS code (the console's way).
 func throughSummary(c *chat) {
+	c.t.Helper()
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
-	c.press("m:change")
-	c.text("822100050110001")
-	c.text("13800000001")
-	c.text(code)
-	c.press("ck:all")
-	c.press("cs:yes")
-	c.text(card)
-	c.press("holder:registered")
-	c.text("上海张江支行")
-	c.text(reservedPhone)
+	zhangSan().walkTo(c, dialogs.StepSummary)
 }
 
 func TestCardDataNeverLeavesInClear(t *testing.T) {

@@ -10,8 +10,9 @@ import (
 // summary's Edit button is "sum:edit.<step>", its label "btn_edit_<step>",
 // its summary line "sum_<step>").
 type fieldSpec struct {
-	// secret: the value is card data, kept in State.Secrets (encrypted by
-	// the stores) and shown masked wherever it is shown.
+	// secret: the value is card data, kept in State.Secrets (sealed by the
+	// record codec) and shown masked wherever it is shown. A step that
+	// keeps its answer with setAnswer gets it sealed by this flag alone.
 	secret bool
 	// editable: the summary has an Edit button that opens the step.
 	editable bool

@@ -19,9 +19,12 @@ const (
 // second one right after the first would make a fast merchant wait.
 const FreshProof = 10 * time.Minute
 
-// withCurrent shows the answer already given, with a button to keep it.
+// withCurrent shows the answer already given, with a button to keep it,
+// when the step's field has one (fieldSpec.keep) and holds an answer: the
+// button is shown where keepButton takes it.
 func (t *turn) withCurrent(r *Reply, current string) {
-	if current == "" || t.st.Secrets.CardNumber == "" && t.st.Step == StepCard {
+	f := t.def().field
+	if current == "" || f == nil || f.keep == nil || !f.filled(t.st) {
 		return
 	}
 	r.Lines = append(r.Lines, Text{Key: msgCurrentAnswer, Args: Arg{"Value": current}})

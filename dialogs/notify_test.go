@@ -128,16 +128,10 @@ func TestTooSoonRejectionGivesTheDateAndNoResubmit(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 24}
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
-	c.press("m:change")
-	c.text("822100050110004")
-	c.text("13800000004")
-	c.text(code)
-	c.press("ck:all")
-	c.press("cs:yes")
-	c.text(card)
-	c.text("王五")
-	c.text("上海张江支行")
-	c.text(reservedPhone)
+	zhangSan().
+		with(dialogs.AnswerMerchantNo, dialogs.Input{Kind: dialogs.InText, Text: "822100050110004"}).
+		with(dialogs.AnswerContact, dialogs.Input{Kind: dialogs.InText, Text: "13800000004"}).
+		walkTo(c, dialogs.StepSummary)
 	c.press("sum:confirm") // the identification code confirms it
 	require.Equal(t, dialogs.StepMenu, mustLoad(t, f, 24).Step, "submitted")
 	f.advance(sandboxDelay)

@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -58,9 +59,10 @@ type State struct {
 	// Ret is the step to go back to from the menu, the cancel question or
 	// support.
 	Ret string `json:"r,omitempty"`
-	// Answers holds the answers of steps that have no field above (a step
-	// added in its own file keeps its answer here: Answer, SetAnswer). Not
-	// for card data: secret answers belong in Secrets.
+	// Answers holds the answers of steps that have no field above: a step
+	// added in its own file keeps its answer with setAnswer and reads it
+	// with answer, which keep a secret field's answer in Secrets.Answers
+	// instead.
 	Answers Answers `json:"x,omitempty"`
 
 	// Code step (identify or verify).
@@ -109,14 +111,46 @@ func (a *Answers) Set(step, value string) {
 	*a = Answers(v.Encode())
 }
 
-// Secrets are the fields a store keeps only encrypted.
+// Secrets are the fields a store keeps only encrypted (the record codec
+// seals them whole, dialogs/store).
 type Secrets struct {
 	CardNumber    string `json:"c,omitempty"`
 	ReservedPhone string `json:"p,omitempty"`
 	// PendingCard is a number that failed the Luhn check on a 62 card and
 	// waits for the merchant to confirm it.
 	PendingCard string `json:"pc,omitempty"`
+	// Answers are the answers of the steps whose field is secret
+	// (fieldSpec.secret) and that have no field above: setAnswer puts them
+	// here.
+	Answers Answers `json:"x,omitempty"`
 }
+
+// answers is where st keeps step's answer: Secrets.Answers when the
+// step's field is secret, else Answers.
+func (st *State) answers(step string) *Answers {
+	if secretSteps()[step] {
+		return &st.Secrets.Answers
+	}
+	return &st.Answers
+}
+
+// answer is the answer kept for step ("" when none).
+func (st *State) answer(step string) string { return st.answers(step).Get(step) }
+
+// setAnswer keeps value as step's answer ("" removes it), sealed when the
+// step's field is secret. The draft's wipe clears it.
+func (st *State) setAnswer(step, value string) { st.answers(step).Set(step, value) }
+
+// secretSteps are the steps whose field is secret.
+var secretSteps = sync.OnceValue(func() map[string]bool {
+	s := map[string]bool{}
+	for _, d := range fields(dialog()) {
+		if d.field.secret {
+			s[d.name] = true
+		}
+	}
+	return s
+})
 
 // Empty reports whether s holds nothing.
 func (s Secrets) Empty() bool { return s == Secrets{} }

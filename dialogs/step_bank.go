@@ -11,15 +11,16 @@ import (
 // bankStep is the step StepBank.
 func bankStep() stepDef {
 	return stepDef{
-		name:   StepBank,
-		guide:  &guide{asks: []MsgID{msgBankConfirm, msgAskBank}, forward: []MsgID{msgBtnBankYes}, answer: AnswerBank},
-		kind:   draft,
-		prompt: (*turn).bankPrompt,
-		text:   (*turn).bankName,
-		button: (*turn).bankButton,
-		back:   StepHolder,
-		moves:  edited(map[move]string{evBankOK: StepBranch}),
-		typed:  true,
+		name:    StepBank,
+		guide:   &guide{asks: []MsgID{msgBankConfirm, msgAskBank}, forward: []MsgID{msgBtnBankYes}, answer: AnswerBank},
+		kind:    draft,
+		prompt:  (*turn).bankPrompt,
+		text:    (*turn).bankName,
+		button:  (*turn).bankButton,
+		buttons: []string{"bank"},
+		back:    StepHolder,
+		moves:   edited(map[move]string{evBankOK: StepBranch}),
+		typed:   true,
 		field: &fieldSpec{
 			editable: true,
 			filled:   func(st *State) bool { return st.BankName != "" },

@@ -39,7 +39,8 @@ func branchStep() stepDef {
 			}
 			return t.keepButton(kind, arg)
 		},
-		back: StepHolder,
+		buttons: []string{"keep", "br"},
+		back:    StepHolder,
 		onBack: func(t *turn) bool {
 			if t.branches != nil && !t.st.Editing {
 				t.st.PickWord = ""
@@ -50,8 +51,9 @@ func branchStep() stepDef {
 			}
 			return backToBank(t)
 		},
-		moves: edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank, evAskCity: StepCity}),
-		typed: true,
+		moves:      edited(map[move]string{evBranchOK: StepPhone, evBackBank: StepBank, evAskCity: StepCity}),
+		typed:      true,
+		endsRefill: true,
 		field: &fieldSpec{
 			editable: true,
 			filled:   func(st *State) bool { return st.Branch != "" },

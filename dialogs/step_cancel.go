@@ -10,9 +10,10 @@ func cancelStep() stepDef {
 		prompt: func(t *turn) {
 			t.say(msgCancelConfirm, nil, row(btn(msgBtnDiscard, "cx:yes"), btn(msgBtnKeepGoing, "cx:no")))
 		},
-		button: (*turn).cancelButton,
-		back:   backResume,
-		moves:  map[move]string{evDiscard: StepMenu},
+		button:  (*turn).cancelButton,
+		buttons: []string{"cx"},
+		back:    backResume,
+		moves:   map[move]string{evDiscard: StepMenu},
 	}
 }
 

@@ -25,9 +25,10 @@ func cardStep() stepDef {
 			r.Form = FormOpen(t.st)
 			t.withCurrent(r, maskedCard(t.st))
 		},
-		text:   (*turn).card,
-		button: (*turn).keepButton,
-		back:   StepConsent,
+		text:    (*turn).card,
+		button:  (*turn).keepButton,
+		buttons: []string{"keep"},
+		back:    StepConsent,
 		moves: edited(map[move]string{evCardDoubt: StepCardLuhn, evCardOK: StepHolder,
 			evNeedBank: StepBank, evNewBranch: StepBranch, evCardKept: StepPhone}),
 		typed:     true,

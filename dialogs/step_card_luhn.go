@@ -16,6 +16,7 @@ func cardLuhnStep() stepDef {
 		},
 		text:      (*turn).card,
 		button:    (*turn).luhnButton,
+		buttons:   []string{"luhn"},
 		takesCard: true,
 		back:      StepCard,
 		// evCardDoubt again: another number that fails the check is asked

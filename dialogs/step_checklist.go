@@ -8,13 +8,14 @@ import (
 // checklistStep is the step StepChecklist.
 func checklistStep() stepDef {
 	return stepDef{
-		name:   StepChecklist,
-		guide:  &guide{asks: []MsgID{msgChecklist}, forward: []MsgID{msgBtnChecksAll}, notes: checklistNotes()},
-		kind:   draft,
-		prompt: func(t *turn) { t.checklist(false) },
-		button: (*turn).checklistButton,
-		onBack: (*turn).checklistBack,
-		moves:  map[move]string{evChecksDone: StepConsent},
+		name:    StepChecklist,
+		guide:   &guide{asks: []MsgID{msgChecklist}, forward: []MsgID{msgBtnChecksAll}, notes: checklistNotes()},
+		kind:    draft,
+		prompt:  func(t *turn) { t.checklist(false) },
+		button:  (*turn).checklistButton,
+		buttons: []string{"ck"},
+		onBack:  (*turn).checklistBack,
+		moves:   map[move]string{evChecksDone: StepConsent},
 		field: &fieldSpec{
 			// The checklist is confirmed in one tap: past it once consent
 			// is asked.

@@ -40,10 +40,11 @@ func cityStep() stepDef {
 		after: StepBank,
 		guide: &guide{asks: []MsgID{msgAskCity, msgCityPick, msgCityNone, msgCityTooMany},
 			answer: AnswerCity, notes: []MsgID{msgCityTaken}},
-		kind:   draft,
-		prompt: (*turn).cityPrompt,
-		text:   (*turn).city,
-		button: (*turn).cityButton,
+		kind:    draft,
+		prompt:  (*turn).cityPrompt,
+		text:    (*turn).city,
+		button:  (*turn).cityButton,
+		buttons: []string{"city"},
 		// Where the branch question went back to: the holder, or the bank
 		// question asked before it.
 		back:   StepHolder,

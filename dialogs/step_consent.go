@@ -11,9 +11,10 @@ func consentStep() stepDef {
 		prompt: func(t *turn) {
 			t.say(msgConsent, nil, row(btn(msgBtnAgree, "cs:yes"), btn(msgBtnDisagree, "cs:no")))
 		},
-		button: (*turn).consentButton,
-		back:   StepChecklist,
-		moves:  map[move]string{evConsented: StepCard},
+		button:  (*turn).consentButton,
+		buttons: []string{"cs"},
+		back:    StepChecklist,
+		moves:   map[move]string{evConsented: StepCard},
 		field: &fieldSpec{
 			handoff: func(st *State, _ string) string { return tick(st.Consent) },
 			clear:   func(st *State) { st.Consent = false },

@@ -10,15 +10,16 @@ import (
 // holderStep is the step StepHolder.
 func holderStep() stepDef {
 	return stepDef{
-		name:   StepHolder,
-		guide:  &guide{asks: []MsgID{msgAskHolder, msgAskHolderCompany}, forward: []MsgID{msgBtnHolderName, msgBtnHolderCompany}, answer: AnswerHolder},
-		kind:   draft,
-		prompt: (*turn).holderPrompt,
-		text:   (*turn).holder,
-		button: (*turn).holderButton,
-		back:   StepCard,
-		moves:  edited(map[move]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
-		typed:  true,
+		name:    StepHolder,
+		guide:   &guide{asks: []MsgID{msgAskHolder, msgAskHolderCompany}, forward: []MsgID{msgBtnHolderName, msgBtnHolderCompany}, answer: AnswerHolder},
+		kind:    draft,
+		prompt:  (*turn).holderPrompt,
+		text:    (*turn).holder,
+		button:  (*turn).holderButton,
+		buttons: []string{"holder", "keep"},
+		back:    StepCard,
+		moves:   edited(map[move]string{evHolderOK: StepBranch, evNeedBank: StepBank}),
+		typed:   true,
 		field: &fieldSpec{
 			editable: true,
 			filled:   func(st *State) bool { return st.Holder != "" },

@@ -11,15 +11,16 @@ import (
 // idCodeStep is the step StepIDCode.
 func idCodeStep() stepDef {
 	return stepDef{
-		name:   StepIDCode,
-		guide:  &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning, msgBound}},
-		kind:   identify,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepIDPhone,
-		moves:  map[move]string{evBound: StepChecklist},
-		typed:  true,
+		name:    StepIDCode,
+		guide:   &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning, msgBound}},
+		kind:    identify,
+		prompt:  (*turn).codePrompt,
+		text:    (*turn).code,
+		button:  (*turn).codeButton,
+		buttons: []string{"code"},
+		back:    StepIDPhone,
+		moves:   map[move]string{evBound: StepChecklist},
+		typed:   true,
 	}
 }
 

@@ -16,11 +16,12 @@ func phoneStep() stepDef {
 		prompt: func(t *turn) {
 			t.withCurrent(t.say(msgAskReservedPhone, nil), parse.MaskPhone(t.st.Secrets.ReservedPhone))
 		},
-		text:   (*turn).reservedPhone,
-		button: (*turn).keepButton,
-		back:   StepBranch,
-		moves:  edited(map[move]string{evPhoneOK: StepSummary}),
-		typed:  true,
+		text:    (*turn).reservedPhone,
+		button:  (*turn).keepButton,
+		buttons: []string{"keep"},
+		back:    StepBranch,
+		moves:   edited(map[move]string{evPhoneOK: StepSummary}),
+		typed:   true,
 		field: &fieldSpec{
 			secret:   true,
 			editable: true,

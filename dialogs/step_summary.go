@@ -7,13 +7,14 @@ import (
 // summaryStep is the step StepSummary.
 func summaryStep() stepDef {
 	return stepDef{
-		name:   StepSummary,
-		guide:  &guide{asks: []MsgID{msgSummary}, forward: []MsgID{msgBtnConfirm}},
-		kind:   draft,
-		prompt: (*turn).summary,
-		button: (*turn).summaryButton,
-		back:   StepPhone,
-		moves:  map[move]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
+		name:    StepSummary,
+		guide:   &guide{asks: []MsgID{msgSummary}, forward: []MsgID{msgBtnConfirm}},
+		kind:    draft,
+		prompt:  (*turn).summary,
+		button:  (*turn).summaryButton,
+		buttons: []string{"sum"},
+		back:    StepPhone,
+		moves:   map[move]string{evConfirm: StepVerify}, // and an edit_ move per editable field (transitions)
 	}
 }
 

@@ -11,8 +11,9 @@ func supportStep() stepDef {
 		text: func(t *turn, _ string) {
 			t.say(msgSupportWaiting, nil, row(btn(msgBtnSupportBack, "sup:back")))
 		},
-		button: (*turn).supportButton,
-		back:   backResume,
+		button:  (*turn).supportButton,
+		buttons: []string{"sup"},
+		back:    backResume,
 	}
 }
 

@@ -13,15 +13,16 @@ import (
 // verifyStep is the step StepVerify.
 func verifyStep() stepDef {
 	return stepDef{
-		name:   StepVerify,
-		guide:  &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning}},
-		kind:   draft,
-		prompt: (*turn).codePrompt,
-		text:   (*turn).code,
-		button: (*turn).codeButton,
-		back:   StepSummary,
-		moves:  map[move]string{evSubmitted: StepMenu},
-		typed:  true,
+		name:    StepVerify,
+		guide:   &guide{asks: []MsgID{msgCodeSent}, answer: AnswerCode, notes: []MsgID{msgCodeWarning}},
+		kind:    draft,
+		prompt:  (*turn).codePrompt,
+		text:    (*turn).code,
+		button:  (*turn).codeButton,
+		buttons: []string{"code", "sub"},
+		back:    StepSummary,
+		moves:   map[move]string{evSubmitted: StepMenu},
+		typed:   true,
 	}
 }
 

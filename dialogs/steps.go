@@ -45,18 +45,34 @@ const (
 // the definitions (transitions) and decides every move.
 //
 // Adding a step between two others takes one new file and its messages in
-// both locale files: in step_<name>.go, the step's name, its move
-// constants and message ids, a definition with after and before set (the
-// neighbours' moves and /back are rerouted through it: splice), its answer
-// kept in State.Answers (a card-data answer needs a Secrets field instead),
-// and init() { add(<name>Step) }; in locales/*.toml, its question and
-// buttons, step_<name> and next_<name> (help), and, for a field on the
-// summary, sum_<name> and btn_edit_<name>. The summary, the hand-off
-// context, the draft wipe and the TTL pick the field up from its spec.
-// Tests and transcripts that walk the dialog past that point then need the
-// new answer; the load tool's merchant (cmd/merchantbot-load) reads the
-// step's guide (its question's ids, the button that moves on or the kind
-// of answer it types) and needs nothing.
+// both locale files (docs/ARCHITECTURE.md, "Adding a step"). In
+// step_<name>.go: the step's name, its move constants and message ids, and
+// a definition with
+//   - prompt, and the handlers of what it takes: text for a typed answer,
+//     button for its buttons with buttons, the kinds of their data;
+//   - after and before: the neighbours' moves that led to before, and
+//     before's /back, are rerouted through it (splice); moves, its own,
+//     leading on to before (edited(...) when the summary can open it);
+//   - guide: its question's message ids and the buttons that move on, or
+//     the kind of answer it takes (the dialogs tests' merchant and the load
+//     tool's follow it);
+//   - field, for an answer it collects: kept with st.setAnswer and read with
+//     st.answer (sealed in Secrets when field.secret), filled, summary for a
+//     line on the summary, editable, handoff, apply;
+//
+// and init() { add(<name>Step) }. In locales/*.toml: its question and
+// buttons, step_<name> and next_<name> (help), and for a field on the
+// summary sum_<name> and, editable, btn_edit_<name>. The summary, the FSM
+// table, the draft wipe, the hand-off context, the TTL, the list of button
+// kinds and the record's sealing pick it up from the definition.
+//
+// Two things the definition does not reach. cmd/merchantbot's end-to-end
+// scripts (zhFlow, enFlow, the fault walks) and transcripts compare the
+// texts a merchant sees, so they change with the dialog. A reopened
+// application (rejection.go) goes from the card straight to the reserved
+// phone (evCardKept): a step between them is passed over, so its field
+// needs reopen, or editable so that the summary's Edit reaches it (its
+// Confirm refuses an unanswered field).
 type stepDef struct {
 	name   string
 	kind   stepKind
@@ -66,6 +82,11 @@ type stepDef struct {
 	// button handles a button of this step (kind:arg of its data); false
 	// means the button does not belong here (stale or forged).
 	button func(t *turn, kind, arg string) bool
+	// buttons are the kinds of button data (the part before the colon)
+	// button takes; a button of another kind is not the step's (stale or
+	// forged) and never reaches it. They make the list of every kind
+	// (buttonKinds) with the engine's own.
+	buttons []string
 	// back is the step /back returns to ("": there is none, backResume:
 	// the step this one interrupted). onBack, when set, is asked first and
 	// may handle /back inside the step.
@@ -81,6 +102,10 @@ type stepDef struct {
 	// takesCard: the step asks for a card number, so one typed here is an
 	// answer, not a stray card to refuse at the door.
 	takesCard bool
+	// endsRefill: the step is the last one asked again when a card edited
+	// from the summary is of another bank (State.Refill: its bank, then
+	// its branch); its answer returns to the summary (advance).
+	endsRefill bool
 	// guide is how a merchant who means to finish answers the step (the
 	// load tool's simulated merchant reads it through Guide); nil: the step
 	// is off the way from the menu to the submission.

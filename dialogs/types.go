@@ -5,6 +5,7 @@ package dialogs
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/merchantbot/merchantbot/backend"
@@ -125,7 +126,7 @@ type Reply struct {
 }
 
 // Button is one button of a Reply. Data is what comes back in Input.Data:
-// kind:arg, the kind one of buttonKinds.
+// kind:arg, the kind one of buttonKinds (the engine's or the step's own).
 type Button struct {
 	Key  MsgID
 	Args Arg
@@ -203,24 +204,28 @@ const MaxTurn = 10 * time.Second
 // Clock is injected wherever behaviour depends on time.
 type Clock func() time.Time
 
-// buttonKinds lists the kinds of Button.Data (the part before the colon)
-// and what reads each; TestButtonKindsAreListed keeps it complete.
-var buttonKinds = map[string]string{
-	"m":      "the menu and the way out of any step (engine.go: menuButton)",
-	"lang":   "the language chooser (engine.go)",
-	"rs":     "resubmit a rejected application (rejection.go)",
-	"code":   "resend an SMS code (step_id_code.go; the verify step too)",
-	"sub":    "retry a submission (step_verify.go)",
-	"ck":     "the checklist (step_checklist.go)",
-	"cs":     "consent (step_consent.go)",
-	"luhn":   "keep a 62 card that failed the check digit (step_card_luhn.go)",
-	"holder": "the registered name as the holder (step_holder.go)",
-	"bank":   "the bank question (step_bank.go)",
-	"keep":   "keep the answer given before (flow.go: keepButton)",
-	"city":   "the branch's city, picked from a list (step_city.go)",
-	"br":     "the branch picked from a list (step_branch.go: branchPickButton)",
-	"sum":    "the summary's Edit, Confirm and Cancel (step_summary.go)",
-	"cx":     "the cancel question (step_cancel.go)",
-	"sup":    "back from support to the bot (step_support.go)",
-	"rate":   "rating the help after an agent handed back (support.go: rated)",
+// engineKinds are the kinds of Button.Data (the part before the colon) the
+// engine reads before any step, and what reads each. The steps' own kinds
+// are in their definitions (stepDef.buttons).
+var engineKinds = map[string]string{
+	"m":    "the menu and the way out of any step (engine.go: menuButton)",
+	"lang": "the language chooser (engine.go)",
+	"rs":   "resubmit a rejected application (rejection.go)",
+	"rate": "rating the help after an agent handed back (support.go: rated)",
+}
+
+// buttonKinds lists every kind of Button.Data and what reads it: the
+// engine's own and those each step declares. TestButtonKindsAreListed
+// checks it against the buttons the code writes.
+func buttonKinds(defs []stepDef) map[string]string {
+	kinds := maps.Clone(engineKinds)
+	for _, d := range defs {
+		for _, k := range d.buttons {
+			if kinds[k] != "" {
+				kinds[k] += ", "
+			}
+			kinds[k] += "step " + d.name
+		}
+	}
+	return kinds
 }

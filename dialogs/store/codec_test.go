@@ -29,6 +29,8 @@ func TestRecordHoldsNoSecretInClear(t *testing.T) {
 	st := fullDraft()
 	st.Secrets.CardNumber = "6222021234567890123"
 	st.Secrets.ReservedPhone = "13812345678"
+	st.Secrets.Answers = ""
+	st.Secrets.Answers.Set("added_step", "6222029876543210987") // a secret field of a step added in its own file
 	rec, err := store.EncodeState(newCipher(t), 42, st)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +38,7 @@ func TestRecordHoldsNoSecretInClear(t *testing.T) {
 	if !bytes.Contains(rec, []byte(st.MerchantNo)) {
 		t.Fatal("the record misses the clear part of the state: the test reads the wrong bytes")
 	}
-	for _, secret := range []string{"6222021234567890123", "4567890123", "13812345678", st.Secrets.PendingCard} {
+	for _, secret := range []string{"6222021234567890123", "4567890123", "13812345678", st.Secrets.PendingCard, "6222029876543210987"} {
 		if bytes.Contains(rec, []byte(secret)) {
 			t.Fatalf("the record holds %q in clear", secret)
 		}

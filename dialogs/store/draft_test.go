@@ -50,8 +50,11 @@ var realistic = map[string]any{
 	"Ret":          "enter_branch",
 	"DraftID":      "9f86d081884c7d659a2feaa0c55ad015", // randomKey: 16 bytes in hex
 	"LastApp":      "APP-20250314-000123456",
-	"CodeSentAt":   draftAt,
-	"Touched":      draftAt.Add(3 * time.Minute),
+	// No step of today keeps its answer in Answers (each has a field of
+	// State); a step added with setAnswer adds its answer's bytes here.
+	"Answers":    dialogs.Answers(""),
+	"CodeSentAt": draftAt,
+	"Touched":    draftAt.Add(3 * time.Minute),
 
 	"CardNumber":    cardNumber,
 	"ReservedPhone": reservedPhone,
