@@ -76,7 +76,7 @@ const (
 	StatusReview    Status = "under_review" // 审核中
 	StatusApproved  Status = "approved"     // 审核通过, waiting to take effect
 	StatusRejected  Status = "rejected"     // 已驳回, see Reason
-	StatusEffective Status = "effective"    // 已生效: the first payout went to the new card
+	StatusEffective Status = "effective"    // 已生效: payouts go to the new card (our API: the first went; WeChat Pay: the account in effect, verified)
 )
 
 // Statuses returns every status, a fresh slice, in the order an application walks them
