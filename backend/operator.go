@@ -64,9 +64,18 @@ type Branches interface {
 	// ("" for any), at most limit.
 	// ErrNoBranchNeeded when the acquirer takes the bank without a branch
 	// (WeChat Pay's need_bank_branch false): the city is enough.
+	// ErrNoBranchList when the acquirer has no list of the bank's branches
+	// (a bank none of its bank lists knows): the branch's full name is
+	// taken typed (Application.Branch), with the city's code (AreaCode)
+	// and no BranchID.
 	Branches(ctx context.Context, bankCode, bankName, cityCode, word string, limit int) ([]Branch, error)
 }
 
 // ErrNoBranchNeeded is Branches' answer for a bank the acquirer takes
 // without a branch: the application carries the city's code alone.
 var ErrNoBranchNeeded = errors.New("the bank needs no branch")
+
+// ErrNoBranchList is Branches' answer for a bank whose branches the
+// acquirer does not list: the application carries the branch's full name
+// as typed (中国XX银行股份有限公司XX支行) and the city's code, no branch id.
+var ErrNoBranchList = errors.New("the acquirer has no list of this bank's branches: take the branch's full name typed")

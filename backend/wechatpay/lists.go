@@ -163,8 +163,10 @@ func (b *Backend) Cities(ctx context.Context, word string, limit int) ([]backend
 // Branches lists the branches in city cityCode of the card's bank whose
 // name contains word, at most limit (0: no limit). A bank that needs no
 // branch in WeChat Pay's lists (personal and corporate: the kind is not
-// known here) is backend.ErrNoBranchNeeded; a bank WeChat Pay does not
-// list has none to offer: empty, no error.
+// known here) is backend.ErrNoBranchNeeded; a bank neither list knows is
+// backend.ErrNoBranchList: WeChat Pay has no branches of it to offer, and
+// Submit sends it as 其他银行 with the branch's full name typed
+// (bank_name).
 func (b *Backend) Branches(ctx context.Context, bankCode, bankName, cityCode, word string, limit int) ([]backend.Branch, error) {
 	var bank Bank
 	found, need := false, false
@@ -180,7 +182,9 @@ func (b *Backend) Branches(ctx context.Context, bankCode, bankName, cityCode, wo
 	}
 	out := []backend.Branch{}
 	switch {
-	case !found || strings.TrimSpace(cityCode) == "":
+	case !found:
+		return nil, fmt.Errorf("branches: %w", backend.ErrNoBranchList)
+	case strings.TrimSpace(cityCode) == "":
 		return out, nil
 	case !need:
 		return nil, fmt.Errorf("branches: %w", backend.ErrNoBranchNeeded)

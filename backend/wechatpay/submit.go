@@ -302,6 +302,9 @@ func (b *Backend) modifyRequest(ctx context.Context, e backend.DirectoryEntry, a
 	if err != nil {
 		return modifyRequest{}, err
 	}
+	// A bank neither of WeChat Pay's lists knows (Branches said
+	// backend.ErrNoBranchList): 其他银行, with the branch's full name as
+	// the merchant typed it (bank_name).
 	r.AccountBank = "其他银行"
 	need := true
 	if found {

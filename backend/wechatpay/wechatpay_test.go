@@ -316,9 +316,8 @@ func TestBranchesCached(t *testing.T) {
 		icbc, err := e.b.Branches(ctx, "ICBC", "中国工商银行", "10", "", 0)
 		require.NoError(t, err)
 		assert.Len(t, icbc, 1, "工商银行 needs one for a business account: its branches are offered")
-		unlisted, err := e.b.Branches(ctx, "XYZ", "某某村镇银行", "10", "", 0)
-		require.NoError(t, err)
-		assert.Empty(t, unlisted, "a bank WeChat Pay does not list has none to offer")
+		_, err = e.b.Branches(ctx, "XYZ", "某某村镇银行", "10", "", 0)
+		require.ErrorIs(t, err, backend.ErrNoBranchList, "a bank WeChat Pay does not list has no branches to offer")
 		if round == 0 {
 			assert.Positive(t, lists()-before)
 		} else {
@@ -334,6 +333,45 @@ func TestBranchesCached(t *testing.T) {
 	assert.Equal(t, "宁波银行", got.Bank)
 	assert.Equal(t, "313584000012", got.BranchID)
 	assert.Equal(t, "宁波银行股份有限公司深圳南山支行", got.BankName)
+}
+
+// TestUnlistedBankTakesTheTypedBranch: a bank neither of WeChat Pay's bank
+// lists knows has no branch list (backend.ErrNoBranchList, in any city);
+// its change goes as account_bank 其他银行 with bank_name the branch's
+// full name typed and the city's code, no bank_branch_id; without the
+// name nothing is sent.
+func TestUnlistedBankTakesTheTypedBranch(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, wechatpaytest.PublicKeyMode)
+	for _, city := range []string{"584", "10", ""} {
+		list, err := e.b.Branches(ctx, "", "浙江某某村镇银行股份有限公司", city, "", 8)
+		require.ErrorIs(t, err, backend.ErrNoBranchList, "city %q", city)
+		assert.Empty(t, list)
+	}
+	a := app()
+	a.BankCode, a.BankName, a.AreaCode = "", "浙江某某村镇银行股份有限公司", "584"
+	_, err := e.b.Submit(ctx, "k-nobranch", a)
+	require.ErrorIs(t, err, backend.ErrInvalidRequest, "其他银行 needs the branch's name")
+	assert.Empty(t, e.fake.Applications(), "nothing sent")
+
+	a.Branch = "浙江某某村镇银行股份有限公司城南支行"
+	rc, err := e.b.Submit(ctx, "k-typed", a)
+	require.NoError(t, err)
+	apps := e.fake.Applications()
+	require.Len(t, apps, 1)
+	assert.Equal(t, rc.ID, apps[0].No)
+	got := apps[0].Account
+	assert.Equal(t, "其他银行", got.Bank)
+	assert.Equal(t, "浙江某某村镇银行股份有限公司城南支行", got.BankName)
+	assert.Empty(t, got.BranchID)
+	assert.Equal(t, "584", got.AddressCode)
+	assert.Equal(t, "ACCOUNT_TYPE_PRIVATE", got.Type)
+	assert.Equal(t, []wechatpaytest.Decrypted{{SubMchID: subInd, AccountNumber: newCard, AccountName: nameInd}}, e.fake.Decrypted(),
+		"the fake decrypted the card number and name")
+	r, err := e.b.Application(ctx, rc.ID)
+	require.NoError(t, err)
+	assert.Equal(t, a.Branch, r.Branch, "the receipt names the branch typed")
+	assert.Empty(t, e.fake.Refused())
 }
 
 // TestNoCardDataInClear: no card number, holder name or phone in clear in

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
 // rewrite lets a test change a request after the SDK signed it.
@@ -63,4 +64,34 @@ func TestFakeChecksTheSignature(t *testing.T) {
 	}
 	assert.Empty(t, f.Applications())
 	assert.Len(t, f.Refused(), 4)
+}
+
+// TestFakeOtherBankNeedsItsBranch: the documented rule for a bank WeChat
+// Pay does not connect directly: account_bank 其他银行 needs bank_name or
+// bank_branch_id, else PARAM_ERROR and no application.
+func TestFakeOtherBankNeedsItsBranch(t *testing.T) {
+	f := New(t, PublicKeyMode)
+	f.AddSubMerchant("1900000109", Account{Type: "ACCOUNT_TYPE_PRIVATE", Bank: "工商银行", Number: "6222020200112233445"})
+	c, err := core.NewClient(context.Background(),
+		option.WithWechatPayPublicKeyAuthCipher(f.MchID, f.Keys.MerchantSerial, f.Keys.MerchantKey, f.Keys.PublicKeyID, &f.Keys.WeChatKey.PublicKey))
+	require.NoError(t, err)
+	number, err := utils.EncryptOAEPWithPublicKey("6222021234567894", &f.Keys.WeChatKey.PublicKey)
+	require.NoError(t, err)
+	body := map[string]string{"modify_mode": "MODIFY_MODE_ASYNC", "account_type": "ACCOUNT_TYPE_PRIVATE",
+		"account_bank": "其他银行", "bank_address_code": "584", "account_number": number}
+	url := f.URL + "/v3/apply4sub/sub_merchants/1900000109/modify-settlement"
+	_, err = c.Request(context.Background(), http.MethodPost, url, nil, nil, body, "")
+	var api *core.APIError
+	require.ErrorAs(t, err, &api)
+	assert.Equal(t, "PARAM_ERROR", api.Code)
+	assert.Empty(t, f.Applications())
+
+	body["bank_name"] = "浙江某某村镇银行股份有限公司城南支行"
+	res, err := c.Request(context.Background(), http.MethodPost, url, nil, nil, body, "")
+	require.NoError(t, err)
+	res.Response.Body.Close()
+	apps := f.Applications()
+	require.Len(t, apps, 1)
+	assert.Equal(t, "其他银行", apps[0].Account.Bank)
+	assert.Equal(t, "浙江某某村镇银行股份有限公司城南支行", apps[0].Account.BankName)
 }
