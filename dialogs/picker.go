@@ -24,8 +24,10 @@ import (
 // asks the city (typed, picked from the matching cities), then offers the
 // card's bank's branches in that city as buttons, searched by a word of
 // the branch's name. The picked branch's id and city code go into the
-// application (BranchID, AreaCode), and the summary needs them. Without it
-// the branch is typed.
+// application (BranchID, AreaCode), and the summary needs them. For a
+// bank whose branches b does not list (backend.ErrNoBranchList) the
+// branch's full name is typed, and goes with the city's code alone.
+// Without it the branch is typed.
 func WithBranches(b backend.Branches) Option {
 	return func(e *Engine) {
 		if b == nil {

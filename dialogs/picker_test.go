@@ -26,6 +26,7 @@ type fakeBranches struct {
 	branches map[string][]backend.Branch // by city code
 	fail     error                       // every call fails with it while set
 	direct   map[string]bool             // banks that need no branch
+	unlisted map[string]bool             // banks whose branches it does not list
 	calls    int
 	banks    []string // the bank codes asked for
 }
@@ -81,6 +82,9 @@ func (f *fakeBranches) Branches(_ context.Context, bankCode, _, city, word strin
 	}
 	if f.direct[bankCode] {
 		return nil, backend.ErrNoBranchNeeded
+	}
+	if f.unlisted[bankCode] {
+		return nil, fmt.Errorf("branches: %w", backend.ErrNoBranchList)
 	}
 	var out []backend.Branch
 	for _, b := range f.branches[city] {
@@ -614,4 +618,126 @@ func TestPickerOffersOnlyWhatAButtonCarries(t *testing.T) {
 	assert.Equal(t, []string{"br:p.102581000003 广州海珠支行"}, picks)
 	c.press("br:p.102581000003")
 	assert.Equal(t, "中国工商银行股份有限公司广州海珠支行", mustLoad(t, f, 517).Branch)
+}
+
+// A bank whose branches the acquirer does not list (backend.ErrNoBranchList):
+// the branch's full name is typed, read as a typed branch is (a bad one
+// gets the usual reply, nothing lost), shown on the summary with the city;
+// back, edit and another city work; the application carries the name and
+// the city's code, no branch id.
+func TestPickerBankWithoutABranchListTakesTheFullNameTyped(t *testing.T) {
+	f, fb, rec := pickerFixture(t)
+	fb.unlisted = map[string]bool{"ICBC": true}
+	c := &chat{t: t, f: f, id: 518}
+	toBranch(c)
+	out := c.text("深圳")
+	require.Equal(t, []dialogs.MsgID{"city_taken", "branch_no_list"}, keys(out))
+	assert.Contains(t, c.all(out), "中国XX银行股份有限公司XX支行")
+	assert.Contains(t, c.all(out), "中国工商银行的支行无法列出")
+	assert.True(t, hasButton(out, "br:city"))
+	assert.False(t, hasButton(out, "keep"), "nothing typed yet")
+
+	for _, bad := range []struct {
+		text string
+		want []dialogs.MsgID
+	}{
+		{"13912345678", []dialogs.MsgID{"name_is_phone"}},
+		{"12345", []dialogs.MsgID{"name_is_number"}},
+		{"南", []dialogs.MsgID{"branch_invalid"}},
+		{"深圳😀支行", []dialogs.MsgID{"branch_chars"}},
+		{strings.Repeat("南山", 2000), []dialogs.MsgID{"too_long", "branch_no_list"}},
+	} {
+		out = c.text(bad.text)
+		assert.Equal(t, bad.want, keys(out), "%.20q", bad.text)
+		st := mustLoad(t, f, 518)
+		assert.Equal(t, dialogs.StepBranch, st.Step)
+		assert.Equal(t, "440300", st.AreaCode, "nothing lost")
+		assert.Equal(t, card, st.Secrets.CardNumber)
+		assert.Empty(t, st.Branch)
+	}
+
+	// /back: the city, kept with a tap; the question again.
+	out = c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	require.Equal(t, dialogs.StepCity, mustLoad(t, f, 518).Step)
+	out = c.press("city:keep")
+	assert.Equal(t, []dialogs.MsgID{"branch_no_list"}, keys(out))
+
+	const name = "中国工商银行股份有限公司深圳某某支行"
+	out = c.text(name)
+	assert.Equal(t, []dialogs.MsgID{"ask_reserved_phone"}, keys(out))
+	st := mustLoad(t, f, 518)
+	assert.Equal(t, dialogs.StepPhone, st.Step)
+	assert.Equal(t, name, st.Branch)
+	out = c.text(reservedPhone)
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 518).Step)
+	assert.Contains(t, c.all(out), "开户支行："+name+"（深圳市）")
+
+	// Edit: the name typed is kept with a tap, or typed anew.
+	out = c.press("sum:edit.branch")
+	assert.Equal(t, []dialogs.MsgID{"branch_no_list"}, keys(out))
+	assert.True(t, hasButton(out, "keep"))
+	assert.Contains(t, c.all(out), name)
+	out = c.press("keep")
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 518).Step)
+	c.press("sum:edit.branch")
+	out = c.text("中国工商银行股份有限公司深圳另一支行")
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 518).Step)
+	assert.Contains(t, c.all(out), "开户支行：中国工商银行股份有限公司深圳另一支行（深圳市）")
+
+	// Another city: the name typed for the first one goes.
+	c.press("sum:edit.branch")
+	c.press("br:city")
+	require.Equal(t, dialogs.StepCity, mustLoad(t, f, 518).Step)
+	out = c.text("沈阳")
+	assert.Equal(t, []dialogs.MsgID{"city_taken", "branch_no_list"}, keys(out))
+	assert.False(t, hasButton(out, "keep"), "the other city's branch is not offered")
+	out = c.text("中国工商银行股份有限公司沈阳某某支行")
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 518).Step)
+	assert.Contains(t, c.all(out), "开户支行：中国工商银行股份有限公司沈阳某某支行（沈阳市）")
+
+	f.advance(dialogs.FreshProof)
+	c.press("sum:confirm")
+	out = c.text(code)
+	require.Contains(t, keys(out), dialogs.MsgID("submitted"))
+	require.Len(t, rec.apps, 1)
+	app := rec.apps[0]
+	assert.Equal(t, "中国工商银行股份有限公司沈阳某某支行", app.Branch)
+	assert.Equal(t, "210100", app.AreaCode)
+	assert.Empty(t, app.BranchID)
+}
+
+// The mark of a typed full name does not outlive the bank it was for: a
+// bank whose branches are listed has one picked again (nothing typed is
+// kept for it), and a bank that needs none drops it.
+func TestPickerTypedFullNameGoesWhenTheBranchesAreListed(t *testing.T) {
+	f, fb, _ := pickerFixture(t)
+	fb.unlisted = map[string]bool{"ICBC": true}
+	c := &chat{t: t, f: f, id: 519}
+	toBranch(c)
+	c.text("深圳")
+	c.text("中国工商银行股份有限公司深圳某某支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 519).Step)
+
+	fb.unlisted = nil
+	out := c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, []dialogs.MsgID{"ask_branch_word"}, keys(out))
+	assert.False(t, hasButton(out, "keep"))
+	st := mustLoad(t, f, 519)
+	assert.Empty(t, st.Branch+st.BranchID)
+	out = c.text("南山")
+	assert.Equal(t, []dialogs.MsgID{"branch_pick"}, keys(out), "a word to search by again, not a name")
+
+	fb.unlisted = map[string]bool{"ICBC": true}
+	c.press("br:city")
+	out = c.text("深圳")
+	assert.Equal(t, []dialogs.MsgID{"city_taken", "branch_no_list"}, keys(out))
+	c.text("中国工商银行股份有限公司深圳某某支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 519).Step)
+	fb.direct = map[string]bool{"ICBC": true}
+	out = c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, []dialogs.MsgID{"branch_not_needed"}, keys(out))
+	st = mustLoad(t, f, 519)
+	assert.Empty(t, st.Branch+st.BranchID)
+	out = c.press("br:none")
+	assert.Equal(t, []dialogs.MsgID{"ask_reserved_phone"}, keys(out))
 }

@@ -51,7 +51,9 @@ type State struct {
 	Reopened bool `json:"rp,omitempty"`
 	// A branch picked from the acquirer's lists (WithBranches): its id
 	// (联行号), its city, and the word the list on screen was searched by
-	// (the list's buttons carry the ids; a tap searches again).
+	// (the list's buttons carry the ids; a tap searches again). BranchID
+	// "-" marks a bank that needs no branch (noBranch), "=" one whose
+	// branches are not listed, Branch then typed in full (typedBranch).
 	BranchID string `json:"bi,omitempty"`
 	AreaCode string `json:"ac,omitempty"` // the city's code (bank_address_code)
 	CityName string `json:"cy,omitempty"`

@@ -17,7 +17,7 @@ func branchStep() stepDef {
 	return stepDef{
 		name: StepBranch,
 		guide: &guide{asks: []MsgID{msgAskBranch, msgAskBranchPick, msgAskBranchWord, msgBranchPick,
-			msgBranchNone, msgBranchNoneAll, msgBranchNoneInCity, msgBranchTooMany}, answer: AnswerBranch},
+			msgBranchNone, msgBranchNoneAll, msgBranchNoneInCity, msgBranchTooMany, msgBranchNoList}, answer: AnswerBranch},
 		kind: draft,
 		prompt: func(t *turn) {
 			if t.branches != nil {
@@ -72,7 +72,7 @@ func branchStep() stepDef {
 				app.Branch = st.Branch
 				switch st.BranchID {
 				case "":
-				case noBranch:
+				case noBranch, typedBranch:
 					app.AreaCode = st.AreaCode
 				default:
 					app.BranchID, app.AreaCode = st.BranchID, st.AreaCode
@@ -100,21 +100,29 @@ func backToBank(t *turn) bool {
 }
 
 func (t *turn) branch(text string) {
+	if b, ok := t.readBranch(text); ok {
+		t.st.Branch = b
+		t.advance(evBranchOK)
+	}
+}
+
+// readBranch reads a typed branch name; a name it refuses is answered
+// with the reason, the step kept.
+func (t *turn) readBranch(text string) (string, bool) {
 	if reason := notAName(text); reason != "" {
 		t.say(reason, Arg{"What": Text{Key: msgWhatBranch}})
-		return
+		return "", false
 	}
 	b, err := parse.Branch(text)
 	switch {
 	case errors.Is(err, parse.ErrBadChars):
 		t.say(msgBranchChars, nil)
-		return
+		return "", false
 	case err != nil:
 		t.say(msgBranchInvalid, nil)
-		return
+		return "", false
 	}
-	t.st.Branch = b
-	t.advance(evBranchOK)
+	return b, true
 }
 
 // notAName gives the specific reason a bank or branch answer is a number
@@ -156,11 +164,20 @@ const (
 	msgBranchNotNeeded    MsgID = "branch_not_needed"
 	msgBtnBranchNotNeeded MsgID = "btn_branch_not_needed"
 	msgBranchNotNeededSum MsgID = "branch_not_needed_sum" // the summary's value
+	// The acquirer lists no branches of the bank (backend.ErrNoBranchList):
+	// the branch's full name is typed.
+	msgBranchNoList MsgID = "branch_no_list"
 )
 
 // noBranch is State.BranchID for a bank that needs no branch: the city
 // picked is all the application carries (no acquirer's id starts with -).
 const noBranch = "-"
+
+// typedBranch is State.BranchID for a bank whose branches the acquirer
+// does not list (backend.ErrNoBranchList): Branch is the full name typed,
+// and the application carries it with the city's code, no id (no
+// acquirer's id starts with =; itemID).
+const typedBranch = "="
 
 // branchPickPrompt asks the branch in the city picked: the bank's branches
 // there as buttons when they are few, else a word of the name. Without a
@@ -185,6 +202,11 @@ func (t *turn) branchPickPrompt() {
 		t.branchesFailed(err)
 		return
 	}
+	if st.BranchID == typedBranch {
+		// The bank's branches are listed (now, or for another bank): one
+		// is picked, not typed.
+		st.Branch, st.BranchID = "", ""
+	}
 	args := Arg{"Bank": t.bankLabel(), "City": st.CityName}
 	var r *Reply
 	switch {
@@ -203,17 +225,43 @@ func (t *turn) branchPickPrompt() {
 	}
 }
 
-// branchesFailed answers a failed branch search; a bank that needs no
+// branchesFailed answers a failed branch search. A bank that needs no
 // branch is no failure: the city is enough, and the merchant goes on with
-// a tap (or picks another city).
+// a tap (or picks another city). Nor is a bank whose branches the
+// acquirer does not list: the branch's full name is typed.
 func (t *turn) branchesFailed(err error) {
-	if !errors.Is(err, backend.ErrNoBranchNeeded) {
+	st := t.st
+	switch {
+	case errors.Is(err, backend.ErrNoBranchList):
+		t.askFullBranch()
+	case errors.Is(err, backend.ErrNoBranchNeeded):
+		st.PickWord = ""
+		if st.BranchID == typedBranch {
+			st.Branch, st.BranchID = "", ""
+		}
+		t.say(msgBranchNotNeeded, Arg{"Bank": t.bankLabel(), "City": st.CityName},
+			row(btn(msgBtnBranchNotNeeded, "br:none")), row(btn(msgBtnOtherCity, "br:city")))
+	default:
 		t.pickFailed("branches", err, "br:retry")
-		return
 	}
-	t.st.PickWord = ""
-	t.say(msgBranchNotNeeded, Arg{"Bank": t.bankLabel(), "City": t.st.CityName},
-		row(btn(msgBtnBranchNotNeeded, "br:none")), row(btn(msgBtnOtherCity, "br:city")))
+}
+
+// askFullBranch asks the branch's full name typed, for a bank whose
+// branches the acquirer does not list: BranchID marks it (typedBranch) so
+// the answer is read as the name, not as a word to search by. A branch
+// picked before (from another bank's list) goes; a name typed before is
+// kept with a tap.
+func (t *turn) askFullBranch() {
+	st := t.st
+	st.PickWord = ""
+	if st.BranchID != typedBranch {
+		if st.BranchID != "" {
+			st.Branch = ""
+		}
+		st.BranchID = typedBranch
+	}
+	r := t.say(msgBranchNoList, Arg{"Bank": t.bankLabel(), "City": st.CityName}, row(btn(msgBtnOtherCity, "br:city")))
+	t.withCurrent(r, st.Branch)
 }
 
 // branchWord searches the branches by a word of the name.
@@ -221,6 +269,14 @@ func (t *turn) branchWord(text string) {
 	if t.st.AreaCode == "" { // asked the city (Resume): the answer is one
 		if t.fire(evAskCity) {
 			t.city(text)
+		}
+		return
+	}
+	if t.st.BranchID == typedBranch {
+		// No list to search: the answer is the branch's full name.
+		if b, ok := t.readBranch(text); ok {
+			t.st.Branch, t.st.PickWord = b, ""
+			t.advance(evBranchOK)
 		}
 		return
 	}
