@@ -228,3 +228,28 @@ func TestWechatpayConsoleFromSettings(t *testing.T) {
 	assert.Empty(t, leaktest.Leaks("6222021234567894 13800000001 "+code[1], dump...), "card, phone or code in Redis in clear")
 	assert.Empty(t, leaktest.Leaks("6222021234567894 13800000001", stderr.String()), "card or phone in the log")
 }
+
+// TestWechatpayDialogUnlistedBank: a card of a bank neither of WeChat Pay's
+// bank lists knows (the fake's lists hold no 农业银行): the branch's full
+// name is asked typed after the city, shown on the summary, and submitted
+// as 其他银行 with that bank_name and the city's code, no bank_branch_id.
+func TestWechatpayDialogUnlistedBank(t *testing.T) {
+	w := newWxConsole(t)
+	out := w.say("/start", "1", "822100050110001", "13800000001", "246810")
+	require.Contains(t, out, "身份已确认：张三便利店")
+	out = w.say("1", "1", "6228480000123456782", "1", "北京")
+	require.Contains(t, out, "开户城市：北京市")
+	require.Contains(t, out, "中国农业银行的支行无法列出")
+	const name = "中国农业银行股份有限公司北京某某支行"
+	out = w.say(name, "13800000001")
+	require.Contains(t, out, "开户支行："+name+"（北京市）")
+	w.say("6")
+	apps := w.fake.Applications()
+	require.Len(t, apps, 1)
+	assert.Equal(t, "其他银行", apps[0].Account.Bank)
+	assert.Equal(t, name, apps[0].Account.BankName)
+	assert.Empty(t, apps[0].Account.BranchID)
+	assert.Equal(t, "10", apps[0].Account.AddressCode)
+	assert.Equal(t, []wechatpaytest.Decrypted{{SubMchID: "1900000109", AccountNumber: "6228480000123456782", AccountName: "张三"}}, w.fake.Decrypted())
+	assert.Empty(t, w.fake.Refused())
+}
