@@ -741,3 +741,37 @@ func TestPickerTypedFullNameGoesWhenTheBranchesAreListed(t *testing.T) {
 	out = c.press("br:none")
 	assert.Equal(t, []dialogs.MsgID{"ask_reserved_phone"}, keys(out))
 }
+
+// A card the BIN does not tell has its bank asked before the city: back to
+// that question, another bank, and the branch picked from the old bank's
+// list goes with it (only its city stays).
+func TestPickerBackToAnotherBankDropsThePickedBranch(t *testing.T) {
+	f, fb, _ := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 517}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.press("m:change")
+	c.text("822100050110001")
+	c.text("13800000001")
+	c.text(code)
+	c.press("ck:all")
+	c.press("cs:yes")
+	c.text("6239991234567899")
+	c.press("holder:registered")
+	st := mustLoad(t, f, 517)
+	require.Equal(t, dialogs.StepBank, st.Step, "the bank is asked for a card the BIN does not tell: %+v", st)
+	c.text("中国银行")
+	c.text("深圳")
+	c.text("南山")
+	c.press("br:p.102584002000")
+	st = mustLoad(t, f, 517)
+	require.Equal(t, "102584002000", st.BranchID)
+	for i := 0; i < 5 && st.Step != dialogs.StepBank; i++ {
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+		st = mustLoad(t, f, 517)
+	}
+	require.Equal(t, dialogs.StepBank, st.Step)
+	c.text("中国工商银行")
+	st = mustLoad(t, f, 517)
+	assert.Empty(t, st.Branch+st.BranchID, "the old bank's branch is not kept")
+	assert.Equal(t, "ICBC", fb.banks[len(fb.banks)-1], "the new bank's branches are asked")
+}

@@ -133,6 +133,11 @@ func (t *turn) bankChosen(code, name string) {
 	if st.Editing && code != st.BankCode {
 		st.Editing, st.Refill, st.Branch, st.BranchID = false, true, "", ""
 	}
+	if code != st.BankCode && st.BranchID != "" {
+		// A branch picked from the old bank's list (back to the bank
+		// question, another bank) cannot stand for the new one.
+		st.Branch, st.BranchID = "", ""
+	}
 	st.BankCode, st.BankName = code, name
 	t.advance(evBankOK)
 }
