@@ -459,3 +459,18 @@ func TestUnknownReasonShowsTheAcquirersWordsClipped(t *testing.T) {
 	assert.Contains(t, said[0], "人工客服", "an unknown reason leads to support")
 	assert.NotContains(t, c.last.Replies[0].Buttons[0][0].Data, "rs:")
 }
+
+// A reason this version knows is said in the merchant's words, with the
+// acquirer's own words beside it (WeChat Pay's verify_fail_reason) and our
+// advice.
+func TestKnownReasonShowsTheAcquirersWordsAndOurAdvice(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 32}
+	a := submitted(t, c)
+	ev := backend.EventOf(a)
+	ev.Status, ev.Reason, ev.ReasonText = backend.StatusRejected, backend.ReasonNameMismatch, "结算账户户名与营业执照不一致"
+	said := event(t, c, ev)
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], "结算账户户名与营业执照不一致", "the acquirer's words")
+	assert.Contains(t, said[0], "处理建议", "our advice")
+}

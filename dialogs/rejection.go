@@ -16,12 +16,15 @@ var fixableReasons = []string{backend.ReasonNameMismatch, backend.ReasonCreditCa
 // what to do, and whether "fix and resubmit" applies.
 func rejection(ev backend.Event) (lines []Text, fixable bool) {
 	known := slices.Contains(backend.Reasons(), ev.Reason)
-	switch {
-	case known:
+	// The acquirer's own words are always shown when it gave them; a reason
+	// this version knows is also said in the merchant's language.
+	if known {
 		lines = append(lines, Text{Key: MsgID("reason_" + ev.Reason)})
+	}
+	switch {
 	case ev.ReasonText != "":
 		lines = append(lines, Text{Key: msgReasonText, Args: Arg{"Text": clip(ev.ReasonText, maxReasonRunes)}})
-	default:
+	case !known:
 		lines = append(lines, Text{Key: msgReasonOther})
 	}
 	switch {
