@@ -77,17 +77,22 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 		log:     slog.New(slog.DiscardHandler),
 		steps:   map[string]*stepDef{},
 	}
-	defs := stepDefs()
-	for i := range defs {
-		e.steps[defs[i].name] = &defs[i]
-	}
-	e.table = transitions(defs)
-	e.fields = fields(defs)
+	e.use(stepDefs())
 	for _, o := range opts {
 		o(e)
 	}
 	e.fsms.New = func() any { return fsm.NewFSM(StepMenu, e.table, nil) }
 	return e
+}
+
+// use makes defs the engine's dialog: its steps, FSM table and fields.
+func (e *Engine) use(defs []stepDef) {
+	e.steps = make(map[string]*stepDef, len(defs))
+	for i := range defs {
+		e.steps[defs[i].name] = &defs[i]
+	}
+	e.table = transitions(defs)
+	e.fields = fields(defs)
 }
 
 func randomKey() string {

@@ -66,13 +66,13 @@ const (
 // table, the draft wipe, the hand-off context, the TTL, the list of button
 // kinds and the record's sealing pick it up from the definition.
 //
-// Two things the definition does not reach. cmd/merchantbot's end-to-end
-// scripts (zhFlow, enFlow, the fault walks) and transcripts compare the
-// texts a merchant sees, so they change with the dialog. A reopened
-// application (rejection.go) goes from the card straight to the reserved
-// phone (evCardKept): a step between them is passed over, so its field
-// needs reopen, or editable so that the summary's Edit reaches it (its
-// Confirm refuses an unanswered field).
+// cmd/merchantbot's end-to-end tests and the load tool walk the dialog by
+// the guide (internal/guidedtest); its transcripts, which compare the texts
+// a merchant sees, are rewritten with go test ./cmd/merchantbot -run
+// TestTranscripts -update, which answers the new step as the guide says. A
+// reopened application (rejection.go) goes from the card straight to the
+// reserved phone (evCardKept) only when every field between them is filled
+// (by reopen); a field without reopen makes it ask the whole way again.
 type stepDef struct {
 	name   string
 	kind   stepKind

@@ -245,7 +245,7 @@ func (g *guided) walk(ctx context.Context, stop func(guidedtest.Move) bool) erro
 			return nil
 		}
 		if mv.Finished {
-			return fmt.Errorf("chat %d: submitted before the walk's stop", g.chat)
+			return fmt.Errorf("chat %d: submitted before the walk's stop (%q)", g.chat, msg.Text)
 		}
 		s, button, err := g.choose(mv)
 		if err != nil {

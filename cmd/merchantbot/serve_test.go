@@ -296,7 +296,10 @@ func (m merchant) mustWalk(steps []action) {
 func (m merchant) walkTo(stop func(guidedtest.Move) bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	return m.g.walk(ctx, stop)
+	if err := m.g.walk(ctx, stop); err != nil {
+		return err
+	}
+	return m.d.settle() // every reply sent (a menu follows the submission)
 }
 
 func (m merchant) mustWalkTo(stop func(guidedtest.Move) bool) {

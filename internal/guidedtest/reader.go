@@ -35,20 +35,22 @@ type Reader struct {
 	// given to NewReader, each step's notes and the questions of the steps
 	// answered by a button (their buttons are in Forward).
 	Notes map[string]bool
-	// asks: message id → the guided steps whose question it is.
-	asks map[string][]string
+	// asks: message id → the guided steps whose question it is; a forward
+	// button's label id → the steps that show it.
+	asks, shows map[string][]string
 }
 
 // NewReader reads the bot with rec and by dialogs.Guide(); extraNotes are
 // more messages that ask nothing (replies to commands…).
 func NewReader(rec *Recogniser, extraNotes ...string) *Reader {
 	r := &Reader{rec: rec, Questions: map[string]dialogs.AnswerKind{}, Notes: map[string]bool{},
-		asks: map[string][]string{}}
+		asks: map[string][]string{}, shows: map[string][]string{}}
 	for _, id := range extraNotes {
 		r.Notes[id] = true
 	}
 	for _, g := range dialogs.Guide() {
 		for _, b := range g.Forward {
+			r.shows[b] = append(r.shows[b], g.Step)
 			if !slices.Contains(r.Forward, b) {
 				r.Forward = append(r.Forward, b)
 			}
@@ -83,7 +85,8 @@ type Move struct {
 	// Answer is the kind of typed (or shared) answer the message's
 	// question takes ("" when it asks for none).
 	Answer dialogs.AnswerKind
-	// Steps are the guided steps whose question the message renders from.
+	// Steps are the guided steps whose question the message renders from,
+	// or whose forward button it shows.
 	Steps []string
 }
 
@@ -103,11 +106,22 @@ func (r *Reader) Read(text string, labels []string) (Move, error) {
 		return mv, err
 	}
 	mv.IDs = ids
+	step := func(s string) {
+		if !slices.Contains(mv.Steps, s) {
+			mv.Steps = append(mv.Steps, s)
+		}
+	}
 	for _, id := range ids {
 		for _, s := range r.asks[id] {
-			if !slices.Contains(mv.Steps, s) {
-				mv.Steps = append(mv.Steps, s)
-			}
+			step(s)
+		}
+	}
+	for _, l := range labels {
+		if l == "" {
+			continue
+		}
+		for _, s := range r.shows[r.rec.Label(l)] {
+			step(s)
 		}
 	}
 	if slices.Contains(ids, FinishedBy) {
