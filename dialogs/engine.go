@@ -260,12 +260,12 @@ func (t *turn) dispatch() {
 		t.say(msgUseButtons, nil)
 		t.prompt()
 	case InContact:
-		if t.st.Step != StepIDPhone {
-			t.say(msgContactNotNow, nil)
-			t.prompt()
+		if d := t.def(); d.contact != nil {
+			d.contact(t, in.Contact)
 			return
 		}
-		t.contact(in.Contact)
+		t.say(msgContactNotNow, nil)
+		t.prompt()
 	case InEdit:
 		if looksLikeCard(in.Text) {
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
@@ -560,8 +560,8 @@ func (t *turn) startDraft() {
 func (t *turn) help() {
 	r := t.say(msgHelp, nil)
 	next := MsgID("next_" + t.st.Step)
-	if t.st.Step == StepIDPhone && t.in.NoContact {
-		next = msgNextPhoneTyped
+	if d := t.def(); d.next != nil {
+		next = d.next(t)
 	}
 	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
 		Text{Key: next})
@@ -626,9 +626,6 @@ func (t *turn) back() {
 			t.prompt()
 		}
 	case d.back != "":
-		if st.Step == StepVerify {
-			st.Verified = false
-		}
 		if t.fire(evBack) {
 			t.prompt()
 		}

@@ -92,6 +92,12 @@ type stepDef struct {
 	// may handle /back inside the step.
 	back   string
 	onBack func(t *turn) bool
+	// contact handles a shared contact; nil: a contact is not asked for
+	// here (the merchant is told so and asked the step's question again).
+	contact func(t *turn, c *Contact)
+	// next is the help's line on what to do at this step; nil: the
+	// message next_<name>.
+	next func(t *turn) MsgID
 	// moves are the step's own transitions: event → next step.
 	moves map[move]string
 	// field is what the step collects into the draft (nil: nothing).
