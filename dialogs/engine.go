@@ -77,17 +77,22 @@ func NewEngine(b Backend, bins *cardbin.Table, opts ...Option) *Engine {
 		log:     slog.New(slog.DiscardHandler),
 		steps:   map[string]*stepDef{},
 	}
-	defs := stepDefs()
-	for i := range defs {
-		e.steps[defs[i].name] = &defs[i]
-	}
-	e.table = transitions(defs)
-	e.fields = fields(defs)
+	e.use(stepDefs())
 	for _, o := range opts {
 		o(e)
 	}
 	e.fsms.New = func() any { return fsm.NewFSM(StepMenu, e.table, nil) }
 	return e
+}
+
+// use makes defs the engine's dialog: its steps, FSM table and fields.
+func (e *Engine) use(defs []stepDef) {
+	e.steps = make(map[string]*stepDef, len(defs))
+	for i := range defs {
+		e.steps[defs[i].name] = &defs[i]
+	}
+	e.table = transitions(defs)
+	e.fields = fields(defs)
 }
 
 func randomKey() string {
@@ -255,12 +260,12 @@ func (t *turn) dispatch() {
 		t.say(msgUseButtons, nil)
 		t.prompt()
 	case InContact:
-		if t.st.Step != StepIDPhone {
-			t.say(msgContactNotNow, nil)
-			t.prompt()
+		if d := t.def(); d.contact != nil {
+			d.contact(t, in.Contact)
 			return
 		}
-		t.contact(in.Contact)
+		t.say(msgContactNotNow, nil)
+		t.prompt()
 	case InEdit:
 		if looksLikeCard(in.Text) {
 			t.effect(Effect{Kind: DeleteMessage, MessageID: in.MessageID})
@@ -555,8 +560,8 @@ func (t *turn) startDraft() {
 func (t *turn) help() {
 	r := t.say(msgHelp, nil)
 	next := MsgID("next_" + t.st.Step)
-	if t.st.Step == StepIDPhone && t.in.NoContact {
-		next = msgNextPhoneTyped
+	if d := t.def(); d.next != nil {
+		next = d.next(t)
 	}
 	r.Lines = append(r.Lines, Text{Key: msgHelpWhere, Args: Arg{"Step": t.stepName(t.st.Step)}},
 		Text{Key: next})
@@ -621,9 +626,6 @@ func (t *turn) back() {
 			t.prompt()
 		}
 	case d.back != "":
-		if st.Step == StepVerify {
-			st.Verified = false
-		}
 		if t.fire(evBack) {
 			t.prompt()
 		}

@@ -167,12 +167,13 @@ func (r rejecting) Applications(ctx context.Context, no string) ([]backend.Recei
 
 // fixAndResubmit submits an application, has it rejected for a credit
 // card and presses "fix and resubmit".
-func fixAndResubmit(t *testing.T, id int64) (*fixture, *chat) {
+func fixAndResubmit(t *testing.T, id int64, opts ...dialogs.Option) (*fixture, *chat) {
 	t.Helper()
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: id}
 	a := submitted(t, c)
-	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(f.clock))
+	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t),
+		append([]dialogs.Option{dialogs.WithClock(f.clock)}, opts...)...)
 	ev := backend.EventOf(a)
 	ev.Status, ev.Reason = backend.StatusRejected, backend.ReasonCreditCard
 	said := event(t, c, ev)
@@ -210,6 +211,29 @@ func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
 	}
 	assert.Equal(t, card, st.Secrets.CardNumber)
 	assert.Equal(t, reservedPhone, st.Secrets.ReservedPhone)
+}
+
+// A step added between the card and the reserved phone whose field the
+// application does not give back (no reopen; here the test step between
+// the holder and the branch, added after the first application) is not
+// passed over: the fixed change goes the whole way from the card, the
+// kept answers offered again, and asks it.
+func TestFixAndResubmitAsksAFieldItCannotKeep(t *testing.T) {
+	f, c := fixAndResubmit(t, 33, dialogs.WithTestStep())
+	c.press("cs:yes")
+	c.text(card)
+	require.Equal(t, dialogs.StepHolder, mustLoad(t, f, 33).Step, "not straight on to the reserved phone")
+	c.text("张三")
+	require.Equal(t, dialogs.StepTest, mustLoad(t, f, 33).Step, "the added step is asked")
+	c.text("an answer")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 33).Step)
+	c.text("上海张江支行")
+	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 33).Step)
+	c.text(reservedPhone)
+	st := mustLoad(t, f, 33)
+	require.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "上海张江支行", st.Branch)
 }
 
 // A card of another bank cannot keep the first card's branch: the branch

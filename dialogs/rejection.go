@@ -63,8 +63,10 @@ func (t *turn) rejectionButtons(app string, fixable bool) [][]Button {
 
 // resubmit answers "fix and resubmit" on application app: it reopens the
 // change with the non-sensitive answers of that application kept (holder,
-// bank, branch) and asks the card number and the reserved phone again,
-// which were wiped at submission (State.Reopened). The checklist was
+// bank, branch: fieldSpec.reopen) and asks the card number and the
+// reserved phone again, which were wiped at submission (State.Reopened).
+// A field between them that is not filled so (no reopen) makes the change
+// go the whole way from the card again, the kept answers offered. The checklist was
 // confirmed for the first application and still holds; consent, which
 // follows it, is asked again: it covered the card data of the first
 // application until its review ended. The application is looked up among
@@ -96,12 +98,25 @@ func (t *turn) resubmit(app string) {
 	a := apps[0]
 	t.toMenu()
 	t.startDraft()
-	// An acquirer that did not send an answer back leaves it to be asked.
-	st.Reopened = true
 	for _, d := range t.fields {
 		if f := d.field; f.reopen != nil {
 			f.reopen(st, a)
-			st.Reopened = st.Reopened && f.filled(st)
+		}
+	}
+	// From the card straight on to the reserved phone only when every
+	// field between them is filled: one the application did not give back
+	// (an acquirer that did not send it, a field without reopen — a step
+	// added since) is asked again, the whole way from the card.
+	st.Reopened = true
+	between := false
+	for _, d := range t.fields {
+		switch {
+		case d.name == StepCard:
+			between = true
+		case d.name == StepPhone:
+			between = false
+		case between && d.field.filled != nil && !d.field.filled(st):
+			st.Reopened = false
 		}
 	}
 	if !t.fire(resumeMove(StepConsent)) {

@@ -21,7 +21,15 @@ func idPhoneStep() stepDef {
 			}
 			t.say(msgAskPhone, nil, row(Button{Key: msgBtnShareContact, RequestContact: true}))
 		},
-		text:  (*turn).idPhone,
+		text:    (*turn).idPhone,
+		contact: (*turn).contact,
+		// A client that cannot share a contact is told to type the phone.
+		next: func(t *turn) MsgID {
+			if t.in.NoContact {
+				return msgNextPhoneTyped
+			}
+			return "next_" + StepIDPhone
+		},
 		back:  StepMerchant,
 		moves: map[move]string{evPhoneTyped: StepIDCode, evBound: StepChecklist, evRestart: StepMerchant},
 		typed: true,

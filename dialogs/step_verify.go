@@ -21,8 +21,13 @@ func verifyStep() stepDef {
 		button:  (*turn).codeButton,
 		buttons: []string{"code", "sub"},
 		back:    StepSummary,
-		moves:   map[move]string{evSubmitted: StepMenu},
-		typed:   true,
+		// Back at the summary, a change must be proven again.
+		onBack: func(t *turn) bool {
+			t.st.Verified = false
+			return false
+		},
+		moves: map[move]string{evSubmitted: StepMenu},
+		typed: true,
 	}
 }
 

@@ -66,13 +66,13 @@ const (
 // table, the draft wipe, the hand-off context, the TTL, the list of button
 // kinds and the record's sealing pick it up from the definition.
 //
-// Two things the definition does not reach. cmd/merchantbot's end-to-end
-// scripts (zhFlow, enFlow, the fault walks) and transcripts compare the
-// texts a merchant sees, so they change with the dialog. A reopened
-// application (rejection.go) goes from the card straight to the reserved
-// phone (evCardKept): a step between them is passed over, so its field
-// needs reopen, or editable so that the summary's Edit reaches it (its
-// Confirm refuses an unanswered field).
+// cmd/merchantbot's end-to-end tests and the load tool walk the dialog by
+// the guide (internal/guidedtest); its transcripts, which compare the texts
+// a merchant sees, are rewritten with go test ./cmd/merchantbot -run
+// TestTranscripts -update, which answers the new step as the guide says. A
+// reopened application (rejection.go) goes from the card straight to the
+// reserved phone (evCardKept) only when every field between them is filled
+// (by reopen); a field without reopen makes it ask the whole way again.
 type stepDef struct {
 	name   string
 	kind   stepKind
@@ -92,6 +92,12 @@ type stepDef struct {
 	// may handle /back inside the step.
 	back   string
 	onBack func(t *turn) bool
+	// contact handles a shared contact; nil: a contact is not asked for
+	// here (the merchant is told so and asked the step's question again).
+	contact func(t *turn, c *Contact)
+	// next is the help's line on what to do at this step; nil: the
+	// message next_<name>.
+	next func(t *turn) MsgID
 	// moves are the step's own transitions: event → next step.
 	moves map[move]string
 	// field is what the step collects into the draft (nil: nothing).

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/internal/guidedtest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
@@ -119,7 +119,7 @@ func (m *simMerchant) dialog(ctx context.Context, memo func()) (r merchantResult
 			// What follows the submission (the menu) may come after the
 			// merchant stopped reading; the transcripts compare up to it.
 			for i := len(r.seen) - 1; i >= 0; i-- {
-				if ids, _ := m.rec.message(r.seenRaw[i]); slices.Contains(ids, finishedBy) {
+				if ids, _ := m.rec.Message(r.seenRaw[i]); slices.Contains(ids, finishedBy) {
 					r.seen = r.seen[:i+1]
 					break
 				}
@@ -207,18 +207,23 @@ func (m *simMerchant) await(ctx context.Context, r *merchantResult, since time.T
 
 // The merchant reads the bot by message id (locales/*.toml, matched by the
 // recogniser), never by its wording, and learns the dialog from the step
-// definitions (dialogs.Guide): which buttons move the change forward, which
-// messages ask for what kind of answer. It keeps one sample per kind of
-// answer, not per step, so a new step needs no edit here. A test checks that
-// every id named here is in the locale files and every kind has a sample.
+// definitions (dialogs.Guide, read by guidedtest.Reader, which the
+// end-to-end tests' merchant shares): which buttons move the change forward,
+// which messages ask for what kind of answer. It keeps one sample per kind
+// of answer, not per step, so a new step needs no edit here. A test checks
+// that every id named here is in the locale files and every kind has a
+// sample.
 var (
-	guide = dialogs.Guide()
+	// reader decides, message by message, what the merchant does. The
+	// replies to the commands and the bot's note on a deleted card
+	// message ask nothing.
+	reader = guidedtest.NewReader(mustRecogniser(), "welcome", "menu", "help", "status_not_bound", "message_deleted")
 	// forwardButtons are the buttons that move the change forward, by the
 	// id of their label, in the order of the dialog.
-	forwardButtons = forwardOf(guide)
+	forwardButtons = reader.Forward
 	// questions are the messages a merchant answers by typing or sharing:
 	// message id → the kind of answer.
-	questions = questionsOf(guide)
+	questions = reader.Questions
 	// samples are what the merchant types (or shares) for each kind of answer.
 	samples = map[dialogs.AnswerKind]func(m *simMerchant) simAction{
 		dialogs.AnswerMerchantNo:    func(m *simMerchant) simAction { return simAction{kind: "text", text: m.no} },
@@ -232,58 +237,24 @@ var (
 		dialogs.AnswerReservedPhone: func(*simMerchant) simAction { return simAction{kind: "text", text: loadReservedPhone} },
 	}
 	// notes are the messages of a card change that ask nothing of their
-	// own: the replies to the commands, the bot's note on a deleted card
-	// message, and each step's notes and the questions of the steps
-	// answered by a button (their buttons are in forwardButtons).
-	notes = notesOf(guide, "welcome", "menu", "help", "status_not_bound", "message_deleted")
+	// own (guidedtest.Reader.Notes).
+	notes = reader.Notes
 	// finishedBy is the message that ends the change.
-	finishedBy = "submitted"
+	finishedBy = guidedtest.FinishedBy
 	// holderQuestions ask for the holder's name (the memo pause comes just before).
-	holderQuestions = asking(guide, dialogs.AnswerHolder)
+	holderQuestions = asking(dialogs.Guide(), dialogs.AnswerHolder)
 )
 
-// forwardOf lists the steps' forward buttons in the order of the dialog.
-func forwardOf(guide []dialogs.StepGuide) []string {
-	var out []string
-	for _, g := range guide {
-		for _, b := range g.Forward {
-			if !slices.Contains(out, b) {
-				out = append(out, b)
-			}
-		}
-	}
-	return out
-}
+type recogniser = guidedtest.Recogniser
 
-// questionsOf maps each question of a step with a typed answer to its kind.
-func questionsOf(guide []dialogs.StepGuide) map[string]dialogs.AnswerKind {
-	q := map[string]dialogs.AnswerKind{}
-	for _, g := range guide {
-		if g.Answer == "" {
-			continue
-		}
-		for _, id := range g.Asks {
-			q[id] = g.Answer
-		}
-	}
-	return q
-}
+func newRecogniser() (*recogniser, error) { return guidedtest.NewRecogniser() }
 
-// notesOf is extra plus the steps' notes and the questions of the steps
-// answered by a button only.
-func notesOf(guide []dialogs.StepGuide, extra ...string) map[string]bool {
-	n := setOf(extra...)
-	for _, g := range guide {
-		for _, id := range g.Notes {
-			n[id] = true
-		}
-		if g.Answer == "" {
-			for _, id := range g.Asks {
-				n[id] = true
-			}
-		}
+func mustRecogniser() *recogniser {
+	rec, err := newRecogniser()
+	if err != nil {
+		panic(err) // the embedded locale files do not parse: no merchant can read the bot
 	}
-	return n
+	return rec
 }
 
 // asking is the set of questions that take an answer of kind k.
@@ -317,42 +288,34 @@ func (m *simMerchant) next(ev botEvent) (a simAction, finished bool, err error) 
 	if ev.text == "" && len(ev.buttons) == 0 {
 		return simAction{}, false, nil // the zero event: nothing seen yet
 	}
-	ids, err := m.rec.message(ev.text)
-	if err != nil {
+	labels := make([]string, len(ev.buttons))
+	for i, b := range ev.buttons {
+		if b.CallbackData != "" {
+			labels[i] = b.Text
+		}
+	}
+	mv, err := reader.Read(ev.text, labels)
+	switch {
+	case err != nil:
 		return simAction{}, false, err
-	}
-	if slices.Contains(ids, finishedBy) {
+	case mv.Finished:
 		return simAction{}, true, nil
-	}
-	for _, want := range forwardButtons {
-		for _, b := range ev.buttons {
-			if b.CallbackData != "" && m.rec.label(b.Text) == want {
-				return simAction{kind: "button", data: b.CallbackData, msg: ev.msgID}, false, nil
-			}
+	case mv.Button >= 0:
+		return simAction{kind: "button", data: ev.buttons[mv.Button].CallbackData, msg: ev.msgID}, false, nil
+	case mv.Answer != "":
+		answer, ok := samples[mv.Answer]
+		if !ok {
+			return simAction{}, false, fmt.Errorf("the bot said %s, which asks for a %s, and this merchant has no sample of that kind",
+				strings.Join(mv.IDs, "+"), mv.Answer)
 		}
-	}
-	for _, id := range ids {
-		if kind, ok := questions[id]; ok {
-			answer, ok := samples[kind]
-			if !ok {
-				return simAction{}, false, fmt.Errorf("the bot said %s, which asks for a %s, and this merchant has no sample of that kind",
-					id, kind)
-			}
-			return answer(m), false, nil
-		}
-	}
-	for _, id := range ids {
-		if !notes[id] {
-			return simAction{}, false, fmt.Errorf("the bot said %s, which this merchant has no answer for (%q)",
-				strings.Join(ids, "+"), clip(normaliseText(ev.text), 100))
-		}
+		return answer(m), false, nil
 	}
 	return simAction{}, false, nil
 }
 
 // says reports whether ev's text renders from one of ids.
 func (m *simMerchant) says(ev botEvent, ids map[string]bool) bool {
-	got, _ := m.rec.message(ev.text)
+	got, _ := m.rec.Message(ev.text)
 	for _, id := range got {
 		if ids[id] {
 			return true
@@ -364,7 +327,7 @@ func (m *simMerchant) says(ev botEvent, ids map[string]bool) bool {
 // hasButton reports whether ev has a button whose label renders from id.
 func (m *simMerchant) hasButton(ev botEvent, id string) bool {
 	for _, b := range ev.buttons {
-		if m.rec.label(b.Text) == id {
+		if m.rec.Label(b.Text) == id {
 			return true
 		}
 	}
@@ -426,11 +389,9 @@ func (m *simMerchant) awaitN(ctx context.Context, r *merchantResult, n int, sinc
 	}
 }
 
-var digitRun = regexp.MustCompile(`[0-9]+`)
-
 // normaliseText makes the messages of different merchants comparable
 // (numbers, masked cards, dates differ) and keeps no digits in a report.
-func normaliseText(s string) string { return digitRun.ReplaceAllString(s, "#") }
+func normaliseText(s string) string { return guidedtest.Normalise(s) }
 
 func redactAction(a simAction) string {
 	if a.kind == "button" {

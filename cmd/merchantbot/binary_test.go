@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
@@ -37,24 +38,21 @@ func runConsoleBinary(t *testing.T, bin string, env []string, lines ...string) (
 	return o.String(), e.String()
 }
 
-// The console path: the phone is typed and proven by an SMS code, which
-// also confirms the summary a few minutes later (no second code).
-var (
-	toCard    = []string{"/start", "1", "822100050110001", "13800000001", "123456", "1", "1"}
-	toSummary = []string{"我的新卡是 6222 0212 3456 7890 128", "张三", "上海张江支行", "13912345678"}
-	submit    = []string{"6"}
-)
+// The console path (consoleScript): the phone is typed and proven by an
+// SMS code, which also confirms the summary a few minutes later (no second
+// code).
 
 // TestConsoleBinary pipes whole conversations through the built binary:
 // the README's first command on embedded defaults, then the same chat split
 // across two processes sharing Redis.
 func TestConsoleBinary(t *testing.T) {
 	bin := buildBinary(t)
+	script, atBranch := consoleScript(t, dialogs.StepBranch)
+	require.Positive(t, atBranch, "the console walk asks the branch")
 	fast := []string{"SANDBOX_CODE=123456", "SANDBOX_RESEND_AFTER=0s", "REDIS_URL=", "DATA_KEY=", "LOG_LEVEL="}
 
 	t.Run("embedded defaults", func(t *testing.T) {
-		lines := append(append(append([]string{}, toCard...), toSummary...), submit...)
-		out, errs := runConsoleBinary(t, bin, fast, lines...)
+		out, errs := runConsoleBinary(t, bin, fast, script...)
 		assert.Contains(t, out, "提交成功！申请编号 CC")
 		assert.Contains(t, out, "622202*********0128")
 		assert.Contains(t, out, "  [1] 更换结算卡", "buttons print as '  [N] label'")
@@ -86,13 +84,13 @@ func TestConsoleBinary(t *testing.T) {
 			require.NoError(t, err)
 			return string(out)
 		}
-		first := cmd(append(append([]string{}, toCard...), toSummary[:2]...)...)
+		first := cmd(script[:atBranch]...)
 		assert.Contains(t, first, "请输入开户支行名称")
 		raw, err := rdb.Get(context.Background(), prefix+"{"+chat+"}:s").Bytes()
 		require.NoError(t, err)
 		assert.NotContains(t, string(raw), "1234567890128", "Redis holds the card number only encrypted")
 
-		second := cmd(append(toSummary[2:], submit...)...)
+		second := cmd(script[atBranch:]...)
 		assert.True(t, strings.HasPrefix(second, "欢迎回来，我们从原来的步骤继续。\n\n请输入开户支行名称"),
 			"a new process shows the question the dialog stopped at:\n%s", second)
 		assert.Contains(t, second, "开户支行：上海张江支行")

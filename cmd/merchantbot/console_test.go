@@ -54,7 +54,7 @@ func TestConsoleTakesOverALockedChat(t *testing.T) {
 // TestConsoleReviewDelay: -review-delay shortens the sandbox's review, so a
 // demo sees the application take effect at once.
 func TestConsoleReviewDelay(t *testing.T) {
-	lines := append(append(append([]string{}, toCard...), toSummary...), submit...)
+	lines, _ := consoleScript(t, "")
 	lines = append(lines, "/status")
 	for _, tt := range []struct {
 		args []string

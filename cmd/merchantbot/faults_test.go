@@ -30,6 +30,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
@@ -291,18 +292,11 @@ func httpOK(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// midFlow is the card change up to the summary, in each language: 10
-// updates a merchant, and no application (the sandbox plays one acquirer
-// per process, and a kill starts a new one).
-func midFlow(chat int64) []action {
-	if chat%2 == 0 {
-		return zhFlow[:10]
-	}
-	return enFlow[:10]
-}
-
-// walkAll has merchants walk midFlow at once; kill, if set, runs once the
-// bot sent `after` messages in all, while they are still walking.
+// walkAll has merchants walk the card change up to the summary at once, as
+// the guide says (even chats in Chinese, odd ones in English): no
+// application (the sandbox plays one acquirer per process, and a kill
+// starts a new one). fault, if set, runs once the bot sent `after` messages
+// in all, while they are still walking.
 func walkAll(t *testing.T, fake *telegramtest.Server, chats []int64, after int, fault func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
@@ -314,8 +308,8 @@ func walkAll(t *testing.T, fake *telegramtest.Server, chats []int64, after int, 
 		if chat%2 == 1 {
 			lang = "en"
 		}
-		fake.SetUserLanguage(chat, lang)
-		wg.Go(func() { errs[i] = walker{fake, chat}.walk(ctx, midFlow(chat)) })
+		g := newGuided(fake, chat, lang)
+		wg.Go(func() { errs[i] = g.walk(ctx, asks(dialogs.StepSummary)) })
 	}
 	if fault != nil {
 		err := fake.WaitFor(ctx, func(v *telegramtest.Snapshot) bool { return v.CallCount("sendMessage") >= after })
@@ -700,11 +694,11 @@ func TestFaultAcquirer(t *testing.T) {
 			const chat = 4001 // odd: English
 			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 			defer cancel()
-			r.fake.SetUserLanguage(chat, "en")
+			g := newGuided(r.fake, chat, "en")
 			w := walker{r.fake, chat}
-			require.NoError(t, w.walk(ctx, enFlow[:11]))
+			require.NoError(t, g.walk(ctx, asks(dialogs.StepVerify)))
 			if mode == "slow" {
-				require.NoError(t, w.walk(ctx, enFlow[11:]))
+				require.NoError(t, g.walk(ctx, submitted))
 			} else {
 				before := len(botTexts(r.fake, chat))
 				require.NoError(t, w.walk(ctx, []action{say("123456", "Press the button to submit")}))
@@ -803,24 +797,17 @@ func TestNoLeak(t *testing.T) {
 	r.nextAddr = botAddr
 	bot := r.start()
 
-	withCode := func(flow []action) []action {
-		out := append([]action(nil), flow...)
-		out[len(out)-1] = say("验证码是 "+leakCode, out[len(out)-1].want)
-		return out
-	}
-	zh := withCode(zhFlow)
-	en := withCode(enFlow)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	const a, b = 5000, 5001
-	r.fake.SetUserLanguage(a, "zh-hans")
-	r.fake.SetUserLanguage(b, "en")
+	zh, en := newGuided(r.fake, a, "zh-hans"), newGuided(r.fake, b, "en")
+	zh.persona = zh.with(dialogs.AnswerCode, "验证码是 "+leakCode)
+	en.persona = en.with(dialogs.AnswerCode, "验证码是 "+leakCode)
 	var wg sync.WaitGroup
 	var errA, errB error
-	wg.Go(func() { errA = walker{r.fake, a}.walk(ctx, zh) })
+	wg.Go(func() { errA = zh.walk(ctx, submitted) })
 	wg.Go(func() {
-		w := walker{r.fake, b}
-		if errB = w.walk(ctx, en[:10]); errB != nil {
+		if errB = en.walk(ctx, asks(dialogs.StepSummary)); errB != nil {
 			return
 		}
 		r.fake.SendCommand(b, b, "/support")
@@ -854,7 +841,7 @@ func TestNoLeak(t *testing.T) {
 		}); errB != nil {
 			return
 		}
-		errB = w.walk(ctx, en[10:])
+		errB = en.walk(ctx, submitted)
 	})
 	wg.Wait()
 	require.NoError(t, errA)
@@ -972,8 +959,8 @@ func TestFaultRedisEmpty(t *testing.T) {
 	walkAll(t, r.fake, []int64{typer}, 0, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	r.fake.SetUserLanguage(presser, "en")
-	require.NoError(t, walker{r.fake, presser}.walk(ctx, enFlow[:4])) // at the checklist
+	p := newGuided(r.fake, presser, "en")
+	require.NoError(t, p.walk(ctx, asks(dialogs.StepChecklist)))
 	red.kill()
 	red.dir = t.TempDir()
 	red.start()
@@ -985,7 +972,7 @@ func TestFaultRedisEmpty(t *testing.T) {
 		_, ok := last.Button(map[int64]string{typer: "更换结算卡", presser: "Change settlement card"}[chat])
 		assert.True(t, ok, "chat %d is offered to start again: %q", chat, last.Text)
 	}
-	require.NoError(t, walker{r.fake, presser}.walk(ctx, enFlow[1:4]), "starting again works")
+	require.NoError(t, p.walk(ctx, asks(dialogs.StepChecklist)), "starting again works")
 	select {
 	case <-bot.exited:
 		t.Fatal("the bot exited")

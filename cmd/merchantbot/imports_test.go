@@ -38,19 +38,21 @@ var importRules = map[string][]string{
 	"cmd/merchantbot":         {"backend/...", "bot/...", "dialogs/...", "locales"},
 	"internal/telegramtest":   nil,
 	"internal/wechatpaytest":  nil,
+	"internal/guidedtest":     {"dialogs", "locales"},
 	"dialogs/store/redistest": nil,
 	"bot/chatq/chatqtest":     {"bot/chatq", "bot/outbox"},
 	"dialogs/parse/leaktest":  nil,
-	"cmd/merchantbot-load":    {"internal/telegramtest", "locales", "dialogs/...", "backend/...", "bot/..."},
+	"cmd/merchantbot-load":    {"internal/telegramtest", "internal/guidedtest", "locales", "dialogs/...", "backend/...", "bot/..."},
 }
 
 var deskAndNotifier = []string{"backend", "dialogs", "dialogs/parse", "locales", "bot/outbox", "bot/chatq", "bot/sender", "bot/metrics"}
 
 // testOnly are the packages that are not the product: only tests import
-// them, and the load tool the fake Bot API.
+// them, and the load tool the fake Bot API and the guided merchant.
 var testOnly = map[string][]string{
 	"internal/telegramtest":   {"cmd/merchantbot-load"},
 	"internal/wechatpaytest":  nil,
+	"internal/guidedtest":     {"cmd/merchantbot-load"},
 	"dialogs/store/redistest": nil,
 	"bot/chatq/chatqtest":     nil,
 	"dialogs/parse/leaktest":  nil,

@@ -27,7 +27,7 @@ func TestServeCardForm(t *testing.T) {
 	d.env["MINIAPP_URL"] = "https://bot.example.test/"
 	r := d.start()
 	m := d.merchant(8101, "en")
-	require.NoError(t, m.walk(enFlow[:6]))
+	require.NoError(t, m.walkTo(asks(dialogs.StepCard)))
 	last, ok := d.fake.LastSent(m.chat)
 	require.True(t, ok)
 	var form string

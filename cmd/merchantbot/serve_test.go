@@ -25,6 +25,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/guidedtest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
@@ -234,19 +235,20 @@ func (d *deployment) state(chat int64) *dialogs.State {
 	return st
 }
 
-// merchant is one person in a private chat with the bot.
+// merchant is one person in a private chat with the bot, walking the
+// dialog as the guide says (guided_test.go).
 type merchant struct {
 	d    *deployment
 	chat int64
+	g    *guided
 }
 
 func (d *deployment) merchant(chat int64, lang string) merchant {
-	d.fake.SetUserLanguage(chat, lang)
-	return merchant{d: d, chat: chat}
+	return merchant{d: d, chat: chat, g: newGuided(d.fake, chat, lang)}
 }
 
 // action is one thing the merchant does and what the bot's latest message
-// must then say.
+// must then say: the scripted moves of a test, off the guide's way.
 type action struct {
 	do   func(m merchant) error
 	want string
@@ -265,10 +267,6 @@ func press(label, want string) action {
 		_, err := m.d.fake.PressButtonLabeled(m.chat, m.chat, label)
 		return err
 	}, want}
-}
-
-func shareContact(phone, want string) action {
-	return action{func(m merchant) error { m.d.fake.ShareContact(m.chat, m.chat, phone, m.chat); return nil }, want}
 }
 
 // walk does each action once the one before it was applied. It returns an
@@ -294,40 +292,23 @@ func (m merchant) mustWalk(steps []action) {
 	require.NoError(m.d.t, m.walk(steps))
 }
 
-// The whole card change, as a merchant walks it in each language: 12
-// actions from /start to submitted (DESIGN.md §2), no forced wait.
-var (
-	zhFlow = []action{
-		command("/start", "您好！我可以帮您更换"),
-		press("更换结算卡", "请输入 15 位商户号"),
-		say("商户号 822100050110001", "分享您的手机号"),
-		shareContact("+8613800000001", "更换结算卡前，请逐项确认"),
-		press("✅ 以上都已做到，继续", "个人信息保护法"),
-		press("同意", "请输入新结算卡卡号"),
-		say("新卡是 ６２２２ ０２１２ ３４５６ ７８９０ １２８", "请输入持卡人姓名"),
-		press("是的，持卡人是 张三", "请输入开户支行名称"),
-		say("上海张江支行", "银行预留的手机号"),
-		say("+86 139-1234-5678", "请核对您的申请信息"),
-		press("✅ 确认", "工作人员绝不会向您索要验证码"),
-		say("验证码是 123456", "请问要办理什么"),
+// walkTo walks as the guide says until stop (asks(step), submitted).
+func (m merchant) walkTo(stop func(guidedtest.Move) bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	if err := m.g.walk(ctx, stop); err != nil {
+		return err
 	}
-	enFlow = []action{
-		command("/start", "Hello! I help you change the settlement card"),
-		press("Change settlement card", "Please type your 15-digit merchant number"),
-		say("822100050110003", "share your phone number"),
-		shareContact("+8613800000003", "Before you change the card"),
-		press("✅ All of the above are true", "Do you agree?"),
-		press("I agree", "Please type the number of the new settlement card"),
-		say("6228-4800-0012-3456-782", "Please type the card holder's name"),
-		say("阿依古丽 • 买买提", "Please type the branch"),
-		say("乌鲁木齐市天山区支行", "the bank has on file for this card"),
-		say("13912345678", "Please check your application"),
-		press("✅ Confirm", "Our staff will never ask you for this code"),
-		say("123456", "What would you like to do?"),
-	}
-)
+	return m.d.settle() // every reply sent (a menu follows the submission)
+}
 
-// TestServeCardChange walks the whole card change in Chinese and English,
+func (m merchant) mustWalkTo(stop func(guidedtest.Move) bool) {
+	m.d.t.Helper()
+	require.NoError(m.d.t, m.walkTo(stop))
+}
+
+// TestServeCardChange walks the whole card change in Chinese and English
+// (DESIGN.md §2's actions, no forced wait),
 // by long polling and by webhook: two deployments, two merchants each, all
 // four walking at once (each chat is held to Telegram's one message a
 // second, so walking them one after another would take minutes).
@@ -337,20 +318,19 @@ func TestServeCardChange(t *testing.T) {
 		d                       *deployment
 		m                       merchant
 		name, masked, submitted string
-		flow                    []action
 	}
 	var walkers []walker
 	for _, mode := range []string{"polling", "webhook"} {
 		d := newDeployment(t, mode == "webhook")
 		d.start()
 		walkers = append(walkers,
-			walker{d, d.merchant(8001, "zh-hans"), "zh/" + mode, "622202*********0128", "提交成功", zhFlow},
-			walker{d, d.merchant(8002, "en"), "en/" + mode, "622848*********6782", "Submitted!", enFlow})
+			walker{d, d.merchant(8001, "zh-hans"), "zh/" + mode, "622202*********0128", "提交成功"},
+			walker{d, d.merchant(8002, "en"), "en/" + mode, "622848*********6782", "Submitted!"})
 	}
 	errs := make([]error, len(walkers))
 	var wg sync.WaitGroup
 	for i, w := range walkers {
-		wg.Go(func() { errs[i] = w.m.walk(w.flow) })
+		wg.Go(func() { errs[i] = w.m.walkTo(submitted) })
 	}
 	wg.Wait()
 	for i, w := range walkers {
@@ -371,13 +351,18 @@ func TestServeCardChange(t *testing.T) {
 			assert.Equal(t, dialogs.StepMenu, st.Step)
 			assert.NotEmpty(t, st.LastApp)
 			assert.True(t, st.Secrets.Empty(), "card data wiped after submit")
-			answered := 0
+			answered, pressed := 0, 0
 			for _, a := range fake.CallbackAnswers() {
 				if a.Text == "" {
 					answered++
 				}
 			}
-			assert.Equal(t, 9, answered, "every button of both merchants answered once (5 in Chinese, 4 in English, which types the holder)")
+			for _, o := range walkers {
+				if o.d == w.d {
+					pressed += o.m.g.presses
+				}
+			}
+			assert.Equal(t, pressed, answered, "every button of both merchants answered once (the English one types the holder)")
 		})
 	}
 	polling, webhook := walkers[0].d.fake, walkers[2].d.fake
@@ -392,7 +377,7 @@ func TestServeDoubleTapAndStale(t *testing.T) {
 	d := newDeployment(t, false)
 	d.start()
 	m := d.merchant(8003, "en")
-	m.mustWalk(enFlow[:1])
+	m.mustWalkTo(asks(dialogs.StepMenu))
 	welcome, _ := d.fake.LastSent(m.chat)
 	change, ok := welcome.Button("Change settlement card")
 	require.True(t, ok)
@@ -441,7 +426,7 @@ func TestServeForgedWebhook(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "secret %q", secret)
 	}
 	// The bot is alive and applies what Telegram sends.
-	d.merchant(8005, "en").mustWalk(enFlow[:1])
+	d.merchant(8005, "en").mustWalkTo(asks(dialogs.StepMenu))
 	assert.Empty(t, d.fake.Sent(victim))
 	assert.Nil(t, d.state(victim))
 }
@@ -454,14 +439,14 @@ func TestServeRestartMidDialog(t *testing.T) {
 	d := newDeployment(t, false)
 	first := d.start()
 	m := d.merchant(8006, "en")
-	m.mustWalk(enFlow[:5]) // identified, prerequisites confirmed
+	m.mustWalkTo(asks(dialogs.StepConsent)) // identified, prerequisites confirmed
 	first.stop(t)
 	st := d.state(m.chat)
 	require.Equal(t, dialogs.StepConsent, st.Step)
 	require.False(t, st.Consent)
 
 	d.start()
-	m.mustWalk(enFlow[5:7]) // consent, then the card
+	m.mustWalkTo(asks(dialogs.StepHolder)) // consent, then the card
 	st = d.state(m.chat)
 	assert.Equal(t, dialogs.StepHolder, st.Step)
 	assert.True(t, st.Consent)
@@ -478,7 +463,7 @@ func TestServeSupportWithoutDesk(t *testing.T) {
 	d.env["ACQUIRER_HOTLINE"] = "95516"
 	d.start()
 	m := d.merchant(8010, "en")
-	m.mustWalk(enFlow[:6]) // at the card question
+	m.mustWalkTo(asks(dialogs.StepCard)) // at the card question
 	before := len(d.fake.Sent(m.chat))
 	m.mustWalk([]action{
 		command("/support", "Please type the number of the new settlement card"),
@@ -811,7 +796,7 @@ func TestServeSendsAPIKey(t *testing.T) {
 	delete(d.env, "SANDBOX_CODE") // the acquirer's own setting, refused with a real BACKEND_URL
 	d.start()
 	m := d.merchant(8008, "en")
-	m.mustWalk(enFlow[:4]) // the merchant number and the shared contact are checked by the acquirer
+	m.mustWalkTo(asks(dialogs.StepChecklist)) // the merchant number and the shared contact are checked by the acquirer
 	assert.Positive(t, calls.Load())
 	assert.Equal(t, calls.Load(), authorized.Load(), "every call carries the key")
 	assert.True(t, d.state(m.chat).Bound)

@@ -35,6 +35,14 @@ var update = flag.Bool("update", false, "rewrite the transcripts' bot lines from
 // harness, "#" lines are comments, and every other line is what the bot must
 // print, verbatim (blank lines included).
 //
+// With -update the bot's lines are rewritten from what the bot says now,
+// and the merchant's lines follow the dialog: a question of a guided step
+// not in testdata/transcripts/guided_steps (a step added since) is answered
+// before the next scripted line as dialogs.Guide() says (consoleMerchant:
+// the step's forward button, else the sample of its kind of answer), and a
+// scripted "> N" presses the button that had label N when the transcript
+// was written; guided_steps is then rewritten.
+//
 // Directives: "@ lang en" (before the first message), "@ store redis",
 // "@ restart" (a new process on the same Redis), "@ advance 61s" (the clock),
 // "@ photo", "@ sticker", "@ contact <phone> own|foreign", "@ double-tap N"
@@ -43,10 +51,23 @@ func TestTranscripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/transcripts/*.txt")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
+	raw, err := os.ReadFile(stepsFile)
+	require.NoError(t, err)
+	known := strings.Fields(string(raw))
+	if *update {
+		t.Cleanup(func() {
+			if !t.Failed() {
+				require.NoError(t, os.WriteFile(stepsFile, []byte(strings.Join(guidedSteps(), "\n")+"\n"), 0o644))
+			}
+		})
+	} else {
+		require.Equal(t, known, guidedSteps(), "%s: the transcripts were written for other steps than dialogs.Guide() has: "+
+			"rewrite them with go test ./cmd/merchantbot -run TestTranscripts -update", stepsFile)
+	}
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
 			t.Parallel()
-			playTranscript(t, f)
+			playTranscript(t, f, known)
 		})
 	}
 }
@@ -133,8 +154,9 @@ func (h *harness) start() {
 	h.console = c
 }
 
-func playTranscript(t *testing.T, path string) {
-	steps := parseTranscript(t, path)
+// newHarness is a console "process" over the sandbox (code 123456) on a
+// fixed clock, in Chinese until "@ lang".
+func newHarness(t *testing.T) *harness {
 	catalog, err := locales.Load()
 	require.NoError(t, err)
 	bins, err := cardbin.Load()
@@ -144,35 +166,65 @@ func playTranscript(t *testing.T, path string) {
 	h := &harness{t: t, now: time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC), catalog: catalog, bins: bins,
 		cipher: cipher, lang: locales.Chinese}
 	h.sandbox = sandbox.New(sandbox.WithClock(h.clock), sandbox.WithCodes(func() string { return "123456" }))
+	return h
+}
+
+// said is what the console printed since the last call, as lines.
+func (h *harness) said() []string {
+	got := strings.Split(strings.TrimRight(h.out.String(), "\n"), "\n")
+	if h.out.Len() == 0 {
+		got = nil
+	}
+	h.out.Reset()
+	return got
+}
+
+func playTranscript(t *testing.T, path string, known []string) {
+	steps := parseTranscript(t, path)
+	h := newHarness(t)
 	ctx := context.Background()
 	started := false
 	failed := false
 	// actions counts what the merchant did (messages, taps, shared
 	// contacts, media) from the first /start to the first submission.
 	actions, submittedAt := 0, 0
-	for _, s := range steps {
+	// prev is what the bot said last; oldPrev the same as the transcript
+	// had it (the buttons a scripted "> N" meant).
+	var prev, oldPrev []string
+	var out []*step // the transcript as played (with -update: as rewritten)
+	var play func(s *step, scripted bool)
+	play = func(s *step, scripted bool) {
+		if s.comment != "" {
+			out = append(out, s)
+			return
+		}
+		merchantActs := s.directive == "" || producesInput(s.directive)
+		if *update && started && merchantActs && scripted {
+			for range 10 { // the guide's answers to steps the transcript was written without
+				ask := answerNewStep(t, prev, known)
+				if ask == nil {
+					break
+				}
+				play(ask, false)
+			}
+			s.input = repoint(s.input, oldPrev, prev)
+		}
+		out = append(out, s)
 		if s.input != "" && (actions > 0 || s.input == "/start") || actions > 0 && producesInput(s.directive) {
 			actions++
 		}
-		switch {
-		case s.comment != "":
-			continue
-		case s.directive != "":
+		if s.directive != "" {
 			if !h.directive(s.directive, started) {
-				continue
+				return
 			}
-		default:
+		} else {
 			if !started {
 				h.start()
 				started = true
 			}
 			require.NoError(t, h.console.say(ctx, s.input), "input %q", s.input)
 		}
-		got := strings.Split(strings.TrimRight(h.out.String(), "\n"), "\n")
-		if h.out.Len() == 0 {
-			got = nil
-		}
-		h.out.Reset()
+		got := h.said()
 		want := trimTrailingBlank(s.want)
 		if !equalLines(want, got) {
 			failed = true
@@ -181,19 +233,100 @@ func playTranscript(t *testing.T, path string) {
 					strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		}
+		if len(want) > 0 {
+			oldPrev = want
+		}
+		if len(got) > 0 {
+			prev = got
+		}
 		s.want = got
 		if submittedAt == 0 && actions > 0 && slices.ContainsFunc(got, isSubmitted) {
 			submittedAt = actions
 		}
 	}
+	for _, s := range steps {
+		play(s, true)
+	}
 	if *update && failed {
-		writeTranscript(t, path, steps)
+		writeTranscript(t, path, out)
 	}
 	if strings.HasPrefix(filepath.Base(path), "happy_") {
-		// DESIGN.md §2: at most 12 actions from /start to submitted.
+		// DESIGN.md §2: at most 12 actions from /start to submitted (one
+		// more per guided step added since).
 		require.NotZero(t, submittedAt, "%s: the happy path never submits", path)
-		assert.LessOrEqual(t, submittedAt, 12, "%s: actions from /start to submitted", path)
+		assert.LessOrEqual(t, submittedAt, allowedActions(), "%s: actions from /start to submitted", path)
 	}
+}
+
+// effortSteps are the guided steps when DESIGN.md §2's bar of 12 actions
+// was set (as in dialogs' TestHappyPathActions); a step added since may
+// cost one more action each.
+var effortSteps = []string{dialogs.StepMenu, dialogs.StepMerchant, dialogs.StepIDPhone, dialogs.StepIDCode,
+	dialogs.StepChecklist, dialogs.StepConsent, dialogs.StepCard, dialogs.StepCardLuhn, dialogs.StepHolder,
+	dialogs.StepBank, dialogs.StepBranch, dialogs.StepPhone, dialogs.StepSummary, dialogs.StepVerify}
+
+func allowedActions() int {
+	n := 12
+	for _, g := range dialogs.Guide() {
+		if !slices.Contains(effortSteps, g.Step) {
+			n++
+		}
+	}
+	return n
+}
+
+// stepsFile lists the guided steps the transcripts were written for.
+const stepsFile = "testdata/transcripts/guided_steps"
+
+func guidedSteps() []string {
+	var names []string
+	for _, g := range dialogs.Guide() {
+		names = append(names, g.Step)
+	}
+	return names
+}
+
+// answerNewStep is, with -update, the merchant's answer to a question the
+// bot just asked (prev) of a guided step the transcripts were not written
+// for (not in known): the console merchant's, as the guide says (the
+// step's forward button, else the sample of its kind of answer). nil when
+// prev asks no such question.
+func answerNewStep(t *testing.T, prev, known []string) *step {
+	mv, err := consoleMove(strings.Join(prev, "\n"))
+	if err != nil || !mv.Acts() || mv.Finished {
+		return nil
+	}
+	fresh := false
+	for _, st := range mv.Steps {
+		if !slices.Contains(known, st) {
+			fresh = true
+		}
+	}
+	if !fresh {
+		return nil
+	}
+	line, err := consoleMerchant().consoleLine(mv)
+	require.NoError(t, err, "a new step's question: %v", mv.IDs)
+	return &step{input: line}
+}
+
+// repoint is, with -update, a scripted press "N" pointed at the button that
+// had label N when the transcript was written (old), if the bot now shows it
+// under another number (now): a summary line added moves the buttons under
+// it. Anything else is kept.
+func repoint(input string, old, now []string) string {
+	n, err := strconv.Atoi(input)
+	if err != nil || strconv.Itoa(n) != input {
+		return input
+	}
+	was, is := trailingButtons(old), trailingButtons(now)
+	if n < 1 || n > len(was) || (n <= len(is) && is[n-1] == was[n-1]) {
+		return input
+	}
+	if i := slices.Index(is, was[n-1]); i >= 0 {
+		return strconv.Itoa(i + 1)
+	}
+	return input
 }
 
 // producesInput reports a directive that stands for something the merchant

@@ -1,4 +1,4 @@
-package main
+package guidedtest
 
 import (
 	"fmt"
@@ -14,14 +14,14 @@ import (
 	"github.com/merchantbot/merchantbot/locales"
 )
 
-// recogniser tells which message ids of the bot's own catalog (locales/, in
+// Recogniser tells which message ids of the bot's own catalog (locales/, in
 // every language) a text the bot sent renders from, so that the simulated
 // merchant reads the bot by id, as the dialog writes it, and a reworded
 // message changes nothing. A message is its reply's id followed by lines of
 // other ids (dialogs.Renderer.Reply), each a template whose {{.Args}} may be
 // anything; a part of a message that no template matches is reported, never
 // guessed at.
-type recogniser struct {
+type Recogniser struct {
 	byFirst  map[rune][]*idPattern // templates that start with literal text, by its first rune
 	wildcard []*idPattern          // templates that start with an argument
 	labels   []*idPattern          // every template, for button labels
@@ -39,9 +39,9 @@ type idPattern struct {
 
 var templateArg = regexp.MustCompile(`\{\{[^}]*\}\}`)
 
-// newRecogniser compiles every message of the embedded locale files.
-func newRecogniser() (*recogniser, error) {
-	r := &recogniser{byFirst: map[rune][]*idPattern{}}
+// NewRecogniser compiles every message of the embedded locale files.
+func NewRecogniser() (*Recogniser, error) {
+	r := &Recogniser{byFirst: map[rune][]*idPattern{}}
 	files := locales.Files()
 	names, err := fs.Glob(files, "*.toml")
 	if err != nil {
@@ -111,9 +111,9 @@ func compileTemplate(id, tmpl string) *idPattern {
 	return p
 }
 
-// message returns the ids text renders from, in order, or an error naming
+// Message returns the ids text renders from, in order, or an error naming
 // the first part of it no template matches.
-func (r *recogniser) message(text string) ([]string, error) {
+func (r *Recogniser) Message(text string) ([]string, error) {
 	var ids []string
 	for pos := 0; pos < len(text); {
 		rest := text[pos:]
@@ -144,7 +144,7 @@ func (r *recogniser) message(text string) ([]string, error) {
 		}
 		if best == nil {
 			line, _, _ := strings.Cut(rest, "\n")
-			return ids, fmt.Errorf("no message id renders %q", clip(normaliseText(line), 80))
+			return ids, fmt.Errorf("no message id renders %q", clip(Normalise(line), 80))
 		}
 		ids = append(ids, best.id)
 		pos += bestEnd
@@ -185,9 +185,9 @@ func matchRest(s string, pos int, lits []string) (int, bool) {
 	return 0, false
 }
 
-// label returns the id a button label renders from ("" when none does): the
+// Label returns the id a button label renders from ("" when none does): the
 // template with the most literal text that matches it whole.
-func (r *recogniser) label(text string) string {
+func (r *Recogniser) Label(text string) string {
 	if id, ok := r.labelIDs.Load(text); ok {
 		return id.(string)
 	}
@@ -205,8 +205,8 @@ func (r *recogniser) label(text string) string {
 	return id
 }
 
-// ids lists every id the recogniser knows, sorted, once each.
-func (r *recogniser) ids() []string {
+// IDs lists every id the Recogniser knows, sorted, once each.
+func (r *Recogniser) IDs() []string {
 	seen := map[string]bool{}
 	var ids []string
 	for _, p := range r.labels {

@@ -1,4 +1,4 @@
-package main
+package guidedtest
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 )
 
 func BenchmarkRecogniseMessage(b *testing.B) {
-	rec, err := newRecogniser()
+	rec, err := NewRecogniser()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -21,7 +21,7 @@ func BenchmarkRecogniseMessage(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, t := range texts {
-			if _, err := rec.message(t); err != nil {
+			if _, err := rec.Message(t); err != nil {
 				b.Fatal(err)
 			}
 		}
