@@ -27,6 +27,7 @@ type ChatStore interface {
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
 	Due(ctx context.Context, n int64) ([]int64, error)
+	Relay(ctx context.Context, chat int64) error
 }
 
 var (

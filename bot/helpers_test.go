@@ -292,7 +292,7 @@ func (h *harness) waitDone() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		n, err := h.watch.ZCard(context.Background(), h.prefix+"ready").Result()
+		_, n, err := chatq.New(h.watch, chatq.WithPrefix(h.prefix)).Depth(context.Background())
 		if err != nil {
 			h.t.Fatal(err)
 		}

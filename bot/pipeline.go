@@ -181,6 +181,14 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 		if b.crashAfterCommit != nil && b.crashAfterCommit(chat) {
 			return // as a process killed here would: the lock and the outbox lease run out
 		}
+		if done.Relay {
+			// The group's outbox is in another shard: its calls were
+			// committed with the turn and are moved there now (or, if this
+			// fails or the process dies, by the sweep: the chat stays ready).
+			if err := b.q.Relay(context.WithoutCancel(ctx), chat); err != nil {
+				b.log.Warn("relay group calls; the sweep retries", "chat_id", chat, "err", err)
+			}
+		}
 		if len(turn.Group) > 0 {
 			b.senders.kick(turn.GroupChat)
 		}
@@ -380,6 +388,9 @@ func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 			continue
 		}
 		for _, chat := range chats {
+			if err := b.q.Relay(ctx, chat); err != nil && ctx.Err() == nil {
+				b.log.Warn("relay group calls", "chat_id", chat, "err", err)
+			}
 			b.workers.kick(chat)
 			b.senders.kick(chat)
 		}

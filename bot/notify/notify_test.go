@@ -17,6 +17,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/dialogs"
 )
@@ -436,7 +437,7 @@ func TestRemindersAndExpiryOnTheClock(t *testing.T) {
 func TestWakeNotPostedIsRetriedAfterTheClaim(t *testing.T) {
 	w := newWorld(t, "en")
 	ctx := context.Background()
-	w.pipe.rdb.ZAdd(ctx, w.pipe.prefix+"wake", redisZ(w.clk.Now(), chatID))
+	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
 	w.pipe.mu.Lock()
 	w.pipe.fail = errors.New("queue down")
 	w.pipe.mu.Unlock()
@@ -453,6 +454,6 @@ func TestWakeNotPostedIsRetriedAfterTheClaim(t *testing.T) {
 	n, _ = wk.Once(ctx)
 	assert.Equal(t, 1, n, "due again after the claim")
 	assert.Equal(t, 1, w.pipe.postCount())
-	left, _ := w.pipe.rdb.ZCard(ctx, w.pipe.prefix+"wake").Result()
+	left, _ := w.pipe.rdb.ZCard(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID))).Result()
 	assert.Zero(t, left, "a bound chat with nothing mid-way has nothing more due")
 }

@@ -8,11 +8,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 )
 
 // Waker posts dialogs.EventWake to chats whose time in the wake set
-// (<prefix>wake: member chat id, score unix ms of dialogs.WakeAt, written by
+// (chatq's per-shard wake sets, <prefix><tag>:wake: member chat id, score unix ms of dialogs.WakeAt, written by
 // the chat pipeline after every commit) has come. Any number of replicas
 // may run one: a due member is claimed atomically by moving its score
 // ahead by the claim time, so one replica wins it; the winner removes it
@@ -74,15 +75,32 @@ local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
 
-// Once wakes the chats that are due now and says how many this Waker won.
+// Once wakes the chats that are due now, shard by shard (each shard's
+// wake set is in its own slot), and says how many this Waker won.
 func (w *Waker) Once(ctx context.Context) (int, error) {
 	now := w.n.now().UnixMilli()
-	due, err := w.n.rdb.ZRangeByScoreWithScores(ctx, w.n.wakeKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(now, 10), Count: pollBatch,
-	}).Result()
-	if err != nil {
+	pipe := w.n.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, chatq.Shards)
+	for i := range chatq.Shards {
+		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, w.n.wakeKey(i), &redis.ZRangeBy{
+			Min: "-inf", Max: strconv.FormatInt(now, 10), Count: pollBatch,
+		})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return 0, fmt.Errorf("due wakes: %w", err)
 	}
+	won := 0
+	for i, c := range cmds {
+		n, err := w.wake(ctx, w.n.wakeKey(i), now, c.Val())
+		won += n
+		if err != nil {
+			return won, err
+		}
+	}
+	return won, nil
+}
+
+func (w *Waker) wake(ctx context.Context, key string, now int64, due []redis.Z) (int, error) {
 	won := 0
 	for _, z := range due {
 		member, ok := z.Member.(string)
@@ -92,11 +110,11 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 		chat, err := strconv.ParseInt(member, 10, 64)
 		if err != nil {
 			w.n.log.Warn("wake set holds a non-chat member", "member", member)
-			w.n.rdb.ZRem(ctx, w.n.wakeKey(), member)
+			w.n.rdb.ZRem(ctx, key, member)
 			continue
 		}
 		claim := now + w.claimFor.Milliseconds()
-		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, now, claim).Int()
+		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{key}, member, now, claim).Int()
 		if err != nil {
 			return won, fmt.Errorf("claim wake: %w", err)
 		}
@@ -109,7 +127,7 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 			w.n.log.Warn("post wake; retried after the claim", "chat", chat, "err", err)
 			continue
 		}
-		if err := doneScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, claim).Err(); err != nil {
+		if err := doneScript.Run(ctx, w.n.rdb, []string{key}, member, claim).Err(); err != nil {
 			w.n.log.Warn("wake done", "chat", chat, "err", err)
 		}
 	}

@@ -88,9 +88,9 @@ func (b budget) args() []any {
 func (s *Sender) budgets(chatID int64) (chat, global budget) {
 	switch {
 	case chatID < 0:
-		chat = budget{"rate:" + s.prefix + "group:" + strconv.FormatInt(chatID, 10), s.limits.PerGroup}
+		chat = budget{"rate:" + s.prefix + "group:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10), s.limits.PerGroup}
 	case chatID > 0 && !s.limits.NoPerChat:
-		chat = budget{"rate:" + s.prefix + "chat:" + strconv.FormatInt(chatID, 10), s.limits.PerChat}
+		chat = budget{"rate:" + s.prefix + "chat:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10), s.limits.PerChat}
 	}
 	if !s.limits.NoGlobal {
 		global = budget{"rate:" + s.prefix + "global", s.limits.Global}
@@ -124,7 +124,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 		chatKey = globalKey // not read: its rate is 0
 	}
 	keys := []string{cooldown, chatKey, globalKey}
-	inGate := false
+	inGate, chatDone := false, false
 	defer func() {
 		if inGate {
 			s.leaveGate()
@@ -149,8 +149,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
 			continue
 		}
-		args := append(append([]any{s.now().UnixMilli(), n}, chat.args()...), global.args()...)
-		res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		res, err := s.takeTokens(ctx, keys, n, chat, global, &chatDone)
 		if err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		}
@@ -178,6 +177,37 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 			return err
 		}
 	}
+}
+
+// takeTokens runs takeScript over keys (cooldown, chat budget, global
+// budget). On a Redis Cluster the global budget lives in another slot than
+// the chat's keys, so a call under both is two scripts there: the chat's
+// (cooldown and chat budget), then, once that allowed (*chatDone, kept
+// across the retries of one take), the global one. The chat's token is then
+// taken before the global wait; on one instance both go together, all or
+// none.
+func (s *Sender) takeTokens(ctx context.Context, keys []string, n int, chat, global budget, chatDone *bool) ([]int64, error) {
+	args := func(c, g budget) []any {
+		return append(append([]any{s.now().UnixMilli(), n}, c.args()...), g.args()...)
+	}
+	if !s.split {
+		return takeScript.Run(ctx, s.rdb, keys, args(chat, global)...).Int64Slice()
+	}
+	if !*chatDone {
+		chatKey := keys[0]
+		if chat.key != "" {
+			chatKey = chat.key
+		}
+		res, err := takeScript.Run(ctx, s.rdb, []string{keys[0], chatKey, chatKey}, args(chat, budget{})...).Int64Slice()
+		if err != nil || len(res) != 3 || res[0] != 1 {
+			return res, err
+		}
+		*chatDone = true
+	}
+	if global.key == "" {
+		return []int64{1, 0, 0}, nil
+	}
+	return takeScript.Run(ctx, s.rdb, []string{"{" + global.key + "}none", global.key, global.key}, args(budget{}, global)...).Int64Slice()
 }
 
 func (s *Sender) enterGate(ctx context.Context) error {

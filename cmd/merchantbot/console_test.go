@@ -43,7 +43,7 @@ func TestConsoleTakesOverALockedChat(t *testing.T) {
 	key := strings.Repeat("cd", 32)
 	ctx := context.Background()
 	// The killed process's chat lock, as it left it: 3 s to live.
-	require.NoError(t, rdb.Set(ctx, prefix+"{77}:l", "killed", chatq.DefaultLockTTL).Err())
+	require.NoError(t, rdb.Set(ctx, chatq.KeyOf(prefix, 77, "l"), "killed", chatq.DefaultLockTTL).Err())
 	env := consoleEnv(map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": prefix, "DATA_KEY": key})
 	out, _, err := runConsoleWith(t, env, []string{"-chat", "77"}, "/start")
 	require.NoError(t, err)

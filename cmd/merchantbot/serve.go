@@ -286,7 +286,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rdb.Close() // last: after every update finished
-	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithLogger(log),
+	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLogger(log),
 		sender.WithLimits(cfg.sendLimits), sender.WithMaxWait(5*time.Second))
 	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey))
 	if err := queue.Preload(ctx); err != nil {

@@ -207,7 +207,7 @@ func (d *deployment) settle() error {
 		return err
 	}
 	for {
-		n, err := d.rdb.ZCard(ctx, d.prefix+"ready").Result()
+		_, n, err := chatq.New(d.rdb, chatq.WithPrefix(d.prefix)).Depth(ctx)
 		if err != nil {
 			return err
 		}
