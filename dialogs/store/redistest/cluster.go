@@ -81,3 +81,24 @@ func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]str
 	})
 	return all, err
 }
+
+// ClusterURL is REDIS_URL for the test cluster as README documents it: the first seed node as
+// host, the others as addr parameters ("" without REDIS_CLUSTER_ADDRS).
+func ClusterURL() string {
+	addrs := ClusterAddrs()
+	if len(addrs) == 0 {
+		return ""
+	}
+	u := "redis://" + addrs[0]
+	for i, a := range addrs[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + a
+	}
+	if len(addrs) == 1 {
+		u += "?cluster=true"
+	}
+	return u
+}
