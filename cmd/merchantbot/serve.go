@@ -286,6 +286,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rdb.Close() // last: after every update finished
+	if moved, err := migrateLayout(ctx, rdb, cfg.redisPrefix); err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	} else if moved > 0 {
+		log.Info("moved the data into the sharded key layout", "keys", moved)
+	}
 	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLogger(log),
 		sender.WithLimits(cfg.sendLimits), sender.WithMaxWait(5*time.Second))
 	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey))
