@@ -148,7 +148,8 @@ type Bot struct {
 	workers  *scheduler  // apply chats' queues
 	senders  *scheduler  // send chats' outboxes
 	handed   handovers
-	outage   outageNotices // merchants told their update waits for Redis
+	decoded  decodedUpdates // updates taken in here, decoded once (decoded.go)
+	outage   outageNotices  // merchants told their update waits for Redis
 	sweeping sync.Once
 
 	startRetryMin time.Duration

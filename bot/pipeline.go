@@ -228,7 +228,15 @@ func (b *Bot) decodeState(chat int64, rec []byte) *dialogs.State {
 // commit. false means the entry failed and should be tried again later.
 func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t chatq.Turn, kind string, ok bool) {
 	head := c.Head
-	env, u, err := b.open(head.Payload)
+	var (
+		env envelope
+		err error
+	)
+	u := b.decoded.take(head.Payload)
+	if u == nil {
+		b.decoded.opened.Add(1)
+		env, u, err = b.open(head.Payload)
+	}
 	if u != nil {
 		t.UpdateID = u.ID
 	}
