@@ -37,7 +37,7 @@ var bindingDone = setOf("bound")
 // rate, the 429s and the messages lost or doubled. The merchants are bound
 // first (merchant number and shared contact), as notifications go only to a
 // bound chat.
-func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout io.Writer) error {
+func runNotifyLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient, stdout io.Writer) error {
 	merchants := min(c.merchants, c.events)
 	fmt.Fprintf(stdout, "merchantbot-load: notify, %s, %d status changes to %d merchants, Telegram's limits enforced\n",
 		c.transport, c.events, merchants)
