@@ -88,6 +88,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if _, err := parseRedisURL(c.redisURL); err != nil {
 		return c, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	if strings.ContainsAny(c.redisPrefix, "{}") {
+		return c, errors.New("REDIS_PREFIX: must not hold { or } (they would change the keys' cluster hash tags)")
+	}
 	if c.redisPrefix == "" {
 		c.redisPrefix = store.DefaultPrefix
 	}
