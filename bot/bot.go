@@ -151,6 +151,8 @@ type Bot struct {
 	decoded  decodedUpdates // updates taken in here, decoded once (decoded.go)
 	outage   outageNotices  // merchants told their update waits for Redis
 	sweeping sync.Once
+	// sweepToken holds this replica's sweep leases (chatq.Redis.Sweep).
+	sweepToken string
 
 	startRetryMin time.Duration
 	startRetryMax time.Duration
@@ -367,6 +369,7 @@ func configure(token string, opts []Option) *Bot {
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
 		sweepEvery:    500 * time.Millisecond,
+		sweepToken:    newToken(),
 		handed:        handovers{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,

@@ -26,7 +26,8 @@ type ChatStore interface {
 	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
-	Due(ctx context.Context, n int64) ([]int64, error)
+	Sweep(ctx context.Context, token string, n int64) ([]int64, error)
+	StopSweeping(ctx context.Context, token string) error
 	Relay(ctx context.Context, chat int64) error
 }
 

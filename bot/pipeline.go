@@ -375,20 +375,25 @@ func (b *Bot) Enqueue(ctx context.Context, chat int64, once string, calls ...out
 }
 
 // sweep looks, every interval, for chats whose work was left (a replica
-// died, a send is due again) and takes them up here.
+// died, a send is due again) and takes them up here: in the shards whose
+// sweep lease this replica holds (chatq.Redis.Sweep), one sweeper each.
 func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			// The shards this replica swept go to the others at once.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_ = b.q.StopSweeping(sctx, b.sweepToken)
+			cancel()
 			return
 		case <-t.C:
 		}
 		if calls, _, err := b.q.Depth(ctx); err == nil {
 			b.metrics.SetOutboxDepth(int(calls))
 		}
-		chats, err := b.q.Due(ctx, 512)
+		chats, err := b.q.Sweep(ctx, b.sweepToken, 512)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("read ready chats", "err", err)

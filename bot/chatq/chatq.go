@@ -83,7 +83,7 @@ type Redis struct {
 	blockedFn func(chat int64) string
 	now       func() time.Time
 
-	add, claim, commit, release, claimOut, markOut, releaseOut, renew *redis.Script
+	add, claim, commit, release, claimOut, markOut, releaseOut, renew, sweep *redis.Script
 }
 
 // Option configures Redis.
@@ -124,6 +124,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		markOut:    redis.NewScript(markOutLua),
 		releaseOut: redis.NewScript(releaseOutLua),
 		renew:      redis.NewScript(renewLua),
+		sweep:      redis.NewScript(sweepLua),
 	}
 	for _, o := range opts {
 		o(r)
@@ -140,7 +141,7 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew} {
+	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep} {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
 			return fmt.Errorf("load queue scripts: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
@@ -113,4 +114,47 @@ func TestMemoryConformance(t *testing.T) {
 		},
 		Block: func(_ testing.TB, s chatqtest.Store, chat int64) { s.(*chatq.Memory).Block(chat) },
 	})
+}
+
+// One sweeper per shard: the holder of a shard's sweep lease reads its due
+// chats, another token gets none of them until the lease is given back or
+// runs out; on one instance and on the cluster.
+func TestSweepLeases(t *testing.T) {
+	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
+		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
+		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
+			if len(redistest.ClusterAddrs()) == 0 {
+				redistest.Cluster(t) // skips, or fails under CI
+			}
+			return redistest.NewCluster(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			ctx := context.Background()
+			q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(300*time.Millisecond))
+			require.NoError(t, q.Preload(ctx))
+			chats := []int64{11, 12, 13, -100500}
+			for _, c := range chats {
+				require.NoError(t, q.Wake(ctx, c))
+			}
+			a, err := q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "the first sweeper wins every shard")
+			b, err := q.Sweep(ctx, "B", 10)
+			require.NoError(t, err)
+			assert.Empty(t, b, "held by A")
+			a, err = q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "renewed by its holder")
+			require.NoError(t, q.StopSweeping(ctx, "A"))
+			b, err = q.Sweep(ctx, "B", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, b, "given back: B sweeps")
+			time.Sleep(400 * time.Millisecond) // B stops renewing: its leases run out (300 ms)
+			a, err = q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "run out: A sweeps again")
+		})
+	}
 }

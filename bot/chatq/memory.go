@@ -626,3 +626,9 @@ func (m *Memory) SetLease(chat int64, outboxLease bool, token string) {
 // Relay is Redis.Relay: Memory appends a turn's group calls to the group's
 // outbox in the commit itself, so nothing is left to relay.
 func (m *Memory) Relay(context.Context, int64) error { return nil }
+
+// Sweep is Redis.Sweep: one process holds every shard.
+func (m *Memory) Sweep(ctx context.Context, _ string, n int64) ([]int64, error) { return m.Due(ctx, n) }
+
+// StopSweeping is Redis.StopSweeping: nothing to give back.
+func (m *Memory) StopSweeping(context.Context, string) error { return nil }

@@ -123,3 +123,71 @@ func KeyOf(prefix string, chat int64, kind string) string {
 func ReadyKeyOf(prefix string, chat int64) string {
 	return prefix + ShardTag(ShardOf(chat)) + ":ready"
 }
+
+// sweepLua reads a shard's due chats for the holder of its sweep lease.
+// KEYS: sweep lease, ready. ARGV: token, lease TTL ms, now ms, count.
+// Replies false when another sweeper holds the shard, else the due chats.
+const sweepLua = `
+local h = redis.call('GET', KEYS[1])
+if h and h ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, ARGV[4])
+`
+
+// KEYS: sweep lease. ARGV: token.
+const sweepReleaseLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`
+
+// Sweep returns up to n due chats of each shard whose sweep lease token
+// holds or wins now (<prefix><tag>:sweep, living the lock TTL, renewed at
+// each call): one sweeper per shard, so replicas do not all read and kick
+// the same chats; a sweeper that dies leaves its shards to the others
+// within the lock TTL. One pipeline over the shards (each master gets its
+// share).
+func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, error) {
+	pipe := r.rdb.Pipeline()
+	now := ms(r.now())
+	cmds := make([]*redis.Cmd, Shards)
+	for i := range Shards {
+		cmds[i] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
+			token, r.lockTTL.Milliseconds(), now, n)
+	}
+	_, err := pipe.Exec(ctx)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := r.sweep.Load(ctx, r.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		return r.Sweep(ctx, token, n)
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	var chats []int64
+	for _, c := range cmds {
+		ids, err := c.StringSlice()
+		if err != nil {
+			continue // another sweeper's shard (nil reply)
+		}
+		for _, s := range ids {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+				chats = append(chats, id)
+			}
+		}
+	}
+	return chats, nil
+}
+
+// StopSweeping gives back the sweep leases token holds (a replica that
+// stops), so that the others take its shards at their next sweep.
+func (r *Redis) StopSweeping(ctx context.Context, token string) error {
+	pipe := r.rdb.Pipeline()
+	for i := range Shards {
+		pipe.Eval(ctx, sweepReleaseLua, []string{r.shardKey(i, "sweep")}, token)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("stop sweeping: %w", err)
+	}
+	return nil
+}
