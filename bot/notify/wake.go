@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -25,6 +27,7 @@ type Waker struct {
 	n        *Notifier
 	claimFor time.Duration
 	tick     time.Duration
+	token    string // holds this Waker's shard leases
 }
 
 // WakeOption configures a Waker.
@@ -38,7 +41,7 @@ func WakeTiming(claimFor, tick time.Duration) WakeOption {
 
 // NewWaker returns a Waker posting through n's Poster, on n's clock.
 func NewWaker(n *Notifier, opts ...WakeOption) *Waker {
-	w := &Waker{n: n, claimFor: time.Minute, tick: time.Second}
+	w := &Waker{n: n, claimFor: time.Minute, tick: time.Second, token: newWakeToken()}
 	for _, o := range opts {
 		o(w)
 	}
@@ -75,23 +78,46 @@ local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
 
-// Once wakes the chats that are due now, shard by shard (each shard's
-// wake set is in its own slot), and says how many this Waker won.
+// wakeDueScript reads a shard's due wakes for the holder of its wake lease
+// (living three ticks, renewed at each): one waker reads each shard.
+// KEYS: lease, wake set. ARGV: token, lease TTL ms, now ms, count. Replies
+// false when another Waker holds the shard, else member, score, ...
+var wakeDueScript = redis.NewScript(`
+local h = redis.call('GET', KEYS[1])
+if h and h ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, ARGV[4])`)
+
+// Once wakes the chats that are due now in the shards whose wake lease
+// this Waker holds or wins (each shard's wake set and lease are in its own
+// slot; one pipeline over the shards), and says how many it won.
 func (w *Waker) Once(ctx context.Context) (int, error) {
 	now := w.n.now().UnixMilli()
-	pipe := w.n.rdb.Pipeline()
-	cmds := make([]*redis.ZSliceCmd, chatq.Shards)
-	for i := range chatq.Shards {
-		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, w.n.wakeKey(i), &redis.ZRangeBy{
-			Min: "-inf", Max: strconv.FormatInt(now, 10), Count: pollBatch,
-		})
+	if err := wakeDueScript.Load(ctx, w.n.rdb).Err(); err != nil {
+		return 0, fmt.Errorf("due wakes: %w", err)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	pipe := w.n.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, chatq.Shards)
+	ttl := (3 * w.tick).Milliseconds()
+	for i := range chatq.Shards {
+		cmds[i] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
+			w.token, ttl, now, pollBatch)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("due wakes: %w", err)
 	}
 	won := 0
 	for i, c := range cmds {
-		n, err := w.wake(ctx, w.n.wakeKey(i), now, c.Val())
+		flat, err := c.StringSlice()
+		if err != nil {
+			continue // another Waker's shard
+		}
+		var due []redis.Z
+		for j := 0; j+1 < len(flat); j += 2 {
+			score, _ := strconv.ParseFloat(flat[j+1], 64)
+			due = append(due, redis.Z{Member: flat[j], Score: score})
+		}
+		n, err := w.wake(ctx, w.n.wakeKey(i), now, due)
 		won += n
 		if err != nil {
 			return won, err
@@ -133,3 +159,8 @@ func (w *Waker) wake(ctx context.Context, key string, now int64, due []redis.Z) 
 	}
 	return won, nil
 }
+
+// wakeLeaseKey is the wake lease of shard i, in its wake set's slot.
+func (n *Notifier) wakeLeaseKey(shard int) string { return n.wakeKey(shard) + "-lease" }
+
+func newWakeToken() string { return rand.Text() }
