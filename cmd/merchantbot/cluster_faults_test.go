@@ -43,7 +43,34 @@ func TestFaultClusterMasterRestart(t *testing.T) {
 	c := startTestCluster(t, []int{7111, 7112, 7113})
 	r := newFaultRig(t, false)
 	r.env["REDIS_URL"] = c.url()
-	faultRedisRestart(t, r, c.nodes[1], "polling on a cluster, a master restarted")
+	faultRedisRestart(t, r, &downNode{c.nodes[1], c.nodes[0]}, "polling on a cluster, a master restarted")
+}
+
+// downNode is a cluster's master to kill and restart, and another that
+// tells when the cluster has noticed it is gone.
+type downNode struct {
+	*clusterNode
+	witness *clusterNode
+}
+
+// waitDown waits until the witness says cluster_state:fail: the cluster
+// refuses every write until the master is back.
+func (d *downNode) waitDown() {
+	t := d.t
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", d.witness.port)})
+	defer rdb.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, _ := rdb.ClusterInfo(context.Background()).Result()
+		if strings.Contains(info, "cluster_state:fail") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster did not notice its master gone: %s", info)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition
+	}
 }
 
 type testCluster struct{ nodes []*clusterNode }

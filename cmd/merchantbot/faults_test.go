@@ -615,6 +615,14 @@ func faultRedisRestart(t *testing.T, r *faultRig, red restartable, mode string) 
 	}
 	walkAll(t, r.fake, chats, base+40, func() {
 		red.kill()
+		if c, ok := red.(interface{ waitDown() }); ok {
+			// One master of a cluster: the merchants of the other masters'
+			// shards may all be done before the cluster refuses writes,
+			// and nobody is then told anything. Down is when it refuses.
+			c.waitDown()
+			red.start()
+			return
+		}
 		r.waitFor("a merchant told their progress is safe", func(s *telegramtest.Snapshot) bool {
 			for _, c := range s.CallsTo("sendMessage") {
 				if c.Code == http.StatusOK && isStoreDown(c.Params.String("text")) {
