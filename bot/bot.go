@@ -47,6 +47,13 @@ type Sender interface {
 	Unblock(ctx context.Context, chatID int64) error
 }
 
+// prefetcher is a Sender whose next message's budget can be taken by the
+// outbox's mark script (bot/sender.Sender: Prefetch, Prepaid).
+type prefetcher interface {
+	Prefetch(chatID int64) *sender.Prefetch
+	Prepaid(chatID int64)
+}
+
 // Desk is the support desk in the forum supergroup: bot/handoff.Desk.
 type Desk interface {
 	// Apply carries out a turn's hand-off effects (open, relay, left, rated).

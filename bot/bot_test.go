@@ -112,6 +112,9 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	// outbox lease of its own, which races the commit's for the reply: up to
 	// three more round trips for that update.
 	assert.LessOrEqual(t, state, 2*updates+calls+3, "store and claim, commit per update; one mark per call sent")
+	// With the limits on, a turn's first message takes its budget (one
+	// round trip); every later one was taken by the mark of the one before.
+	assert.LessOrEqual(t, send, updates, "one budget round trip per turn, the rest folded into the marks")
 	assert.Zero(t, h.bot.decoded.opened.Load()-openedBefore,
 		"each update decoded once, at intake: the turn takes it decoded, not unsealed and decoded again")
 

@@ -23,6 +23,7 @@ type ChatStore interface {
 	Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error)
 	ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error)
 	MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error)
+	MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *chatq.Fold) ([]byte, bool, error)
 	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)

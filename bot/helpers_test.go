@@ -166,7 +166,7 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	}
 	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLimits(limits), sender.WithLogger(log),
 		sender.WithMaxWait(time.Second))
-	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey)}
+	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey), chatq.WithSendBudget(sender.TakeLua)}
 	if cfg.lockTTL > 0 {
 		qopts = append(qopts, chatq.WithLockTTL(cfg.lockTTL))
 	}

@@ -84,6 +84,9 @@ type Redis struct {
 	now       func() time.Time
 
 	add, claim, commit, release, claimOut, markOut, releaseOut, renew, sweep *redis.Script
+	// markFold is markOut with a send budget taken for the next call
+	// (WithSendBudget); nil without one.
+	markFold *redis.Script
 }
 
 // Option configures Redis.
@@ -105,6 +108,15 @@ func WithLockTTL(d time.Duration) Option {
 // WithBlockedKey names the key whose existence means the chat blocked the
 // bot (bot/sender's record): an outbox is not sent while it exists.
 func WithBlockedKey(f func(chat int64) string) Option { return func(r *Redis) { r.blockedFn = f } }
+
+// WithSendBudget gives the source of bot/sender's budget script
+// (sender.TakeLua): MarkSentFold then takes the next message's budget in
+// the round trip that marks the previous call sent.
+func WithSendBudget(takeLua string) Option {
+	return func(r *Redis) {
+		r.markFold = redis.NewScript("local function take(KEYS, ARGV)\n" + takeLua + "\nend\n" + markFoldLua)
+	}
+}
 
 // WithClock sets the clock of the ready scores (tests).
 func WithClock(now func() time.Time) Option { return func(r *Redis) { r.now = now } }
@@ -141,7 +153,11 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep} {
+	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep}
+	if r.markFold != nil {
+		scripts = append(scripts, r.markFold)
+	}
+	for _, s := range scripts {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
 			return fmt.Errorf("load queue scripts: %w", err)
 		}
@@ -860,6 +876,75 @@ func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []b
 		return nil, fmt.Errorf("mark call sent: %w", err)
 	}
 	return nextCall(reply)
+}
+
+// Fold is a send budget to take for the next call in the script that
+// marks the previous one sent: bot/sender's Prefetch (its budget script's
+// KEYS and ARGV).
+type Fold struct {
+	Keys []string
+	Args []any
+}
+
+// markFoldLua is markOutLua, and then, when the next call is one Budgeted
+// message to this chat (not a notification, not a call that posts nothing
+// or several messages), the budget script (take, prepended by
+// WithSendBudget) for it. KEYS: o, ol, ready, q, depth, g, cooldown, chat
+// budget, global budget. ARGV: token, the call sent, TTL ms, chat, recheck
+// score, then the budget script's ARGV. Replies as markOutLua, with a third
+// item 1 when the next call's budget was taken.
+const markFoldLua = `
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {0} end
+if not holder then
+	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+end
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
+	redis.call('LPOP', KEYS[1])
+	redis.call('DECR', KEYS[5])
+end
+local e = redis.call('LINDEX', KEYS[1], 0)
+if not e then
+	redis.call('DEL', KEYS[2])
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+	return {1}
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+local paid = 0
+local ok, c = pcall(cjson.decode, e)
+local free = {answerCallbackQuery=1, deleteMessage=1, setMessageReaction=1, editForumTopic=1,
+	closeForumTopic=1, reopenForumTopic=1, copyMessages=1, forwardMessages=1, sendMediaGroup=1}
+if ok and type(c) == 'table' and type(c.m) == 'string' and not free[c.m] and (c.q == nil or c.q ~= 1)
+	and type(c.p) == 'table' and c.p.chat_id == tonumber(ARGV[4]) then
+	local r = take({KEYS[7], KEYS[8], KEYS[9]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]})
+	if r[1] == 1 then paid = 1 end
+end
+return {1, e, paid}
+`
+
+// MarkSentFold is MarkSent that also takes, in the same round trip, the
+// send budget fold describes for the next call when that call is one
+// Budgeted message to chat; paid tells it was taken (the caller gives it
+// to its sender: sender.Prepaid). Without WithSendBudget, or a nil fold,
+// it is MarkSent.
+func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *Fold) (next []byte, paid bool, err error) {
+	if fold == nil || r.markFold == nil || len(fold.Keys) != 3 || len(fold.Args) != 8 {
+		next, err = r.MarkSent(ctx, chat, token, call)
+		return next, false, err
+	}
+	keys := append([]string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}, fold.Keys...)
+	args := append([]any{token, call, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))}, fold.Args...)
+	reply, err := r.markFold.Run(ctx, r.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, false, fmt.Errorf("mark call sent: %w", err)
+	}
+	next, err = nextCall(reply)
+	if len(reply) == 3 {
+		n, _ := reply[2].(int64)
+		paid = n == 1
+	}
+	return next, paid, err
 }
 
 // KEYS: ol, ready, q, g. ARGV: token, chat, retry score ("" none).

@@ -632,3 +632,10 @@ func (m *Memory) Sweep(ctx context.Context, _ string, n int64) ([]int64, error) 
 
 // StopSweeping is Redis.StopSweeping: nothing to give back.
 func (m *Memory) StopSweeping(context.Context, string) error { return nil }
+
+// MarkSentFold is Redis.MarkSentFold: Memory takes no budget (paid is
+// always false).
+func (m *Memory) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, _ *Fold) ([]byte, bool, error) {
+	next, err := m.MarkSent(ctx, chat, token, call)
+	return next, false, err
+}

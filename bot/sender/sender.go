@@ -62,6 +62,10 @@ type Sender struct {
 	gateQueue      atomic.Int64  // callers holding or waiting for gate
 
 	stats counters
+	// prepaid counts budgets taken ahead for a chat's next message
+	// (Prefetch, Prepaid).
+	prepaidMu sync.Mutex
+	prepaid   map[int64]int
 	// cooldowns are the 429 cooldowns this process saw (chat id → unix ms),
 	// for when every budget is lifted and Redis is not asked.
 	cooldowns sync.Map
@@ -109,7 +113,8 @@ func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx 
 func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call func(ctx context.Context) error) error {
 	n = max(n, 1)
 	for attempt := 1; ; attempt++ {
-		if kind == Budgeted || kind == Yielding {
+		prepaid := attempt == 1 && kind == Budgeted && n == 1 && s.usePrepaid(chatID)
+		if (kind == Budgeted || kind == Yielding) && !prepaid {
 			if err := s.acquire(ctx, chatID, kind, n); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}

@@ -296,7 +296,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLogger(log),
 		sender.WithLimits(cfg.sendLimits), sender.WithMaxWait(5*time.Second))
-	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey))
+	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey), chatq.WithSendBudget(sender.TakeLua))
 	if err := queue.Preload(ctx); err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
