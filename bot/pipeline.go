@@ -169,6 +169,13 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 		}
 		sendToken := newToken()
 		committing := time.Now()
+		pf, _ := b.send.(prefetcher)
+		if pf != nil && len(turn.Calls) > 0 {
+			// The commit takes the send budget of the call it hands out.
+			if p := pf.Prefetch(chat); p != nil {
+				turn.Fold = &chatq.Fold{Keys: p.Keys, Args: p.Args}
+			}
+		}
 		done, err := b.q.Commit(context.WithoutCancel(ctx), c, turn, sendToken)
 		if err != nil {
 			if !errors.Is(err, chatq.ErrLockLost) {
@@ -176,6 +183,9 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 				b.release(c, time.Now().Add(b.retryMin))
 			}
 			return
+		}
+		if done.Paid && pf != nil {
+			pf.Prepaid(chat)
 		}
 		b.metrics.UpdateApplied(kind, time.Since(began))
 		if b.crashAfterCommit != nil && b.crashAfterCommit(chat) {

@@ -84,9 +84,9 @@ type Redis struct {
 	now       func() time.Time
 
 	add, claim, commit, release, claimOut, markOut, releaseOut, renew, sweep *redis.Script
-	// markFold is markOut with a send budget taken for the next call
-	// (WithSendBudget); nil without one.
-	markFold *redis.Script
+	// markFold and commitFold are markOut and commit with a send budget
+	// taken for the call handed out (WithSendBudget); nil without one.
+	markFold, commitFold *redis.Script
 }
 
 // Option configures Redis.
@@ -114,7 +114,9 @@ func WithBlockedKey(f func(chat int64) string) Option { return func(r *Redis) { 
 // the round trip that marks the previous call sent.
 func WithSendBudget(takeLua string) Option {
 	return func(r *Redis) {
-		r.markFold = redis.NewScript("local function take(KEYS, ARGV)\n" + takeLua + "\nend\n" + markFoldLua)
+		take := "local function take(KEYS, ARGV)\n" + takeLua + "\nend\n"
+		r.markFold = redis.NewScript(take + markFoldLua)
+		r.commitFold = redis.NewScript(take + commitLua)
 	}
 }
 
@@ -155,7 +157,7 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 func (r *Redis) Preload(ctx context.Context) error {
 	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep}
 	if r.markFold != nil {
-		scripts = append(scripts, r.markFold)
+		scripts = append(scripts, r.markFold, r.commitFold)
 	}
 	for _, s := range scripts {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
@@ -492,6 +494,10 @@ type Turn struct {
 	// the wake set. KeepWake leaves the set as it is.
 	Wake     time.Time
 	KeepWake bool
+	// Fold, with WithSendBudget, takes the send budget of the outbox call
+	// the commit hands out (Committed.Outbox), when it is one Budgeted
+	// message to this chat (Committed.Paid).
+	Fold *Fold
 }
 
 // Committed is Commit's answer.
@@ -503,20 +509,26 @@ type Committed struct {
 	// outbox sender (token OutboxToken); nil when someone else sends, the
 	// chat blocked the bot, or nothing waits.
 	Outbox []byte
+	// Paid is true when the budget of the Outbox call was taken with the
+	// commit (Turn.Fold): the caller gives it to its sender (Prepaid).
+	Paid bool
 	// Relay is true when the turn left calls for the support group: the
 	// caller relays them (Relay) to the group's outbox, in its own shard.
 	Relay bool
 }
 
 // KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked, group
-// relay list (g), depth. ARGV: token, head score, state mode ("k" keep, "s" set, "d"
-// delete), state, state TTL ms, update id, applied keep, applied TTL ms,
-// dead record, chat, wake ("" keep, "0" remove, else score), merchant, lock
-// TTL ms, recheck score, outbox token, group chat, now, number of own calls,
+// relay list (g), depth, and the budget keys of Turn.Fold (cooldown, chat
+// budget, global budget; the chat's cooldown thrice without one). ARGV:
+// token, head score, state mode ("k" keep, "s" set, "d" delete), state,
+// state TTL ms, update id, applied keep, applied TTL ms, dead record, chat,
+// wake ("" keep, "0" remove, else score), merchant, lock TTL ms, recheck
+// score, outbox token, Turn.Fold's budget ARGV as a JSON array ("" none:
+// only the script made WithSendBudget runs it), now, number of own calls,
 // own calls..., the group record (JSON relayRecord) if any.
-// Replies {0} lock lost, else {1, outbox head or "", next payload, next
-// score, next attempts}.
-const commitLua = `
+// Replies {0} lock lost, else {1, outbox head or "", 1 when the head's
+// budget was taken, next payload, next score, next attempts}.
+const commitLua = foldableLua + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])
@@ -551,11 +563,16 @@ if redis.call('EXISTS', KEYS[12]) == 0 then
 	local first = redis.call('LINDEX', KEYS[6], 0)
 	if first and redis.call('SET', KEYS[7], ARGV[15], 'NX', 'PX', ARGV[13]) then out = first end
 end
+local paid = 0
+if out ~= '' and ARGV[16] ~= '' and foldable(out, ARGV[10]) then
+	local r = take({KEYS[15], KEYS[16], KEYS[17]}, cjson.decode(ARGV[16]))
+	if r[1] == 1 then paid = 1 end
+end
 local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if h[1] then
 	redis.call('PEXPIRE', KEYS[2], ARGV[13])
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
-	return {1, out, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
+	return {1, out, paid, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
 redis.call('DEL', KEYS[2])
 if (redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1) and redis.call('LLEN', KEYS[13]) == 0 then
@@ -564,7 +581,7 @@ if (redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1) and
 else
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
 end
-return {1, out}
+return {1, out, paid}
 `
 
 // Commit writes t for the head of c (removing it from the queue) and, in
@@ -602,6 +619,17 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(c.Chat), r.DeadKey(shard), r.MerchantKey(c.Chat, t.Merchant),
 		r.WakeKey(shard), r.blockedFn(c.Chat), r.key(c.Chat, "g"), r.depthKey(c.Chat),
 	}
+	foldArgs, script := "", r.commit
+	if t.Fold != nil && r.commitFold != nil && len(t.Fold.Keys) == 3 && len(t.Fold.Args) == 8 {
+		raw, err := json.Marshal(t.Fold.Args)
+		if err != nil {
+			return Committed{}, fmt.Errorf("encode send budget: %w", err)
+		}
+		foldArgs, script = string(raw), r.commitFold
+		keys = append(keys, t.Fold.Keys...)
+	} else {
+		keys = append(keys, r.key(c.Chat, "o"), r.key(c.Chat, "o"), r.key(c.Chat, "o")) // not read
+	}
 	if len(t.Group) > 0 && t.GroupChat == 0 {
 		return Committed{}, errors.New("commit chat: group calls without a group chat")
 	}
@@ -613,7 +641,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	args, err := encodeCalls([]any{
 		c.Token, c.Head.Score, mode, rec, ttl, t.UpdateID, appliedKeep, appliedTTL.Milliseconds(), dead,
 		c.Chat, wake, t.Merchant, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), outboxToken,
-		t.GroupChat, ms(r.now()), len(t.Calls),
+		foldArgs, ms(r.now()), len(t.Calls),
 	}, t.Calls)
 	if err != nil {
 		return Committed{}, err
@@ -634,7 +662,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 		args = append(args, raw)
 		out.Relay = true
 	}
-	reply, err := r.commit.Run(ctx, r.rdb, keys, args...).Slice()
+	reply, err := script.Run(ctx, r.rdb, keys, args...).Slice()
 	if err != nil {
 		return Committed{}, fmt.Errorf("commit chat: %w", err)
 	}
@@ -644,8 +672,11 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	if s, _ := reply[1].(string); s != "" {
 		out.Outbox = []byte(s)
 	}
-	if len(reply) == 5 {
-		out.Next = entryOf(reply[2], reply[3], reply[4])
+	if n, _ := reply[2].(int64); n == 1 {
+		out.Paid = true
+	}
+	if len(reply) == 6 {
+		out.Next = entryOf(reply[3], reply[4], reply[5])
 		c.Head = out.Next
 	} else {
 		c.Head = nil
@@ -886,6 +917,20 @@ type Fold struct {
 	Args []any
 }
 
+// foldableLua defines foldable(call, chat): whether the outbox call (JSON)
+// is one Budgeted message to chat, whose budget a script may take ahead:
+// not a notification (the sender lets it yield to replies), not a call
+// that posts nothing or several messages, not to another chat.
+const foldableLua = `
+local function foldable(raw, chat)
+	local ok, c = pcall(cjson.decode, raw)
+	if not ok or type(c) ~= 'table' or type(c.m) ~= 'string' or type(c.p) ~= 'table' then return false end
+	local free = {answerCallbackQuery=1, deleteMessage=1, setMessageReaction=1, editForumTopic=1,
+		closeForumTopic=1, reopenForumTopic=1, copyMessages=1, forwardMessages=1, sendMediaGroup=1}
+	return not free[c.m] and c.q ~= 1 and c.p.chat_id == tonumber(chat)
+end
+`
+
 // markFoldLua is markOutLua, and then, when the next call is one Budgeted
 // message to this chat (not a notification, not a call that posts nothing
 // or several messages), the budget script (take, prepended by
@@ -893,7 +938,7 @@ type Fold struct {
 // budget, global budget. ARGV: token, the call sent, TTL ms, chat, recheck
 // score, then the budget script's ARGV. Replies as markOutLua, with a third
 // item 1 when the next call's budget was taken.
-const markFoldLua = `
+const markFoldLua = foldableLua + `
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then return {0} end
 if not holder then
@@ -912,11 +957,7 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 local paid = 0
-local ok, c = pcall(cjson.decode, e)
-local free = {answerCallbackQuery=1, deleteMessage=1, setMessageReaction=1, editForumTopic=1,
-	closeForumTopic=1, reopenForumTopic=1, copyMessages=1, forwardMessages=1, sendMediaGroup=1}
-if ok and type(c) == 'table' and type(c.m) == 'string' and not free[c.m] and (c.q == nil or c.q ~= 1)
-	and type(c.p) == 'table' and c.p.chat_id == tonumber(ARGV[4]) then
+if foldable(e, ARGV[4]) then
 	local r = take({KEYS[7], KEYS[8], KEYS[9]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]})
 	if r[1] == 1 then paid = 1 end
 end
