@@ -368,6 +368,24 @@ func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
 	t.Helper()
 	const zh, en = 100, 101
 	walkAll(t, fake, []int64{zh, en}, 0, nil)
+	// The fake shows a message (what the walk waits for) a moment before it
+	// logs the call that sent it (what botTexts reads): wait for the log.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, fake.WaitFor(ctx, func(v *telegramtest.Snapshot) bool {
+		for _, chat := range []int64{zh, en} {
+			logged, id := 0, fmt.Sprint(chat)
+			for _, c := range v.CallsTo("sendMessage") {
+				if c.Code == http.StatusOK && c.Params.String("chat_id") == id {
+					logged++
+				}
+			}
+			if logged < len(v.Sent(chat)) {
+				return false
+			}
+		}
+		return true
+	}))
 	return map[int64][]string{0: botTexts(fake, zh), 1: botTexts(fake, en)}
 }
 
