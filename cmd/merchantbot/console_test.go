@@ -122,3 +122,11 @@ func TestConsoleConfig(t *testing.T) {
 		})
 	}
 }
+
+// A REDIS_PREFIX holding a brace would change the keys' hash tags: refused.
+func TestConsoleRefusesABracedPrefix(t *testing.T) {
+	env := consoleEnv(map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": "mb{x}:", "DATA_KEY": strings.Repeat("cd", 32)})
+	_, _, err := runConsoleWith(t, env, nil, "/start")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "REDIS_PREFIX")
+}
