@@ -47,6 +47,13 @@ type Sender interface {
 	Unblock(ctx context.Context, chatID int64) error
 }
 
+// prefetcher is a Sender whose next message's budget can be taken by the
+// outbox's mark script (bot/sender.Sender: Prefetch, Prepaid).
+type prefetcher interface {
+	Prefetch(chatID int64) *sender.Prefetch
+	Prepaid(chatID int64)
+}
+
 // Desk is the support desk in the forum supergroup: bot/handoff.Desk.
 type Desk interface {
 	// Apply carries out a turn's hand-off effects (open, relay, left, rated).
@@ -148,8 +155,11 @@ type Bot struct {
 	workers  *scheduler  // apply chats' queues
 	senders  *scheduler  // send chats' outboxes
 	handed   handovers
-	outage   outageNotices // merchants told their update waits for Redis
+	decoded  decodedUpdates // updates taken in here, decoded once (decoded.go)
+	outage   outageNotices  // merchants told their update waits for Redis
 	sweeping sync.Once
+	// sweepToken holds this replica's sweep leases (chatq.Redis.Sweep).
+	sweepToken string
 
 	startRetryMin time.Duration
 	startRetryMax time.Duration
@@ -379,6 +389,7 @@ func configure(token string, opts []Option) *Bot {
 		maxTurn:       dialogs.MaxTurn,
 		takeOver:      2 * time.Second,
 		sweepEvery:    500 * time.Millisecond,
+		sweepToken:    newToken(),
 		handed:        handovers{m: map[int64]handed{}, claims: map[int64]*chatq.Claim{}},
 		startRetryMin: 250 * time.Millisecond,
 		startRetryMax: 8 * time.Second,

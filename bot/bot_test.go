@@ -86,6 +86,7 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	h.walkToCard(chat) // warm: scripts loaded, connections open
 
 	stateBefore, sendBefore := h.state.N(), h.sendRT.N()
+	openedBefore := h.bot.decoded.opened.Load()
 	callsBefore := h.fake.CallCount("sendMessage") + h.fake.CallCount("editMessageText") +
 		h.fake.CallCount("deleteMessage") + h.fake.CallCount("answerCallbackQuery")
 	var helpID int64
@@ -111,6 +112,13 @@ func TestRoundTripsPerUpdate(t *testing.T) {
 	// outbox lease of its own, which races the commit's for the reply: up to
 	// three more round trips for that update.
 	assert.LessOrEqual(t, state, 2*updates+calls+3, "store and claim, commit per update; one mark per call sent")
+	// With the limits on, a message's budget is taken by the commit that
+	// hands it out or the mark of the one before: no round trip of its own.
+	// Only a message handed out by an outbox claim asks for it (here the
+	// card's masked echo after the deletion queued at intake: one).
+	assert.LessOrEqual(t, send, int64(2), "budgets folded into the commits and the marks")
+	assert.Zero(t, h.bot.decoded.opened.Load()-openedBefore,
+		"each update decoded once, at intake: the turn takes it decoded, not unsealed and decoded again")
 
 	// A redelivered update costs one round trip and says nothing.
 	stateBefore = h.state.N()

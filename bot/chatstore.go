@@ -23,13 +23,16 @@ type ChatStore interface {
 	Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error)
 	ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error)
 	MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error)
+	MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *chatq.Fold) ([]byte, bool, error)
 	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
-	Due(ctx context.Context, n int64) ([]int64, error)
 	// State reads chat's state record as the last commit left it (nil:
 	// none), without the lock: what the card form's handler checks.
 	State(ctx context.Context, chat int64) ([]byte, error)
+	Sweep(ctx context.Context, token string, n int64) ([]int64, error)
+	StopSweeping(ctx context.Context, token string) error
+	Relay(ctx context.Context, chat int64) error
 }
 
 var (

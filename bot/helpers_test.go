@@ -28,13 +28,26 @@ import (
 // testRedis returns a client of the test Redis (dialogs/store/redistest)
 // counting its round trips, and a key prefix of the test's own; the keys
 // are deleted when the test ends.
-func testRedis(t testing.TB) (*redis.Client, *redistest.RoundTrips, string) {
+func testRedis(t testing.TB) (redis.UniversalClient, *redistest.RoundTrips, string) {
 	t.Helper()
-	rdb, prefix := redistest.New(t)
+	var (
+		rdb    redis.UniversalClient
+		prefix string
+	)
+	if onCluster {
+		rdb, prefix = redistest.NewCluster(t)
+	} else {
+		rdb, prefix = redistest.New(t)
+	}
 	rt := &redistest.RoundTrips{}
 	rdb.AddHook(rt)
 	return rdb, rt, prefix
 }
+
+// onCluster makes the harnesses of the tests TestPipelineOnCluster runs
+// talk to the test Redis Cluster (set only while it runs them; the bot's
+// tests are not parallel).
+var onCluster bool
 
 // roomy limits never make a test wait.
 var roomy = sender.Limits{
@@ -49,13 +62,13 @@ var roomy = sender.Limits{
 type harness struct {
 	t       *testing.T
 	fake    *telegramtest.Server
-	rdb     *redis.Client // the dialog state's client
+	rdb     redis.UniversalClient // the dialog state's client
 	state   *redistest.RoundTrips
 	sendRT  *redistest.RoundTrips // the sender's client
 	cipher  *store.Cipher
 	q       *chatq.Redis
 	prefix  string
-	watch   *redis.Client // uncounted: for waiting on the bot
+	watch   redis.UniversalClient // uncounted: for waiting on the bot
 	bot     *Bot
 	send    *sender.Sender
 	logs    *syncBuffer
@@ -151,9 +164,9 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 	if cfg.limits != nil {
 		limits = *cfg.limits
 	}
-	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithLimits(limits), sender.WithLogger(log),
+	send := sender.New(sendRDB, sender.WithPrefix(prefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLimits(limits), sender.WithLogger(log),
 		sender.WithMaxWait(time.Second))
-	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey)}
+	qopts := []chatq.Option{chatq.WithPrefix(prefix), chatq.WithBlockedKey(send.BlockedKey), chatq.WithSendBudget(sender.TakeLua)}
 	if cfg.lockTTL > 0 {
 		qopts = append(qopts, chatq.WithLockTTL(cfg.lockTTL))
 	}
@@ -292,7 +305,7 @@ func (h *harness) waitDone() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		n, err := h.watch.ZCard(context.Background(), h.prefix+"ready").Result()
+		_, n, err := chatq.New(h.watch, chatq.WithPrefix(h.prefix)).Depth(context.Background())
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -41,6 +41,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 		if err != nil {
 			return err
 		}
+		b.decoded.put(payload, u)
 		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload, Unblock: wrote(u)}
 		langs[u.chat] = locales.Normalize(u.lang())
 		if id := intakeDeleted(u); id != 0 {
@@ -57,6 +58,11 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 	}
 	since := time.Now()
 	added, claims, err := b.q.AddUpdates(ctx, pending, since.Add(b.takeOver), claim)
+	for i, p := range pending {
+		if err != nil || !added[i] {
+			b.decoded.take(p.Payload) // not queued by this call: nothing of it to apply
+		}
+	}
 	if err != nil {
 		b.deleteUnstored(pending)
 		b.tellUnstored(pending, langs)

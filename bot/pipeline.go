@@ -180,6 +180,13 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 		}
 		sendToken := newToken()
 		committing := time.Now()
+		pf, _ := b.send.(prefetcher)
+		if pf != nil && len(turn.Calls) > 0 {
+			// The commit takes the send budget of the call it hands out.
+			if p := pf.Prefetch(chat); p != nil {
+				turn.Fold = &chatq.Fold{Keys: p.Keys, Args: p.Args}
+			}
+		}
 		done, err := b.q.Commit(context.WithoutCancel(ctx), c, turn, sendToken)
 		if err != nil {
 			if !errors.Is(err, chatq.ErrLockLost) {
@@ -188,9 +195,20 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			}
 			return
 		}
+		if done.Paid && pf != nil {
+			pf.Prepaid(chat)
+		}
 		b.metrics.UpdateApplied(kind, time.Since(began))
 		if b.crashAfterCommit != nil && b.crashAfterCommit(chat) {
 			return // as a process killed here would: the lock and the outbox lease run out
+		}
+		if done.Relay {
+			// The group's outbox is in another shard: its calls were
+			// committed with the turn and are moved there now (or, if this
+			// fails or the process dies, by the sweep: the chat stays ready).
+			if err := b.q.Relay(context.WithoutCancel(ctx), chat); err != nil {
+				b.log.Warn("relay group calls; the sweep retries", "chat_id", chat, "err", err)
+			}
 		}
 		if len(turn.Group) > 0 {
 			b.senders.kick(turn.GroupChat)
@@ -231,7 +249,15 @@ func (b *Bot) decodeState(chat int64, rec []byte) *dialogs.State {
 // commit. false means the entry failed and should be tried again later.
 func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t chatq.Turn, kind string, ok bool) {
 	head := c.Head
-	env, u, err := b.open(head.Payload)
+	var (
+		env envelope
+		err error
+	)
+	u := b.decoded.take(head.Payload)
+	if u == nil {
+		b.decoded.opened.Add(1)
+		env, u, err = b.open(head.Payload)
+	}
 	if u != nil {
 		t.UpdateID = u.ID
 	}
@@ -373,20 +399,25 @@ func (b *Bot) Enqueue(ctx context.Context, chat int64, once string, calls ...out
 }
 
 // sweep looks, every interval, for chats whose work was left (a replica
-// died, a send is due again) and takes them up here.
+// died, a send is due again) and takes them up here: in the shards whose
+// sweep lease this replica holds (chatq.Redis.Sweep), one sweeper each.
 func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			// The shards this replica swept go to the others at once.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_ = b.q.StopSweeping(sctx, b.sweepToken)
+			cancel()
 			return
 		case <-t.C:
 		}
 		if calls, _, err := b.q.Depth(ctx); err == nil {
 			b.metrics.SetOutboxDepth(int(calls))
 		}
-		chats, err := b.q.Due(ctx, 512)
+		chats, err := b.q.Sweep(ctx, b.sweepToken, 512)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("read ready chats", "err", err)
@@ -394,6 +425,9 @@ func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 			continue
 		}
 		for _, chat := range chats {
+			if err := b.q.Relay(ctx, chat); err != nil && ctx.Err() == nil {
+				b.log.Warn("relay group calls", "chat_id", chat, "err", err)
+			}
 			b.workers.kick(chat)
 			b.senders.kick(chat)
 		}

@@ -136,11 +136,26 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 			b.releaseOutbox(chat, h.token, retryAt)
 			return
 		}
-		var next []byte
+		var (
+			next []byte
+			paid bool
+		)
+		// The mark also takes the next message's send budget when it can
+		// (one round trip per message with the limits on).
+		var fold *chatq.Fold
+		pf, _ := b.send.(prefetcher)
+		if pf != nil {
+			if p := pf.Prefetch(chat); p != nil {
+				fold = &chatq.Fold{Keys: p.Keys, Args: p.Args}
+			}
+		}
 		err := b.retryWhileRedisDown("mark call sent", chat, func(ctx context.Context) (err error) {
-			next, err = b.q.MarkSent(ctx, chat, h.token, raw)
+			next, paid, err = b.q.MarkSentFold(ctx, chat, h.token, raw, fold)
 			return err
 		})
+		if paid && pf != nil {
+			pf.Prepaid(chat)
+		}
 		if err != nil {
 			// Sent but not marked: the lease runs out and the call goes
 			// again from whoever sends next.

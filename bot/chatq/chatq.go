@@ -8,24 +8,35 @@
 // queue; whichever holds its outbox lock sends its calls. Nothing here knows
 // Telegram: payloads and states are bytes the caller encodes (and seals).
 //
-// Per chat (hash-tagged, so one cluster slot holds them):
+// The chats are spread over Shards shards (shard.go); every key of a shard
+// carries its hash tag <tag> (ShardTag), so one Redis Cluster slot holds a
+// chat's keys together with its shard's sets, and every script touches one
+// slot. Per chat:
 //
-//	<prefix>{<chat>}:q   ZSET  waiting entries, member = payload, score = order
-//	<prefix>{<chat>}:n   HASH  score → times the entry was handed out
-//	<prefix>{<chat>}:u   ZSET  applied update ids (newest 64, 24 h)
-//	<prefix>{<chat>}:s   the state record
-//	<prefix>{<chat>}:l   the chat lock (a holder's token)
-//	<prefix>{<chat>}:o   LIST  outbox: JSON outbox.Call, oldest first
-//	<prefix>{<chat>}:ol  the outbox lock
-//	<prefix>{<chat>}:x:<once>  a once key (Add/Enqueue with once)
+//	<prefix><tag>:<chat>:q   ZSET  waiting entries, member = payload, score = order
+//	<prefix><tag>:<chat>:n   HASH  score → times the entry was handed out
+//	<prefix><tag>:<chat>:u   ZSET  applied update ids (newest 64, 24 h)
+//	<prefix><tag>:<chat>:s   the state record
+//	<prefix><tag>:<chat>:l   the chat lock (a holder's token)
+//	<prefix><tag>:<chat>:o   LIST  outbox: JSON outbox.Call, oldest first
+//	<prefix><tag>:<chat>:ol  the outbox lock
+//	<prefix><tag>:<chat>:g   LIST  calls for the support group, committed
+//	                         with the turn and relayed to the group's
+//	                         outbox (another shard) by Relay
+//	<prefix><tag>:<chat>:x:<once>  a once key (Add/Enqueue with once)
 //
-// Shared:
+// Per shard:
 //
-//	<prefix>ready   ZSET chat → when someone should look at it again (work
-//	                may be left: a crashed replica, a retry, a parked send)
-//	<prefix>dead    LIST dead-lettered entries (JSON, payload still sealed)
-//	<prefix>merchant:<no>  the chat bound to a merchant
-//	<prefix>wake    ZSET chat → when the dialog wants an event (reminders)
+//	<prefix><tag>:ready   ZSET chat → when someone should look at it again
+//	                      (work may be left: a crashed replica, a retry, a
+//	                      parked send)
+//	<prefix><tag>:dead    LIST dead-lettered entries (JSON, payload sealed)
+//	<prefix><tag>:merchant:<no>  the chat bound to a merchant, "<chat>"
+//	                      ("<chat>@<unix ms>" when bound by a commit)
+//	<prefix><tag>:wake    ZSET chat → when the dialog wants an event
+//	<prefix><tag>:depth   calls waiting in the shard's outboxes
+//
+// The prefix must not hold '{' or '}' (it would change the hash tag).
 package chatq
 
 import (
@@ -33,6 +44,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -71,7 +83,10 @@ type Redis struct {
 	blockedFn func(chat int64) string
 	now       func() time.Time
 
-	add, claim, commit, release, claimOut, markOut, releaseOut, renew *redis.Script
+	add, claim, commit, release, claimOut, markOut, releaseOut, renew, sweep *redis.Script
+	// markFold and commitFold are markOut and commit with a send budget
+	// taken for the call handed out (WithSendBudget); nil without one.
+	markFold, commitFold *redis.Script
 }
 
 // Option configures Redis.
@@ -94,6 +109,17 @@ func WithLockTTL(d time.Duration) Option {
 // bot (bot/sender's record): an outbox is not sent while it exists.
 func WithBlockedKey(f func(chat int64) string) Option { return func(r *Redis) { r.blockedFn = f } }
 
+// WithSendBudget gives the source of bot/sender's budget script
+// (sender.TakeLua): MarkSentFold then takes the next message's budget in
+// the round trip that marks the previous call sent.
+func WithSendBudget(takeLua string) Option {
+	return func(r *Redis) {
+		take := "local function take(KEYS, ARGV)\n" + takeLua + "\nend\n"
+		r.markFold = redis.NewScript(take + markFoldLua)
+		r.commitFold = redis.NewScript(take + commitLua)
+	}
+}
+
 // WithClock sets the clock of the ready scores (tests).
 func WithClock(now func() time.Time) Option { return func(r *Redis) { r.now = now } }
 
@@ -112,12 +138,13 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		markOut:    redis.NewScript(markOutLua),
 		releaseOut: redis.NewScript(releaseOutLua),
 		renew:      redis.NewScript(renewLua),
+		sweep:      redis.NewScript(sweepLua),
 	}
 	for _, o := range opts {
 		o(r)
 	}
 	if r.blockedFn == nil {
-		r.blockedFn = func(chat int64) string { return r.prefix + "blocked:" + strconv.FormatInt(chat, 10) }
+		r.blockedFn = func(chat int64) string { return r.prefix + "blocked:" + ChatTag(chat) + strconv.FormatInt(chat, 10) }
 	}
 	return r
 }
@@ -128,7 +155,11 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	for _, s := range []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew} {
+	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep}
+	if r.markFold != nil {
+		scripts = append(scripts, r.markFold, r.commitFold)
+	}
+	for _, s := range scripts {
 		if err := s.Load(ctx, r.rdb).Err(); err != nil {
 			return fmt.Errorf("load queue scripts: %w", err)
 		}
@@ -136,36 +167,66 @@ func (r *Redis) Preload(ctx context.Context) error {
 	return nil
 }
 
-func (r *Redis) key(chat int64, kind string) string {
-	return r.prefix + "{" + strconv.FormatInt(chat, 10) + "}:" + kind
-}
+func (r *Redis) key(chat int64, kind string) string { return KeyOf(r.prefix, chat, kind) }
 
-func (r *Redis) readyKey() string { return r.prefix + "ready" }
+// shardKey is the key name of shard i.
+func (r *Redis) shardKey(i int, name string) string { return r.prefix + ShardTag(i) + ":" + name }
 
-// depthKey counts the calls waiting in every outbox (metrics).
-func (r *Redis) depthKey() string { return r.prefix + "outbox:depth" }
+func (r *Redis) readyKey(chat int64) string { return r.shardKey(ShardOf(chat), "ready") }
+
+// depthKey counts the calls waiting in the outboxes of chat's shard (metrics).
+func (r *Redis) depthKey(chat int64) string { return r.shardKey(ShardOf(chat), "depth") }
 
 // Depth is how many calls wait in all outboxes, and how many chats have
-// work left (queued entries or unsent calls), for the metrics.
+// work left (queued entries or unsent calls), for the metrics: one
+// pipeline over the shards.
 func (r *Redis) Depth(ctx context.Context) (calls, chats int64, err error) {
 	pipe := r.rdb.Pipeline()
-	c := pipe.Get(ctx, r.depthKey())
-	n := pipe.ZCard(ctx, r.readyKey())
+	cs := make([]*redis.StringCmd, Shards)
+	ns := make([]*redis.IntCmd, Shards)
+	for i := range Shards {
+		cs[i] = pipe.Get(ctx, r.shardKey(i, "depth"))
+		ns[i] = pipe.ZCard(ctx, r.shardKey(i, "ready"))
+	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, 0, fmt.Errorf("outbox depth: %w", err)
 	}
-	calls, _ = c.Int64()
-	return calls, n.Val(), nil
+	for i := range Shards {
+		c, _ := cs[i].Int64()
+		calls += c
+		chats += ns[i].Val()
+	}
+	return calls, chats, nil
 }
 
-// DeadKey is the list of dead-lettered entries.
-func (r *Redis) DeadKey() string { return r.prefix + "dead" }
+// DeadKey is the list of dead-lettered entries of shard i.
+func (r *Redis) DeadKey(i int) string { return r.shardKey(i, "dead") }
 
-// WakeKey is the ZSET of chats whose dialog wants an event at a time.
-func (r *Redis) WakeKey() string { return r.prefix + "wake" }
+// WakeKey is the ZSET of shard i's chats whose dialog wants an event at a
+// time (bot/notify's Waker reads it).
+func (r *Redis) WakeKey(i int) string { return r.shardKey(i, "wake") }
 
-// MerchantKey holds the chat bound to merchant no.
-func (r *Redis) MerchantKey(no string) string { return r.prefix + "merchant:" + no }
+// MerchantKey holds chat's binding to merchant no, in chat's shard.
+func (r *Redis) MerchantKey(chat int64, no string) string {
+	return r.shardKey(ShardOf(chat), "merchant:"+no)
+}
+
+// Merchant finds the chat bound to merchant no (FindMerchant).
+func (r *Redis) Merchant(ctx context.Context, no string) (chat int64, ok bool, err error) {
+	return FindMerchant(ctx, r.rdb, r.prefix, no)
+}
+
+// ParseBinding reads a merchant binding's value: "<chat>" or
+// "<chat>@<unix ms>".
+func ParseBinding(v string) (chat, at int64, ok bool) {
+	c, t := v, "0"
+	if i := indexByte(v, '@'); i >= 0 {
+		c, t = v[:i], v[i+1:]
+	}
+	chat, err1 := strconv.ParseInt(c, 10, 64)
+	at, err2 := strconv.ParseInt(t, 10, 64)
+	return chat, at, err1 == nil && err2 == nil
+}
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
@@ -246,7 +307,7 @@ func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind s
 	if err != nil {
 		return addResult{err: err}
 	}
-	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(), onceKey, r.depthKey()}
+	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat)}
 	return addResult{cmd: r.add.Run(ctx, c, keys, args...)}
 }
 
@@ -353,7 +414,7 @@ type Claim struct {
 	Lease *Lease
 }
 
-// KEYS: q, l, s, n, ready, o. ARGV: token, lock TTL ms, chat, recheck score.
+// KEYS: q, l, s, n, ready, o, g. ARGV: token, lock TTL ms, chat, recheck score.
 // Replies {1} busy, {2} empty (lock given back), {0, payload, score,
 // attempts, state}.
 const claimLua = `
@@ -361,7 +422,7 @@ if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} 
 local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if not h[1] then
 	redis.call('DEL', KEYS[2])
-	if redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[5], ARGV[3]) end
+	if redis.call('LLEN', KEYS[6]) == 0 and redis.call('LLEN', KEYS[7]) == 0 then redis.call('ZREM', KEYS[5], ARGV[3]) end
 	return {2}
 end
 local att = redis.call('HINCRBY', KEYS[4], h[2], 1)
@@ -381,7 +442,7 @@ func (r *Redis) Claim(ctx context.Context, chat int64, token string) (*Claim, er
 }
 
 func (r *Redis) claimCmd(ctx context.Context, c redis.Scripter, chat int64, token string) *redis.Cmd {
-	keys := []string{r.key(chat, "q"), r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.readyKey(), r.key(chat, "o")}
+	keys := []string{r.key(chat, "q"), r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.readyKey(chat), r.key(chat, "o"), r.key(chat, "g")}
 	return r.claim.Run(ctx, c, keys, token, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL)))
 }
 
@@ -433,6 +494,10 @@ type Turn struct {
 	// the wake set. KeepWake leaves the set as it is.
 	Wake     time.Time
 	KeepWake bool
+	// Fold, with WithSendBudget, takes the send budget of the outbox call
+	// the commit hands out (Committed.Outbox), when it is one Budgeted
+	// message to this chat (Committed.Paid).
+	Fold *Fold
 }
 
 // Committed is Commit's answer.
@@ -444,17 +509,26 @@ type Committed struct {
 	// outbox sender (token OutboxToken); nil when someone else sends, the
 	// chat blocked the bot, or nothing waits.
 	Outbox []byte
+	// Paid is true when the budget of the Outbox call was taken with the
+	// commit (Turn.Fold): the caller gives it to its sender (Prepaid).
+	Paid bool
+	// Relay is true when the turn left calls for the support group: the
+	// caller relays them (Relay) to the group's outbox, in its own shard.
+	Relay bool
 }
 
 // KEYS: q, l, s, n, u, o, ol, ready, dead, merchant, wake, blocked, group
-// outbox, depth. ARGV: token, head score, state mode ("k" keep, "s" set, "d"
-// delete), state, state TTL ms, update id, applied keep, applied TTL ms,
-// dead record, chat, wake ("" keep, "0" remove, else score), merchant, lock
-// TTL ms, recheck score, outbox token, group chat, now, number of own calls,
-// own calls..., group calls...
-// Replies {0} lock lost, else {1, outbox head or "", next payload, next
-// score, next attempts}.
-const commitLua = `
+// relay list (g), depth, and the budget keys of Turn.Fold (cooldown, chat
+// budget, global budget; the chat's cooldown thrice without one). ARGV:
+// token, head score, state mode ("k" keep, "s" set, "d" delete), state,
+// state TTL ms, update id, applied keep, applied TTL ms, dead record, chat,
+// wake ("" keep, "0" remove, else score), merchant, lock TTL ms, recheck
+// score, outbox token, Turn.Fold's budget ARGV as a JSON array ("" none:
+// only the script made WithSendBudget runs it), now, number of own calls,
+// own calls..., the group record (JSON relayRecord) if any.
+// Replies {0} lock lost, else {1, outbox head or "", 1 when the head's
+// budget was taken, next payload, next score, next attempts}.
+const commitLua = foldableLua + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
 redis.call('HDEL', KEYS[4], ARGV[2])
@@ -477,33 +551,37 @@ if ARGV[11] == '0' then
 elseif ARGV[11] ~= '' then
 	redis.call('ZADD', KEYS[11], ARGV[11], ARGV[10])
 end
-if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10]) end
+if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10] .. '@' .. ARGV[17]) end
 local own = tonumber(ARGV[18])
 for i = 19, 18 + own do redis.call('RPUSH', KEYS[6], ARGV[i]) end
-if #ARGV > 18 then redis.call('INCRBY', KEYS[14], #ARGV - 18) end
+if own > 0 then redis.call('INCRBY', KEYS[14], own) end
 if #ARGV > 18 + own then
-	for i = 19 + own, #ARGV do redis.call('RPUSH', KEYS[13], ARGV[i]) end
-	redis.call('ZADD', KEYS[8], 'LT', ARGV[17], ARGV[16])
+	redis.call('RPUSH', KEYS[13], ARGV[19 + own])
 end
 local out = ''
 if redis.call('EXISTS', KEYS[12]) == 0 then
 	local first = redis.call('LINDEX', KEYS[6], 0)
 	if first and redis.call('SET', KEYS[7], ARGV[15], 'NX', 'PX', ARGV[13]) then out = first end
 end
+local paid = 0
+if out ~= '' and ARGV[16] ~= '' and foldable(out, ARGV[10]) then
+	local r = take({KEYS[15], KEYS[16], KEYS[17]}, cjson.decode(ARGV[16]))
+	if r[1] == 1 then paid = 1 end
+end
 local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if h[1] then
 	redis.call('PEXPIRE', KEYS[2], ARGV[13])
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
-	return {1, out, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
+	return {1, out, paid, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
 redis.call('DEL', KEYS[2])
-if redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1 then
+if (redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1) and redis.call('LLEN', KEYS[13]) == 0 then
 	-- nothing to send, or nothing may be sent until the merchant unblocks
 	redis.call('ZREM', KEYS[8], ARGV[10])
 else
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
 end
-return {1, out}
+return {1, out, paid}
 `
 
 // Commit writes t for the head of c (removing it from the queue) and, in
@@ -535,14 +613,22 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 		}
 		dead = string(raw)
 	}
-	merchantKey := r.MerchantKey("")
-	if t.Merchant != "" {
-		merchantKey = r.MerchantKey(t.Merchant)
-	}
+	shard := ShardOf(c.Chat)
 	keys := []string{
 		r.key(c.Chat, "q"), r.key(c.Chat, "l"), r.key(c.Chat, "s"), r.key(c.Chat, "n"), r.key(c.Chat, "u"),
-		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(), r.DeadKey(), merchantKey, r.WakeKey(), r.blockedFn(c.Chat),
-		r.key(t.GroupChat, "o"), r.depthKey(),
+		r.key(c.Chat, "o"), r.key(c.Chat, "ol"), r.readyKey(c.Chat), r.DeadKey(shard), r.MerchantKey(c.Chat, t.Merchant),
+		r.WakeKey(shard), r.blockedFn(c.Chat), r.key(c.Chat, "g"), r.depthKey(c.Chat),
+	}
+	foldArgs, script := "", r.commit
+	if t.Fold != nil && r.commitFold != nil && len(t.Fold.Keys) == 3 && len(t.Fold.Args) == 8 {
+		raw, err := json.Marshal(t.Fold.Args)
+		if err != nil {
+			return Committed{}, fmt.Errorf("encode send budget: %w", err)
+		}
+		foldArgs, script = string(raw), r.commitFold
+		keys = append(keys, t.Fold.Keys...)
+	} else {
+		keys = append(keys, r.key(c.Chat, "o"), r.key(c.Chat, "o"), r.key(c.Chat, "o")) // not read
 	}
 	if len(t.Group) > 0 && t.GroupChat == 0 {
 		return Committed{}, errors.New("commit chat: group calls without a group chat")
@@ -551,30 +637,46 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	if mode == "s" && ttl <= 0 {
 		return Committed{}, errors.New("commit chat: state without a TTL")
 	}
+	var out Committed
 	args, err := encodeCalls([]any{
 		c.Token, c.Head.Score, mode, rec, ttl, t.UpdateID, appliedKeep, appliedTTL.Milliseconds(), dead,
 		c.Chat, wake, t.Merchant, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), outboxToken,
-		t.GroupChat, ms(r.now()), len(t.Calls),
+		foldArgs, ms(r.now()), len(t.Calls),
 	}, t.Calls)
 	if err != nil {
 		return Committed{}, err
 	}
-	if args, err = encodeCalls(args, t.Group); err != nil {
-		return Committed{}, err
+	if len(t.Group) > 0 {
+		rec := relayRecord{Chat: t.GroupChat, ID: c.Token + ":" + c.Head.Score}
+		for _, call := range t.Group {
+			raw, err := json.Marshal(call)
+			if err != nil {
+				return Committed{}, fmt.Errorf("encode outbox call %s: %w", call.Method, err)
+			}
+			rec.Calls = append(rec.Calls, raw)
+		}
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return Committed{}, fmt.Errorf("encode group calls: %w", err)
+		}
+		args = append(args, raw)
+		out.Relay = true
 	}
-	reply, err := r.commit.Run(ctx, r.rdb, keys, args...).Slice()
+	reply, err := script.Run(ctx, r.rdb, keys, args...).Slice()
 	if err != nil {
 		return Committed{}, fmt.Errorf("commit chat: %w", err)
 	}
 	if code, _ := reply[0].(int64); code != 1 {
 		return Committed{}, ErrLockLost
 	}
-	var out Committed
 	if s, _ := reply[1].(string); s != "" {
 		out.Outbox = []byte(s)
 	}
-	if len(reply) == 5 {
-		out.Next = entryOf(reply[2], reply[3], reply[4])
+	if n, _ := reply[2].(int64); n == 1 {
+		out.Paid = true
+	}
+	if len(reply) == 6 {
+		out.Next = entryOf(reply[3], reply[4], reply[5])
 		c.Head = out.Next
 	} else {
 		c.Head = nil
@@ -593,19 +695,30 @@ type DeadEntry struct {
 	Attempts int       `json:"attempts"`
 }
 
-// Dead lists the newest n dead-lettered entries, newest last.
+// Dead lists the newest n dead-lettered entries of all shards, newest
+// last.
 func (r *Redis) Dead(ctx context.Context, n int64) ([]DeadEntry, error) {
-	raws, err := r.rdb.LRange(ctx, r.DeadKey(), -n, -1).Result()
-	if err != nil {
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, Shards)
+	for i := range Shards {
+		cmds[i] = pipe.LRange(ctx, r.DeadKey(i), -n, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
 	}
-	out := make([]DeadEntry, 0, len(raws))
-	for _, raw := range raws {
-		var d DeadEntry
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
-			return nil, fmt.Errorf("read dead letters: %w", err)
+	var out []DeadEntry
+	for _, c := range cmds {
+		for _, raw := range c.Val() {
+			var d DeadEntry
+			if err := json.Unmarshal([]byte(raw), &d); err != nil {
+				return nil, fmt.Errorf("read dead letters: %w", err)
+			}
+			out = append(out, d)
 		}
-		out = append(out, d)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	if int64(len(out)) > n {
+		out = out[int64(len(out))-n:]
 	}
 	return out, nil
 }
@@ -620,7 +733,7 @@ return 1
 // Release gives c's lock back without writing, and asks that the chat be
 // looked at again at retryAt (the failed entry stays at the head).
 func (r *Redis) Release(ctx context.Context, c *Claim, retryAt time.Time) error {
-	keys := []string{r.key(c.Chat, "l"), r.readyKey()}
+	keys := []string{r.key(c.Chat, "l"), r.readyKey(c.Chat)}
 	if err := r.release.Run(ctx, r.rdb, keys, c.Token, c.Chat, ms(retryAt)).Err(); err != nil {
 		return fmt.Errorf("release chat: %w", err)
 	}
@@ -642,12 +755,63 @@ func (r *Redis) Enqueue(ctx context.Context, chat int64, once string, calls ...o
 	if err != nil {
 		return false, err
 	}
-	keys := []string{r.key(chat, "o"), onceKey, r.readyKey(), r.depthKey()}
+	keys := []string{r.key(chat, "o"), onceKey, r.readyKey(chat), r.depthKey(chat)}
 	n, err := r.rdb.Eval(ctx, enqueueLua, keys, args...).Int64()
 	if err != nil {
 		return false, fmt.Errorf("enqueue outbox: %w", err)
 	}
 	return n == 1, nil
+}
+
+// relayRecord is one turn's calls for the support group, kept in the
+// merchant chat's relay list (g) until Relay has appended them to the
+// group's outbox (once per ID, so a relay repeated after a crash adds
+// nothing twice).
+type relayRecord struct {
+	Chat  int64             `json:"chat"`
+	ID    string            `json:"id"`
+	Calls []json.RawMessage `json:"calls"` // outbox.Call each
+}
+
+// KEYS: g. ARGV: the record relayed. Pops it if it is still the head.
+const relayDoneLua = `
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+return redis.call('LLEN', KEYS[1])
+`
+
+// Relay appends the group calls chat's turns left (Committed.Relay) to
+// the group's outbox, oldest first, each record once: a relay cut short
+// (a crash) is done again by whoever sweeps the chat next, and the group
+// gets each call once.
+func (r *Redis) Relay(ctx context.Context, chat int64) error {
+	for range 100 {
+		raw, err := r.rdb.LIndex(ctx, r.key(chat, "g"), 0).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("relay group calls: %w", err)
+		}
+		var rec relayRecord
+		if err := json.Unmarshal([]byte(raw), &rec); err == nil && len(rec.Calls) > 0 {
+			args := []any{"1", onceTTL.Milliseconds(), rec.Chat, ms(r.now())}
+			for _, c := range rec.Calls {
+				args = append(args, []byte(c))
+			}
+			keys := []string{r.key(rec.Chat, "o"), r.key(rec.Chat, "x:relay:"+rec.ID), r.readyKey(rec.Chat), r.depthKey(rec.Chat)}
+			if err := r.rdb.Eval(ctx, enqueueLua, keys, args...).Err(); err != nil {
+				return fmt.Errorf("relay group calls: %w", err)
+			}
+		}
+		left, err := r.rdb.Eval(ctx, relayDoneLua, []string{r.key(chat, "g")}, raw).Int64()
+		if err != nil {
+			return fmt.Errorf("relay group calls: %w", err)
+		}
+		if left == 0 {
+			return nil
+		}
+	}
+	return nil
 }
 
 // KEYS: o, once, ready, depth. ARGV: once ("1" check), once TTL ms, chat, ready
@@ -660,18 +824,18 @@ redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
 return 1
 `
 
-// KEYS: o, ol, ready, q, blocked. ARGV: token, TTL ms, chat.
+// KEYS: o, ol, ready, q, blocked, g. ARGV: token, TTL ms, chat.
 // Replies {0} held by another or blocked, {1} nothing to send, {1, call}.
 const claimOutLua = `
 if redis.call('EXISTS', KEYS[5]) == 1 then
-	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 	return {0}
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
 local e = redis.call('LINDEX', KEYS[1], 0)
 if not e then
 	redis.call('DEL', KEYS[2])
-	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 	return {1}
 end
 return {1, e}
@@ -684,7 +848,7 @@ var ErrNotSender = errors.New("outbox held by another sender")
 // ClaimOutbox makes token the chat's outbox sender and returns the first
 // waiting call (nil when none, and then the lock was given back).
 func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error) {
-	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q"), r.blockedFn(chat)}
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.blockedFn(chat), r.key(chat, "g")}
 	reply, err := r.claimOut.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
@@ -705,7 +869,7 @@ func nextCall(reply []any) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// KEYS: o, ol, ready, q, depth. ARGV: token, the call sent, TTL ms, chat, recheck
+// KEYS: o, ol, ready, q, depth, g. ARGV: token, the call sent, TTL ms, chat, recheck
 // score. Replies {0} another sender holds the outbox, {1} done (lock given
 // back), {1, next call}.
 const markOutLua = `
@@ -724,7 +888,7 @@ end
 local e = redis.call('LINDEX', KEYS[1], 0)
 if not e then
 	redis.call('DEL', KEYS[2])
-	if redis.call('ZCARD', KEYS[4]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
 	return {1}
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -736,7 +900,7 @@ return {1, e}
 // returned it) and returns the next one; nil when the outbox is empty and
 // the lock was given back. ErrNotSender means the lock was lost: stop.
 func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error) {
-	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(), r.key(chat, "q"), r.depthKey()}
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}
 	reply, err := r.markOut.Run(ctx, r.rdb, keys, token, call, r.lockTTL.Milliseconds(), chat,
 		ms(r.now().Add(r.lockTTL))).Slice()
 	if err != nil {
@@ -745,12 +909,91 @@ func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []b
 	return nextCall(reply)
 }
 
-// KEYS: ol, ready, q. ARGV: token, chat, retry score ("" none).
+// Fold is a send budget to take for the next call in the script that
+// marks the previous one sent: bot/sender's Prefetch (its budget script's
+// KEYS and ARGV).
+type Fold struct {
+	Keys []string
+	Args []any
+}
+
+// foldableLua defines foldable(call, chat): whether the outbox call (JSON)
+// is one Budgeted message to chat, whose budget a script may take ahead:
+// not a notification (the sender lets it yield to replies), not a call
+// that posts nothing or several messages, not to another chat.
+const foldableLua = `
+local function foldable(raw, chat)
+	local ok, c = pcall(cjson.decode, raw)
+	if not ok or type(c) ~= 'table' or type(c.m) ~= 'string' or type(c.p) ~= 'table' then return false end
+	local free = {answerCallbackQuery=1, deleteMessage=1, setMessageReaction=1, editForumTopic=1,
+		closeForumTopic=1, reopenForumTopic=1, copyMessages=1, forwardMessages=1, sendMediaGroup=1}
+	return not free[c.m] and c.q ~= 1 and c.p.chat_id == tonumber(chat)
+end
+`
+
+// markFoldLua is markOutLua, and then, when the next call is one Budgeted
+// message to this chat (not a notification, not a call that posts nothing
+// or several messages), the budget script (take, prepended by
+// WithSendBudget) for it. KEYS: o, ol, ready, q, depth, g, cooldown, chat
+// budget, global budget. ARGV: token, the call sent, TTL ms, chat, recheck
+// score, then the budget script's ARGV. Replies as markOutLua, with a third
+// item 1 when the next call's budget was taken.
+const markFoldLua = foldableLua + `
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[1] then return {0} end
+if not holder then
+	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+end
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
+	redis.call('LPOP', KEYS[1])
+	redis.call('DECR', KEYS[5])
+end
+local e = redis.call('LINDEX', KEYS[1], 0)
+if not e then
+	redis.call('DEL', KEYS[2])
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+	return {1}
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+local paid = 0
+if foldable(e, ARGV[4]) then
+	local r = take({KEYS[7], KEYS[8], KEYS[9]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]})
+	if r[1] == 1 then paid = 1 end
+end
+return {1, e, paid}
+`
+
+// MarkSentFold is MarkSent that also takes, in the same round trip, the
+// send budget fold describes for the next call when that call is one
+// Budgeted message to chat; paid tells it was taken (the caller gives it
+// to its sender: sender.Prepaid). Without WithSendBudget, or a nil fold,
+// it is MarkSent.
+func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *Fold) (next []byte, paid bool, err error) {
+	if fold == nil || r.markFold == nil || len(fold.Keys) != 3 || len(fold.Args) != 8 {
+		next, err = r.MarkSent(ctx, chat, token, call)
+		return next, false, err
+	}
+	keys := append([]string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}, fold.Keys...)
+	args := append([]any{token, call, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))}, fold.Args...)
+	reply, err := r.markFold.Run(ctx, r.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, false, fmt.Errorf("mark call sent: %w", err)
+	}
+	next, err = nextCall(reply)
+	if len(reply) == 3 {
+		n, _ := reply[2].(int64)
+		paid = n == 1
+	}
+	return next, paid, err
+}
+
+// KEYS: ol, ready, q, g. ARGV: token, chat, retry score ("" none).
 const releaseOutLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 if ARGV[3] ~= '' then
 	redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-elseif redis.call('ZCARD', KEYS[3]) == 0 then
+elseif redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0 then
 	redis.call('ZREM', KEYS[2], ARGV[2])
 end
 return 1
@@ -764,7 +1007,7 @@ func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, ret
 	if !retryAt.IsZero() {
 		retry = ms(retryAt)
 	}
-	keys := []string{r.key(chat, "ol"), r.readyKey(), r.key(chat, "q")}
+	keys := []string{r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.key(chat, "g")}
 	if err := r.releaseOut.Run(ctx, r.rdb, keys, token, chat, retry).Err(); err != nil {
 		return fmt.Errorf("release outbox: %w", err)
 	}
@@ -813,7 +1056,7 @@ return dropped
 // application (a merchant back after blocking the bot hears the newest
 // status only). It does nothing while a sender holds the outbox.
 func (r *Redis) DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error) {
-	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.depthKey()}
+	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.depthKey(chat)}
 	n, err := r.rdb.Eval(ctx, dropSupersededLua, keys, prefix).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("drop superseded calls: %w", err)
@@ -821,18 +1064,33 @@ func (r *Redis) DropSuperseded(ctx context.Context, chat int64, prefix string) (
 	return n, nil
 }
 
-// Due returns up to n chats whose ready time has come.
+// Due returns up to n chats of each shard whose ready time has come (one
+// pipeline over the shards).
 func (r *Redis) Due(ctx context.Context, n int64) ([]int64, error) {
-	ids, err := r.rdb.ZRangeByScore(ctx, r.readyKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: ms(r.now()), Count: n,
-	}).Result()
-	if err != nil {
+	shards := make([]int, Shards)
+	for i := range shards {
+		shards[i] = i
+	}
+	return r.DueIn(ctx, shards, n)
+}
+
+// DueIn is Due over the given shards only (a sweeper holding their leases).
+func (r *Redis) DueIn(ctx context.Context, shards []int, n int64) ([]int64, error) {
+	pipe := r.rdb.Pipeline()
+	now := ms(r.now())
+	cmds := make([]*redis.StringSliceCmd, len(shards))
+	for i, s := range shards {
+		cmds[i] = pipe.ZRangeByScore(ctx, r.shardKey(s, "ready"), &redis.ZRangeBy{Min: "-inf", Max: now, Count: n})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("read ready chats: %w", err)
 	}
-	chats := make([]int64, 0, len(ids))
-	for _, s := range ids {
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-			chats = append(chats, id)
+	var chats []int64
+	for _, c := range cmds {
+		for _, s := range c.Val() {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+				chats = append(chats, id)
+			}
 		}
 	}
 	return chats, nil
@@ -842,7 +1100,7 @@ func (r *Redis) Due(ctx context.Context, n int64) ([]int64, error) {
 // sent) by whichever replica sweeps first: an operator's command that lifts
 // what held it (merchantbot desk resume).
 func (r *Redis) Wake(ctx context.Context, chat int64) error {
-	if err := r.rdb.ZAdd(ctx, r.readyKey(), redis.Z{Score: float64(r.now().UnixMilli()), Member: chat}).Err(); err != nil {
+	if err := r.rdb.ZAdd(ctx, r.readyKey(chat), redis.Z{Score: float64(r.now().UnixMilli()), Member: chat}).Err(); err != nil {
 		return fmt.Errorf("wake chat: %w", err)
 	}
 	return nil

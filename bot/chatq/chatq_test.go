@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
@@ -14,17 +15,36 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
-// The Redis chat record keeps every promise of the conformance suite.
+// The Redis chat record keeps every promise of the conformance suite, on
+// one instance.
 func TestRedisConformance(t *testing.T) {
+	runRedisConformance(t, func(t testing.TB) (redis.UniversalClient, string) {
+		rdb, prefix := redistest.New(t)
+		return rdb, prefix
+	})
+}
+
+// And on a 3-master Redis Cluster (REDIS_CLUSTER_ADDRS; .ci/run starts
+// one): every script's keys are in one slot, or the cluster refuses it
+// (CROSSSLOT).
+func TestClusterConformance(t *testing.T) {
+	redistest.Cluster(t)
+	runRedisConformance(t, func(t testing.TB) (redis.UniversalClient, string) {
+		rdb, prefix := redistest.NewCluster(t)
+		return rdb, prefix
+	})
+}
+
+func runRedisConformance(t *testing.T, connect func(testing.TB) (redis.UniversalClient, string)) {
 	type redisStore struct {
 		*chatq.Redis
-		rdb    *redis.Client
+		rdb    redis.UniversalClient
 		prefix string
 	}
 	stores := map[chatqtest.Store]redisStore{}
 	chatqtest.Run(t, chatqtest.Harness{
 		New: func(t testing.TB, ttl time.Duration) chatqtest.Store {
-			rdb, prefix := redistest.New(t)
+			rdb, prefix := connect(t)
 			q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(ttl))
 			require.NoError(t, q.Preload(context.Background()))
 			stores[q] = redisStore{q, rdb, prefix}
@@ -32,7 +52,7 @@ func TestRedisConformance(t *testing.T) {
 		},
 		SetLease: func(t testing.TB, s chatqtest.Store, chat int64, outbox bool, token string) {
 			r := stores[s]
-			key := r.prefix + "{" + strconv.FormatInt(chat, 10) + "}:"
+			key := r.prefix + chatq.ChatTag(chat) + ":" + strconv.FormatInt(chat, 10) + ":"
 			if outbox {
 				key += "o"
 			}
@@ -45,9 +65,42 @@ func TestRedisConformance(t *testing.T) {
 		},
 		Block: func(t testing.TB, s chatqtest.Store, chat int64) {
 			r := stores[s]
-			require.NoError(t, r.rdb.Set(context.Background(), r.prefix+"blocked:"+strconv.FormatInt(chat, 10), "1", 0).Err())
+			require.NoError(t, r.rdb.Set(context.Background(), r.prefix+"blocked:"+chatq.ChatTag(chat)+strconv.FormatInt(chat, 10), "1", 0).Err())
 		},
 	})
+}
+
+// The shards' tags spread their slots evenly: shard i's slot lies in
+// [i*256, (i+1)*256), and Slot is Redis's own CRC16 (the cluster's
+// CLUSTER KEYSLOT agrees, checked in TestClusterSlots).
+func TestShardTags(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range chatq.Shards {
+		tag := chatq.ShardTag(i)
+		slot := int(chatq.Slot("x" + tag + "y"))
+		require.GreaterOrEqual(t, slot, i*256, tag)
+		require.Less(t, slot, (i+1)*256, tag)
+		require.False(t, seen[tag])
+		seen[tag] = true
+	}
+	// Redis's documented example: CRC16("123456789") = 0x31C3.
+	require.Equal(t, uint16(0x31C3%16384), chatq.Slot("123456789"))
+	counts := make([]int, chatq.Shards)
+	for chat := int64(-5000); chat < 5000; chat++ {
+		counts[chatq.ShardOf(chat)]++
+	}
+	for i, n := range counts {
+		require.Greater(t, n, 10000/chatq.Shards/2, "shard %d gets %d of 10,000 chats", i, n)
+	}
+}
+
+func TestClusterSlots(t *testing.T) {
+	rdb := redistest.Cluster(t)
+	for i := range chatq.Shards {
+		slot, err := rdb.ClusterKeySlot(context.Background(), "mb:"+chatq.ShardTag(i)+":ready").Result()
+		require.NoError(t, err)
+		require.Equal(t, int64(chatq.Slot(chatq.ShardTag(i))), slot)
+	}
 }
 
 // The in-memory chat record keeps the same promises.
@@ -61,4 +114,47 @@ func TestMemoryConformance(t *testing.T) {
 		},
 		Block: func(_ testing.TB, s chatqtest.Store, chat int64) { s.(*chatq.Memory).Block(chat) },
 	})
+}
+
+// One sweeper per shard: the holder of a shard's sweep lease reads its due
+// chats, another token gets none of them until the lease is given back or
+// runs out; on one instance and on the cluster.
+func TestSweepLeases(t *testing.T) {
+	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
+		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
+		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
+			if len(redistest.ClusterAddrs()) == 0 {
+				redistest.Cluster(t) // skips, or fails under CI
+			}
+			return redistest.NewCluster(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			ctx := context.Background()
+			q := chatq.New(rdb, chatq.WithPrefix(prefix), chatq.WithLockTTL(300*time.Millisecond))
+			require.NoError(t, q.Preload(ctx))
+			chats := []int64{11, 12, 13, -100500}
+			for _, c := range chats {
+				require.NoError(t, q.Wake(ctx, c))
+			}
+			a, err := q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "the first sweeper wins every shard")
+			b, err := q.Sweep(ctx, "B", 10)
+			require.NoError(t, err)
+			assert.Empty(t, b, "held by A")
+			a, err = q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "renewed by its holder")
+			require.NoError(t, q.StopSweeping(ctx, "A"))
+			b, err = q.Sweep(ctx, "B", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, b, "given back: B sweeps")
+			time.Sleep(400 * time.Millisecond) // B stops renewing: its leases run out (300 ms)
+			a, err = q.Sweep(ctx, "A", 10)
+			require.NoError(t, err)
+			assert.ElementsMatch(t, chats, a, "run out: A sweeps again")
+		})
+	}
 }

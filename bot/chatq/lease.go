@@ -271,7 +271,7 @@ func (r *Redis) pipeRenew(ctx context.Context, leases []LeaseRef) ([]*redis.Cmd,
 		if l.Outbox {
 			kind = "ol"
 		}
-		cmds[i] = r.renew.EvalSha(ctx, pipe, []string{r.key(l.Chat, kind), r.readyKey()},
+		cmds[i] = r.renew.EvalSha(ctx, pipe, []string{r.key(l.Chat, kind), r.readyKey(l.Chat)},
 			l.Token, r.lockTTL.Milliseconds(), strconv.FormatInt(l.Chat, 10), recheck)
 	}
 	_, err := pipe.Exec(ctx)

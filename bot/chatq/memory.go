@@ -622,3 +622,20 @@ func (m *Memory) SetLease(chat int64, outboxLease bool, token string) {
 		c.lock = l
 	}
 }
+
+// Relay is Redis.Relay: Memory appends a turn's group calls to the group's
+// outbox in the commit itself, so nothing is left to relay.
+func (m *Memory) Relay(context.Context, int64) error { return nil }
+
+// Sweep is Redis.Sweep: one process holds every shard.
+func (m *Memory) Sweep(ctx context.Context, _ string, n int64) ([]int64, error) { return m.Due(ctx, n) }
+
+// StopSweeping is Redis.StopSweeping: nothing to give back.
+func (m *Memory) StopSweeping(context.Context, string) error { return nil }
+
+// MarkSentFold is Redis.MarkSentFold: Memory takes no budget (paid is
+// always false).
+func (m *Memory) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, _ *Fold) ([]byte, bool, error) {
+	next, err := m.MarkSent(ctx, chat, token, call)
+	return next, false, err
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/bot/sender"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -504,16 +505,14 @@ func (d *Desk) openByAgent(ctx context.Context, m *models.Message, arg string) e
 		if err != nil {
 			return d.say(ctx, 0, thread, d.text(d.lang, dialogs.MsgHOOpenUsage, nil), m.ID)
 		}
-		v, err := d.rdb.Get(ctx, d.keyMerchant(no)).Result()
-		if errors.Is(err, redis.Nil) {
-			return d.say(ctx, 0, thread, d.text(d.lang, dialogs.MsgHOOpenUnknown, dialogs.Arg{"MerchantNo": no}), m.ID)
-		}
+		bound, ok, err := chatq.FindMerchant(ctx, d.rdb, d.prefix, no)
 		if err != nil {
 			return fmt.Errorf("read merchant binding: %w", err)
 		}
-		if chat, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("merchant binding: %w", err)
+		if !ok {
+			return d.say(ctx, 0, thread, d.text(d.lang, dialogs.MsgHOOpenUnknown, dialogs.Arg{"MerchantNo": no}), m.ID)
 		}
+		chat = bound
 	}
 	if chat == 0 {
 		return d.say(ctx, 0, thread, d.text(d.lang, dialogs.MsgHOOpenUsage, nil), m.ID)

@@ -198,25 +198,24 @@ func New(api API, out Outbox, post Poster, rdb redis.UniversalClient, group int6
 }
 
 // Redis keys, all under prefix + "ho:".
-func (d *Desk) keyConv(chat int64) string    { return d.prefix + "ho:c:" + itoa(chat) }
-func (d *Desk) keyThread(thread int) string  { return d.prefix + "ho:th:" + strconv.Itoa(thread) }
-func (d *Desk) keyPending(chat int64) string { return d.prefix + "ho:pend:" + itoa(chat) }
-func (d *Desk) keySeen(chat int64) string    { return d.prefix + "ho:seen:" + itoa(chat) }
-func (d *Desk) keyAlbum(chat int64) string   { return d.prefix + "ho:alb:" + itoa(chat) }
-func (d *Desk) keyM2G(chat int64) string     { return d.prefix + "ho:m2g:" + itoa(chat) }
-func (d *Desk) keyG2M(chat int64) string     { return d.prefix + "ho:g2m:" + itoa(chat) }
+func (d *Desk) keyConv(chat int64) string    { return d.prefix + "{ho}:c:" + itoa(chat) }
+func (d *Desk) keyThread(thread int) string  { return d.prefix + "{ho}:th:" + strconv.Itoa(thread) }
+func (d *Desk) keyPending(chat int64) string { return d.prefix + "{ho}:pend:" + itoa(chat) }
+func (d *Desk) keySeen(chat int64) string    { return d.prefix + "{ho}:seen:" + itoa(chat) }
+func (d *Desk) keyAlbum(chat int64) string   { return d.prefix + "{ho}:alb:" + itoa(chat) }
+func (d *Desk) keyM2G(chat int64) string     { return d.prefix + "{ho}:m2g:" + itoa(chat) }
+func (d *Desk) keyG2M(chat int64) string     { return d.prefix + "{ho}:g2m:" + itoa(chat) }
 func (d *Desk) keyParts(chat int64, first int) string {
-	return d.prefix + "ho:parts:" + itoa(chat) + ":" + strconv.Itoa(first)
+	return d.prefix + "{ho}:parts:" + itoa(chat) + ":" + strconv.Itoa(first)
 }
-func (d *Desk) keyRecent(chat int64) string  { return d.prefix + "ho:recent:" + itoa(chat) }
-func (d *Desk) keyAgent(user int64) string   { return d.prefix + "ho:agent:" + itoa(user) }
-func (d *Desk) keyHeld(chat int64) string    { return d.prefix + "ho:held:" + itoa(chat) }
-func (d *Desk) keyWait() string              { return d.prefix + "ho:wait" }
-func (d *Desk) keyOwed() string              { return d.prefix + "ho:owed" }
-func (d *Desk) keyRemake() string            { return d.prefix + "ho:remake" }
-func (d *Desk) keyDue() string               { return d.prefix + "ho:due" }
-func (d *Desk) keyAnnounce() string          { return d.prefix + "ho:ann" }
-func (d *Desk) keyMerchant(no string) string { return d.prefix + "merchant:" + no }
+func (d *Desk) keyRecent(chat int64) string { return d.prefix + "{ho}:recent:" + itoa(chat) }
+func (d *Desk) keyAgent(user int64) string  { return d.prefix + "{ho}:agent:" + itoa(user) }
+func (d *Desk) keyHeld(chat int64) string   { return d.prefix + "{ho}:held:" + itoa(chat) }
+func (d *Desk) keyWait() string             { return d.prefix + "{ho}:wait" }
+func (d *Desk) keyOwed() string             { return d.prefix + "{ho}:owed" }
+func (d *Desk) keyRemake() string           { return d.prefix + "{ho}:remake" }
+func (d *Desk) keyDue() string              { return d.prefix + "{ho}:due" }
+func (d *Desk) keyAnnounce() string         { return d.prefix + "{ho}:ann" }
 
 // mapTTL is how long copied message ids, recent lines and conversations are
 // kept: edits of older messages are not followed.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/bot"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/handoff"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
@@ -488,7 +489,7 @@ func TestAgentOpensAConversationByMerchantNumber(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, f.rdb.Set(ctx, f.prefix+"merchant:822100050110009", m2, 0).Err())
+	require.NoError(t, f.rdb.Set(ctx, chatq.MerchantKeyOf(f.prefix, chatq.ShardOf(m2), "822100050110009"), m2, 0).Err())
 	f.agentSays(d, alice, 0, telegramtest.UserMessage{Text: "/open 822100050110009"})
 	f.agentSays(d, alice, 0, telegramtest.UserMessage{Text: "/open 822100050110008"})
 	f.wire.settle(t)

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
@@ -128,7 +129,7 @@ func (p *pipeline) apply(ctx context.Context, chat int64, in dialogs.Input) {
 	for _, r := range out.Replies {
 		p.said[chat] = append(p.said[chat], p.render.Reply(out.Lang, r))
 	}
-	key := p.prefix + "wake"
+	key := chatq.WakeKeyOf(p.prefix, chatq.ShardOf(chat))
 	member := strconvChat(chat)
 	if at := p.engine.WakeAt(st); at.IsZero() {
 		p.rdb.ZRem(ctx, key, member)
@@ -161,7 +162,7 @@ func (p *pipeline) bind(chat int64, no, lang string, now time.Time) {
 	p.mu.Lock()
 	p.states[chat] = &dialogs.State{Step: dialogs.StepMenu, Bound: true, MerchantNo: no, Lang: lang, Touched: now}
 	p.mu.Unlock()
-	p.rdb.Set(context.Background(), p.prefix+"merchant:"+no, strconvChat(chat), 0)
+	p.rdb.Set(context.Background(), chatq.MerchantKeyOf(p.prefix, chatq.ShardOf(chat), no), strconvChat(chat), 0)
 }
 
 func strconvChat(chat int64) string { return strconv.FormatInt(chat, 10) }

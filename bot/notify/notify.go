@@ -18,12 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 )
 
@@ -94,12 +94,11 @@ func New(rdb Redis, prefix string, post Poster, opts ...Option) *Notifier {
 
 // Keys. The application keys share one hash tag so the script that records
 // a status and updates the open set touches one slot.
-func (n *Notifier) merchantKey(no string) string { return n.prefix + "merchant:" + no }
-func (n *Notifier) openKey() string              { return n.prefix + "notify:{apps}:open" }
-func (n *Notifier) lastKey(app string) string    { return n.prefix + "notify:{apps}:last:" + app }
-func (n *Notifier) eventKey(id string) string    { return n.prefix + "notify:event:" + id }
-func (n *Notifier) leaseKey() string             { return n.prefix + "notify:poll-lease" }
-func (n *Notifier) wakeKey() string              { return n.prefix + "wake" }
+func (n *Notifier) openKey() string           { return n.prefix + "notify:{apps}:open" }
+func (n *Notifier) lastKey(app string) string { return n.prefix + "notify:{apps}:last:" + app }
+func (n *Notifier) eventKey(id string) string { return n.prefix + "notify:event:" + id }
+func (n *Notifier) leaseKey() string          { return n.prefix + "notify:poll-lease" }
+func (n *Notifier) wakeKey(shard int) string  { return chatq.WakeKeyOf(n.prefix, shard) }
 
 // OpenKey is the ZSET of open applications (member: application number,
 // score: unix ms when it is next polled). An adapter that prefers to track
@@ -182,16 +181,12 @@ func (n *Notifier) Track(ctx context.Context, app string) error {
 
 // chat is the chat bound to merchant no.
 func (n *Notifier) chat(ctx context.Context, no string) (int64, error) {
-	v, err := n.rdb.Get(ctx, n.merchantKey(no)).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, ErrNoChat
-	}
+	chat, ok, err := chatq.FindMerchant(ctx, n.rdb, n.prefix, no)
 	if err != nil {
 		return 0, fmt.Errorf("merchant's chat: %w", err)
 	}
-	chat, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("merchant's chat: not a chat id")
+	if !ok {
+		return 0, ErrNoChat
 	}
 	return chat, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/dialogs"
 )
@@ -436,7 +437,7 @@ func TestRemindersAndExpiryOnTheClock(t *testing.T) {
 func TestWakeNotPostedIsRetriedAfterTheClaim(t *testing.T) {
 	w := newWorld(t, "en")
 	ctx := context.Background()
-	w.pipe.rdb.ZAdd(ctx, w.pipe.prefix+"wake", redisZ(w.clk.Now(), chatID))
+	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
 	w.pipe.mu.Lock()
 	w.pipe.fail = errors.New("queue down")
 	w.pipe.mu.Unlock()
@@ -453,6 +454,32 @@ func TestWakeNotPostedIsRetriedAfterTheClaim(t *testing.T) {
 	n, _ = wk.Once(ctx)
 	assert.Equal(t, 1, n, "due again after the claim")
 	assert.Equal(t, 1, w.pipe.postCount())
-	left, _ := w.pipe.rdb.ZCard(ctx, w.pipe.prefix+"wake").Result()
+	left, _ := w.pipe.rdb.ZCard(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID))).Result()
 	assert.Zero(t, left, "a bound chat with nothing mid-way has nothing more due")
+}
+
+// One Waker reads each shard: a shard's wake lease, taken by a Waker's
+// round, keeps another Waker off its due chats until it runs out (three
+// ticks unrenewed).
+func TestWakeLeasePerShard(t *testing.T) {
+	w := newWorld(t, "en")
+	ctx := context.Background()
+	a := notify.NewWaker(w.n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
+	b := notify.NewWaker(w.n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
+	n, err := a.Once(ctx) // nothing due: a takes every shard's lease
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
+	n, err = b.Once(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "the shard is a's")
+	n, err = a.Once(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, w.pipe.postCount())
+	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
+	time.Sleep(400 * time.Millisecond) // a stops: its leases (3 ticks) run out
+	n, err = b.Once(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "b takes the shard over")
 }

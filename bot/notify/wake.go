@@ -2,17 +2,20 @@ package notify
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 )
 
 // Waker posts dialogs.EventWake to chats whose time in the wake set
-// (<prefix>wake: member chat id, score unix ms of dialogs.WakeAt, written by
+// (chatq's per-shard wake sets, <prefix><tag>:wake: member chat id, score unix ms of dialogs.WakeAt, written by
 // the chat pipeline after every commit) has come. Any number of replicas
 // may run one: a due member is claimed atomically by moving its score
 // ahead by the claim time, so one replica wins it; the winner removes it
@@ -24,6 +27,7 @@ type Waker struct {
 	n        *Notifier
 	claimFor time.Duration
 	tick     time.Duration
+	token    string // holds this Waker's shard leases
 }
 
 // WakeOption configures a Waker.
@@ -37,7 +41,7 @@ func WakeTiming(claimFor, tick time.Duration) WakeOption {
 
 // NewWaker returns a Waker posting through n's Poster, on n's clock.
 func NewWaker(n *Notifier, opts ...WakeOption) *Waker {
-	w := &Waker{n: n, claimFor: time.Minute, tick: time.Second}
+	w := &Waker{n: n, claimFor: time.Minute, tick: time.Second, token: newWakeToken()}
 	for _, o := range opts {
 		o(w)
 	}
@@ -74,15 +78,55 @@ local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
 
-// Once wakes the chats that are due now and says how many this Waker won.
+// wakeDueScript reads a shard's due wakes for the holder of its wake lease
+// (living three ticks, renewed at each): one waker reads each shard.
+// KEYS: lease, wake set. ARGV: token, lease TTL ms, now ms, count. Replies
+// false when another Waker holds the shard, else member, score, ...
+var wakeDueScript = redis.NewScript(`
+local h = redis.call('GET', KEYS[1])
+if h and h ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, ARGV[4])`)
+
+// Once wakes the chats that are due now in the shards whose wake lease
+// this Waker holds or wins (each shard's wake set and lease are in its own
+// slot; one pipeline over the shards), and says how many it won.
 func (w *Waker) Once(ctx context.Context) (int, error) {
 	now := w.n.now().UnixMilli()
-	due, err := w.n.rdb.ZRangeByScoreWithScores(ctx, w.n.wakeKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(now, 10), Count: pollBatch,
-	}).Result()
-	if err != nil {
+	if err := wakeDueScript.Load(ctx, w.n.rdb).Err(); err != nil {
 		return 0, fmt.Errorf("due wakes: %w", err)
 	}
+	pipe := w.n.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, chatq.Shards)
+	ttl := (3 * w.tick).Milliseconds()
+	for i := range chatq.Shards {
+		cmds[i] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
+			w.token, ttl, now, pollBatch)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("due wakes: %w", err)
+	}
+	won := 0
+	for i, c := range cmds {
+		flat, err := c.StringSlice()
+		if err != nil {
+			continue // another Waker's shard
+		}
+		var due []redis.Z
+		for j := 0; j+1 < len(flat); j += 2 {
+			score, _ := strconv.ParseFloat(flat[j+1], 64)
+			due = append(due, redis.Z{Member: flat[j], Score: score})
+		}
+		n, err := w.wake(ctx, w.n.wakeKey(i), now, due)
+		won += n
+		if err != nil {
+			return won, err
+		}
+	}
+	return won, nil
+}
+
+func (w *Waker) wake(ctx context.Context, key string, now int64, due []redis.Z) (int, error) {
 	won := 0
 	for _, z := range due {
 		member, ok := z.Member.(string)
@@ -92,11 +136,11 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 		chat, err := strconv.ParseInt(member, 10, 64)
 		if err != nil {
 			w.n.log.Warn("wake set holds a non-chat member", "member", member)
-			w.n.rdb.ZRem(ctx, w.n.wakeKey(), member)
+			w.n.rdb.ZRem(ctx, key, member)
 			continue
 		}
 		claim := now + w.claimFor.Milliseconds()
-		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, now, claim).Int()
+		claimed, err := claimScript.Run(ctx, w.n.rdb, []string{key}, member, now, claim).Int()
 		if err != nil {
 			return won, fmt.Errorf("claim wake: %w", err)
 		}
@@ -109,9 +153,14 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 			w.n.log.Warn("post wake; retried after the claim", "chat", chat, "err", err)
 			continue
 		}
-		if err := doneScript.Run(ctx, w.n.rdb, []string{w.n.wakeKey()}, member, claim).Err(); err != nil {
+		if err := doneScript.Run(ctx, w.n.rdb, []string{key}, member, claim).Err(); err != nil {
 			w.n.log.Warn("wake done", "chat", chat, "err", err)
 		}
 	}
 	return won, nil
 }
+
+// wakeLeaseKey is the wake lease of shard i, in its wake set's slot.
+func (n *Notifier) wakeLeaseKey(shard int) string { return n.wakeKey(shard) + "-lease" }
+
+func newWakeToken() string { return rand.Text() }

@@ -12,7 +12,7 @@ import (
 func (s *Sender) BlockedKey(chatID int64) string { return s.blockedKey(chatID) }
 
 func (s *Sender) blockedKey(chatID int64) string {
-	return s.prefix + "blocked:" + strconv.FormatInt(chatID, 10)
+	return s.prefix + "blocked:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10)
 }
 
 // markBlocked records when chatID answered 403. Do returns ErrBlocked whether or not this

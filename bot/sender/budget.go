@@ -31,7 +31,11 @@ import (
 // the number of messages, then rate, burst, period in seconds for the chat
 // and for the global budget. Returns {1, 0, 0} when allowed, else {0,
 // microseconds to wait, 1 when the global budget is the longer wait}.
-var takeScript = redis.NewScript(`
+var takeScript = redis.NewScript(TakeLua)
+
+// TakeLua is takeScript's source: chatq runs it inside its mark script to
+// take the next message's budget in the same round trip (Prefetch).
+const TakeLua = `
 local now_ms = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local until_ms = tonumber(redis.call("GET", KEYS[1]) or "0")
@@ -67,7 +71,7 @@ for i = 0, 1 do
   end
 end
 return {1, 0, 0}
-`)
+`
 
 // budget is one limit as the script reads it; a zero rate is not checked.
 type budget struct {
@@ -88,9 +92,9 @@ func (b budget) args() []any {
 func (s *Sender) budgets(chatID int64) (chat, global budget) {
 	switch {
 	case chatID < 0:
-		chat = budget{"rate:" + s.prefix + "group:" + strconv.FormatInt(chatID, 10), s.limits.PerGroup}
+		chat = budget{"rate:" + s.prefix + "group:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10), s.limits.PerGroup}
 	case chatID > 0 && !s.limits.NoPerChat:
-		chat = budget{"rate:" + s.prefix + "chat:" + strconv.FormatInt(chatID, 10), s.limits.PerChat}
+		chat = budget{"rate:" + s.prefix + "chat:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10), s.limits.PerChat}
 	}
 	if !s.limits.NoGlobal {
 		global = budget{"rate:" + s.prefix + "global", s.limits.Global}
@@ -124,7 +128,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 		chatKey = globalKey // not read: its rate is 0
 	}
 	keys := []string{cooldown, chatKey, globalKey}
-	inGate := false
+	inGate, chatDone := false, false
 	defer func() {
 		if inGate {
 			s.leaveGate()
@@ -149,8 +153,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 		if !inGate && global.key != "" && s.gateQueue.Load() > 0 {
 			continue
 		}
-		args := append(append([]any{s.now().UnixMilli(), n}, chat.args()...), global.args()...)
-		res, err := takeScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		res, err := s.takeTokens(ctx, keys, n, chat, global, &chatDone)
 		if err != nil {
 			return fmt.Errorf("rate limit: %w", err)
 		}
@@ -180,6 +183,37 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 	}
 }
 
+// takeTokens runs takeScript over keys (cooldown, chat budget, global
+// budget). On a Redis Cluster the global budget lives in another slot than
+// the chat's keys, so a call under both is two scripts there: the chat's
+// (cooldown and chat budget), then, once that allowed (*chatDone, kept
+// across the retries of one take), the global one. The chat's token is then
+// taken before the global wait; on one instance both go together, all or
+// none.
+func (s *Sender) takeTokens(ctx context.Context, keys []string, n int, chat, global budget, chatDone *bool) ([]int64, error) {
+	args := func(c, g budget) []any {
+		return append(append([]any{s.now().UnixMilli(), n}, c.args()...), g.args()...)
+	}
+	if !s.split {
+		return takeScript.Run(ctx, s.rdb, keys, args(chat, global)...).Int64Slice()
+	}
+	if !*chatDone {
+		chatKey := keys[0]
+		if chat.key != "" {
+			chatKey = chat.key
+		}
+		res, err := takeScript.Run(ctx, s.rdb, []string{keys[0], chatKey, chatKey}, args(chat, budget{})...).Int64Slice()
+		if err != nil || len(res) != 3 || res[0] != 1 {
+			return res, err
+		}
+		*chatDone = true
+	}
+	if global.key == "" {
+		return []int64{1, 0, 0}, nil
+	}
+	return takeScript.Run(ctx, s.rdb, []string{"{" + global.key + "}none", global.key, global.key}, args(budget{}, global)...).Int64Slice()
+}
+
 func (s *Sender) enterGate(ctx context.Context) error {
 	s.gateQueue.Add(1)
 	select {
@@ -194,4 +228,63 @@ func (s *Sender) enterGate(ctx context.Context) error {
 func (s *Sender) leaveGate() {
 	<-s.gate
 	s.gateQueue.Add(-1)
+}
+
+// Prefetch is what a store's script needs to take the budget of the next
+// Budgeted message to a chat, one message, in the round trip that marks
+// the previous call sent: TakeLua's KEYS and ARGV.
+type Prefetch struct {
+	Keys []string
+	Args []any
+}
+
+// Prefetch returns the take of one Budgeted message to chatID, to run in
+// the same round trip as something else (chatq's MarkSent), or nil when it
+// cannot be folded: budgets lifted, callers queued for the global budget
+// (they go first), or a Redis Cluster (the global budget is in another
+// slot). A take that succeeded is given to Prepaid.
+func (s *Sender) Prefetch(chatID int64) *Prefetch {
+	if s.split || chatID == 0 || s.gateQueue.Load() > 0 {
+		return nil
+	}
+	chat, global := s.budgets(chatID)
+	if chat.key == "" && global.key == "" {
+		return nil
+	}
+	globalKey := global.key
+	if globalKey == "" {
+		globalKey = "rate:" + s.prefix + "global"
+	}
+	chatKey := chat.key
+	if chatKey == "" {
+		chatKey = globalKey
+	}
+	return &Prefetch{
+		Keys: []string{s.cooldownKey(chatID), chatKey, globalKey},
+		Args: append(append([]any{s.now().UnixMilli(), 1}, chat.args()...), global.args()...),
+	}
+}
+
+// Prepaid records that the budget of the next Budgeted message of one to
+// chatID was taken (a Prefetch that succeeded): that Do does not ask Redis.
+func (s *Sender) Prepaid(chatID int64) {
+	s.prepaidMu.Lock()
+	defer s.prepaidMu.Unlock()
+	if s.prepaid == nil {
+		s.prepaid = map[int64]int{}
+	}
+	s.prepaid[chatID]++
+}
+
+// usePrepaid takes one prepaid budget of chatID, if there is one.
+func (s *Sender) usePrepaid(chatID int64) bool {
+	s.prepaidMu.Lock()
+	defer s.prepaidMu.Unlock()
+	if s.prepaid[chatID] == 0 {
+		return false
+	}
+	if s.prepaid[chatID]--; s.prepaid[chatID] == 0 {
+		delete(s.prepaid, chatID)
+	}
+	return true
 }

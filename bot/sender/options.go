@@ -37,6 +37,14 @@ func WithPrefix(prefix string) Option {
 	return func(s *Sender) { s.prefix = prefix }
 }
 
+// WithChatTag puts tag(chat) in every per-chat key (block record, cooldown,
+// chat budget): chatq.ChatTag, so that they share the hash slot of the
+// chat's outbox, whose scripts read the block record. Default: no tag
+// (one Redis instance only).
+func WithChatTag(tag func(chatID int64) string) Option {
+	return func(s *Sender) { s.chatTag = tag }
+}
+
 // WithLimits replaces the default limits; zero fields keep their default.
 func WithLimits(l Limits) Option {
 	return func(s *Sender) {

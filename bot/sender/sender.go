@@ -39,13 +39,18 @@ const blockedTTL = 180 * 24 * time.Hour
 
 // Sender makes Bot API calls on behalf of every part of the bot. It is safe for concurrent use.
 type Sender struct {
-	rdb    redis.UniversalClient
-	prefix string
-	limits Limits
-	log    *slog.Logger
-	now    func() time.Time
-	sleep  func(ctx context.Context, d time.Duration) error
-	jitter func(n int64) int64
+	rdb redis.UniversalClient
+	// chatTag is the hash tag of a chat's keys (WithChatTag); split is
+	// true on a Redis Cluster, where the global budget is in another slot
+	// than a chat's keys.
+	chatTag func(chatID int64) string
+	split   bool
+	prefix  string
+	limits  Limits
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	jitter  func(n int64) int64
 
 	maxAttempts int
 	backoffBase time.Duration
@@ -57,6 +62,10 @@ type Sender struct {
 	gateQueue      atomic.Int64  // callers holding or waiting for gate
 
 	stats counters
+	// prepaid counts budgets taken ahead for a chat's next message
+	// (Prefetch, Prepaid).
+	prepaidMu sync.Mutex
+	prepaid   map[int64]int
 	// cooldowns are the 429 cooldowns this process saw (chat id → unix ms),
 	// for when every budget is lifted and Redis is not asked.
 	cooldowns sync.Map
@@ -76,7 +85,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Sender {
 		backoffBase: 250 * time.Millisecond,
 		backoffMax:  8 * time.Second,
 		gate:        make(chan struct{}, 1),
+		chatTag:     func(int64) string { return "" },
 	}
+	_, s.split = rdb.(*redis.ClusterClient)
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -102,7 +113,8 @@ func (s *Sender) Do(ctx context.Context, chatID int64, kind Kind, call func(ctx 
 func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call func(ctx context.Context) error) error {
 	n = max(n, 1)
 	for attempt := 1; ; attempt++ {
-		if kind == Budgeted || kind == Yielding {
+		prepaid := attempt == 1 && kind == Budgeted && n == 1 && s.usePrepaid(chatID)
+		if (kind == Budgeted || kind == Yielding) && !prepaid {
 			if err := s.acquire(ctx, chatID, kind, n); err != nil {
 				return s.fail(chatID, attempt-1, err)
 			}
@@ -209,7 +221,7 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) er
 }
 
 func (s *Sender) cooldownKey(chatID int64) string {
-	return s.prefix + "cooldown:" + strconv.FormatInt(chatID, 10)
+	return s.prefix + "cooldown:" + s.chatTag(chatID) + strconv.FormatInt(chatID, 10)
 }
 
 // setCooldown holds back Messages to chatID on every replica for d. Failing to record it only

@@ -110,14 +110,10 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		c.redisURL = url
 	}
 	c.stderr = stderr
-	opt, err := redis.ParseURL(c.redisURL)
+	rdb, err := loadRedis(c.redisURL)
 	if err != nil {
-		return fmt.Errorf("-redis: %w", err)
+		return err
 	}
-	if h, _, _ := net.SplitHostPort(opt.Addr); !isLoopback(h) {
-		return fmt.Errorf("-redis: %s is not on loopback (load runs stay on this machine)", opt.Addr)
-	}
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("-redis: %w", err)
@@ -184,7 +180,7 @@ type loadResult struct {
 // runDialogLoad runs c.merchants merchants through the whole card change
 // against serve (or, with floor, the do-nothing bot) and measures.
 // The floor replays template, what a merchant did in merchantbot's run.
-func runDialogLoad(ctx context.Context, c loadConfig, rdb *redis.Client, floor bool, template []simAction, stdout io.Writer) (*loadResult, error) {
+func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient, floor bool, template []simAction, stdout io.Writer) (*loadResult, error) {
 	res := &loadResult{name: "merchantbot"}
 	if floor {
 		res.name = "floor"

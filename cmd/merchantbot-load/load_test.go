@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -158,11 +159,19 @@ func TestLoadtestSmall(t *testing.T) {
 		t.Skip("no redis-server on PATH")
 	}
 	bin := buildTools(t)
-	for name, args := range map[string][]string{
+	variants := map[string][]string{
 		"webhook":  {"-merchants", "3", "-transport", "webhook"},
 		"polling":  {"-merchants", "2", "-transport", "polling", "-floor=false"},
 		"replicas": {"-merchants", "2", "-replicas", "2", "-floor=false"},
-	} {
+	}
+	// Two replicas on the 3-master test cluster (REDIS_CLUSTER_ADDRS; .ci/run
+	// starts it), REDIS_URL as README gives it.
+	if url := redistest.ClusterURL(); url != "" {
+		variants["cluster"] = []string{"-merchants", "3", "-replicas", "2", "-floor=false", "-redis", url}
+	} else if os.Getenv("CI") == "true" {
+		t.Error("CI=true but REDIS_CLUSTER_ADDRS is not set: the load run on the cluster cannot run")
+	}
+	for name, args := range variants {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var out, errs bytes.Buffer

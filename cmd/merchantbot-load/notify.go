@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
@@ -36,7 +37,7 @@ var bindingDone = setOf("bound")
 // rate, the 429s and the messages lost or doubled. The merchants are bound
 // first (merchant number and shared contact), as notifications go only to a
 // bound chat.
-func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout io.Writer) error {
+func runNotifyLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient, stdout io.Writer) error {
 	merchants := min(c.merchants, c.events)
 	fmt.Fprintf(stdout, "merchantbot-load: notify, %s, %d status changes to %d merchants, Telegram's limits enforced\n",
 		c.transport, c.events, merchants)
@@ -117,8 +118,8 @@ func runNotifyLoad(ctx context.Context, c loadConfig, rdb *redis.Client, stdout 
 		if err != nil {
 			return fmt.Errorf("bind merchant %d: %w", i, err)
 		}
-		if n, err := rdb.Exists(runCtx, prefix+"merchant:"+fmt.Sprintf("8229%011d", i)).Result(); err != nil || n == 0 {
-			return fmt.Errorf("merchant %d not bound in Redis (%smerchant:<no>): %v", i, prefix, err)
+		if _, ok, err := chatq.FindMerchant(runCtx, rdb, prefix, fmt.Sprintf("8229%011d", i)); err != nil || !ok {
+			return fmt.Errorf("merchant %d not bound in Redis (%s<shard>:merchant:<no>): %v", i, prefix, err)
 		}
 	}
 	fmt.Fprintf(stdout, "bound %d merchants in %.1f s\n", merchants, time.Since(bindStart).Seconds())

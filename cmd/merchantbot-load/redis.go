@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,13 +28,42 @@ type redisCounters struct {
 	cpu      float64          // used_cpu_user + used_cpu_sys, seconds
 }
 
-func readRedisCounters(ctx context.Context, rdb *redis.Client) (redisCounters, error) {
+// readRedisCounters reads the counters of rdb's server, or the sum over
+// a cluster's masters.
+func readRedisCounters(ctx context.Context, rdb redis.UniversalClient) (redisCounters, error) {
 	c := redisCounters{byCmd: map[string]int64{}}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		err := addRedisCounters(ctx, rdb, &c)
+		c.at = time.Now()
+		return c, err
+	}
+	var mu sync.Mutex
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		var one redisCounters
+		one.byCmd = map[string]int64{}
+		if err := addRedisCounters(ctx, m, &one); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		c.commands += one.commands
+		c.reads += one.reads
+		c.cpu += one.cpu
+		for k, v := range one.byCmd {
+			c.byCmd[k] += v
+		}
+		return nil
+	})
+	c.at = time.Now()
+	return c, err
+}
+
+func addRedisCounters(ctx context.Context, rdb redis.Cmdable, c *redisCounters) error {
 	info, err := rdb.Info(ctx, "stats", "commandstats", "cpu").Result()
 	if err != nil {
-		return c, fmt.Errorf("redis INFO: %w", err)
+		return fmt.Errorf("redis INFO: %w", err)
 	}
-	c.at = time.Now()
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok {
@@ -54,7 +84,38 @@ func readRedisCounters(ctx context.Context, rdb *redis.Client) (redisCounters, e
 			c.byCmd[strings.TrimPrefix(k, "cmdstat_")] = n
 		}
 	}
-	return c, nil
+	return nil
+}
+
+// keysUnder lists the keys under prefix: on a cluster, on every master.
+func keysUnder(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]string, error) {
+	one := func(ctx context.Context, c redis.Cmdable) ([]string, error) {
+		var out []string
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			out = append(out, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			return nil, fmt.Errorf("scan %s*: %w", prefix, err)
+		}
+		return out, nil
+	}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return one(ctx, rdb)
+	}
+	var (
+		mu  sync.Mutex
+		all []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		keys, err := one(ctx, m)
+		mu.Lock()
+		all = append(all, keys...)
+		mu.Unlock()
+		return err
+	})
+	return all, err
 }
 
 // redisUse is what the bots did to Redis during a run, with the background
@@ -101,14 +162,10 @@ func redisDelta(before, after, bgFrom, bgTo redisCounters) redisUse {
 }
 
 // prefixMemory sums MEMORY USAGE over every key under prefix.
-func prefixMemory(ctx context.Context, rdb *redis.Client, prefix string) (bytes int64, keys int, err error) {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var names []string
-	for iter.Next(ctx) {
-		names = append(names, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return 0, 0, fmt.Errorf("scan %s*: %w", prefix, err)
+func prefixMemory(ctx context.Context, rdb redis.UniversalClient, prefix string) (bytes int64, keys int, err error) {
+	names, err := keysUnder(ctx, rdb, prefix)
+	if err != nil {
+		return 0, 0, err
 	}
 	for start := 0; start < len(names); start += 500 {
 		batch := names[start:min(start+500, len(names))]
@@ -129,22 +186,21 @@ func prefixMemory(ctx context.Context, rdb *redis.Client, prefix string) (bytes 
 }
 
 // dropPrefix deletes every key under prefix: a load run leaves nothing behind.
-func dropPrefix(ctx context.Context, rdb *redis.Client, prefix string) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 500 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
+func dropPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	keys, err := keysUnder(ctx, rdb, prefix)
+	if err != nil {
 		return err
 	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
+	for len(keys) > 0 {
+		batch := keys[:min(500, len(keys))]
+		keys = keys[len(batch):]
+		pipe := rdb.Pipeline()
+		for _, k := range batch {
+			pipe.Unlink(ctx, k) // one key each: a cluster refuses keys of several slots
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -192,4 +248,30 @@ func privateRedis(ctx context.Context) (url string, stop func(), err error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// loadRedis is the client of -redis: one server, or a Redis Cluster given
+// as README's REDIS_URL gives one (addr=… seed nodes, or cluster=true).
+// Every node must be on loopback.
+func loadRedis(raw string) (redis.UniversalClient, error) {
+	if strings.Contains(raw, "addr=") || strings.Contains(raw, "cluster=true") {
+		opt, err := redis.ParseClusterURL(strings.ReplaceAll(strings.ReplaceAll(raw, "&cluster=true", ""), "?cluster=true", ""))
+		if err != nil {
+			return nil, fmt.Errorf("-redis: %w", err)
+		}
+		for _, a := range opt.Addrs {
+			if h, _, _ := net.SplitHostPort(a); !isLoopback(h) {
+				return nil, fmt.Errorf("-redis: %s is not on loopback (load runs stay on this machine)", a)
+			}
+		}
+		return redis.NewClusterClient(opt), nil
+	}
+	opt, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("-redis: %w", err)
+	}
+	if h, _, _ := net.SplitHostPort(opt.Addr); !isLoopback(h) {
+		return nil, fmt.Errorf("-redis: %s is not on loopback (load runs stay on this machine)", opt.Addr)
+	}
+	return redis.NewClient(opt), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
@@ -72,7 +73,8 @@ func TestConsoleBinary(t *testing.T) {
 	})
 
 	t.Run("restart with redis", func(t *testing.T) {
-		chat := fmt.Sprint(rand.Int64N(1 << 40))
+		chatID := rand.Int64N(1 << 40)
+		chat := fmt.Sprint(chatID)
 		rdb, prefix := redistest.New(t)
 		key := "DATA_KEY=" + strings.Repeat("ab", 32)
 		env := append(append([]string{}, fast...), "REDIS_URL="+redistest.URL(), "REDIS_PREFIX="+prefix, key)
@@ -86,7 +88,7 @@ func TestConsoleBinary(t *testing.T) {
 		}
 		first := cmd(script[:atBranch]...)
 		assert.Contains(t, first, "请输入开户支行名称")
-		raw, err := rdb.Get(context.Background(), prefix+"{"+chat+"}:s").Bytes()
+		raw, err := rdb.Get(context.Background(), chatq.KeyOf(prefix, chatID, "s")).Bytes()
 		require.NoError(t, err)
 		assert.NotContains(t, string(raw), "1234567890128", "Redis holds the card number only encrypted")
 

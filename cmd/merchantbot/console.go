@@ -79,6 +79,12 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 		if prefix == "" {
 			prefix = "mbconsole:" // never a Telegram chat's dialog of the same id
 		}
+		if strings.ContainsAny(prefix, "{}") {
+			return errors.New("REDIS_PREFIX: must not hold { or } (they would change the keys' cluster hash tags)")
+		}
+		if _, err := migrateLayout(ctx, rdb, prefix); err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
 		q := chatq.New(rdb, chatq.WithPrefix(prefix))
 		if err := q.Preload(ctx); err != nil {
 			return err

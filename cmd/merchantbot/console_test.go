@@ -43,7 +43,7 @@ func TestConsoleTakesOverALockedChat(t *testing.T) {
 	key := strings.Repeat("cd", 32)
 	ctx := context.Background()
 	// The killed process's chat lock, as it left it: 3 s to live.
-	require.NoError(t, rdb.Set(ctx, prefix+"{77}:l", "killed", chatq.DefaultLockTTL).Err())
+	require.NoError(t, rdb.Set(ctx, chatq.KeyOf(prefix, 77, "l"), "killed", chatq.DefaultLockTTL).Err())
 	env := consoleEnv(map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": prefix, "DATA_KEY": key})
 	out, _, err := runConsoleWith(t, env, []string{"-chat", "77"}, "/start")
 	require.NoError(t, err)
@@ -121,4 +121,12 @@ func TestConsoleConfig(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// A REDIS_PREFIX holding a brace would change the keys' hash tags: refused.
+func TestConsoleRefusesABracedPrefix(t *testing.T) {
+	env := consoleEnv(map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": "mb{x}:", "DATA_KEY": strings.Repeat("cd", 32)})
+	_, _, err := runConsoleWith(t, env, nil, "/start")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "REDIS_PREFIX")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
@@ -57,7 +58,7 @@ func TestConsoleResumesAcrossKeyRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := rdb.Set(ctx, prefix+"{5}:s", rec, time.Hour).Err(); err != nil {
+		if err := rdb.Set(ctx, chatq.KeyOf(prefix, 5, "s"), rec, time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}

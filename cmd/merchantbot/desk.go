@@ -46,7 +46,7 @@ func runDesk(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
 	defer rdb.Close()
-	send := sender.New(rdb, sender.WithPrefix(prefix+"rl:"))
+	send := sender.New(rdb, sender.WithPrefix(prefix+"rl:"), sender.WithChatTag(chatq.ChatTag))
 	was, err := send.Blocked(ctx, group)
 	if err != nil {
 		return err

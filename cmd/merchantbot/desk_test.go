@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
@@ -39,17 +40,17 @@ func TestDeskResume(t *testing.T) {
 	ctx := context.Background()
 	const group = int64(-1001234567890)
 	g := strconv.FormatInt(group, 10)
-	require.NoError(t, rdb.Set(ctx, prefix+"rl:blocked:"+g, 1, 0).Err())
+	require.NoError(t, rdb.Set(ctx, prefix+"rl:blocked:"+chatq.ChatTag(group)+g, 1, 0).Err())
 	getenv := func(k string) string {
 		return map[string]string{"REDIS_URL": redistest.URL(), "REDIS_PREFIX": prefix, "SUPPORT_CHAT_ID": g}[k]
 	}
 	var out, errOut bytes.Buffer
 	require.NoError(t, run(ctx, []string{"merchantbot", "desk", "resume"}, getenv, nil, &out, &errOut))
 	assert.Contains(t, out.String(), "cleared")
-	n, err := rdb.Exists(ctx, prefix+"rl:blocked:"+g).Result()
+	n, err := rdb.Exists(ctx, prefix+"rl:blocked:"+chatq.ChatTag(group)+g).Result()
 	require.NoError(t, err)
 	assert.Zero(t, n, "the refusal is lifted")
-	_, err = rdb.ZScore(ctx, prefix+"ready", g).Result()
+	_, err = rdb.ZScore(ctx, chatq.ReadyKeyOf(prefix, group), g).Result()
 	assert.NoError(t, err, "the group's outbox is due now")
 
 	err = run(ctx, []string{"merchantbot", "desk"}, getenv, nil, &out, &errOut)

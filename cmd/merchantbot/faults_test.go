@@ -362,6 +362,24 @@ func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
 	t.Helper()
 	const zh, en = 100, 101
 	walkAll(t, fake, []int64{zh, en}, 0, nil)
+	// The fake shows a message (what the walk waits for) a moment before it
+	// logs the call that sent it (what botTexts reads): wait for the log.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, fake.WaitFor(ctx, func(v *telegramtest.Snapshot) bool {
+		for _, chat := range []int64{zh, en} {
+			logged, id := 0, fmt.Sprint(chat)
+			for _, c := range v.CallsTo("sendMessage") {
+				if c.Code == http.StatusOK && c.Params.String("chat_id") == id {
+					logged++
+				}
+			}
+			if logged < len(v.Sent(chat)) {
+				return false
+			}
+		}
+		return true
+	}))
 	return map[int64][]string{0: botTexts(fake, zh), 1: botTexts(fake, en)}
 }
 
@@ -380,54 +398,58 @@ func TestFaultKill9(t *testing.T) {
 	for _, mode := range []string{"polling", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			r := newFaultRig(t, mode == "webhook")
-			first := r.start()
-			want := references(t, r.fake)
-			base := r.fake.CallCount("sendMessage")
-			chats := make([]int64, 50)
-			for i := range chats {
-				chats[i] = int64(1000 + i)
-			}
-			// Killed a third of the way: every merchant has answers stored
-			// and updates in flight (queued, applied but unsent, unacked).
-			var killed, restarted time.Time
-			walkAll(t, r.fake, chats, base+150, func() {
-				first.kill()
-				killed = time.Now()
-				r.start()
-				restarted = time.Now()
-			})
-			// Each merchant was waiting for a reply when the process died
-			// (they act only once answered): the slowest first reply after
-			// the kill is how long the deployment took to recover.
-			var slowest time.Time
-			for _, chat := range chats {
-				id := fmt.Sprint(chat)
-				for _, c := range r.fake.CallsTo("sendMessage") {
-					if c.Code == http.StatusOK && c.Params.String("chat_id") == id && c.At.After(killed) {
-						if c.At.After(slowest) {
-							slowest = c.At
-						}
-						break
-					}
-				}
-			}
-			require.False(t, slowest.IsZero(), "replies after the kill")
-			t.Logf("%s: restarted %.1fs after kill -9; every merchant's pending reply arrived %.1fs after the restart (%.1fs after the kill)",
-				mode, restarted.Sub(killed).Seconds(), slowest.Sub(restarted).Seconds(), slowest.Sub(killed).Seconds())
-			assert.Less(t, slowest.Sub(killed), oldLease/2, "recovered long before the 30 s leases of old would have let anyone")
-			doubled := 0
-			for _, chat := range chats {
-				n := checkTranscript(t, r.fake, chat, want[chat%2])
-				// One call per chat is in flight at a time: the kill can
-				// leave at most one sent and unmarked.
-				assert.LessOrEqual(t, n, 1, "chat %d: more than one message sent twice", chat)
-				doubled += n
-			}
-			t.Logf("%s: %d of %d messages sent twice across the kill (the documented case)",
-				mode, doubled, r.fake.CallCount("sendMessage")-base)
+			faultKill9(t, newFaultRig(t, mode == "webhook"), mode)
 		})
 	}
+}
+
+// faultKill9 is TestFaultKill9's run on rig r (one instance or a cluster).
+func faultKill9(t *testing.T, r *faultRig, mode string) {
+	first := r.start()
+	want := references(t, r.fake)
+	base := r.fake.CallCount("sendMessage")
+	chats := make([]int64, 50)
+	for i := range chats {
+		chats[i] = int64(1000 + i)
+	}
+	// Killed a third of the way: every merchant has answers stored
+	// and updates in flight (queued, applied but unsent, unacked).
+	var killed, restarted time.Time
+	walkAll(t, r.fake, chats, base+150, func() {
+		first.kill()
+		killed = time.Now()
+		r.start()
+		restarted = time.Now()
+	})
+	// Each merchant was waiting for a reply when the process died
+	// (they act only once answered): the slowest first reply after
+	// the kill is how long the deployment took to recover.
+	var slowest time.Time
+	for _, chat := range chats {
+		id := fmt.Sprint(chat)
+		for _, c := range r.fake.CallsTo("sendMessage") {
+			if c.Code == http.StatusOK && c.Params.String("chat_id") == id && c.At.After(killed) {
+				if c.At.After(slowest) {
+					slowest = c.At
+				}
+				break
+			}
+		}
+	}
+	require.False(t, slowest.IsZero(), "replies after the kill")
+	t.Logf("%s: restarted %.1fs after kill -9; every merchant's pending reply arrived %.1fs after the restart (%.1fs after the kill)",
+		mode, restarted.Sub(killed).Seconds(), slowest.Sub(restarted).Seconds(), slowest.Sub(killed).Seconds())
+	assert.Less(t, slowest.Sub(killed), oldLease/2, "recovered long before the 30 s leases of old would have let anyone")
+	doubled := 0
+	for _, chat := range chats {
+		n := checkTranscript(t, r.fake, chat, want[chat%2])
+		// One call per chat is in flight at a time: the kill can
+		// leave at most one sent and unmarked.
+		assert.LessOrEqual(t, n, 1, "chat %d: more than one message sent twice", chat)
+		doubled += n
+	}
+	t.Logf("%s: %d of %d messages sent twice across the kill (the documented case)",
+		mode, doubled, r.fake.CallCount("sendMessage")-base)
 }
 
 // answerLoser stands between the bot and the fake Bot API and, while armed,
@@ -581,48 +603,69 @@ func TestFaultRedisRestart(t *testing.T) {
 			red := startTestRedisServer(t)
 			r := newFaultRig(t, mode == "webhook")
 			r.env["REDIS_URL"] = red.URL()
-			bot := r.start()
-			want := references(t, r.fake)
-			base := r.fake.CallCount("sendMessage")
-			chats := make([]int64, 20)
-			for i := range chats {
-				chats[i] = int64(3000 + i)
-			}
-			walkAll(t, r.fake, chats, base+40, func() {
-				red.kill()
-				r.waitFor("a merchant told their progress is safe", func(s *telegramtest.Snapshot) bool {
-					for _, c := range s.CallsTo("sendMessage") {
-						if c.Code == http.StatusOK && isStoreDown(c.Params.String("text")) {
-							return true
-						}
-					}
-					return false
-				})
-				red.start()
-			})
-			select {
-			case <-bot.exited:
-				t.Fatal("the bot exited; it must ride out a Redis restart")
-			default:
-			}
-			told := 0
-			for _, chat := range chats {
-				var rest []string
-				notices := 0
-				for _, text := range botTexts(r.fake, chat) {
-					if isStoreDown(text) {
-						notices++
-						continue
-					}
-					rest = append(rest, text)
-				}
-				assert.LessOrEqual(t, notices, 1, "chat %d told more than once in one outage", chat)
-				told += notices
-				assert.Equal(t, want[chat%2], collapse(rest), "chat %d's transcript", chat)
-			}
-			t.Logf("%s: %d merchants told their progress is safe", mode, told)
+			faultRedisRestart(t, r, red, mode)
 		})
 	}
+}
+
+// restartable is a Redis the test may kill and start again: one server or
+// one master of a cluster.
+type restartable interface {
+	kill()
+	start()
+}
+
+// faultRedisRestart is TestFaultRedisRestart's run on rig r, whose Redis
+// red is killed and started again while 20 merchants walk.
+func faultRedisRestart(t *testing.T, r *faultRig, red restartable, mode string) {
+	bot := r.start()
+	want := references(t, r.fake)
+	base := r.fake.CallCount("sendMessage")
+	chats := make([]int64, 20)
+	for i := range chats {
+		chats[i] = int64(3000 + i)
+	}
+	walkAll(t, r.fake, chats, base+40, func() {
+		red.kill()
+		if c, ok := red.(interface{ waitDown() }); ok {
+			// One master of a cluster: the merchants of the other masters'
+			// shards may all be done before the cluster refuses writes,
+			// and nobody is then told anything. Down is when it refuses.
+			c.waitDown()
+			red.start()
+			return
+		}
+		r.waitFor("a merchant told their progress is safe", func(s *telegramtest.Snapshot) bool {
+			for _, c := range s.CallsTo("sendMessage") {
+				if c.Code == http.StatusOK && isStoreDown(c.Params.String("text")) {
+					return true
+				}
+			}
+			return false
+		})
+		red.start()
+	})
+	select {
+	case <-bot.exited:
+		t.Fatal("the bot exited; it must ride out a Redis restart")
+	default:
+	}
+	told := 0
+	for _, chat := range chats {
+		var rest []string
+		notices := 0
+		for _, text := range botTexts(r.fake, chat) {
+			if isStoreDown(text) {
+				notices++
+				continue
+			}
+			rest = append(rest, text)
+		}
+		assert.LessOrEqual(t, notices, 1, "chat %d told more than once in one outage", chat)
+		told += notices
+		assert.Equal(t, want[chat%2], collapse(rest), "chat %d's transcript", chat)
+	}
+	t.Logf("%s: %d merchants told their progress is safe", mode, told)
 }
 
 // collapse drops a message repeated right after itself: README's doubling.

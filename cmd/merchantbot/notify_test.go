@@ -17,6 +17,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/backend/sandbox"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
@@ -75,7 +76,7 @@ func TestStartNotificationsServesSignedEvents(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	require.NoError(t, rdb.Set(ctx, prefix+"merchant:822100050110001", "42", 0).Err())
+	require.NoError(t, rdb.Set(ctx, chatq.MerchantKeyOf(prefix, chatq.ShardOf(42), "822100050110001"), "42", 0).Err())
 	post := &postRecorder{}
 	const secret = "a-secret-of-16-chars"
 	n := notify.New(rdb, prefix, post, notify.WithLogger(slog.New(slog.DiscardHandler)), notify.WithFirstPoll(time.Minute))

@@ -92,6 +92,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if _, err := parseRedisURL(c.redisURL); err != nil {
 		return c, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	if strings.ContainsAny(c.redisPrefix, "{}") {
+		return c, errors.New("REDIS_PREFIX: must not hold { or } (they would change the keys' cluster hash tags)")
+	}
 	if c.redisPrefix == "" {
 		c.redisPrefix = store.DefaultPrefix
 	}
@@ -345,9 +348,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rdb.Close() // last: after every update finished
-	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithLogger(log),
+	if moved, err := migrateLayout(ctx, rdb, cfg.redisPrefix); err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	} else if moved > 0 {
+		log.Info("moved the data into the sharded key layout", "keys", moved)
+	}
+	send := sender.New(rdb, sender.WithPrefix(cfg.redisPrefix+"rl:"), sender.WithChatTag(chatq.ChatTag), sender.WithLogger(log),
 		sender.WithLimits(cfg.sendLimits), sender.WithMaxWait(5*time.Second))
-	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey))
+	queue := chatq.New(rdb, chatq.WithPrefix(cfg.redisPrefix), chatq.WithBlockedKey(send.BlockedKey), chatq.WithSendBudget(sender.TakeLua))
 	if err := queue.Preload(ctx); err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}

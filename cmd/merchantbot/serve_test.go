@@ -208,7 +208,7 @@ func (d *deployment) settle() error {
 		return err
 	}
 	for {
-		n, err := d.rdb.ZCard(ctx, d.prefix+"ready").Result()
+		_, n, err := chatq.New(d.rdb, chatq.WithPrefix(d.prefix)).Depth(ctx)
 		if err != nil {
 			return err
 		}
@@ -604,6 +604,8 @@ func TestServeConfig(t *testing.T) {
 		{"api url", map[string]string{"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL", ""},
 		{"redis missing", map[string]string{"REDIS_URL": ""}, "REDIS_URL: required", ""},
 		{"redis malformed", map[string]string{"REDIS_URL": "http://x"}, "REDIS_URL", ""},
+		{"redis prefix with a hash tag", map[string]string{"REDIS_PREFIX": "mb{1}:"}, "REDIS_PREFIX: must not hold { or }", ""},
+		{"redis cluster url", map[string]string{"REDIS_URL": "redis://127.0.0.1:7101?addr=127.0.0.1:7102&addr=127.0.0.1:7103"}, "", ""},
 		{"backend missing", map[string]string{"BACKEND_URL": ""}, `BACKEND_URL: required (the acquirer API's URL, or "sandbox"`, ""},
 		{"backend url", map[string]string{"BACKEND_URL": "localhost:8081"}, "BACKEND_URL", ""},
 		{"backend url misspelt sandbox", map[string]string{"BACKEND_URL": "Sandbox"}, "BACKEND_URL", ""},

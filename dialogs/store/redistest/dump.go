@@ -21,17 +21,17 @@ func Dump(ctx context.Context, rdb redis.UniversalClient, prefix string) ([]stri
 	}
 	var out []string
 	for _, p := range []string{prefix, "rate:" + prefix} {
-		iter := rdb.Scan(ctx, 0, p+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			vals, err := dumpKey(ctx, rdb, iter.Val())
-			if err != nil {
-				return nil, fmt.Errorf("redistest: dump %s: %w", iter.Val(), err)
-			}
-			out = append(out, iter.Val())
-			out = append(out, vals...)
-		}
-		if err := iter.Err(); err != nil {
+		keys, err := Keys(ctx, rdb, p+"*")
+		if err != nil {
 			return nil, err
+		}
+		for _, k := range keys {
+			vals, err := dumpKey(ctx, rdb, k)
+			if err != nil {
+				return nil, fmt.Errorf("redistest: dump %s: %w", k, err)
+			}
+			out = append(out, k)
+			out = append(out, vals...)
 		}
 	}
 	return out, nil

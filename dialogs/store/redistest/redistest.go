@@ -93,32 +93,23 @@ func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string)
 	if prefix == "" || strings.ContainsAny(prefix, `*?[]\`) {
 		return errors.New("redistest: refusing to delete by an empty or pattern prefix")
 	}
-	iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	keys, err := Keys(ctx, rdb, prefix+"*")
+	if err != nil {
+		return err
+	}
+	for len(keys) > 0 {
+		batch := keys[:min(500, len(keys))]
+		keys = keys[len(batch):]
 		// One DEL per key: a cluster refuses a DEL of keys in different slots.
 		pipe := rdb.Pipeline()
 		for _, k := range batch {
 			pipe.Del(ctx, k)
 		}
-		batch = batch[:0]
-		_, err := pipe.Exec(ctx)
-		return err
-	}
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 500 {
-			if err := flush(); err != nil {
-				return err
-			}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
 		}
 	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	return flush()
+	return nil
 }
 
 // slug keeps a test name readable in a key: lower-case letters, digits and dashes, at most 40.

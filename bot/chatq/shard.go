@@ -1,0 +1,193 @@
+package chatq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Shards is how many shards the chats are spread over: each shard's keys
+// (its chats' queues, states and outboxes, and its own ready set, dead
+// letters, wake set, depth counter and merchant index) share one Redis
+// Cluster hash slot, so every script touches one slot, and the shards'
+// slots are spread evenly over the 16,384 (shard i's slot lies in
+// [i*256, (i+1)*256)), so the masters of a cluster share the work. On one
+// instance the shards live side by side. The number is part of the key
+// layout: changing it moves every chat (docs/PERFORMANCE.md).
+const Shards = 64
+
+// ShardOf is the shard of chat.
+func ShardOf(chat int64) int {
+	return int((uint64(chat) * 0x9E3779B97F4A7C15) >> 58) // top 6 bits: 64 shards
+}
+
+// ShardTag is the hash tag of shard i, braces included ("{s7.41}"): the
+// smallest "s<i>.<k>" whose slot lies in shard i's 256 slots.
+func ShardTag(i int) string { return shardTags()[i] }
+
+// ChatTag is the hash tag of chat's shard: a key holding it (bot/sender's
+// per-chat keys) shares the slot of the chat's queue.
+func ChatTag(chat int64) string { return ShardTag(ShardOf(chat)) }
+
+var shardTags = sync.OnceValue(func() []string {
+	tags := make([]string, Shards)
+	width := 16384 / Shards
+	for i := range tags {
+		for k := 0; ; k++ {
+			t := "s" + strconv.Itoa(i) + "." + strconv.Itoa(k)
+			if s := int(Slot(t)); s >= i*width && s < (i+1)*width {
+				tags[i] = "{" + t + "}"
+				break
+			}
+		}
+	}
+	return tags
+})
+
+// Slot is Redis Cluster's hash slot of key (CRC16/XMODEM of its hash tag,
+// or of the whole key, mod 16384).
+func Slot(key string) uint16 {
+	if i := indexByte(key, '{'); i >= 0 {
+		if j := indexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	var crc uint16
+	for k := 0; k < len(key); k++ {
+		crc ^= uint16(key[k]) << 8
+		for b := 0; b < 8; b++ {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc % 16384
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// WakeKeyOf is shard i's wake set under prefix (what Redis.WakeKey names).
+func WakeKeyOf(prefix string, i int) string { return prefix + ShardTag(i) + ":wake" }
+
+// MerchantKeyOf is the binding of merchant no kept in shard i under prefix.
+func MerchantKeyOf(prefix string, i int, no string) string {
+	return prefix + ShardTag(i) + ":merchant:" + no
+}
+
+// FindMerchant finds the chat bound to merchant no under prefix: the
+// newest binding of any shard (a commit binds it in the chat's shard), in
+// one pipeline over the shards. ok is false when none is.
+func FindMerchant(ctx context.Context, rdb redis.Cmdable, prefix, no string) (chat int64, ok bool, err error) {
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, Shards)
+	for i := range Shards {
+		cmds[i] = pipe.Get(ctx, MerchantKeyOf(prefix, i, no))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return 0, false, fmt.Errorf("find merchant's chat: %w", err)
+	}
+	newest := int64(-1)
+	for _, c := range cmds {
+		v, err := c.Result()
+		if err != nil {
+			continue
+		}
+		if id, at, found := ParseBinding(v); found && at > newest {
+			chat, ok, newest = id, true, at
+		}
+	}
+	return chat, ok, nil
+}
+
+// KeyOf is chat's key of kind ("s" state, "l" lock, "o" outbox…; see the
+// package comment) under prefix, for tools and tests that reach into the
+// record.
+func KeyOf(prefix string, chat int64, kind string) string {
+	return prefix + ChatTag(chat) + ":" + strconv.FormatInt(chat, 10) + ":" + kind
+}
+
+// ReadyKeyOf is the ready set of chat's shard under prefix.
+func ReadyKeyOf(prefix string, chat int64) string {
+	return prefix + ShardTag(ShardOf(chat)) + ":ready"
+}
+
+// sweepLua reads a shard's due chats for the holder of its sweep lease.
+// KEYS: sweep lease, ready. ARGV: token, lease TTL ms, now ms, count.
+// Replies false when another sweeper holds the shard, else the due chats.
+const sweepLua = `
+local h = redis.call('GET', KEYS[1])
+if h and h ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, ARGV[4])
+`
+
+// KEYS: sweep lease. ARGV: token.
+const sweepReleaseLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`
+
+// Sweep returns up to n due chats of each shard whose sweep lease token
+// holds or wins now (<prefix><tag>:sweep, living the lock TTL, renewed at
+// each call): one sweeper per shard, so replicas do not all read and kick
+// the same chats; a sweeper that dies leaves its shards to the others
+// within the lock TTL. One pipeline over the shards (each master gets its
+// share).
+func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, error) {
+	pipe := r.rdb.Pipeline()
+	now := ms(r.now())
+	cmds := make([]*redis.Cmd, Shards)
+	for i := range Shards {
+		cmds[i] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
+			token, r.lockTTL.Milliseconds(), now, n)
+	}
+	_, err := pipe.Exec(ctx)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := r.sweep.Load(ctx, r.rdb).Err(); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		return r.Sweep(ctx, token, n)
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	var chats []int64
+	for _, c := range cmds {
+		ids, err := c.StringSlice()
+		if err != nil {
+			continue // another sweeper's shard (nil reply)
+		}
+		for _, s := range ids {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+				chats = append(chats, id)
+			}
+		}
+	}
+	return chats, nil
+}
+
+// StopSweeping gives back the sweep leases token holds (a replica that
+// stops), so that the others take its shards at their next sweep.
+func (r *Redis) StopSweeping(ctx context.Context, token string) error {
+	pipe := r.rdb.Pipeline()
+	for i := range Shards {
+		pipe.Eval(ctx, sweepReleaseLua, []string{r.shardKey(i, "sweep")}, token)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("stop sweeping: %w", err)
+	}
+	return nil
+}
