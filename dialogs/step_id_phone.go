@@ -105,7 +105,7 @@ func (t *turn) bind(m backend.Merchant) {
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
 	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
 	st.LookupFails, st.LookupSince = 0, time.Time{}
-	t.say(msgBound, Arg{"Name": m.Business, "No": m.No})
+	t.say(msgBound, Arg{"Name": m.Business, "No": m.No, "Card": parse.MaskPAN(m.CardMasked)})
 	if t.changePending() {
 		if t.fire(evMenu) {
 			t.menu(false)

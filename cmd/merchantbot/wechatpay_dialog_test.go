@@ -123,6 +123,7 @@ func TestWechatpayDialog(t *testing.T) {
 			}
 			out := w.say("/start", "1", "822100050110001", "13800000001", "246810")
 			require.Contains(t, out, "身份已确认：张三便利店")
+			require.Regexp(t, `当前结算卡：\d{6}\*+\d{4}`, out, "the account in effect, from WeChat Pay's settlement query, masked")
 			out = w.say("1", "1", "6222021234567894", "1", "北京")
 			require.Contains(t, out, "开户城市：北京市")
 			require.Contains(t, out, "[1] 北京西单支行", "the branches come from WeChat Pay's list")
