@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/internal/wechatpaytest"
 )
@@ -53,7 +54,7 @@ func TestPollerNotifiesOncePerChange(t *testing.T) {
 			n := notify.New(e.rdb, e.prefix+"n:", post, notify.WithClock(clock), notify.WithFirstPoll(time.Minute))
 			p := notify.NewPoller(n, e.b, notify.PollInterval(time.Minute), notify.PollRate(0),
 				notify.PollJitter(func(time.Duration) time.Duration { return 0 }))
-			require.NoError(t, e.rdb.Set(ctx, e.prefix+"n:merchant:M001", "4242", 0).Err())
+			require.NoError(t, e.rdb.Set(ctx, chatq.MerchantKeyOf(e.prefix+"n:", chatq.ShardOf(4242), "M001"), "4242", 0).Err())
 			if fail {
 				e.fake.FailNext(subInd, "开户名称与商户主体名称不一致")
 			}
