@@ -522,3 +522,32 @@ func TestKnownReasonShowsTheAcquirersWordsAndOurAdvice(t *testing.T) {
 	assert.Contains(t, said[0], "结算账户户名与营业执照不一致", "the acquirer's words")
 	assert.Contains(t, said[0], "处理建议", "our advice")
 }
+
+// Back to the card with /back, a card of another bank: the old bank's
+// branch is not kept nor offered; its branch is asked.
+func TestBackToTheCardWithAnotherBanksCardDropsTheBranch(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 34}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	zhangSan().walkTo(c, dialogs.StepPhone)
+	require.Equal(t, "上海张江支行", mustLoad(t, f, 34).Branch)
+	for range 10 {
+		if mustLoad(t, f, 34).Step == dialogs.StepCard {
+			break
+		}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	}
+	require.Equal(t, dialogs.StepCard, mustLoad(t, f, 34).Step)
+	c.text(bocCard)
+	m := zhangSan().with(dialogs.AnswerBranch, typed("北京西单支行"))
+	m.walk(c, func(st *dialogs.State) bool {
+		if st.Step == dialogs.StepBranch {
+			assert.Empty(t, st.Branch, "the old bank's branch is not offered")
+		}
+		return st.Step == dialogs.StepSummary
+	})
+	assert.Contains(t, m.met, dialogs.StepBranch)
+	st := mustLoad(t, f, 34)
+	assert.Equal(t, "中国银行", st.BankName)
+	assert.Equal(t, "北京西单支行", st.Branch)
+}
