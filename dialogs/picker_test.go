@@ -794,3 +794,19 @@ func TestPickerBackToAnotherBankDropsThePickedBranch(t *testing.T) {
 	assert.Empty(t, st.Branch+st.BranchID, "the old bank's branch is not kept")
 	assert.Equal(t, "ICBC", fb.banks[len(fb.banks)-1], "the new bank's branches are asked")
 }
+
+// A step added before the branch (WithTestStep, right after the holder) is
+// where /back from the city goes: the city is asked in the branch's place.
+func TestPickerBackFromTheCityReachesAnAddedStep(t *testing.T) {
+	f, fb, rec := pickerFixture(t)
+	f.engine = dialogs.NewEngine(rec, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithTestStep(), dialogs.WithBranches(fb))
+	c := &chat{t: t, f: f, id: 519}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	m := zhangSan().at(dialogs.StepTest, typed("an answer"))
+	m.walkTo(c, dialogs.StepCity)
+	require.Contains(t, m.met, dialogs.StepTest)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, dialogs.StepTest, mustLoad(t, f, 519).Step, "not past the added step to the holder")
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, dialogs.StepHolder, mustLoad(t, f, 519).Step)
+}
