@@ -9,14 +9,44 @@ const StepTest = "test_added"
 const evTestOK move = "test_ok"
 
 // WithTestStep adds to the engine a step as a file step_<name>.go would
-// (issue 15): between the holder and the branch, a typed answer kept with
-// setAnswer, a field with no reopen. The tests of what such a step meets
-// use it; the dialog of every other test is left as it is.
+// (issue 15): right after the holder (before the step the holder's answer
+// leads to: the branch, or a step added there since), a typed answer kept
+// with setAnswer, a field with no reopen. The tests of what such a step
+// meets use it; the dialog of every other test is left as it is.
 func WithTestStep() Option {
-	return func(e *Engine) { e.use(splice(stepDefs(), testStep())) }
+	return func(e *Engine) {
+		defs := stepDefs()
+		next := StepBranch
+		for _, d := range defs {
+			if d.name == StepHolder {
+				next = d.moves[evHolderOK]
+			}
+		}
+		e.use(splice(defs, testStep(next)))
+	}
 }
 
-func testStep() stepDef {
+// ResubmitKeepsTheWay reports a dialog whose fields between the card and
+// the reserved phone all come back from a rejected application
+// (fieldSpec.reopen), so that its resubmission goes from the card straight
+// on to the reserved phone (rejection.go); a step added there without
+// reopen makes it ask the whole way from the card.
+func ResubmitKeepsTheWay() bool {
+	between := false
+	for _, d := range dialog() {
+		switch {
+		case d.name == StepCard:
+			between = true
+		case d.name == StepPhone:
+			between = false
+		case between && d.field != nil && d.field.filled != nil && d.field.reopen == nil:
+			return false
+		}
+	}
+	return true
+}
+
+func testStep(next string) stepDef {
 	return stepDef{
 		name:   StepTest,
 		kind:   draft,
@@ -26,9 +56,9 @@ func testStep() stepDef {
 			t.advance(evTestOK)
 		},
 		back:   StepHolder,
-		moves:  edited(map[move]string{evTestOK: StepBranch}),
+		moves:  edited(map[move]string{evTestOK: next}),
 		after:  StepHolder,
-		before: StepBranch,
+		before: next,
 		field: &fieldSpec{
 			filled: func(st *State) bool { return st.answer(StepTest) != "" },
 		},

@@ -39,15 +39,28 @@ func TestCardQuestionOffersTheForm(t *testing.T) {
 
 // TestFormAnswersAsTyped: the form's fields leave the chat exactly where
 // typing them would, with the card shown masked and one question at the
-// end; a form with the card alone goes on to the holder.
+// end (the summary, or the first question the form has no field for); on
+// from there, no question the form answered is asked again. A form with
+// the card alone leaves the chat where typing the card would.
 func TestFormAnswersAsTyped(t *testing.T) {
+	fields := map[string]string{dialogs.StepHolder: "张三", dialogs.StepBranch: "上海张江支行", dialogs.StepPhone: reservedPhone}
 	f := newFixture(t, nil)
 	typed := &chat{t: t, f: f, id: 42}
 	atCard(typed)
 	typed.text(card)
-	typed.text("张三")
-	typed.text("上海张江支行")
-	typed.text(reservedPhone)
+	afterCard := formed(mustLoad(t, f, typed.id))
+	// Typed, each answer the form has for the step asked, while there is one.
+	answered := map[string]bool{}
+	for {
+		st := mustLoad(t, f, typed.id)
+		v, ok := fields[st.Step]
+		if !ok || answered[st.Step] {
+			break
+		}
+		answered[st.Step] = true
+		typed.text(v)
+	}
+	require.NotEmpty(t, answered, "the form has a field for the question after the card")
 
 	ff := newFixture(t, nil) // a merchant gets one code a minute: another sandbox
 	form := &chat{t: t, f: ff, id: 43}
@@ -55,21 +68,33 @@ func TestFormAnswersAsTyped(t *testing.T) {
 	out := form.send(dialogs.Input{Kind: dialogs.InForm, Returning: true, Form: &dialogs.Form{
 		Card: card, Holder: "张三", Branch: "上海张江支行", ReservedPhone: reservedPhone}})
 	assert.Equal(t, formed(mustLoad(t, f, typed.id)), formed(mustLoad(t, ff, form.id)))
-	assert.Equal(t, dialogs.StepSummary, mustLoad(t, ff, form.id).Step)
 	text := strings.Join(form.said[len(form.said)-countSaid(out):], "\n")
 	assert.Contains(t, text, parse.MaskPAN(card), "the chat shows the card masked")
 	assert.NotContains(t, text, card)
 	assert.NotContains(t, text, reservedPhone)
-	assert.Len(t, out.Replies, 2, "the card noted, then the summary: no question the form answered is asked")
+	assert.Len(t, out.Replies, 2, "the card noted, then one question: none the form answered is asked")
+	if len(answered) == len(fields) {
+		assert.Equal(t, dialogs.StepSummary, mustLoad(t, ff, form.id).Step, "the form answered the rest")
+	}
+
+	// On to the summary as the guide says, both the same way.
+	for _, c := range []*chat{typed, form} {
+		m := zhangSan()
+		m.walkTo(c, dialogs.StepSummary)
+		for _, step := range m.met {
+			assert.False(t, answered[step], "%s: the form answered it", step)
+		}
+	}
+	assert.Equal(t, formed(mustLoad(t, f, typed.id)), formed(mustLoad(t, ff, form.id)))
 
 	f = newFixture(t, nil)
 	only := &chat{t: t, f: f, id: 44}
 	atCard(only)
 	out = only.send(dialogs.Input{Kind: dialogs.InForm, Returning: true, Form: &dialogs.Form{Card: card}})
 	st := mustLoad(t, f, only.id)
-	assert.Equal(t, dialogs.StepHolder, st.Step)
+	assert.Equal(t, afterCard, formed(st), "where typing the card leaves it")
 	assert.Equal(t, card, st.Secrets.CardNumber)
-	require.Len(t, out.Replies, 2, "the card noted, then the holder question once")
+	require.Len(t, out.Replies, 2, "the card noted, then the next question once")
 	assert.Contains(t, f.render.Reply(out.Lang, out.Replies[0]), parse.MaskPAN(card))
 }
 

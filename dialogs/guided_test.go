@@ -18,6 +18,11 @@ type merchant struct {
 	samples map[dialogs.AnswerKind]dialogs.Input
 	// actions counts what the merchant did (messages, taps, contacts).
 	actions int
+	// met are the steps the merchant answered, in order.
+	met []string
+	// own answers steps dialogs.Guide() does not list (a step added by
+	// an engine option, as WithTestStep's).
+	own map[string]dialogs.Input
 }
 
 // zhangSan is the sandbox's merchant 822100050110001 (张三), identified by
@@ -41,6 +46,18 @@ func (m *merchant) with(kind dialogs.AnswerKind, in dialogs.Input) *merchant {
 	m.samples[kind] = in
 	return m
 }
+
+// at answers step, which has no guide, with in.
+func (m *merchant) at(step string, in dialogs.Input) *merchant {
+	if m.own == nil {
+		m.own = map[string]dialogs.Input{}
+	}
+	m.own[step] = in
+	return m
+}
+
+// typed is a typed answer.
+func typed(s string) dialogs.Input { return dialogs.Input{Kind: dialogs.InText, Text: s} }
 
 // sharing shares the phone on file as a contact (Telegram's way).
 func (m *merchant) sharing() *merchant {
@@ -82,9 +99,14 @@ func (m *merchant) walkTo(c *chat, step string) {
 // answer does what the guide of the step st is at says.
 func (m *merchant) answer(c *chat, st *dialogs.State) {
 	c.t.Helper()
+	m.actions++
+	m.met = append(m.met, st.Step)
+	if in, ok := m.own[st.Step]; ok {
+		c.send(in)
+		return
+	}
 	g, ok := guides[st.Step]
 	require.True(c.t, ok, "walk: step %q has no guide", st.Step)
-	m.actions++
 	shown := c.last
 	if !hasAny(shown, g.Forward) {
 		// The step's question is not the last thing said (a note came

@@ -197,12 +197,26 @@ func fixAndResubmit(t *testing.T, id int64, opts ...dialogs.Option) (*fixture, *
 	return f, c
 }
 
+// The holder, bank and branch of the rejected application are kept, the
+// card and the reserved phone asked again. With every field between the
+// card and the reserved phone given back by the application, none of
+// their steps is asked again; a step added there that the application
+// cannot give back makes the change go the whole way (the next test), the
+// kept answers still kept.
 func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
 	f, c := fixAndResubmit(t, 25)
 	c.press("cs:yes")
 	c.text(card)
-	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 25).Step, "holder, bank and branch are not asked again")
-	out := c.text(reservedPhone)
+	m := zhangSan()
+	m.walkTo(c, dialogs.StepSummary)
+	assert.Contains(t, m.met, dialogs.StepPhone, "the reserved phone is asked again")
+	assert.NotContains(t, m.met, dialogs.StepBank, "the card's bank is known: not asked")
+	if dialogs.ResubmitKeepsTheWay() {
+		for _, kept := range []string{dialogs.StepHolder, dialogs.StepBranch} {
+			assert.NotContains(t, m.met, kept, "holder, bank and branch are not asked again")
+		}
+	}
+	out := c.last
 	st := mustLoad(t, f, 25)
 	require.Equal(t, dialogs.StepSummary, st.Step)
 	summary := f.render.Reply(out.Lang, out.Replies[len(out.Replies)-1])
@@ -214,44 +228,50 @@ func TestFixAndResubmitKeepsTheNonSensitiveAnswers(t *testing.T) {
 }
 
 // A step added between the card and the reserved phone whose field the
-// application does not give back (no reopen; here the test step between
-// the holder and the branch, added after the first application) is not
-// passed over: the fixed change goes the whole way from the card, the
-// kept answers offered again, and asks it.
+// application does not give back (no reopen; here the test step right
+// after the holder, added after the first application) is not passed
+// over: the fixed change goes the whole way from the card, the kept
+// answers offered again, and asks it.
 func TestFixAndResubmitAsksAFieldItCannotKeep(t *testing.T) {
 	f, c := fixAndResubmit(t, 33, dialogs.WithTestStep())
 	c.press("cs:yes")
 	c.text(card)
-	require.Equal(t, dialogs.StepHolder, mustLoad(t, f, 33).Step, "not straight on to the reserved phone")
-	c.text("张三")
-	require.Equal(t, dialogs.StepTest, mustLoad(t, f, 33).Step, "the added step is asked")
-	c.text("an answer")
-	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 33).Step)
-	c.text("上海张江支行")
-	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 33).Step)
-	c.text(reservedPhone)
+	m := zhangSan().at(dialogs.StepTest, typed("an answer"))
+	m.walkTo(c, dialogs.StepSummary)
+	assert.Contains(t, m.met, dialogs.StepHolder, "not straight on to the reserved phone")
+	assert.Contains(t, m.met, dialogs.StepTest, "the added step is asked")
+	assert.Contains(t, m.met, dialogs.StepBranch)
+	assert.Contains(t, m.met, dialogs.StepPhone)
 	st := mustLoad(t, f, 33)
-	require.Equal(t, dialogs.StepSummary, st.Step)
 	assert.Equal(t, "张三", st.Holder)
 	assert.Equal(t, "上海张江支行", st.Branch)
+	assert.Equal(t, reservedPhone, st.Secrets.ReservedPhone)
 }
 
 // A card of another bank cannot keep the first card's branch: the branch
-// is asked again, then the reserved phone; the holder stays kept.
+// is asked again (none offered), then the reserved phone; the holder
+// stays kept.
 func TestFixAndResubmitWithAnotherBanksCardAsksItsBranch(t *testing.T) {
 	f, c := fixAndResubmit(t, 32)
 	c.press("cs:yes")
 	c.text(bocCard)
+	m := zhangSan().with(dialogs.AnswerBranch, typed("北京西单支行"))
+	m.walk(c, func(st *dialogs.State) bool {
+		if st.Step == dialogs.StepBranch {
+			assert.Equal(t, "中国银行", st.BankName)
+			assert.Empty(t, st.Branch, "the old bank's branch is not offered")
+		}
+		return st.Step == dialogs.StepSummary
+	})
+	assert.Contains(t, m.met, dialogs.StepBranch)
+	assert.Contains(t, m.met, dialogs.StepPhone)
+	assert.NotContains(t, m.met, dialogs.StepBank, "the BIN tells the bank")
+	if dialogs.ResubmitKeepsTheWay() {
+		assert.NotContains(t, m.met, dialogs.StepHolder, "the holder is kept, not asked")
+	}
 	st := mustLoad(t, f, 32)
-	require.Equal(t, dialogs.StepBranch, st.Step)
-	assert.Equal(t, "中国银行", st.BankName)
-	assert.Empty(t, st.Branch, "the old bank's branch is not offered")
-	c.text("北京西单支行")
-	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 32).Step)
-	c.text(reservedPhone)
-	st = mustLoad(t, f, 32)
-	require.Equal(t, dialogs.StepSummary, st.Step)
 	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, "中国银行", st.BankName)
 	assert.Equal(t, "北京西单支行", st.Branch)
 }
 
@@ -261,16 +281,20 @@ func TestFixAndResubmitWithAnUnknownBINAsksTheBank(t *testing.T) {
 	f, c := fixAndResubmit(t, 33)
 	c.press("cs:yes")
 	c.text("8888881234567890123")
+	m := zhangSan().with(dialogs.AnswerBank, typed("中国银行")).with(dialogs.AnswerBranch, typed("北京西单支行"))
+	m.walk(c, func(st *dialogs.State) bool {
+		if st.Step == dialogs.StepBank {
+			assert.Empty(t, st.Branch, "the old bank's branch is not kept")
+		}
+		return st.Step == dialogs.StepSummary
+	})
+	assert.Contains(t, m.met, dialogs.StepBank)
+	assert.Contains(t, m.met, dialogs.StepBranch)
+	assert.Contains(t, m.met, dialogs.StepPhone)
+	if dialogs.ResubmitKeepsTheWay() {
+		assert.NotContains(t, m.met, dialogs.StepHolder, "the holder is kept, not asked")
+	}
 	st := mustLoad(t, f, 33)
-	require.Equal(t, dialogs.StepBank, st.Step)
-	assert.Empty(t, st.Branch)
-	c.text("中国银行")
-	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 33).Step)
-	c.text("北京西单支行")
-	require.Equal(t, dialogs.StepPhone, mustLoad(t, f, 33).Step)
-	c.text(reservedPhone)
-	st = mustLoad(t, f, 33)
-	require.Equal(t, dialogs.StepSummary, st.Step)
 	assert.Equal(t, "张三", st.Holder)
 	assert.Equal(t, "中国银行", st.BankName)
 	assert.Equal(t, "北京西单支行", st.Branch)
@@ -497,4 +521,33 @@ func TestKnownReasonShowsTheAcquirersWordsAndOurAdvice(t *testing.T) {
 	require.Len(t, said, 1)
 	assert.Contains(t, said[0], "结算账户户名与营业执照不一致", "the acquirer's words")
 	assert.Contains(t, said[0], "处理建议", "our advice")
+}
+
+// Back to the card with /back, a card of another bank: the old bank's
+// branch is not kept nor offered; its branch is asked.
+func TestBackToTheCardWithAnotherBanksCardDropsTheBranch(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 34}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	zhangSan().walkTo(c, dialogs.StepPhone)
+	require.Equal(t, "上海张江支行", mustLoad(t, f, 34).Branch)
+	for range 10 {
+		if mustLoad(t, f, 34).Step == dialogs.StepCard {
+			break
+		}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	}
+	require.Equal(t, dialogs.StepCard, mustLoad(t, f, 34).Step)
+	c.text(bocCard)
+	m := zhangSan().with(dialogs.AnswerBranch, typed("北京西单支行"))
+	m.walk(c, func(st *dialogs.State) bool {
+		if st.Step == dialogs.StepBranch {
+			assert.Empty(t, st.Branch, "the old bank's branch is not offered")
+		}
+		return st.Step == dialogs.StepSummary
+	})
+	assert.Contains(t, m.met, dialogs.StepBranch)
+	st := mustLoad(t, f, 34)
+	assert.Equal(t, "中国银行", st.BankName)
+	assert.Equal(t, "北京西单支行", st.Branch)
 }

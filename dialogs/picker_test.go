@@ -282,7 +282,16 @@ func TestPickerFewBranchesShownWhenAWordHoldsNone(t *testing.T) {
 func TestPickerBackFromBranchToCity(t *testing.T) {
 	f, _, _ := pickerFixture(t)
 	c := &chat{t: t, f: f, id: 506}
-	toBranch(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	var before string // the step asked before the city
+	zhangSan().walk(c, func(st *dialogs.State) bool {
+		if st.Step == dialogs.StepCity || st.Step == dialogs.StepBranch {
+			return true
+		}
+		before = st.Step
+		return false
+	})
+	require.Equal(t, dialogs.StepCity, mustLoad(t, f, 506).Step)
 	c.text("深圳")
 	out := c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
 	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 506).Step)
@@ -291,15 +300,17 @@ func TestPickerBackFromBranchToCity(t *testing.T) {
 	out = c.press("city:keep")
 	assert.Equal(t, dialogs.StepBranch, mustLoad(t, f, 506).Step)
 	assert.Equal(t, []dialogs.MsgID{"ask_branch_word"}, keys(out))
-	// The other-city button, then /back twice: city, then the holder.
+	// The other-city button, then /back twice: city, then the step before.
 	c.press("br:city")
 	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 506).Step)
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
-	assert.Equal(t, dialogs.StepHolder, mustLoad(t, f, 506).Step)
-	// On again: the city is remembered.
-	out = c.press("holder:registered")
+	assert.Equal(t, before, mustLoad(t, f, 506).Step)
+	// On again as the guide says: the city is remembered.
+	zhangSan().walk(c, func(st *dialogs.State) bool {
+		return st.Step == dialogs.StepCity || st.Step == dialogs.StepBranch
+	})
 	assert.Equal(t, dialogs.StepBranch, mustLoad(t, f, 506).Step)
-	assert.Equal(t, []dialogs.MsgID{"ask_branch_word"}, keys(out))
+	assert.Equal(t, []dialogs.MsgID{"ask_branch_word"}, keys(c.last))
 }
 
 func TestPickerEditBranchFromTheSummary(t *testing.T) {
@@ -448,9 +459,16 @@ func TestPickerBranchStepWithoutACity(t *testing.T) {
 // is not confirmed without a picked one (a draft from before the picker).
 func TestPickerTypedBranchIsNotEnough(t *testing.T) {
 	f, _, _ := pickerFixture(t)
-	st := &dialogs.State{Step: dialogs.StepSummary, Lang: "zh-Hans", Bound: true, MerchantNo: "822100050110001",
-		BankCode: "ICBC", BankName: "中国工商银行", CardType: "DC", Holder: "张三", DraftID: "d1", Consent: true,
-		Branch: "上海张江支行", Secrets: dialogs.Secrets{CardNumber: card, ReservedPhone: reservedPhone}}
+	picker := f.engine
+	// The draft, typed to the summary before the picker was configured.
+	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock))
+	c := &chat{t: t, f: f, id: 512}
+	throughSummary(c)
+	f.engine = picker
+	f.advance(dialogs.FreshProof) // the identification code no longer confirms it
+	st := mustLoad(t, f, 512)
+	require.Equal(t, "上海张江支行", st.Branch)
+	require.Empty(t, st.BranchID)
 	out := f.engine.Handle(context.Background(), st, dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: st.Seq})
 	assert.Contains(t, keys(out), dialogs.MsgID("summary_incomplete"))
 	assert.Equal(t, dialogs.StepSummary, st.Step)
@@ -554,10 +572,15 @@ func TestPickerFixAndResubmitPicksTheBranchAgain(t *testing.T) {
 	assert.Empty(t, st.BranchID+st.AreaCode)
 	c.press("cs:yes")
 	c.text(card)
-	require.Equal(t, dialogs.StepHolder, mustLoad(t, f, 515).Step, "not on to the reserved phone: the branch has no id")
-	out := c.press("holder:registered")
-	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 515).Step)
-	assert.Equal(t, []dialogs.MsgID{"ask_city"}, keys(out))
+	m := zhangSan()
+	m.walk(c, func(st *dialogs.State) bool {
+		return st.Step == dialogs.StepCity || st.Step == dialogs.StepBranch || st.Step == dialogs.StepPhone
+	})
+	st = mustLoad(t, f, 515)
+	require.Equal(t, dialogs.StepCity, st.Step, "not on to the reserved phone: the branch has no id")
+	assert.Contains(t, m.met, dialogs.StepHolder, "the way from the card, the holder offered again")
+	assert.Equal(t, "张三", st.Holder)
+	assert.Equal(t, []dialogs.MsgID{"ask_city"}, keys(c.last))
 }
 
 // An edited card of another bank: the branch picked for the old bank goes,
@@ -770,4 +793,20 @@ func TestPickerBackToAnotherBankDropsThePickedBranch(t *testing.T) {
 	st = mustLoad(t, f, 517)
 	assert.Empty(t, st.Branch+st.BranchID, "the old bank's branch is not kept")
 	assert.Equal(t, "ICBC", fb.banks[len(fb.banks)-1], "the new bank's branches are asked")
+}
+
+// A step added before the branch (WithTestStep, right after the holder) is
+// where /back from the city goes: the city is asked in the branch's place.
+func TestPickerBackFromTheCityReachesAnAddedStep(t *testing.T) {
+	f, fb, rec := pickerFixture(t)
+	f.engine = dialogs.NewEngine(rec, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithTestStep(), dialogs.WithBranches(fb))
+	c := &chat{t: t, f: f, id: 519}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	m := zhangSan().at(dialogs.StepTest, typed("an answer"))
+	m.walkTo(c, dialogs.StepCity)
+	require.Contains(t, m.met, dialogs.StepTest)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, dialogs.StepTest, mustLoad(t, f, 519).Step, "not past the added step to the holder")
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, dialogs.StepHolder, mustLoad(t, f, 519).Step)
 }

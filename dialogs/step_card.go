@@ -141,6 +141,11 @@ func (t *turn) acceptCard(digits string) {
 	} else {
 		r.Lines = append(r.Lines, Text{Key: msgCardBankUnknown})
 	}
+	if oldBank != "" && (oldBank != st.BankCode || !known) {
+		// The branch, from whichever way it was given (a summary edit, a
+		// resubmission, /back to the card), was of the old bank's.
+		st.Branch, st.BranchID = "", ""
+	}
 	if (st.Editing || st.Reopened) && (oldBank != st.BankCode || !known) {
 		// A card of another (or an unknown) bank: its bank and branch are
 		// asked again, then the summary (or, reopened, the reserved phone).

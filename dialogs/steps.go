@@ -218,8 +218,24 @@ func stepDefs() []stepDef {
 
 // splice puts d into defs between d.after and d.before: right after
 // d.after in order, the moves of d.after that led to d.before now lead to
-// d, and d.before's /back returns to d.
+// d, and d.before's /back returns to d, as does the /back of a step asked
+// only from d.before, in its place (the picker's city, asked first in the
+// branch's place).
 func splice(defs []stepDef, d stepDef) []stepDef {
+	from := map[string]map[string]bool{} // the steps whose moves lead to each
+	for _, e := range defs {
+		for _, dst := range e.moves {
+			if dst != e.name {
+				if from[dst] == nil {
+					from[dst] = map[string]bool{}
+				}
+				from[dst][e.name] = true
+			}
+		}
+	}
+	inPlaceOfBefore := func(name string) bool {
+		return name != d.before && len(from[name]) == 1 && from[name][d.before]
+	}
 	at := len(defs)
 	for i := range defs {
 		e := &defs[i]
@@ -234,7 +250,7 @@ func splice(defs []stepDef, d stepDef) []stepDef {
 			}
 			e.moves = moves
 		}
-		if e.name == d.before && e.back == d.after {
+		if (e.name == d.before || inPlaceOfBefore(e.name)) && e.back == d.after {
 			e.back = d.name
 		}
 	}

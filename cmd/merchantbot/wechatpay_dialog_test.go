@@ -23,6 +23,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/guidedtest"
 	"github.com/merchantbot/merchantbot/internal/wechatpaytest"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -101,6 +102,34 @@ func (w *wxConsole) say(lines ...string) string {
 	return w.out.String()[before:]
 }
 
+// wxMerchant is 张三 at the console on the WeChat Pay adapter: the code of
+// dialogCodes, a card of 工商银行, the city 北京.
+func wxMerchant(card string) persona {
+	return consoleMerchant().with(dialogs.AnswerCode, "246810").with(dialogs.AnswerCard, card).
+		with(dialogs.AnswerCity, "北京")
+}
+
+// walk answers as p, as the guide says, from last (what the bot answered
+// to the last line) until stop says what the bot asks is where the test
+// wants it, and returns what the bot said on the way.
+func (w *wxConsole) walk(p persona, last string, stop func(guidedtest.Move) bool) string {
+	w.t.Helper()
+	var all strings.Builder
+	for range 40 {
+		mv, err := consoleMove(last)
+		require.NoError(w.t, err, "after:\n%s", last)
+		if stop(mv) {
+			return all.String()
+		}
+		line, err := p.consoleLine(mv)
+		require.NoError(w.t, err, "after:\n%s", last)
+		last = w.say(line)
+		all.WriteString(last)
+	}
+	w.t.Fatalf("walk: not there after 40 lines:\n%s", all.String())
+	return ""
+}
+
 // TestWechatpayDialog: a whole change in the console's dialog on the
 // WeChat Pay adapter: identity from the directory and a code of ours, the
 // card, the holder, the city and the branch picked from WeChat Pay's lists,
@@ -121,15 +150,15 @@ func TestWechatpayDialog(t *testing.T) {
 			if fail {
 				w.fake.FailNext("1900000109", tt.reason)
 			}
-			out := w.say("/start", "1", "822100050110001", "13800000001", "246810")
+			p := wxMerchant("6222021234567894").with(dialogs.AnswerReservedPhone, "13800000001")
+			out := w.walk(p, w.say("/start"), asks(dialogs.StepBranch))
 			require.Contains(t, out, "身份已确认：张三便利店")
 			require.Regexp(t, `当前结算卡：\d{6}\*+\d{4}`, out, "the account in effect, from WeChat Pay's settlement query, masked")
-			out = w.say("1", "1", "6222021234567894", "1", "北京")
 			require.Contains(t, out, "开户城市：北京市")
 			require.Contains(t, out, "[1] 北京西单支行", "the branches come from WeChat Pay's list")
-			out = w.say("1", "13800000001")
+			out = w.walk(p, w.say("1"), asks(dialogs.StepSummary))
 			require.Contains(t, out, "开户支行：中国工商银行股份有限公司北京西单支行（北京市）")
-			out = w.say("6")
+			out = w.walk(p, out, submitted)
 			apps := w.fake.Applications()
 			require.Len(t, apps, 1)
 			require.Contains(t, out, "申请编号 "+apps[0].No)
@@ -209,15 +238,35 @@ func TestWechatpayConsoleFromSettings(t *testing.T) {
 	say("13800000001", "验证码已通过短信发送到商户预留手机号 138****0001")
 	code := regexp.MustCompile(`\[demo SMS to 138\*\*\*\*0001\] verification code ([0-9]{6})`).FindStringSubmatch(wait(&stderr, "verification code"))
 	require.NotNil(t, code)
+	from := len(stdout.String())
 	say(code[1], "身份已确认：张记早餐")
-	say("1", "您是否同意")
-	say("1", "新结算卡卡号")
-	say("6222021234567894", "持卡人姓名")
-	say("1", "哪个城市")
-	say("北京", "北京西单支行")
-	say("1", "银行预留的手机号")
-	say("13800000001", "请核对您的申请信息")
-	say("6", "提交成功")
+	// On as the guide says, to the submission: each answer read once the
+	// bot has asked something (or said the change is in).
+	p := wxMerchant("6222021234567894").with(dialogs.AnswerReservedPhone, "13800000001")
+	for i := 0; ; i++ {
+		require.Less(t, i, 40, "not submitted after 40 lines:\n%s", stdout.String())
+		var mv guidedtest.Move
+		for range 500 {
+			var err error
+			if mv, err = consoleMove(stdout.String()[from:]); err == nil && (mv.Acts() || mv.Finished) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		require.True(t, mv.Acts() || mv.Finished, "no question in:\n%s", stdout.String()[from:])
+		if mv.Finished {
+			break
+		}
+		line, err := p.consoleLine(mv)
+		require.NoError(t, err)
+		if mv.Asks(dialogs.StepBranch) {
+			line = "1" // WeChat Pay's list of the city's branches: 北京西单支行
+		}
+		from = len(stdout.String())
+		_, err = io.WriteString(feed, line+"\n")
+		require.NoError(t, err)
+	}
+	wait(&stdout, "提交成功")
 	require.NoError(t, feed.Close())
 	require.NoError(t, <-done)
 	require.Equal(t, []wechatpaytest.Decrypted{{SubMchID: "1900000109", AccountNumber: "6222021234567894", AccountName: "张三"}}, f.Decrypted())
@@ -236,15 +285,16 @@ func TestWechatpayConsoleFromSettings(t *testing.T) {
 // as 其他银行 with that bank_name and the city's code, no bank_branch_id.
 func TestWechatpayDialogUnlistedBank(t *testing.T) {
 	w := newWxConsole(t)
-	out := w.say("/start", "1", "822100050110001", "13800000001", "246810")
+	const name = "中国农业银行股份有限公司北京某某支行"
+	p := wxMerchant("6228480000123456782").with(dialogs.AnswerReservedPhone, "13800000001").
+		with(dialogs.AnswerBranch, name)
+	out := w.walk(p, w.say("/start"), asks(dialogs.StepBranch))
 	require.Contains(t, out, "身份已确认：张三便利店")
-	out = w.say("1", "1", "6228480000123456782", "1", "北京")
 	require.Contains(t, out, "开户城市：北京市")
 	require.Contains(t, out, "中国农业银行的支行无法列出")
-	const name = "中国农业银行股份有限公司北京某某支行"
-	out = w.say(name, "13800000001")
+	out = w.walk(p, out, asks(dialogs.StepSummary))
 	require.Contains(t, out, "开户支行："+name+"（北京市）")
-	w.say("6")
+	w.walk(p, out, submitted)
 	apps := w.fake.Applications()
 	require.Len(t, apps, 1)
 	assert.Equal(t, "其他银行", apps[0].Account.Bank)
