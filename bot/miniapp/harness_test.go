@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/merchantbot/merchantbot/backend/sandbox"
@@ -30,6 +31,7 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
 	"github.com/merchantbot/merchantbot/dialogs/store"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
+	"github.com/merchantbot/merchantbot/internal/guidedtest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 	"github.com/merchantbot/merchantbot/locales"
 )
@@ -287,4 +289,152 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// The chat after a submitted form is read by message id and walked as
+// dialogs.Guide() says (internal/guidedtest, the load tool's merchant), so
+// a step added among or after the form's fields needs no edit here: the
+// tests wait for "the first question the form left open", never for the
+// wording of the step that follows its last field today.
+
+// reader reads the bot; the replies to commands and the note on a deleted
+// message ask nothing.
+var reader = func() *guidedtest.Reader {
+	rec, err := guidedtest.NewRecogniser()
+	if err != nil {
+		panic(err) // the embedded locale files do not parse
+	}
+	return guidedtest.NewReader(rec, "welcome", "menu", "help", "status_not_bound", "message_deleted")
+}()
+
+// read reads one message of the bot (labels of buttons without callback
+// data, the form's web_app button, are left blank).
+func read(m telegramtest.Message) (guidedtest.Move, error) {
+	var labels []string
+	for _, b := range m.Buttons() {
+		if b.CallbackData == "" {
+			labels = append(labels, "")
+			continue
+		}
+		labels = append(labels, b.Text)
+	}
+	return reader.Read(m.Text, labels)
+}
+
+// formFields are the steps the card form has a field for, and where the
+// dialog keeps each one's answer.
+var formFields = map[string]func(*dialogs.State) string{
+	dialogs.StepCard:   func(st *dialogs.State) string { return st.Secrets.CardNumber },
+	dialogs.StepHolder: func(st *dialogs.State) string { return st.Holder },
+	dialogs.StepBranch: func(st *dialogs.State) string { return st.Branch },
+	dialogs.StepPhone:  func(st *dialogs.State) string { return st.Secrets.ReservedPhone },
+}
+
+// guideOrder is each guided step's place in the order a merchant meets them.
+func guideOrder() map[string]int {
+	at := map[string]int{}
+	for i, g := range dialogs.Guide() {
+		at[g.Step] = i
+	}
+	return at
+}
+
+// formAnswered waits for the chat's answer to a form submitted when chat
+// had sent messages, filled being the form's non-empty fields by step,
+// and checks what holds wherever the steps are: the first message notes
+// the card, masked; the next (and last) asks the first question the form
+// left open — a step the form had no value for — and the dialog is at it;
+// every field of the form whose step the guide puts before that question
+// was answered with its value. It returns the question and its move.
+func (e *env) formAnswered(chat int64, sent int, filled map[string]string) (telegramtest.Message, guidedtest.Move) {
+	e.t.Helper()
+	var lastErr error
+	e.waitFor(fmt.Sprintf("a question after the form in chat %d", chat), func(s *telegramtest.Snapshot) bool {
+		msgs := s.Sent(chat)
+		if len(msgs) < sent+2 {
+			return false
+		}
+		mv, err := read(msgs[len(msgs)-1])
+		lastErr = err
+		return err == nil && mv.Acts()
+	})
+	require.NoError(e.t, lastErr)
+	msgs := e.fake.Sent(chat)[sent:]
+	require.Len(e.t, msgs, 2, "the card noted, then the first question the form left open")
+	assert.Contains(e.t, msgs[0].Text, cardMasked)
+	note, err := read(msgs[0])
+	require.NoError(e.t, err)
+	assert.False(e.t, note.Acts(), "the first message only notes the card: %q", msgs[0].Text)
+	mv, err := read(msgs[1])
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, mv.Steps, "the message after the card asks a guided step's question: %q", msgs[1].Text)
+	order := guideOrder()
+	first := len(order)
+	for _, s := range mv.Steps {
+		_, answered := filled[s]
+		assert.False(e.t, answered, "the form answered %s, yet the chat asks it again: %q", s, msgs[1].Text)
+		first = min(first, order[s])
+	}
+	st := e.state(chat)
+	assert.Contains(e.t, mv.Steps, st.Step, "the dialog is at the question asked")
+	for step, v := range filled {
+		if at, guided := order[step]; guided && at < first {
+			assert.Equal(e.t, v, formFields[step](st), "the form's %s, asked before the open question, is answered", step)
+		}
+	}
+	return msgs[1], mv
+}
+
+// walkTo answers chat's latest question as the guide says (the forward
+// button, or the sample of the kind of answer the question takes) until
+// the bot asks step; it returns that question.
+func (e *env) walkTo(chat int64, step string, samples map[dialogs.AnswerKind]string) telegramtest.Message {
+	e.t.Helper()
+	from := 0
+	for range 30 {
+		var (
+			msg     telegramtest.Message
+			mv      guidedtest.Move
+			lastErr error
+		)
+		e.waitFor(fmt.Sprintf("a question in chat %d", chat), func(s *telegramtest.Snapshot) bool {
+			sent := s.Sent(chat)
+			if len(sent) <= from {
+				return false
+			}
+			m := sent[len(sent)-1]
+			got, err := read(m)
+			lastErr = err
+			if err != nil || !(got.Acts() || got.Asks(step)) {
+				return false
+			}
+			msg, mv = m, got
+			return true
+		})
+		require.NoError(e.t, lastErr)
+		if mv.Asks(step) {
+			return msg
+		}
+		require.False(e.t, mv.Finished, "submitted before the bot asked %s", step)
+		from = len(e.fake.Sent(chat))
+		if mv.Button >= 0 {
+			e.fake.PressButton(chat, chat, msg.ID, msg.Buttons()[mv.Button].CallbackData)
+			continue
+		}
+		text, ok := samples[mv.Answer]
+		require.True(e.t, ok, "the bot asks for a %s (%s): add a sample of that kind", mv.Answer, strings.Join(mv.IDs, "+"))
+		e.fake.SendText(chat, chat, text)
+	}
+	e.t.Fatalf("chat %d: the bot did not ask %s after 30 answers", chat, step)
+	return telegramtest.Message{}
+}
+
+// samples are the answers the merchant types in the chat, the form's
+// values where the form has the field.
+var samples = map[dialogs.AnswerKind]string{
+	dialogs.AnswerHolder:        "张三",
+	dialogs.AnswerBank:          "中国工商银行",
+	dialogs.AnswerCity:          "上海",
+	dialogs.AnswerBranch:        "上海张江支行",
+	dialogs.AnswerReservedPhone: phone,
 }

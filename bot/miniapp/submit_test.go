@@ -76,14 +76,9 @@ func TestSubmittedFormGoesOnInTheChat(t *testing.T) {
 	status, body = e.submit(launch, card, "张三", "上海张江支行", "")
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	assert.Equal(t, map[string]any{"ok": true}, body)
-	e.waitText(chat, "Please type the mobile number the bank has on file")
-	msgs := e.fake.Sent(chat)[sent:]
-	require.Len(t, msgs, 2, "the card noted, then the next unanswered question")
-	assert.Contains(t, msgs[0].Text, cardMasked)
-	st := e.state(chat)
-	assert.Equal(t, dialogs.StepPhone, st.Step)
-	assert.Equal(t, card, st.Secrets.CardNumber)
-	assert.Equal(t, "上海张江支行", st.Branch)
+	_, asked := e.formAnswered(chat, sent, map[string]string{
+		dialogs.StepCard: card, dialogs.StepHolder: "张三", dialogs.StepBranch: "上海张江支行"})
+	assert.False(t, asked.Asks(dialogs.StepSummary), "the form left the phone open")
 
 	status, body = e.submit(launch, card, "", "", "")
 	assert.Equal(t, http.StatusConflict, status)
@@ -91,8 +86,11 @@ func TestSubmittedFormGoesOnInTheChat(t *testing.T) {
 	status, body = e.post("session", map[string]any{"init_data": launch})
 	assert.Equal(t, http.StatusConflict, status, "the page opened again with a launch sent already is told so")
 	assert.Equal(t, "replayed", body["error"])
-	e.fake.SendText(chat, chat, phone) // the chat goes on, typed
-	e.waitText(chat, "Please check")
+	e.walkTo(chat, dialogs.StepSummary, samples) // the chat goes on, typed
+	st := e.state(chat)
+	assert.Equal(t, card, st.Secrets.CardNumber)
+	assert.Equal(t, "上海张江支行", st.Branch)
+	assert.Equal(t, phone, st.Secrets.ReservedPhone)
 
 	var outbound []string
 	for _, m := range e.fake.Sent(chat) {

@@ -5,8 +5,8 @@
 // when one is shown, else a sample of the kind of answer its question
 // takes. It keeps samples per kind of answer, not per step, so a step added
 // to the dialog needs no edit where a merchant walks through it. Test code
-// only: cmd/merchantbot's tests and cmd/merchantbot-load import it, never
-// the product.
+// only: cmd/merchantbot's and bot/miniapp's tests and cmd/merchantbot-load
+// import it, never the product.
 package guidedtest
 
 import (
