@@ -810,18 +810,3 @@ func TestPickerBackFromTheCityReachesAnAddedStep(t *testing.T) {
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
 	assert.Equal(t, dialogs.StepHolder, mustLoad(t, f, 519).Step)
 }
-
-// A step added between the holder and the branch is asked on every path
-// between them: also on the side road through the bank question, for a
-// card whose BIN does not tell the bank (holder → bank → branch).
-func TestAddedStepIsAskedOnTheBankSideRoad(t *testing.T) {
-	f := newFixture(t, nil)
-	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithTestStep())
-	c := &chat{t: t, f: f, id: 520}
-	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
-	m := zhangSan().with(dialogs.AnswerCard, typed("6239991234567899")).at(dialogs.StepTest, typed("an answer"))
-	m.walkTo(c, dialogs.StepSummary)
-	assert.Contains(t, m.met, dialogs.StepBank, "the BIN does not tell the bank")
-	assert.Contains(t, m.met, dialogs.StepTest, "the added step is not skipped")
-	assert.Contains(t, m.met, dialogs.StepBranch)
-}

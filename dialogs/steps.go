@@ -253,19 +253,6 @@ func splice(defs []stepDef, d stepDef) []stepDef {
 		if (e.name == d.before || inPlaceOfBefore(e.name)) && e.back == d.after {
 			e.back = d.name
 		}
-		// A question asked on a side road between after and before (the
-		// bank, for a card its BIN does not tell: holder → bank → branch)
-		// leads on through d too, so no path skips it.
-		if e.name != d.after && e.name != d.before && e.back == d.after && !inPlaceOfBefore(e.name) {
-			moves := make(map[move]string, len(e.moves))
-			for m, dst := range e.moves {
-				if dst == d.before {
-					dst = d.name
-				}
-				moves[m] = dst
-			}
-			e.moves = moves
-		}
 	}
 	return slices.Insert(defs, at, d)
 }
