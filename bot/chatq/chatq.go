@@ -869,10 +869,10 @@ func nextCall(reply []any) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// KEYS: o, ol, ready, q, depth, g. ARGV: token, the call sent, TTL ms, chat, recheck
-// score. Replies {0} another sender holds the outbox, {1} done (lock given
-// back), {1, next call}.
-const markOutLua = `
+// markSentLua marks the outbox's head sent (KEYS o, ol, ready, q, depth, g;
+// ARGV token, the call sent, TTL ms, chat, recheck score) and leaves the next
+// call in e; markOutLua and markFoldLua both begin with it.
+const markSentLua = `
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then return {0} end
 if not holder then
@@ -893,6 +893,11 @@ if not e then
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+`
+
+// markOutLua: markSentLua's KEYS and ARGV. Replies {0} another sender
+// holds the outbox, {1} done (lock given back), {1, next call}.
+const markOutLua = markSentLua + `
 return {1, e}
 `
 
@@ -900,13 +905,17 @@ return {1, e}
 // returned it) and returns the next one; nil when the outbox is empty and
 // the lock was given back. ErrNotSender means the lock was lost: stop.
 func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error) {
-	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}
-	reply, err := r.markOut.Run(ctx, r.rdb, keys, token, call, r.lockTTL.Milliseconds(), chat,
+	reply, err := r.markOut.Run(ctx, r.rdb, r.markKeys(chat), token, call, r.lockTTL.Milliseconds(), chat,
 		ms(r.now().Add(r.lockTTL))).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("mark call sent: %w", err)
 	}
 	return nextCall(reply)
+}
+
+// markKeys are markSentLua's KEYS for chat.
+func (r *Redis) markKeys(chat int64) []string {
+	return []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}
 }
 
 // Fold is a send budget to take for the next call in the script that
@@ -938,24 +947,7 @@ end
 // budget, global budget. ARGV: token, the call sent, TTL ms, chat, recheck
 // score, then the budget script's ARGV. Replies as markOutLua, with a third
 // item 1 when the next call's budget was taken.
-const markFoldLua = foldableLua + `
-local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[1] then return {0} end
-if not holder then
-	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
-end
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
-	redis.call('LPOP', KEYS[1])
-	redis.call('DECR', KEYS[5])
-end
-local e = redis.call('LINDEX', KEYS[1], 0)
-if not e then
-	redis.call('DEL', KEYS[2])
-	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
-	return {1}
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+const markFoldLua = foldableLua + markSentLua + `
 local paid = 0
 if foldable(e, ARGV[4]) then
 	local r = take({KEYS[7], KEYS[8], KEYS[9]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]})
@@ -974,7 +966,7 @@ func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, call
 		next, err = r.MarkSent(ctx, chat, token, call)
 		return next, false, err
 	}
-	keys := append([]string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}, fold.Keys...)
+	keys := append(r.markKeys(chat), fold.Keys...)
 	args := append([]any{token, call, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))}, fold.Args...)
 	reply, err := r.markFold.Run(ctx, r.rdb, keys, args...).Slice()
 	if err != nil {
