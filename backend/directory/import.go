@@ -227,7 +227,7 @@ func readRow(rec []string, col map[string]int) (stored, []Problem) {
 	switch n := len(e.SubMchID); {
 	case n == 0:
 		fail(ColSubMchID, "empty")
-	case !digits(e.SubMchID):
+	case !parse.AllDigits(e.SubMchID):
 		fail(ColSubMchID, "want digits only")
 	case n < MinSubMchID || n > MaxSubMchID:
 		fail(ColSubMchID, "%d digits, want %d to %d", n, MinSubMchID, MaxSubMchID)
@@ -265,15 +265,6 @@ func name(s string, needed bool) (string, error) {
 		return "", errors.New("holds control or invisible characters")
 	}
 	return s, nil
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // short keeps an echoed cell short and free of numbers that might be a

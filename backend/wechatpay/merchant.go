@@ -125,7 +125,7 @@ func normalMask(s string) string {
 
 // maskEnds returns the 6 leading and 4 trailing digits of a masked number.
 func maskEnds(s string) (head, tail string, ok bool) {
-	if len(s) < 10 || !allDigits(s[:6]) || !allDigits(s[len(s)-4:]) {
+	if len(s) < 10 || !parse.AllDigits(s[:6]) || !parse.AllDigits(s[len(s)-4:]) {
 		return "", "", false
 	}
 	return s[:6], s[len(s)-4:], true
@@ -137,13 +137,4 @@ func sameCard(a, b string) bool {
 	ha, ta, ok1 := maskEnds(a)
 	hb, tb, ok2 := maskEnds(b)
 	return ok1 && ok2 && ha == hb && ta == tb
-}
-
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

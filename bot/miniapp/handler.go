@@ -27,6 +27,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/cardbin"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 	"github.com/merchantbot/merchantbot/locales"
 )
 
@@ -215,7 +216,8 @@ func (h *Handler) bin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Length 0: not yet known (fewer than 16 digits typed).
-	if len(req.BIN) < 6 || len(req.BIN) > 10 || !digits(req.BIN) || req.Length != 0 && (req.Length < 16 || req.Length > 19) {
+	req.BIN = parse.Digits(req.BIN)
+	if len(req.BIN) < 6 || len(req.BIN) > 10 || !parse.AllDigits(req.BIN) || req.Length != 0 && (req.Length < 16 || req.Length > 19) {
 		h.refuse(w, "bin", 0, http.StatusBadRequest, reasonInvalid)
 		return
 	}
@@ -259,8 +261,10 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, "submit", l.UserID, http.StatusBadRequest, reasonInvalid)
 		return
 	}
-	card := strings.ReplaceAll(in.Card, " ", "")
-	if len(card) < 12 || len(card) > 19 || !digits(card) ||
+	// Read as the chat reads a typed card: spaces, dashes and full-width
+	// digits are the merchant's way of writing the same number.
+	card := parse.Digits(in.Card)
+	if len(card) < 12 || len(card) > 19 || !parse.AllDigits(card) ||
 		utf8.RuneCountInString(in.Holder) > maxNameRunes || utf8.RuneCountInString(in.Branch) > maxNameRunes ||
 		len(in.Phone) > maxPhoneBytes || !utf8.ValidString(in.Holder+in.Branch+in.Phone) {
 		h.refuse(w, "submit", l.UserID, http.StatusBadRequest, reasonInvalid)
@@ -322,13 +326,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }

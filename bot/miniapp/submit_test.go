@@ -270,3 +270,33 @@ func TestPageIsItsOwn(t *testing.T) {
 	res.Body.Close()
 	assert.NotEqual(t, http.StatusOK, res.StatusCode, "the API takes no GET")
 }
+
+// A card number written in the form the way merchants write it — grouped
+// with dashes, full-width digits — is read as the chat reads it typed
+// (parse.Digits), not refused as malformed; its BIN too.
+func TestFormReadsTheCardAsTheChatDoes(t *testing.T) {
+	e := newEnv(t)
+	const chat = 107
+	e.walkToCard(chat, "en")
+	launch := e.launch(chat, "en", time.Now())
+	written := toFullWidth(card[:4]) + "-" + card[4:8] + " " + card[8:12] + "-" + card[12:]
+
+	status, body := e.post("bin", map[string]any{"init_data": launch, "bin": toFullWidth(card[:6]), "length": len(card), "lang": "en"})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	assert.Contains(t, body["bank"], "Industrial and Commercial Bank of China")
+
+	sent := len(e.fake.Sent(chat))
+	status, body = e.submit(launch, written, "张三", "上海张江支行", "")
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	e.formAnswered(chat, sent, map[string]string{
+		dialogs.StepCard: card, dialogs.StepHolder: "张三", dialogs.StepBranch: "上海张江支行"})
+	assert.Equal(t, card, e.state(chat).Secrets.CardNumber)
+}
+
+func toFullWidth(ascii string) string {
+	var b strings.Builder
+	for _, r := range ascii {
+		b.WriteRune(r - '0' + '０')
+	}
+	return b.String()
+}

@@ -33,7 +33,7 @@ var importRules = map[string][]string{
 	"bot/metrics":             {"backend"},
 	"bot/notify":              deskAndNotifier,
 	"bot/handoff":             deskAndNotifier,
-	"bot/miniapp":             {"dialogs", "dialogs/cardbin", "locales"},
+	"bot/miniapp":             {"dialogs", "dialogs/parse", "dialogs/cardbin", "locales"},
 	"bot":                     {"bot/outbox", "bot/sender", "bot/chatq", "bot/metrics", "bot/notify", "bot/handoff", "dialogs", "dialogs/parse", "dialogs/cardbin", "dialogs/store", "backend", "locales"},
 	"cmd/merchantbot":         {"backend/...", "bot/...", "dialogs/...", "locales"},
 	"internal/telegramtest":   nil,

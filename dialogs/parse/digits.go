@@ -131,6 +131,10 @@ func mask(r []rune, head, tail int) string {
 	return b.String()
 }
 
+// AllDigits reports whether s is one or more ASCII digits (what Digits
+// leaves of a number written with spaces, dashes or full-width digits).
+func AllDigits(s string) bool { return s != "" && isASCIIDigits(s) }
+
 // isASCIIDigits reports whether s holds nothing but ASCII digits; "" does.
 func isASCIIDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
