@@ -309,7 +309,7 @@ func (h *harness) waitDone() {
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if n == 0 && h.bot.workers.running() == 0 && h.bot.senders.running() == 0 {
+		if n == 0 && h.bot.workers.pending() == 0 && h.bot.senders.pending() == 0 {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-telegram/bot/models"
@@ -48,84 +47,6 @@ type form struct {
 type event struct {
 	Name string `json:"n"`
 	Arg  string `json:"a,omitempty"`
-}
-
-// scheduler runs fn for a chat in one goroutine at a time, and again when
-// it was kicked while running; at most `slots` chats run at once.
-type scheduler struct {
-	ctx   context.Context
-	fn    func(ctx context.Context, chat int64)
-	slots chan struct{}
-
-	mu    sync.Mutex
-	busy  map[int64]bool // running; true: kicked again meanwhile
-	wg    sync.WaitGroup
-	start sync.Once
-}
-
-func newScheduler(ctx context.Context, slots int, fn func(context.Context, int64)) *scheduler {
-	return &scheduler{ctx: ctx, fn: fn, slots: make(chan struct{}, slots), busy: map[int64]bool{}}
-}
-
-// kick makes sure fn runs for chat after now.
-func (s *scheduler) kick(chat int64) {
-	s.mu.Lock()
-	if _, running := s.busy[chat]; running {
-		s.busy[chat] = true
-		s.mu.Unlock()
-		return
-	}
-	if s.ctx.Err() != nil {
-		s.mu.Unlock()
-		return
-	}
-	s.busy[chat] = false
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		for {
-			select {
-			case s.slots <- struct{}{}:
-			case <-s.ctx.Done():
-				s.mu.Lock()
-				delete(s.busy, chat)
-				s.mu.Unlock()
-				return
-			}
-			s.fn(s.ctx, chat)
-			<-s.slots
-			s.mu.Lock()
-			if !s.busy[chat] || s.ctx.Err() != nil {
-				delete(s.busy, chat)
-				s.mu.Unlock()
-				return
-			}
-			s.busy[chat] = false
-			s.mu.Unlock()
-		}
-	}()
-}
-
-func (s *scheduler) running() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.busy)
-}
-
-// wait blocks until no fn runs or ctx ends.
-func (s *scheduler) wait(ctx context.Context) error {
-	idle := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(idle)
-	}()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func newToken() string { return rand.Text() }
