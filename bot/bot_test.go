@@ -549,6 +549,15 @@ func TestWebhookHandler(t *testing.T) {
 	h.settle()
 	assert.Len(t, h.fake.Sent(chat), 1, "and not applied twice")
 
+	// A body from Telegram that is not an update is acknowledged (asking
+	// for it again would hold back every later update) and dropped.
+	for _, body := range []string{"{not json", `"text"`, update(900005)[:40]} {
+		assert.Equal(t, http.StatusOK, post("s3cret_-X", body), body)
+	}
+	assert.Equal(t, http.StatusOK, post("s3cret_-X", update(900006)))
+	h.settle()
+	assert.Len(t, h.fake.Sent(chat), 2, "the next update is applied")
+
 	resp, err := http.Get(srv.URL + "/tg/hook")
 	require.NoError(t, err)
 	resp.Body.Close()

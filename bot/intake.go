@@ -37,7 +37,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 			b.log.Debug("update of no chat dropped", "update_id", u.ID, "kind", u.kind)
 			continue
 		}
-		payload, err := seal(b.cipher, envelope{Update: raw})
+		payload, err := sealUpdate(b.cipher, raw)
 		if err != nil {
 			return err
 		}

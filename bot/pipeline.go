@@ -295,6 +295,22 @@ func (b *Bot) open(payload []byte) (envelope, *update, error) {
 	return env, newUpdate(&mu), nil
 }
 
+// sealUpdate makes the queue entry of an update as received: the envelope
+// {"u": raw} written around it rather than encoded, which would scan and
+// compact raw once more (raw decoded already: it is valid JSON).
+func sealUpdate(cipher *store.Cipher, raw json.RawMessage) ([]byte, error) {
+	plain := make([]byte, 0, len(raw)+6)
+	plain = append(plain, `{"u":`...)
+	plain = append(plain, raw...)
+	plain = append(plain, '}')
+	sealed, err := cipher.Seal(plain)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("seal queue entry: %w", err)
+	}
+	return sealed, nil
+}
+
 // seal makes a queue entry.
 func seal(cipher *store.Cipher, env envelope) ([]byte, error) {
 	plain, err := json.Marshal(env)
