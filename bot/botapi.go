@@ -25,8 +25,10 @@ const callTimeout = 10 * time.Second
 // a Content-Length. Errors wrap the library's sentinels (tg.ErrorForbidden,
 // tg.ErrorBadRequest, *tg.TooManyRequestsError, ...) so that bot/sender
 // classifies them as it does the library's own, and never quote the token
-// or the request body.
-func (b *Bot) callJSON(ctx context.Context, method string, body []byte) (json.RawMessage, error) {
+// or the request body. Without wantResult an accepted call's result is
+// neither checked nor returned (most calls' results are not read: only
+// tagged ones', bot.sent).
+func (b *Bot) callJSON(ctx context.Context, method string, body []byte, wantResult bool) (json.RawMessage, error) {
 	// One request is bounded, so that a hung connection frees its sender;
 	// the outbox lease is renewed meanwhile (lease.go in bot/chatq).
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
@@ -53,6 +55,9 @@ func (b *Bot) callJSON(ctx context.Context, method string, body []byte) (json.Ra
 	// stands scans the body once (json.Valid), where decoding the envelope
 	// scans it twice; anything else goes the long way.
 	if rest, ok := bytes.CutPrefix(raw, okPrefix); ok {
+		if !wantResult {
+			return nil, nil
+		}
 		rest = bytes.TrimRight(rest, " \t\r\n")
 		if n := len(rest) - 1; n > 0 && rest[n] == '}' && json.Valid(rest[:n]) {
 			return json.RawMessage(rest[:n]), nil

@@ -60,7 +60,7 @@ func (b *Bot) tellUnstored(pending []chatq.Pending, langs map[int64]string) {
 		}
 		c := b.sayCalls(p.Chat, langs[p.Chat], dialogs.MsgStoreDown)[0]
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := b.callJSON(ctx, c.Method, c.Params); err != nil {
+		if _, err := b.callJSON(ctx, c.Method, c.Params, false); err != nil {
 			b.log.Warn("tell merchant their update waits for Redis", "chat_id", p.Chat,
 				"err", hideToken(err.Error(), b.token))
 		}

@@ -317,7 +317,7 @@ func (b *Bot) do(ctx context.Context, chat int64, c outbox.Call, lease *chatq.Le
 		if !lease.Held() {
 			return chatq.ErrLeaseLost
 		}
-		r, err := b.callJSON(ctx, c.Method, c.Params)
+		r, err := b.callJSON(ctx, c.Method, c.Params, c.Tag != "")
 		result = r
 		return err
 	})
