@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -137,4 +138,26 @@ func allCalls(fake *telegramtest.Server, method string, chat int64) int {
 
 func withBatchCrashHook(f func(chat int64, done int) bool) Option {
 	return func(b *Bot) { b.crashMidBatch = f }
+}
+
+// TestMarkedBeforeAWait: when a call of a batch must wait (here a 429 with
+// retry_after of 1 s on the question, the batch's third call: the harness's
+// sender waits that long rather than give the outbox back), the calls
+// before it are marked sent before the wait, not after it: a process that
+// died during the wait would not send them again.
+func TestMarkedBeforeAWait(t *testing.T) {
+	h := newHarness(t)
+	const chat = 523
+	h.walkToChecklist(chat)
+	h.fake.FailNext("sendMessage", http.StatusTooManyRequests, "", 1, 1)
+	h.press(chat, "✅ All of the above are true")
+	require.Eventually(t, func() bool {
+		n, err := h.q.OutboxLen(context.Background(), chat)
+		return err == nil && n == 1
+	}, 10*time.Second, 5*time.Millisecond, "the answer and the edit marked, the question waiting")
+	for _, m := range h.fake.Sent(chat) {
+		require.NotContains(t, m.Text, enAgree, "still waiting out the retry_after")
+	}
+	h.waitText(chat, enAgree)
+	h.settle()
 }

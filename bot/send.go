@@ -80,7 +80,8 @@ func (b *Bot) takeHanded(chat int64) (handed, bool) {
 // The outbox is handed out in batches (up to chatq.OutboxBatch calls from
 // its head): the calls of a batch are sent one after the other, and those
 // done with are marked sent together, in the round trip that hands out the
-// next batch. A crash in between sends them again (at least once: the Bot
+// next batch, or before the sender waits for a call (a budget, a
+// retry_after). A crash in between sends them again (at least once: the Bot
 // API has no idempotency key); so does a lease lost mid-batch, to whoever
 // holds it next. A call Telegram refuses for good is replaced by its Else,
 // or dropped and logged. When Telegram is out of reach or asks for a long
@@ -122,6 +123,19 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 	batch := h.first
 	for len(batch) > 0 {
 		done := make([][]byte, 0, len(batch))
+		// Before the sender waits (a budget, a retry_after), the calls done
+		// so far are marked: a crash during the wait does not send them
+		// again. The next batch it returns is the rest of this one.
+		sctx := sender.BeforeWait(ctx, func() {
+			if len(done) == 0 || !h.lease.Held() {
+				return
+			}
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if _, err := b.q.MarkSent(mctx, chat, h.token, done); err == nil {
+				done = done[:0]
+			}
+		})
 		for _, raw := range batch {
 			if !h.lease.Held() {
 				return // another sender may hold it now: it sends what is left, done included
@@ -133,7 +147,7 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 			if b.crashMidBatch != nil && b.crashMidBatch(chat, len(done)) {
 				return // as a process killed here would: done is sent and unmarked
 			}
-			retryAt, blocked, lost := b.sendOne(ctx, chat, raw, h.lease)
+			retryAt, blocked, lost := b.sendOne(sctx, chat, raw, h.lease)
 			switch {
 			case lost:
 				b.log.Warn("outbox lease lost; its next holder sends what is left", "chat_id", chat)
