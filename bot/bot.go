@@ -135,6 +135,9 @@ type Bot struct {
 	// crashAfterCommit, a test's crash hook, stops a worker right after a
 	// commit as kill -9 would, with nothing sent and nothing released.
 	crashAfterCommit func(chat int64) bool
+	// crashMidBatch, a test's crash hook, stops a sender before the next
+	// call of a batch, sent calls of it done and unmarked, as kill -9 would.
+	crashMidBatch func(chat int64, done int) bool
 
 	supportChat int64
 	workerSlots int
@@ -537,7 +540,7 @@ func (b *Bot) Drain(ctx context.Context) error {
 	}
 	for chat, h := range leftOut {
 		h.lease.Stop() // won by a commit, never sent: for the next process
-		b.releaseOutbox(chat, h.token, time.Now())
+		b.releaseOutbox(chat, h.token, time.Now(), nil)
 	}
 	b.leases.Close() // nothing held here outlives the process by more than its lease
 	if err != nil {

@@ -21,10 +21,10 @@ type ChatStore interface {
 	Commit(ctx context.Context, c *chatq.Claim, t chatq.Turn, outboxToken string) (chatq.Committed, error)
 	Release(ctx context.Context, c *chatq.Claim, retryAt time.Time) error
 	Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error)
-	ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error)
-	MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error)
-	MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *chatq.Fold) ([]byte, bool, error)
-	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error
+	ClaimOutbox(ctx context.Context, chat int64, token string) ([][]byte, error)
+	MarkSent(ctx context.Context, chat int64, token string, sent [][]byte) ([][]byte, error)
+	MarkSentFold(ctx context.Context, chat int64, token string, sent [][]byte, fold *chatq.Fold) ([][]byte, bool, error)
+	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time, sent ...[]byte) error
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
 	// State reads chat's state record as the last commit left it (nil:

@@ -14,10 +14,11 @@ import (
 	"github.com/merchantbot/merchantbot/bot/sender"
 )
 
-// The outbox's mark takes the next call's send budget when that call is
-// one Budgeted message to the chat (a reply, a group relay), and only then:
-// not for a call that posts nothing, nor for a notification (which yields
-// to replies in the sender), nor for a message to another chat.
+// The outbox's mark takes a send budget for the next batch's first call
+// that is one Budgeted message to the chat (a reply, a group relay), and
+// only when there is one: not for a call that posts nothing, nor for a
+// notification (which yields to replies in the sender), nor for a message
+// to another chat.
 func TestMarkFoldsTheNextBudget(t *testing.T) {
 	rdb, _, prefix := testRedis(t)
 	ctx := context.Background()
@@ -31,31 +32,35 @@ func TestMarkFoldsTheNextBudget(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name string
-		next outbox.Call
+		next []outbox.Call
 		paid bool
 	}{
-		{"a reply", msg(0, "sendMessage", outbox.Reply), true},
-		{"a call that posts nothing", msg(0, "deleteMessage", outbox.Reply), false},
-		{"a notification", msg(0, "sendMessage", outbox.Notification), false},
-		{"another chat", msg(1, "sendMessage", outbox.Reply), false},
+		{"a reply", []outbox.Call{msg(0, "sendMessage", outbox.Reply)}, true},
+		{"a call that posts nothing", []outbox.Call{msg(0, "deleteMessage", outbox.Reply)}, false},
+		{"a notification", []outbox.Call{msg(0, "sendMessage", outbox.Notification)}, false},
+		{"another chat", []outbox.Call{msg(1, "sendMessage", outbox.Reply)}, false},
+		{"a reply after a call that posts nothing", []outbox.Call{msg(0, "answerCallbackQuery", outbox.Reply),
+			msg(0, "sendMessage", outbox.Reply)}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			chat := int64(700 + len(c.name))
-			next := c.next
-			if next.Params != nil {
+			calls := []outbox.Call{msg(chat, "sendMessage", outbox.Reply)}
+			for _, next := range c.next {
 				var p map[string]any
 				require.NoError(t, json.Unmarshal(next.Params, &p))
 				if p["chat_id"] == float64(0) {
 					next = msg(chat, next.Method, next.Priority)
 				}
+				calls = append(calls, next)
 			}
-			_, err := q.Enqueue(ctx, chat, "", msg(chat, "sendMessage", outbox.Reply), next)
+			_, err := q.Enqueue(ctx, chat, "", calls...)
 			require.NoError(t, err)
 			first, err := q.ClaimOutbox(ctx, chat, "tok")
 			require.NoError(t, err)
+			require.Len(t, first, len(calls), "one batch")
 			p := send.Prefetch(chat)
 			require.NotNil(t, p)
-			got, paid, err := q.MarkSentFold(ctx, chat, "tok", first, &chatq.Fold{Keys: p.Keys, Args: p.Args})
+			got, paid, err := q.MarkSentFold(ctx, chat, "tok", first[:1], &chatq.Fold{Keys: p.Keys, Args: p.Args})
 			require.NoError(t, err)
 			assert.NotNil(t, got)
 			assert.Equal(t, c.paid, paid)

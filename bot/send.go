@@ -26,7 +26,7 @@ type ResultHandler func(ctx context.Context, chat int64, c outbox.Call, result j
 // sender goroutine.
 type handed struct {
 	token string
-	first []byte
+	first [][]byte // the batch handed out
 	lease *chatq.Lease
 }
 
@@ -58,7 +58,7 @@ func (b *Bot) takeClaim(chat int64) (*chatq.Claim, bool) {
 }
 
 // handSend gives chat's outbox, won by a commit under token, to a sender.
-func (b *Bot) handSend(chat int64, token string, first []byte, lease *chatq.Lease) {
+func (b *Bot) handSend(chat int64, token string, first [][]byte, lease *chatq.Lease) {
 	b.handed.mu.Lock()
 	if old, ok := b.handed.m[chat]; ok {
 		old.lease.Stop() // cannot happen while the lease holds; should it, not renewed for ever
@@ -77,11 +77,16 @@ func (b *Bot) takeHanded(chat int64) (handed, bool) {
 }
 
 // sendOutbox sends chat's outbox in order while this replica holds it.
-// Each call is marked sent as soon as Telegram accepted it; a crash in
-// between sends it again (at least once: the Bot API has no idempotency
-// key). A call Telegram refuses for good is replaced by its Else, or
-// dropped and logged. When Telegram is out of reach or asks for a long
-// pause, the outbox is given back with a time to try again, on any replica.
+// The outbox is handed out in batches (up to chatq.OutboxBatch calls from
+// its head): the calls of a batch are sent one after the other, and those
+// done with are marked sent together, in the round trip that hands out the
+// next batch, or before the sender waits for a call (a budget, a
+// retry_after). A crash in between sends them again (at least once: the Bot
+// API has no idempotency key); so does a lease lost mid-batch, to whoever
+// holds it next. A call Telegram refuses for good is replaced by its Else,
+// or dropped and logged. When Telegram is out of reach or asks for a long
+// pause, the outbox is given back with a time to try again, on any replica,
+// and the calls of the batch sent before are marked in the same round trip.
 //
 // The outbox lease is renewed for as long as this sender works on it,
 // waits included: a budget wait or a 429's retry_after longer than the
@@ -115,33 +120,54 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer context.AfterFunc(h.lease.Context(), func() { cancel(context.Cause(h.lease.Context())) })()
-	raw := h.first
-	for raw != nil {
-		if !h.lease.Held() {
-			return // another sender may hold it now: it sends what is left
-		}
-		if ctx.Err() != nil {
-			b.releaseOutbox(chat, h.token, time.Now())
-			return
-		}
-		retryAt, blocked, lost := b.sendOne(ctx, chat, raw, h.lease)
-		switch {
-		case lost:
-			b.log.Warn("outbox lease lost; its next holder sends what is left", "chat_id", chat)
-			return
-		case blocked:
-			b.releaseOutbox(chat, h.token, time.Time{}) // until the merchant unblocks
-			return
-		case !retryAt.IsZero():
-			b.releaseOutbox(chat, h.token, retryAt)
-			return
+	batch := h.first
+	for len(batch) > 0 {
+		done := make([][]byte, 0, len(batch))
+		// Before the sender waits (a budget, a retry_after), the calls done
+		// so far are marked: a crash during the wait does not send them
+		// again. The next batch it returns is the rest of this one.
+		sctx := sender.BeforeWait(ctx, func() {
+			if len(done) == 0 || !h.lease.Held() {
+				return
+			}
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			if _, err := b.q.MarkSent(mctx, chat, h.token, done); err == nil {
+				done = done[:0]
+			}
+		})
+		for _, raw := range batch {
+			if !h.lease.Held() {
+				return // another sender may hold it now: it sends what is left, done included
+			}
+			if ctx.Err() != nil {
+				b.releaseOutbox(chat, h.token, time.Now(), done)
+				return
+			}
+			if b.crashMidBatch != nil && b.crashMidBatch(chat, len(done)) {
+				return // as a process killed here would: done is sent and unmarked
+			}
+			retryAt, blocked, lost := b.sendOne(sctx, chat, raw, h.lease)
+			switch {
+			case lost:
+				b.log.Warn("outbox lease lost; its next holder sends what is left", "chat_id", chat)
+				return
+			case blocked:
+				b.releaseOutbox(chat, h.token, time.Time{}, done) // until the merchant unblocks
+				return
+			case !retryAt.IsZero():
+				b.releaseOutbox(chat, h.token, retryAt, done)
+				return
+			}
+			done = append(done, raw)
 		}
 		var (
-			next []byte
+			next [][]byte
 			paid bool
 		)
-		// The mark also takes the next message's send budget when it can
-		// (one round trip per message with the limits on).
+		// The mark also takes the send budget of a message of the next
+		// batch when it can (one round trip per batch, budget included,
+		// with the limits on).
 		var fold *chatq.Fold
 		pf, _ := b.send.(prefetcher)
 		if pf != nil {
@@ -149,25 +175,27 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 				fold = &chatq.Fold{Keys: p.Keys, Args: p.Args}
 			}
 		}
-		err := b.retryWhileRedisDown("mark call sent", chat, func(ctx context.Context) (err error) {
-			next, paid, err = b.q.MarkSentFold(ctx, chat, h.token, raw, fold)
+		err := b.retryWhileRedisDown("mark calls sent", chat, func(ctx context.Context) (err error) {
+			next, paid, err = b.q.MarkSentFold(ctx, chat, h.token, done, fold)
 			return err
 		})
 		if paid && pf != nil {
 			pf.Prepaid(chat)
 		}
 		if err != nil {
-			// Sent but not marked: the lease runs out and the call goes
+			// Sent but not marked: the lease runs out and the calls go
 			// again from whoever sends next.
 			return
 		}
-		raw = next
+		batch = next
 	}
 }
 
-func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time) {
+// releaseOutbox gives the outbox back, marking sent the calls done before
+// the one that could not be sent (one round trip).
+func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time, done [][]byte) {
 	_ = b.retryWhileRedisDown("release outbox", chat, func(ctx context.Context) error {
-		return b.q.ReleaseOutbox(ctx, chat, token, retryAt)
+		return b.q.ReleaseOutbox(ctx, chat, token, retryAt, done...)
 	})
 }
 

@@ -17,9 +17,10 @@ import (
 
 // BenchmarkTurn is one update's life in the queue, as the pipeline lives it
 // with the send limits lifted: intake stores and claims it, the commit writes
-// a state of dialog size and two replies and hands the outbox over, and each
-// reply is marked sent. Reported per update: Redis round trips in all, and
-// those of intake + commit alone (the bar: ≤ 2, and ≤ 1 per message).
+// a state of dialog size and two replies and hands the outbox over, and the
+// replies are marked sent (one batch: one mark). Reported per update: Redis
+// round trips in all, and those of intake + commit alone (the bar: ≤ 2, and
+// ≤ 1 per message).
 func BenchmarkTurn(b *testing.B) {
 	q, rdb, _ := testQueue(b)
 	hook := &redistest.RoundTrips{}
@@ -50,8 +51,8 @@ func BenchmarkTurn(b *testing.B) {
 			b.Fatalf("commit: %v", err)
 		}
 		queueTrips += hook.Reset()
-		for raw := done.Outbox; raw != nil; {
-			if raw, err = q.MarkSent(ctx, chat, "s"+strconv.Itoa(i), raw); err != nil {
+		for batch := done.Outbox; batch != nil; {
+			if batch, err = q.MarkSent(ctx, chat, "s"+strconv.Itoa(i), batch); err != nil {
 				b.Fatalf("mark: %v", err)
 			}
 		}

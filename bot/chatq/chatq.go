@@ -3,8 +3,9 @@
 // chat's state, and the Bot API calls waiting to be sent (the outbox). One
 // script adds to the queue, one claims the chat, one commits a turn (new
 // state, the applied entry removed, its calls appended to the outbox) in a
-// single Redis transaction, and two more send the outbox in order, marking
-// each call as it goes. Whichever replica holds a chat's lock applies its
+// single Redis transaction, and two more send the outbox in order, handing
+// out up to OutboxBatch calls at a time and marking those sent in one round
+// trip. Whichever replica holds a chat's lock applies its
 // queue; whichever holds its outbox lock sends its calls. Nothing here knows
 // Telegram: payloads and states are bytes the caller encodes (and seals).
 //
@@ -110,13 +111,13 @@ func WithLockTTL(d time.Duration) Option {
 func WithBlockedKey(f func(chat int64) string) Option { return func(r *Redis) { r.blockedFn = f } }
 
 // WithSendBudget gives the source of bot/sender's budget script
-// (sender.TakeLua): MarkSentFold then takes the next message's budget in
-// the round trip that marks the previous call sent.
+// (sender.TakeLua): Commit and MarkSentFold then take the budget of a
+// message of the batch they hand out in the same round trip.
 func WithSendBudget(takeLua string) Option {
 	return func(r *Redis) {
 		take := "local function take(KEYS, ARGV)\n" + takeLua + "\nend\n"
-		r.markFold = redis.NewScript(take + markFoldLua)
-		r.commitFold = redis.NewScript(take + commitLua)
+		r.markFold = redis.NewScript(withBatch(take + markFoldLua))
+		r.commitFold = redis.NewScript(withBatch(take + commitLua))
 	}
 }
 
@@ -132,10 +133,10 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		now:        time.Now,
 		add:        redis.NewScript(addLua),
 		claim:      redis.NewScript(claimLua),
-		commit:     redis.NewScript(commitLua),
+		commit:     redis.NewScript(withBatch(commitLua)),
 		release:    redis.NewScript(releaseLua),
-		claimOut:   redis.NewScript(claimOutLua),
-		markOut:    redis.NewScript(markOutLua),
+		claimOut:   redis.NewScript(withBatch(claimOutLua)),
+		markOut:    redis.NewScript(withBatch(markOutLua)),
 		releaseOut: redis.NewScript(releaseOutLua),
 		renew:      redis.NewScript(renewLua),
 		sweep:      redis.NewScript(sweepLua),
@@ -494,8 +495,8 @@ type Turn struct {
 	// the wake set. KeepWake leaves the set as it is.
 	Wake     time.Time
 	KeepWake bool
-	// Fold, with WithSendBudget, takes the send budget of the outbox call
-	// the commit hands out (Committed.Outbox), when it is one Budgeted
+	// Fold, with WithSendBudget, takes the send budget of the first outbox
+	// call the commit hands out (Committed.Outbox) that is one Budgeted
 	// message to this chat (Committed.Paid).
 	Fold *Fold
 }
@@ -505,12 +506,14 @@ type Committed struct {
 	// Next is the new head, already claimed under the same lock; nil when
 	// the queue is empty and the lock was given back.
 	Next *Entry
-	// Outbox is the first waiting call when this caller became the chat's
-	// outbox sender (token OutboxToken); nil when someone else sends, the
-	// chat blocked the bot, or nothing waits.
-	Outbox []byte
-	// Paid is true when the budget of the Outbox call was taken with the
-	// commit (Turn.Fold): the caller gives it to its sender (Prepaid).
+	// Outbox is the first waiting calls, up to OutboxBatch of them in
+	// order, when this caller became the chat's outbox sender (token
+	// OutboxToken); nil when someone else sends, the chat blocked the bot,
+	// or nothing waits.
+	Outbox [][]byte
+	// Paid is true when a budget was taken with the commit (Turn.Fold) for
+	// the first Outbox call that is one Budgeted message to the chat: the
+	// caller gives it to its sender (Prepaid).
 	Paid bool
 	// Relay is true when the turn left calls for the support group: the
 	// caller relays them (Relay) to the group's outbox, in its own shard.
@@ -526,8 +529,10 @@ type Committed struct {
 // score, outbox token, Turn.Fold's budget ARGV as a JSON array ("" none:
 // only the script made WithSendBudget runs it), now, number of own calls,
 // own calls..., the group record (JSON relayRecord) if any.
-// Replies {0} lock lost, else {1, outbox head or "", 1 when the head's
-// budget was taken, next payload, next score, next attempts}.
+// Replies {0} lock lost, else {1, the outbox's first OutboxBatch calls
+// handed out (none when not), 1 when the budget of the first of them that
+// is one Budgeted message to the chat was taken, next payload, next score,
+// next attempts}.
 const commitLua = foldableLua + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
@@ -558,13 +563,13 @@ if own > 0 then redis.call('INCRBY', KEYS[14], own) end
 if #ARGV > 18 + own then
 	redis.call('RPUSH', KEYS[13], ARGV[19 + own])
 end
-local out = ''
+local out = {}
 if redis.call('EXISTS', KEYS[12]) == 0 then
-	local first = redis.call('LINDEX', KEYS[6], 0)
-	if first and redis.call('SET', KEYS[7], ARGV[15], 'NX', 'PX', ARGV[13]) then out = first end
+	local first = redis.call('LRANGE', KEYS[6], 0, outboxBatch - 1)
+	if first[1] and redis.call('SET', KEYS[7], ARGV[15], 'NX', 'PX', ARGV[13]) then out = first end
 end
 local paid = 0
-if out ~= '' and ARGV[16] ~= '' and foldable(out, ARGV[10]) then
+if ARGV[16] ~= '' and firstFoldable(out, ARGV[10]) then
 	local r = take({KEYS[15], KEYS[16], KEYS[17]}, cjson.decode(ARGV[16]))
 	if r[1] == 1 then paid = 1 end
 end
@@ -669,9 +674,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	if code, _ := reply[0].(int64); code != 1 {
 		return Committed{}, ErrLockLost
 	}
-	if s, _ := reply[1].(string); s != "" {
-		out.Outbox = []byte(s)
-	}
+	out.Outbox = batchOf(reply[1])
 	if n, _ := reply[2].(int64); n == 1 {
 		out.Paid = true
 	}
@@ -824,16 +827,52 @@ redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
 return 1
 `
 
+// OutboxBatch is how many calls, from the head of a chat's outbox, the
+// scripts hand out at once (Commit, ClaimOutbox, MarkSent): the sender
+// sends them in order and marks those it finished in one round trip, which
+// hands out the next batch. After a crash, the calls of a batch sent but
+// not yet marked (at most OutboxBatch) are sent again.
+const OutboxBatch = 8
+
+// withBatch prepends the outbox's batch size to a script, as the local
+// outboxBatch.
+func withBatch(src string) string {
+	return "local outboxBatch = " + strconv.Itoa(OutboxBatch) + "\n" + src
+}
+
+// popSentLua defines popSent(o, depth, first, last, more): it pops the
+// calls ARGV[first..last] (sent, in order) from the head of list o, each
+// only if it is the head by then — a call removed meanwhile is skipped,
+// never another popped in its place — lowers the depth counter by as many,
+// and returns the up to more calls that head the list after them.
+const popSentLua = `
+local function popSent(o, depth, first, last, more)
+	local head = redis.call('LRANGE', o, 0, last - first + more)
+	local popped = 0
+	for i = first, last do
+		if head[popped + 1] == ARGV[i] then popped = popped + 1 end
+	end
+	if popped > 0 then
+		redis.call('LTRIM', o, popped, -1)
+		redis.call('DECRBY', depth, popped)
+	end
+	local rest = {}
+	for i = popped + 1, math.min(#head, popped + more) do rest[#rest + 1] = head[i] end
+	return rest
+end
+`
+
 // KEYS: o, ol, ready, q, blocked, g. ARGV: token, TTL ms, chat.
-// Replies {0} held by another or blocked, {1} nothing to send, {1, call}.
+// Replies {0} held by another or blocked, {1} nothing to send, {1, calls}:
+// the first OutboxBatch calls.
 const claimOutLua = `
 if redis.call('EXISTS', KEYS[5]) == 1 then
 	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 	return {0}
 end
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
-local e = redis.call('LINDEX', KEYS[1], 0)
-if not e then
+local e = redis.call('LRANGE', KEYS[1], 0, outboxBatch - 1)
+if not e[1] then
 	redis.call('DEL', KEYS[2])
 	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 	return {1}
@@ -846,71 +885,83 @@ return {1, e}
 var ErrNotSender = errors.New("outbox held by another sender")
 
 // ClaimOutbox makes token the chat's outbox sender and returns the first
-// waiting call (nil when none, and then the lock was given back).
-func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error) {
+// waiting calls, up to OutboxBatch of them in order (none when nothing
+// waits, and then the lock was given back).
+func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([][]byte, error) {
 	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.blockedFn(chat), r.key(chat, "g")}
 	reply, err := r.claimOut.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
-	return nextCall(reply)
+	return nextBatch(reply)
 }
 
-// nextCall reads the outbox scripts' reply: {0} not the sender, {1} nothing
-// waits, {1, call}.
-func nextCall(reply []any) ([]byte, error) {
+// nextBatch reads the outbox scripts' reply: {0} not the sender, {1}
+// nothing waits, {1, calls, ...}.
+func nextBatch(reply []any) ([][]byte, error) {
 	if code, _ := reply[0].(int64); code == 0 {
 		return nil, ErrNotSender
 	}
 	if len(reply) < 2 {
 		return nil, nil
 	}
-	s, _ := reply[1].(string)
-	return []byte(s), nil
+	return batchOf(reply[1]), nil
 }
 
-// markSentLua marks the outbox's head sent (KEYS o, ol, ready, q, depth, g;
-// ARGV token, the call sent, TTL ms, chat, recheck score) and leaves the next
-// call in e; markOutLua and markFoldLua both begin with it.
-const markSentLua = `
+// batchOf reads a list of calls a script replied (nil when empty).
+func batchOf(v any) [][]byte {
+	items, _ := v.([]any)
+	var calls [][]byte
+	for _, it := range items {
+		s, _ := it.(string)
+		calls = append(calls, []byte(s))
+	}
+	return calls
+}
+
+// markSentLua marks the calls sent (KEYS o, ol, ready, q, depth, g; ARGV
+// token, TTL ms, chat, recheck score, k, the k calls sent in order) and
+// leaves the next batch in e, k the number sent; markOutLua and markFoldLua
+// both begin with it.
+const markSentLua = popSentLua + `
 local holder = redis.call('GET', KEYS[2])
 if holder and holder ~= ARGV[1] then return {0} end
 if not holder then
 	-- The lease ran out while this sender waited for a send budget and
-	-- nobody took it: the call was sent, so it is marked and the lease
-	-- taken again, rather than sent a second time by whoever comes next.
-	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+	-- nobody took it: the calls were sent, so they are marked and the
+	-- lease taken again, rather than sent a second time by whoever comes
+	-- next.
+	redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 end
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[2] then
-	redis.call('LPOP', KEYS[1])
-	redis.call('DECR', KEYS[5])
-end
-local e = redis.call('LINDEX', KEYS[1], 0)
-if not e then
+local k = tonumber(ARGV[5])
+local e = popSent(KEYS[1], KEYS[5], 6, 5 + k, outboxBatch)
+if not e[1] then
 	redis.call('DEL', KEYS[2])
-	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[4]) end
+	if redis.call('ZCARD', KEYS[4]) == 0 and redis.call('LLEN', KEYS[6]) == 0 then redis.call('ZREM', KEYS[3], ARGV[3]) end
 	return {1}
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
 `
 
 // markOutLua: markSentLua's KEYS and ARGV. Replies {0} another sender
-// holds the outbox, {1} done (lock given back), {1, next call}.
+// holds the outbox, {1} done (lock given back), {1, next batch}.
 const markOutLua = markSentLua + `
 return {1, e}
 `
 
-// MarkSent removes call (the head of the outbox, as ClaimOutbox or MarkSent
-// returned it) and returns the next one; nil when the outbox is empty and
-// the lock was given back. ErrNotSender means the lock was lost: stop.
-func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error) {
-	reply, err := r.markOut.Run(ctx, r.rdb, r.markKeys(chat), token, call, r.lockTTL.Milliseconds(), chat,
-		ms(r.now().Add(r.lockTTL))).Slice()
+// MarkSent removes the calls sent (those of the batch ClaimOutbox, Commit
+// or MarkSent handed out that the sender finished, in order) from the head
+// of the outbox, in one round trip, and returns the next batch; nil when
+// the outbox is empty and the lock was given back. A call no longer at the
+// head (removed meanwhile) is skipped. ErrNotSender means the lock was
+// lost: stop.
+func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, sent [][]byte) ([][]byte, error) {
+	reply, err := r.markOut.Run(ctx, r.rdb, r.markKeys(chat), r.markArgs(chat, token, sent)...).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("mark call sent: %w", err)
+		return nil, fmt.Errorf("mark calls sent: %w", err)
 	}
-	return nextCall(reply)
+	return nextBatch(reply)
 }
 
 // markKeys are markSentLua's KEYS for chat.
@@ -918,9 +969,18 @@ func (r *Redis) markKeys(chat int64) []string {
 	return []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.depthKey(chat), r.key(chat, "g")}
 }
 
-// Fold is a send budget to take for the next call in the script that
-// marks the previous one sent: bot/sender's Prefetch (its budget script's
-// KEYS and ARGV).
+// markArgs are markSentLua's ARGV.
+func (r *Redis) markArgs(chat int64, token string, sent [][]byte) []any {
+	args := make([]any, 0, 5+len(sent)+8)
+	args = append(args, token, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL)), len(sent))
+	for _, c := range sent {
+		args = append(args, c)
+	}
+	return args
+}
+
+// Fold is a send budget to take for a call in the script that hands it
+// out: bot/sender's Prefetch (its budget script's KEYS and ARGV).
 type Fold struct {
 	Keys []string
 	Args []any
@@ -929,7 +989,8 @@ type Fold struct {
 // foldableLua defines foldable(call, chat): whether the outbox call (JSON)
 // is one Budgeted message to chat, whose budget a script may take ahead:
 // not a notification (the sender lets it yield to replies), not a call
-// that posts nothing or several messages, not to another chat.
+// that posts nothing or several messages, not to another chat. firstFoldable
+// (calls, chat) is the first such call of a batch, nil when none.
 const foldableLua = `
 local function foldable(raw, chat)
 	local ok, c = pcall(cjson.decode, raw)
@@ -938,41 +999,49 @@ local function foldable(raw, chat)
 		closeForumTopic=1, reopenForumTopic=1, copyMessages=1, forwardMessages=1, sendMediaGroup=1}
 	return not free[c.m] and c.q ~= 1 and c.p.chat_id == tonumber(chat)
 end
+local function firstFoldable(calls, chat)
+	for _, raw in ipairs(calls) do
+		if foldable(raw, chat) then return raw end
+	end
+	return nil
+end
 `
 
-// markFoldLua is markOutLua, and then, when the next call is one Budgeted
-// message to this chat (not a notification, not a call that posts nothing
-// or several messages), the budget script (take, prepended by
-// WithSendBudget) for it. KEYS: o, ol, ready, q, depth, g, cooldown, chat
-// budget, global budget. ARGV: token, the call sent, TTL ms, chat, recheck
-// score, then the budget script's ARGV. Replies as markOutLua, with a third
-// item 1 when the next call's budget was taken.
+// markFoldLua is markOutLua, and then, when a call of the next batch is one
+// Budgeted message to this chat (not a notification, not a call that posts
+// nothing or several messages), the budget script (take, prepended by
+// WithSendBudget) for the first such call. KEYS: o, ol, ready, q, depth, g,
+// cooldown, chat budget, global budget. ARGV: markSentLua's, then the
+// budget script's ARGV. Replies as markOutLua, with a third item 1 when
+// that call's budget was taken.
 const markFoldLua = foldableLua + markSentLua + `
 local paid = 0
-if foldable(e, ARGV[4]) then
-	local r = take({KEYS[7], KEYS[8], KEYS[9]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]})
+if firstFoldable(e, ARGV[3]) then
+	local b = {}
+	for i = 6 + k, 13 + k do b[#b + 1] = ARGV[i] end
+	local r = take({KEYS[7], KEYS[8], KEYS[9]}, b)
 	if r[1] == 1 then paid = 1 end
 end
 return {1, e, paid}
 `
 
 // MarkSentFold is MarkSent that also takes, in the same round trip, the
-// send budget fold describes for the next call when that call is one
-// Budgeted message to chat; paid tells it was taken (the caller gives it
-// to its sender: sender.Prepaid). Without WithSendBudget, or a nil fold,
+// send budget fold describes for the first call of the next batch that is
+// one Budgeted message to chat; paid tells it was taken (the caller gives
+// it to its sender: sender.Prepaid). Without WithSendBudget, or a nil fold,
 // it is MarkSent.
-func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, fold *Fold) (next []byte, paid bool, err error) {
+func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, sent [][]byte, fold *Fold) (next [][]byte, paid bool, err error) {
 	if fold == nil || r.markFold == nil || len(fold.Keys) != 3 || len(fold.Args) != 8 {
-		next, err = r.MarkSent(ctx, chat, token, call)
+		next, err = r.MarkSent(ctx, chat, token, sent)
 		return next, false, err
 	}
 	keys := append(r.markKeys(chat), fold.Keys...)
-	args := append([]any{token, call, r.lockTTL.Milliseconds(), chat, ms(r.now().Add(r.lockTTL))}, fold.Args...)
+	args := append(r.markArgs(chat, token, sent), fold.Args...)
 	reply, err := r.markFold.Run(ctx, r.rdb, keys, args...).Slice()
 	if err != nil {
-		return nil, false, fmt.Errorf("mark call sent: %w", err)
+		return nil, false, fmt.Errorf("mark calls sent: %w", err)
 	}
-	next, err = nextCall(reply)
+	next, err = nextBatch(reply)
 	if len(reply) == 3 {
 		n, _ := reply[2].(int64)
 		paid = n == 1
@@ -980,9 +1049,13 @@ func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, call
 	return next, paid, err
 }
 
-// KEYS: ol, ready, q, g. ARGV: token, chat, retry score ("" none).
-const releaseOutLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+// KEYS: ol, ready, q, g, o, depth. ARGV: token, chat, retry score ("" none),
+// the calls sent before the one given back, in order. Those are marked
+// (popped as markSentLua pops them) unless another sender holds the lease.
+const releaseOutLua = popSentLua + `
+local holder = redis.call('GET', KEYS[1])
+if #ARGV > 3 and (not holder or holder == ARGV[1]) then popSent(KEYS[5], KEYS[6], 4, #ARGV, 0) end
+if holder == ARGV[1] then redis.call('DEL', KEYS[1]) end
 if ARGV[3] ~= '' then
 	redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 elseif redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0 then
@@ -993,14 +1066,22 @@ return 1
 
 // ReleaseOutbox gives the outbox back, with what is left unsent, and asks
 // that it be tried again at retryAt (zero: not until something new
-// arrives, e.g. a chat that blocked the bot).
-func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error {
+// arrives, e.g. a chat that blocked the bot). sent are the calls of the
+// batch the sender finished before the one it gives back: they are marked
+// sent in the same round trip (as MarkSent would), unless another sender
+// holds the lease.
+func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time, sent ...[]byte) error {
 	retry := ""
 	if !retryAt.IsZero() {
 		retry = ms(retryAt)
 	}
-	keys := []string{r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.key(chat, "g")}
-	if err := r.releaseOut.Run(ctx, r.rdb, keys, token, chat, retry).Err(); err != nil {
+	keys := []string{r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.key(chat, "g"), r.key(chat, "o"), r.depthKey(chat)}
+	args := make([]any, 0, 3+len(sent))
+	args = append(args, token, chat, retry)
+	for _, c := range sent {
+		args = append(args, c)
+	}
+	if err := r.releaseOut.Run(ctx, r.rdb, keys, args...).Err(); err != nil {
 		return fmt.Errorf("release outbox: %w", err)
 	}
 	return nil

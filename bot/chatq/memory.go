@@ -341,7 +341,7 @@ func (m *Memory) Commit(_ context.Context, cl *Claim, t Turn, outboxToken string
 	var out Committed
 	if !c.blocked && len(c.out) > 0 && c.outLock.heldBy(now) == "" {
 		c.outLock = &memLock{token: outboxToken, until: now.Add(m.lockTTL)}
-		out.Outbox = c.out[0]
+		out.Outbox = c.batch(0)
 	}
 	recheck := m.now().Add(m.lockTTL).UnixMilli()
 	if len(c.q) > 0 {
@@ -400,7 +400,7 @@ func (m *Memory) Enqueue(_ context.Context, chat int64, once string, calls ...ou
 }
 
 // ClaimOutbox is Redis.ClaimOutbox.
-func (m *Memory) ClaimOutbox(_ context.Context, chat int64, token string) ([]byte, error) {
+func (m *Memory) ClaimOutbox(_ context.Context, chat int64, token string) ([][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
@@ -422,11 +422,33 @@ func (m *Memory) ClaimOutbox(_ context.Context, chat int64, token string) ([]byt
 		return nil, nil
 	}
 	c.outLock = &memLock{token: token, until: now.Add(m.lockTTL)}
-	return c.out[0], nil
+	return c.batch(0), nil
+}
+
+// batch is the outbox's calls from the i-th on, OutboxBatch of them at
+// most (nil when none).
+func (c *memChat) batch(i int) [][]byte {
+	if i >= len(c.out) {
+		return nil
+	}
+	return append([][]byte(nil), c.out[i:min(len(c.out), i+OutboxBatch)]...)
+}
+
+// popSent pops the calls sent from the head of the outbox, each only if it
+// is the head by then (popSentLua).
+func (m *Memory) popSent(c *memChat, sent [][]byte) {
+	popped := 0
+	for _, call := range sent {
+		if popped < len(c.out) && string(c.out[popped]) == string(call) {
+			popped++
+		}
+	}
+	c.out = c.out[popped:]
+	m.depth -= int64(popped)
 }
 
 // MarkSent is Redis.MarkSent.
-func (m *Memory) MarkSent(_ context.Context, chat int64, token string, call []byte) ([]byte, error) {
+func (m *Memory) MarkSent(_ context.Context, chat int64, token string, sent [][]byte) ([][]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
@@ -434,13 +456,10 @@ func (m *Memory) MarkSent(_ context.Context, chat int64, token string, call []by
 	if h := c.outLock.heldBy(now); h != "" && h != token {
 		return nil, ErrNotSender
 	}
-	// Held or run out unclaimed: the call was sent, so it is marked (see
-	// markOutLua).
+	// Held or run out unclaimed: the calls were sent, so they are marked
+	// (see markSentLua).
 	c.outLock = &memLock{token: token, until: now.Add(m.lockTTL)}
-	if len(c.out) > 0 && string(c.out[0]) == string(call) {
-		c.out = c.out[1:]
-		m.depth--
-	}
+	m.popSent(c, sent)
 	if len(c.out) == 0 {
 		c.outLock = nil
 		if len(c.q) == 0 {
@@ -449,15 +468,19 @@ func (m *Memory) MarkSent(_ context.Context, chat int64, token string, call []by
 		return nil, nil
 	}
 	m.ready[chat] = m.now().Add(m.lockTTL).UnixMilli()
-	return c.out[0], nil
+	return c.batch(0), nil
 }
 
 // ReleaseOutbox is Redis.ReleaseOutbox.
-func (m *Memory) ReleaseOutbox(_ context.Context, chat int64, token string, retryAt time.Time) error {
+func (m *Memory) ReleaseOutbox(_ context.Context, chat int64, token string, retryAt time.Time, sent ...[]byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.chat(chat)
-	if c.outLock.heldBy(time.Now()) == token {
+	h := c.outLock.heldBy(time.Now())
+	if h == "" || h == token {
+		m.popSent(c, sent)
+	}
+	if h == token {
 		c.outLock = nil
 	}
 	switch {
@@ -635,7 +658,7 @@ func (m *Memory) StopSweeping(context.Context, string) error { return nil }
 
 // MarkSentFold is Redis.MarkSentFold: Memory takes no budget (paid is
 // always false).
-func (m *Memory) MarkSentFold(ctx context.Context, chat int64, token string, call []byte, _ *Fold) ([]byte, bool, error) {
-	next, err := m.MarkSent(ctx, chat, token, call)
+func (m *Memory) MarkSentFold(ctx context.Context, chat int64, token string, sent [][]byte, _ *Fold) ([][]byte, bool, error) {
+	next, err := m.MarkSent(ctx, chat, token, sent)
 	return next, false, err
 }

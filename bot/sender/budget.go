@@ -146,7 +146,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 			*throttled = true
 			s.leaveGate()
 			inGate = false
-			if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
+			if err := s.wait(ctx, 10*time.Millisecond); err != nil {
 				return err
 			}
 		}
@@ -177,7 +177,7 @@ func (s *Sender) take(ctx context.Context, chatID int64, kind Kind, n int, chat,
 			s.leaveGate() // this chat's own wait holds no one else up
 			inGate = false
 		}
-		if err := s.sleep(ctx, wait); err != nil {
+		if err := s.wait(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -215,6 +215,7 @@ func (s *Sender) takeTokens(ctx context.Context, keys []string, n int, chat, glo
 }
 
 func (s *Sender) enterGate(ctx context.Context) error {
+	beforeWait(ctx)
 	s.gateQueue.Add(1)
 	select {
 	case s.gate <- struct{}{}:

@@ -159,7 +159,7 @@ func (s *Sender) DoN(ctx context.Context, chatID int64, kind Kind, n int, call f
 		s.log.LogAttrs(ctx, slog.LevelWarn, "telegram call failed, retrying",
 			slog.Int64("chat_id", chatID), slog.Int("attempt", attempt),
 			slog.Duration("wait", wait), slog.String("error", redact(err)))
-		if err := s.sleep(ctx, wait); err != nil {
+		if err := s.wait(ctx, wait); err != nil {
 			return s.fail(chatID, attempt, canceled(ctx, err))
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Sender) acquire(ctx context.Context, chatID int64, kind Kind, n int) er
 	}
 	for kind == Yielding && global.key != "" && s.repliesWaiting.Load() > 0 {
 		throttled = true
-		if err := s.sleep(ctx, 10*time.Millisecond); err != nil {
+		if err := s.wait(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
@@ -250,7 +250,30 @@ func (s *Sender) waitLocalCooldown(ctx context.Context, chatID int64) error {
 		return nil
 	}
 	s.stats.throttled.Add(1)
-	return s.sleep(ctx, wait)
+	return s.wait(ctx, wait)
+}
+
+type beforeWaitKey struct{}
+
+// BeforeWait returns ctx carrying f, which Do calls before each wait it
+// makes (for a budget, the global budget's queue, a retry_after, a backoff):
+// the outbox sender marks then the calls it sent so far, so that a process
+// that dies during a long wait does not send them again.
+func BeforeWait(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, beforeWaitKey{}, f)
+}
+
+// beforeWait calls ctx's BeforeWait function, if any.
+func beforeWait(ctx context.Context) {
+	if f, ok := ctx.Value(beforeWaitKey{}).(func()); ok && f != nil {
+		f()
+	}
+}
+
+// wait sleeps d (s.sleep), first telling ctx's BeforeWait.
+func (s *Sender) wait(ctx context.Context, d time.Duration) error {
+	beforeWait(ctx)
+	return s.sleep(ctx, d)
 }
 
 // sleepContext waits for d or until ctx is done.

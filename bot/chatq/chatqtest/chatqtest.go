@@ -8,6 +8,8 @@ package chatqtest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,9 +31,9 @@ type Store interface {
 	Commit(ctx context.Context, c *chatq.Claim, t chatq.Turn, outboxToken string) (chatq.Committed, error)
 	Release(ctx context.Context, c *chatq.Claim, retryAt time.Time) error
 	Enqueue(ctx context.Context, chat int64, once string, calls ...outbox.Call) (bool, error)
-	ClaimOutbox(ctx context.Context, chat int64, token string) ([]byte, error)
-	MarkSent(ctx context.Context, chat int64, token string, call []byte) ([]byte, error)
-	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time) error
+	ClaimOutbox(ctx context.Context, chat int64, token string) ([][]byte, error)
+	MarkSent(ctx context.Context, chat int64, token string, sent [][]byte) ([][]byte, error)
+	ReleaseOutbox(ctx context.Context, chat int64, token string, retryAt time.Time, sent ...[]byte) error
 	DropSuperseded(ctx context.Context, chat int64, prefix string) (int64, error)
 	Depth(ctx context.Context) (calls, chats int64, err error)
 	Due(ctx context.Context, n int64) ([]int64, error)
@@ -63,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	}{
 		{"OrderDedupeAndEvents", testOrderDedupeAndEvents},
 		{"OutboxInOrder", testOutboxInOrder},
+		{"OutboxBatches", testOutboxBatches},
 		{"DeadLetter", testDeadLetter},
 		{"LateCommitRefused", testLateCommitRefused},
 		{"MarkAfterTheLeaseRanOut", testMarkAfterTheLeaseRanOut},
@@ -129,6 +132,38 @@ func testOrderDedupeAndEvents(t *testing.T, h Harness) {
 	assert.Zero(t, n)
 }
 
+// texts are the texts of calls made by msg, in order.
+func texts(calls [][]byte) []string {
+	var out []string
+	for _, raw := range calls {
+		var c struct {
+			P struct {
+				Text string `json:"text"`
+			} `json:"p"`
+		}
+		if json.Unmarshal(raw, &c) != nil {
+			out = append(out, "?")
+			continue
+		}
+		out = append(out, c.P.Text)
+	}
+	return out
+}
+
+// sendAll marks every batch sent, whole, from batch on, as a sender that
+// met no failure does, and returns the texts in the order handed out.
+func sendAll(t *testing.T, q Store, chat int64, token string, batch [][]byte) []string {
+	t.Helper()
+	var got []string
+	for batch != nil {
+		got = append(got, texts(batch)...)
+		var err error
+		batch, err = q.MarkSent(context.Background(), chat, token, batch)
+		require.NoError(t, err)
+	}
+	return got
+}
+
 // A commit writes the outbox and hands it to the committer; MarkSent walks
 // it in order and gives the lease back at the end.
 func testOutboxInOrder(t *testing.T, h Harness) {
@@ -150,16 +185,8 @@ func testOutboxInOrder(t *testing.T, h Harness) {
 	assert.Equal(t, int64(2), calls)
 	assert.Equal(t, int64(1), chats)
 
-	var texts []string
-	raw := done.Outbox
-	for raw != nil {
-		texts = append(texts, string(raw))
-		raw, err = q.MarkSent(ctx, chat, "send-1", raw)
-		require.NoError(t, err)
-	}
-	require.Len(t, texts, 2)
-	assert.Contains(t, texts[0], `"text":"a"`)
-	assert.Contains(t, texts[1], `"text":"b"`)
+	assert.Equal(t, []string{"a", "b"}, texts(done.Outbox), "the commit hands out both")
+	assert.Equal(t, []string{"a", "b"}, sendAll(t, q, chat, "send-1", done.Outbox))
 	first, err := q.ClaimOutbox(ctx, chat, "send-3")
 	require.NoError(t, err)
 	assert.Nil(t, first, "nothing left")
@@ -170,6 +197,67 @@ func testOutboxInOrder(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	assert.Zero(t, calls)
 	assert.Zero(t, chats)
+}
+
+// The outbox is handed out in batches of OutboxBatch calls from its head:
+// a mark of k calls pops exactly those k and hands out the next batch; a
+// call removed meanwhile is skipped, never another popped in its place; a
+// release marks the calls sent before the one given back.
+func testOutboxBatches(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	const chat = 57
+	var calls []outbox.Call
+	var all []string
+	for i := range chatq.OutboxBatch + 4 {
+		text := fmt.Sprint("c", i)
+		c := msg(text)
+		if i == 3 {
+			c.Tag = "st:old:X" // superseded by the last call
+		}
+		calls = append(calls, c)
+		all = append(all, text)
+	}
+	calls[len(calls)-1].Tag = "st:new:X"
+	_, err := q.AddUpdate(ctx, chat, 1, []byte("u1"), time.Now())
+	require.NoError(t, err)
+	c, err := q.Claim(ctx, chat, "tok")
+	require.NoError(t, err)
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: calls}, "s")
+	require.NoError(t, err)
+	assert.Equal(t, all[:chatq.OutboxBatch], texts(done.Outbox), "the commit hands out a batch from the head")
+
+	next, err := q.MarkSent(ctx, chat, "s", done.Outbox[:3])
+	require.NoError(t, err)
+	assert.Equal(t, all[3:3+chatq.OutboxBatch], texts(next), "c0-c2 marked: the next batch")
+	n, err := q.OutboxLen(ctx, chat)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(all)-3), n, "exactly those three popped")
+	depth, _, err := q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(all)-3), depth)
+
+	// The lease runs out unclaimed and c3 is dropped meanwhile: the late
+	// mark of c3 and c4 pops c4 only, not c5 in c3's place.
+	h.SetLease(t, q, chat, true, "")
+	dropped, err := q.DropSuperseded(ctx, chat, "st:")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), dropped)
+	next, err = q.MarkSent(ctx, chat, "s", next[:2])
+	require.NoError(t, err)
+	assert.Equal(t, all[5:], texts(next), "c5 heads the outbox")
+
+	// c5 sent, c6 to be tried later: the release marks c5.
+	require.NoError(t, q.ReleaseOutbox(ctx, chat, "s", time.Now(), next[0]))
+	first, err := q.ClaimOutbox(ctx, chat, "s2")
+	require.NoError(t, err)
+	assert.Equal(t, all[6:], texts(first))
+	// A release by a sender whose lease another took marks nothing.
+	require.NoError(t, q.ReleaseOutbox(ctx, chat, "s", time.Now(), first[0]))
+	assert.Equal(t, all[6:], sendAll(t, q, chat, "s2", first))
+	depth, _, err = q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, depth)
 }
 
 // An entry handed out more often than allowed can be dead-lettered: it
@@ -236,9 +324,10 @@ func testMarkAfterTheLeaseRanOut(t *testing.T, h Harness) {
 	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("a"), msg("b")}}, "slow")
 	require.NoError(t, err)
 	h.SetLease(t, q, chat, true, "") // as if its 2 s had passed
-	next, err := q.MarkSent(ctx, chat, "slow", done.Outbox)
+	require.Equal(t, []string{"a", "b"}, texts(done.Outbox))
+	next, err := q.MarkSent(ctx, chat, "slow", done.Outbox[:1])
 	require.NoError(t, err)
-	assert.Contains(t, string(next), `"text":"b"`, "a marked, b next")
+	assert.Equal(t, []string{"b"}, texts(next), "a marked, b next")
 	h.SetLease(t, q, chat, true, "other") // now another sender holds it
 	_, err = q.MarkSent(ctx, chat, "slow", next)
 	assert.ErrorIs(t, err, chatq.ErrNotSender)
@@ -412,10 +501,7 @@ func testBlockedOutboxHeld(t *testing.T, h Harness) {
 	assert.Empty(t, claims, "no token, no claim")
 	first, err := q.ClaimOutbox(ctx, chat, "s")
 	require.NoError(t, err)
-	assert.Contains(t, string(first), `"text":"waited"`)
-	next, err := q.MarkSent(ctx, chat, "s", first)
-	require.NoError(t, err)
-	assert.Contains(t, string(next), `"text":"reply"`)
+	assert.Equal(t, []string{"waited", "reply"}, texts(first), "the calls that waited first")
 }
 
 // The ready set names the chats with work left: a released chat at its
@@ -483,18 +569,9 @@ func testDropSuperseded(t *testing.T, h Harness) {
 	n, err = q.DropSuperseded(ctx, chat, "st:")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), n)
-	var texts []string
-	raw, err := q.ClaimOutbox(ctx, chat, "s")
+	first, err := q.ClaimOutbox(ctx, chat, "s")
 	require.NoError(t, err)
-	for raw != nil {
-		texts = append(texts, string(raw))
-		raw, err = q.MarkSent(ctx, chat, "s", raw)
-		require.NoError(t, err)
-	}
-	require.Len(t, texts, 4)
-	for i, want := range []string{"2", "3", "4", "5"} {
-		assert.Contains(t, texts[i], `"text":"`+want+`"`)
-	}
+	assert.Equal(t, []string{"2", "3", "4", "5"}, sendAll(t, q, chat, "s", first))
 	calls, _, err := q.Depth(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, calls)
@@ -515,7 +592,7 @@ func testGroupCalls(t *testing.T, h Harness) {
 	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("mine")},
 		Group: []outbox.Call{msg("card")}, GroupChat: group}, "s")
 	require.NoError(t, err)
-	assert.Contains(t, string(done.Outbox), `"text":"mine"`)
+	assert.Equal(t, []string{"mine"}, texts(done.Outbox))
 	// The group's outbox may be in another shard: the calls are relayed
 	// after the commit, and a relay done twice (a crash between its two
 	// steps, then the sweep's) appends them once.
@@ -529,5 +606,5 @@ func testGroupCalls(t *testing.T, h Harness) {
 	assert.Contains(t, due, int64(group))
 	first, err := q.ClaimOutbox(ctx, group, "g")
 	require.NoError(t, err)
-	assert.Contains(t, string(first), `"text":"card"`)
+	assert.Equal(t, []string{"card"}, texts(first))
 }
