@@ -140,7 +140,7 @@ func (s *Server) deliverWebhooks(ctx context.Context) {
 		}
 		if err == nil && status >= 200 && status <= 299 {
 			// As Telegram does, before the next update: the bot is not told the outcome.
-			s.RunResponse(ctx, answer.contentType, answer.body)
+			_, _ = s.RunResponse(ctx, answer.contentType, answer.body)
 		}
 		d := Delivery{UpdateID: update.id, URL: target, Status: status, At: s.now()}
 		switch {
@@ -224,22 +224,24 @@ func (s *Server) post(ctx context.Context, target, secret string, body []byte) (
 // the method's parameters, as application/json, x-www-form-urlencoded or multipart/form-data)
 // as Telegram does: through the same handlers as a request, its effects recorded alike
 // (CallbackAnswers, Sent, ...), but counted apart (Responses, ResponseCount; not CallCount),
-// and its outcome told to nobody. It returns the method run ("" when body carries none). The
-// fake's own webhook delivery calls it; a harness that relays updates to the bot itself
-// (cmd/merchantbot-load) calls it with the body of the bot's response.
-func (s *Server) RunResponse(ctx context.Context, contentType string, body []byte) string {
+// and its outcome told to nobody. It returns the method run ("" when body carries none) and,
+// for a harness to count, why it was refused (nil: it succeeded). The fake's own webhook
+// delivery calls it; a harness that relays updates to the bot itself (cmd/merchantbot-load)
+// calls it with the body of the bot's response.
+func (s *Server) RunResponse(ctx context.Context, contentType string, body []byte) (string, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return ""
+		return "", nil
 	}
 	p := Params{}
 	if err := readBody(p, body, contentType); err != nil || p.String("method") == "" {
-		return "" // Telegram ignores a body it cannot read
+		return "", nil // Telegram ignores a body it cannot read
 	}
 	method := p.String("method")
 	delete(p, "method")
 	if _, apiErr := s.execute(ctx, method, p, nil, true); apiErr != nil {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "method of a webhook response failed",
 			slog.String("method", method), slog.String("error", apiErr.desc))
+		return method, fmt.Errorf("%s: %d %s", method, apiErr.code, apiErr.desc)
 	}
-	return method
+	return method, nil
 }

@@ -166,9 +166,13 @@ func TestWebhookResponseCarriesAMethod(t *testing.T) {
 	assert.Empty(t, srv.CallsTo("answerCallbackQuery"))
 
 	// A harness relaying updates itself hands the bot's response over.
-	assert.Equal(t, "answerCallbackQuery", srv.RunResponse(ctx, "application/json",
-		[]byte(`{"method":"answerCallbackQuery","callback_query_id":"no such query"}`)))
-	assert.Equal(t, "", srv.RunResponse(ctx, "", nil))
+	method, err := srv.RunResponse(ctx, "application/json",
+		[]byte(`{"method":"answerCallbackQuery","callback_query_id":"no such query"}`))
+	assert.Equal(t, "answerCallbackQuery", method)
+	assert.ErrorContains(t, err, "query ID is invalid", "told to the harness, not to the bot")
+	method, err = srv.RunResponse(ctx, "", nil)
+	assert.Equal(t, "", method)
+	assert.NoError(t, err)
 	assert.Equal(t, 2, srv.ResponseCount("answerCallbackQuery"))
 	assert.Equal(t, 400, srv.Responses()[2].Code, "an unknown query is refused, silently")
 	assert.Len(t, srv.CallbackAnswers(), 1)
