@@ -16,7 +16,8 @@ import (
 // applyUpdate runs one Telegram update of chat against st and returns the
 // calls that answer it. Only private chats with people reach the dialog;
 // every callback query is answered exactly once, forged button data with a
-// polite note. An error means the update was not dealt with and is to be
+// polite note (one answered in the webhook's response already is not
+// answered again: the note is a message). An error means the update was not dealt with and is to be
 // tried again (the support group's, when Redis or Telegram failed it).
 func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) ([]outbox.Call, error) {
 	if u.MyChatMember != nil {
@@ -40,7 +41,7 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) ([]
 func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []outbox.Call {
 	if !u.private || u.chat == 0 {
 		b.log.Debug("update outside a private chat ignored", "update_id", u.ID, "kind", u.kind, "chat_id", u.chat)
-		if u.CallbackQuery != nil {
+		if u.CallbackQuery != nil && !u.answered {
 			return []outbox.Call{b.answerCall(u, "")} // no client is left with a spinner
 		}
 		return nil
@@ -58,6 +59,11 @@ func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []
 			lang := st.Lang
 			if lang == "" {
 				lang = locales.Normalize(u.lang())
+			}
+			if u.answered {
+				// Answered in the webhook's response, without a toast: said
+				// in the chat instead.
+				return b.sayCalls(u.chat, lang, dialogs.MsgStaleButton)
 			}
 			return []outbox.Call{b.answerCall(u, b.catalog.Render(lang, string(dialogs.MsgStaleButton), nil))}
 		}

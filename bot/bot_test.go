@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -694,6 +695,22 @@ func TestRedisDown(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode, "not acknowledged")
 	assert.Equal(t, []int{u.Message.ID}, fake.Deleted(chat), "the card number is gone all the same")
+
+	// A merchant's button that could not be stored is not answered in the
+	// response: Telegram delivers it again.
+	button := fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"q1","chat_instance":"1",
+		"from":{"id":%d,"is_bot":false,"first_name":"M"},"message":{"message_id":1,"date":1,"chat":{"id":%d,"type":"private"}},
+		"data":"x"}}`, u.ID+1, chat, chat)
+	req, err = http.NewRequest(http.MethodPost, srv.URL+"/hook", strings.NewReader(button))
+	require.NoError(t, err)
+	req.Header.Set(secretHeader, "s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.NotContains(t, string(answer), "answerCallbackQuery")
+	assert.NotEqual(t, "application/json", resp.Header.Get("Content-Type"))
 
 	// Long polling fetches it, cannot store it, and does not confirm it.
 	ctx, cancel := context.WithCancel(context.Background())

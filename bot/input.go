@@ -19,8 +19,7 @@ type update struct {
 	kind    string       // for logs: "message", "callback_query", ...
 
 	button   *pressed // a callback query whose data we signed
-	answered bool     // its callback query was answered
-	toast    string   // the text its answer shows on the button
+	answered bool     // its callback query was answered in the webhook's response (envelope.Answered)
 }
 
 // pressed is what a signed button carries.

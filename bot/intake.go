@@ -24,6 +24,30 @@ var errNoUpdate = errors.New("update does not decode")
 // that does not decode, a panic, a dead letter). Updates of no chat (kinds
 // the bot does not ask for) are acknowledged and dropped.
 func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage) error {
+	_, err := b.queueUpdates(ctx, source, raws, false)
+	return err
+}
+
+// intakeAnswering is intake for a caller that answers, in its reply to
+// Telegram, the buttons of merchants' private chats (the webhook): it
+// returns the callback query ids to answer once stored (a redelivery's
+// included), and their queue entries say they are answered, so that their
+// turns do not answer them again.
+func (b *Bot) intakeAnswering(ctx context.Context, source string, raws []json.RawMessage) ([]string, error) {
+	return b.queueUpdates(ctx, source, raws, true)
+}
+
+// answersInResponse reports a button pressed in a merchant's private chat:
+// the dialog's, whose answer carries no state, unlike the support desk's
+// toasts (bot/handoff), which it sends itself.
+func (b *Bot) answersInResponse(u *update) bool {
+	return u.CallbackQuery != nil && u.CallbackQuery.ID != "" && u.private &&
+		!(b.desk != nil && u.chat == b.supportChat)
+}
+
+// queueUpdates is intake; answering: intakeAnswering.
+func (b *Bot) queueUpdates(ctx context.Context, source string, raws []json.RawMessage, answering bool) ([]string, error) {
+	var answers []string
 	pending := make([]chatq.Pending, 0, len(raws))
 	langs := make(map[int64]string, len(raws))
 	for _, raw := range raws {
@@ -37,9 +61,13 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 			b.log.Debug("update of no chat dropped", "update_id", u.ID, "kind", u.kind)
 			continue
 		}
-		payload, err := sealUpdate(b.cipher, raw)
+		u.answered = answering && b.answersInResponse(u)
+		payload, err := sealUpdate(b.cipher, raw, u.answered)
 		if err != nil {
-			return err
+			return nil, err
+		}
+		if u.answered {
+			answers = append(answers, u.CallbackQuery.ID)
 		}
 		b.decoded.put(payload, u)
 		p := chatq.Pending{Chat: u.chat, ID: u.ID, Payload: payload, Unblock: wrote(u)}
@@ -50,7 +78,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 		pending = append(pending, p)
 	}
 	if len(pending) == 0 {
-		return nil
+		return nil, nil
 	}
 	var claim func() string
 	if !b.stopping.Load() {
@@ -66,7 +94,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 	if err != nil {
 		b.deleteUnstored(pending)
 		b.tellUnstored(pending, langs)
-		return err
+		return nil, err
 	}
 	b.outage.over(pending)
 	// A chat claimed here is applied here at once; one held elsewhere (or by
@@ -87,7 +115,7 @@ func (b *Bot) intake(ctx context.Context, source string, raws []json.RawMessage)
 			b.senders.kick(p.Chat)
 		}
 	}
-	return nil
+	return answers, nil
 }
 
 // wrote reports an update of a merchant acting in their private chat (a

@@ -27,11 +27,15 @@ import (
 // replica that died is taken up by another through the ready set (sweep).
 
 // envelope is what a queue entry holds, sealed: a Telegram update as
-// received, or an event posted by the bot itself.
+// received, or an event posted by the bot itself. Answered marks an update
+// whose callback query the webhook answered in its response (intake.go):
+// the turn does not answer it again. (Entries written before it existed
+// have none: the turn answers them.)
 type envelope struct {
-	Update json.RawMessage `json:"u,omitempty"`
-	Event  *event          `json:"e,omitempty"`
-	Form   *form           `json:"f,omitempty"`
+	Update   json.RawMessage `json:"u,omitempty"`
+	Answered bool            `json:"a,omitempty"`
+	Event    *event          `json:"e,omitempty"`
+	Form     *form           `json:"f,omitempty"`
 }
 
 // form is the card form a merchant submitted (Writer.PostForm): sealed in
@@ -257,7 +261,7 @@ func (b *Bot) deadTurn(chat int64, lang, reason string, u *update) chatq.Turn {
 	t := chatq.Turn{Dead: reason, KeepWake: true}
 	if u != nil {
 		t.UpdateID = u.ID
-		if u.CallbackQuery != nil {
+		if u.CallbackQuery != nil && !u.answered {
 			t.Calls = append(t.Calls, b.answerCall(u, ""))
 		}
 	}
@@ -292,15 +296,22 @@ func (b *Bot) open(payload []byte) (envelope, *update, error) {
 		_ = json.Unmarshal(env.Update, &id)
 		return env, &update{Update: &models.Update{ID: id.ID}}, fmt.Errorf("decode update: %w", err)
 	}
-	return env, newUpdate(&mu), nil
+	u := newUpdate(&mu)
+	u.answered = env.Answered
+	return env, u, nil
 }
 
 // sealUpdate makes the queue entry of an update as received: the envelope
-// {"u": raw} written around it rather than encoded, which would scan and
-// compact raw once more (raw decoded already: it is valid JSON).
-func sealUpdate(cipher *store.Cipher, raw json.RawMessage) ([]byte, error) {
-	plain := make([]byte, 0, len(raw)+6)
-	plain = append(plain, `{"u":`...)
+// {"u": raw} ({"a":true,"u": raw} when answered) written around it rather
+// than encoded, which would scan and compact raw once more (raw decoded
+// already: it is valid JSON).
+func sealUpdate(cipher *store.Cipher, raw json.RawMessage, answered bool) ([]byte, error) {
+	plain := make([]byte, 0, len(raw)+15)
+	if answered {
+		plain = append(plain, `{"a":true,"u":`...)
+	} else {
+		plain = append(plain, `{"u":`...)
+	}
 	plain = append(plain, raw...)
 	plain = append(plain, '}')
 	sealed, err := cipher.Seal(plain)

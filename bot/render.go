@@ -59,14 +59,23 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 	chat, lang := u.chat, out.Lang
 	var calls []outbox.Call
 	if u.CallbackQuery != nil {
-		toast := ""
+		var stale *dialogs.Reply
 		if out.Stale && len(out.Replies) > 0 {
-			// A button of an earlier step, or a second tap: its answer shows
-			// on the button; the question it would repeat is on screen.
-			toast = toastText(b.render.Reply(lang, out.Replies[0]))
+			// A button of an earlier step, or a second tap: it is told so,
+			// once; the question it would repeat is on screen.
+			stale = &out.Replies[0]
 			out.Replies = nil
 		}
-		calls = append(calls, b.answerCall(u, toast))
+		switch {
+		case !u.answered && stale != nil:
+			calls = append(calls, b.answerCall(u, toastText(b.render.Reply(lang, *stale)))) // shown on the button
+		case !u.answered:
+			calls = append(calls, b.answerCall(u, ""))
+		case stale != nil:
+			// Answered in the webhook's response already, without a toast:
+			// said in the chat instead, without buttons.
+			calls = append(calls, b.sayReply(chat, lang, *stale)...)
+		}
 	}
 	// Each deletion says its own outcome once known (deleteCall); the one
 	// the intake made already is not made, nor announced, again.
@@ -132,7 +141,14 @@ func (b *Bot) messageCalls(chat int64, m outgoing, p outbox.Priority) []outbox.C
 
 // sayCalls is one message of ours, without buttons.
 func (b *Bot) sayCalls(chat int64, lang string, key dialogs.MsgID) []outbox.Call {
-	return b.messageCalls(chat, b.outgoing(chat, locales.Normalize(lang), 0, dialogs.Reply{Key: key}), outbox.Reply)
+	return b.sayReply(chat, lang, dialogs.Reply{Key: key})
+}
+
+// sayReply is r's text as a message of ours, without buttons (nor the card
+// form's, nor a keyboard's removal).
+func (b *Bot) sayReply(chat int64, lang string, r dialogs.Reply) []outbox.Call {
+	r = dialogs.Reply{Key: r.Key, Args: r.Args, Lines: r.Lines}
+	return b.messageCalls(chat, b.outgoing(chat, locales.Normalize(lang), 0, r), outbox.Reply)
 }
 
 // deleteCall removes the merchant's message that carried a card number and

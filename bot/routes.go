@@ -20,13 +20,16 @@ func allowedUpdates() []string {
 //
 //	receive   Poll (poll.go) or the webhook (webhook.go), each acknowledging
 //	          an update only once intake (intake.go) stored it, sealed, in
-//	          its chat's queue; a card number's deletion is queued with it
+//	          its chat's queue; a card number's deletion is queued with it;
+//	          the webhook answers a merchant's button in its 200's body
 //	apply     applyQueue (pipeline.go), per chat under its lock, in update_id
 //	          order: open → applyUpdate / applyEvent (apply.go)
 //	            my_chat_member    → block / unblock the chat's outbox
 //	            groups, channels  → ignored
 //	            callback query    → forged data answered and dropped; else a
-//	                                dialogs.InButton (callback.go verifies)
+//	                                dialogs.InButton (callback.go verifies);
+//	                                one answered by the webhook is not
+//	                                answered again (a toast becomes a message)
 //	            message / edit    → dialogs.Input (input.go)
 //	          → dialogs.Engine → replyCalls (render.go) → Commit: state,
 //	          applied id and outbox calls in one transaction; a panic is

@@ -42,8 +42,11 @@ func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
 // it is stored in its chat's queue (not when applied: a slow chat must not
 // hold Telegram's connection), 500 when Redis could not take it, so that
 // Telegram delivers it again; a redelivery is recognised and not applied
-// twice. go-telegram/bot's own handler answers 200 to anyone and drops the
-// update silently, which is why the adapter has its own.
+// twice. A button of a merchant's private chat is answered in the 200's
+// body (answerCallbackQuery), sparing the bot a request; its turn answers
+// it no more (a toast it would have shown becomes a message).
+// go-telegram/bot's own handler answers 200 to anyone and drops the update
+// silently, which is why the adapter has its own.
 func (b *Bot) webhook(secret string) http.Handler {
 	want := sha256.Sum256([]byte(secret))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,11 +73,32 @@ func (b *Bot) webhook(secret string) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if err := b.intake(r.Context(), "webhook", []json.RawMessage{body}); err != nil {
+		answers, err := b.intakeAnswering(r.Context(), "webhook", []json.RawMessage{body})
+		if err != nil {
 			b.log.Warn("webhook update not stored; Telegram will deliver it again", "err", hideToken(err.Error(), b.token))
 			http.Error(w, "not stored", http.StatusInternalServerError)
 			return
 		}
+		if len(answers) == 1 {
+			// The button's answer rides on the response: the spinner stops at
+			// once, with no request of the bot's. Telegram does not say
+			// whether it took it; if it did not, the client stops the spinner
+			// on its own, and nothing else waits for the answer.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(answerBody(answers[0]))
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+// answerBody is answerCallbackQuery as a webhook response's body: the
+// method's parameters and its name.
+func answerBody(queryID string) []byte {
+	body, _ := json.Marshal(struct {
+		Method          string `json:"method"`
+		CallbackQueryID string `json:"callback_query_id"`
+	}{"answerCallbackQuery", queryID})
+	return body
 }

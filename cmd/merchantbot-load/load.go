@@ -150,31 +150,33 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 
 // loadResult is one bot's run.
 type loadResult struct {
-	name        string
-	updates     int
-	elapsed     time.Duration // from the first update to the last merchant's end, pauses taken off
-	latencies   []time.Duration
-	failed      int
-	firstErrors []string
-	outOfOrder  int // opening bursts not answered once each, in order
-	divergent   int // merchants whose whole transcript differs from the majority's
-	diverged    string
-	completed   int
-	peakRSS     []int64 // KiB, per process
-	cpu         time.Duration
-	harnessCPU  time.Duration // this process: fake Bot API, relay, merchants
-	redis       redisUse
-	memPerChat  float64 // bytes of Redis per active dialog
-	memoArrived int     // merchants holding a collected card when Redis was measured
-	keysPerChat float64
-	calls       map[string]int
-	refused     map[int]int
-	logLevels   map[string]int
-	logFirst    []string
-	dropped     int64
-	redelivered int64
-	backendNote string
-	template    []simAction
+	name           string
+	updates        int
+	elapsed        time.Duration // from the first update to the last merchant's end, pauses taken off
+	latencies      []time.Duration
+	failed         int
+	firstErrors    []string
+	outOfOrder     int // opening bursts not answered once each, in order
+	divergent      int // merchants whose whole transcript differs from the majority's
+	diverged       string
+	completed      int
+	peakRSS        []int64 // KiB, per process
+	cpu            time.Duration
+	harnessCPU     time.Duration // this process: fake Bot API, relay, merchants
+	redis          redisUse
+	memPerChat     float64 // bytes of Redis per active dialog
+	memoArrived    int     // merchants holding a collected card when Redis was measured
+	keysPerChat    float64
+	calls          map[string]int
+	refused        map[int]int
+	logLevels      map[string]int
+	logFirst       []string
+	dropped        int64
+	redelivered    int64
+	inAnswers      int64 // Bot API methods carried by webhook answers (not in calls)
+	answersRefused int64 // those the fake refused
+	backendNote    string
+	template       []simAction
 }
 
 // runDialogLoad runs c.merchants merchants through the whole card change
@@ -221,7 +223,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 		for i, a := range addrs {
 			targets[i] = "http://" + a + "/tg"
 		}
-		relay = newWebhookRelay(runCtx, targets)
+		relay = newWebhookRelay(runCtx, fake, targets)
 		u, stopRelay, err := serveLoopback(relay)
 		if err != nil {
 			return nil, err
@@ -490,6 +492,7 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 	res.dropped = front.dropped.Load()
 	if relay != nil {
 		res.redelivered = relay.redelivery.Load()
+		res.inAnswers, res.answersRefused = relay.inAnswers.Load(), relay.answersRefused.Load()
 	}
 	cancelLoad()
 	for _, ch := range children {

@@ -70,7 +70,7 @@ func runNotifyLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 		"BACKEND_EVENTS_SECRET": eventsSecret, "LOG_LEVEL": "info",
 	})
 	if c.transport == "webhook" {
-		relay := newWebhookRelay(runCtx, []string{"http://" + addr + "/tg"})
+		relay := newWebhookRelay(runCtx, fake, []string{"http://" + addr + "/tg"})
 		u, stopRelay, err := serveLoopback(relay)
 		if err != nil {
 			return err

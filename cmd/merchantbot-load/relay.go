@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
 // webhookConnections is Telegram's default max_connections for a webhook.
@@ -21,15 +23,20 @@ const webhookConnections = 40
 // once and delivers it over webhookConnections connections: a chat's updates
 // in order, one at a time, on the connection its id hashes to, each to the next
 // target in turn (a load balancer in front of the replicas); an update that
-// is not answered 2xx is delivered again, to the next target.
+// is not answered 2xx is delivered again, to the next target. A Bot API
+// method in a 2xx answer's body (a button's answerCallbackQuery) is handed
+// to the fake, which runs it as Telegram would, before the lane goes on.
 type webhookRelay struct {
+	fake    *telegramtest.Server
 	targets []string
 	client  *http.Client
 	lanes   []chan relayed
 	next    atomic.Uint64
 
-	delivered  atomic.Int64
-	redelivery atomic.Int64
+	delivered      atomic.Int64
+	redelivery     atomic.Int64
+	inAnswers      atomic.Int64 // Bot API methods the bots put in their answers (not requests)
+	answersRefused atomic.Int64 // those the fake refused (Telegram would tell nobody)
 
 	wg sync.WaitGroup
 }
@@ -39,8 +46,9 @@ type relayed struct {
 	secret string
 }
 
-func newWebhookRelay(ctx context.Context, targets []string) *webhookRelay {
+func newWebhookRelay(ctx context.Context, fake *telegramtest.Server, targets []string) *webhookRelay {
 	r := &webhookRelay{
+		fake:    fake,
 		targets: targets,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConnsPerHost: webhookConnections, MaxConnsPerHost: webhookConnections,
@@ -107,9 +115,22 @@ func (r *webhookRelay) post(ctx context.Context, u relayed) bool {
 	if err != nil {
 		return false
 	}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return false
+	}
+	if len(answer) > 0 {
+		method, err := r.fake.RunResponse(ctx, resp.Header.Get("Content-Type"), answer)
+		if method != "" {
+			r.inAnswers.Add(1)
+		}
+		if err != nil {
+			r.answersRefused.Add(1)
+		}
+	}
+	return true
 }
 
 // updateChat is the chat an update belongs to, 0 when it has none.

@@ -119,6 +119,7 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 		return fmt.Sprintf("%.2f", n/float64(r.updates))
 	}
 	row("Bot API calls/update", per(float64(ours.sentCalls()), ours), per(float64(fl.sentCalls()), fl), "")
+	row("Bot API methods in webhook answers/update", per(float64(ours.inAnswers), ours), per(float64(fl.inAnswers), fl), "")
 	row("Redis commands/update", per(ours.redis.commands, ours), "", "")
 	row("Redis round trips/update", per(ours.redis.reads, ours), "", "")
 	if sent := ours.sentCalls(); sent > 0 {
@@ -136,8 +137,8 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 		if r == nil {
 			continue
 		}
-		fmt.Fprintf(w, "errors (%s): %d merchants failed, Bot API refusals %s, log lines %s, events dropped %d, webhook redeliveries %d\n",
-			r.name, r.failed, formatCodes(r.refused), formatCounts(r.logLevels), r.dropped, r.redelivered)
+		fmt.Fprintf(w, "errors (%s): %d merchants failed, Bot API refusals %s, log lines %s, events dropped %d, webhook redeliveries %d, webhook answers refused %d\n",
+			r.name, r.failed, formatCodes(r.refused), formatCounts(r.logLevels), r.dropped, r.redelivered, r.answersRefused)
 		for _, e := range r.firstErrors {
 			fmt.Fprintf(w, "  merchant: %s\n", e)
 		}

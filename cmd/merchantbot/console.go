@@ -312,6 +312,11 @@ func (c *console) send(ctx context.Context, kind string, v map[string]any) error
 	if w.code != 0 && w.code != http.StatusOK {
 		return fmt.Errorf("the bot refused the update: HTTP %d %s", w.code, w.body.String())
 	}
+	// A method in the answer (a button's answerCallbackQuery) is run as
+	// Telegram would run it: here, by the terminal.
+	if err := c.api.runAnswer(ctx, w.body.Bytes()); err != nil {
+		return err
+	}
 	return c.settle(ctx)
 }
 

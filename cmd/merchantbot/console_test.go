@@ -130,3 +130,22 @@ func TestConsoleRefusesABracedPrefix(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "REDIS_PREFIX")
 }
+
+// TestTerminalRunsTheWebhookAnswer: the console's updates go through the
+// webhook, whose answer may carry a Bot API method (a button's
+// answerCallbackQuery); the terminal runs it as Telegram would, as a call
+// of the bot's: a toast prints with the last message again.
+func TestTerminalRunsTheWebhookAnswer(t *testing.T) {
+	var out strings.Builder
+	api := &terminalAPI{out: &out, chat: 5}
+	api.print(1, []byte(`{"text":"Question?","reply_markup":{"inline_keyboard":[[{"text":"Yes","callback_data":"y"}]]}}`))
+	out.Reset()
+	ctx := context.Background()
+	require.NoError(t, api.runAnswer(ctx, []byte(`{"method":"answerCallbackQuery","callback_query_id":"1","text":"Noted"}`)))
+	assert.Equal(t, "Noted\n\nQuestion?\n  [1] Yes\n\n", out.String())
+	out.Reset()
+	for _, body := range []string{"", `{"method":"answerCallbackQuery","callback_query_id":"1"}`, "not json", `{"no":"method"}`} {
+		require.NoError(t, api.runAnswer(ctx, []byte(body)), body)
+	}
+	assert.Empty(t, out.String(), "a silent answer, or none, prints nothing")
+}

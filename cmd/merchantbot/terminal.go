@@ -130,6 +130,34 @@ func (a *terminalAPI) print(id int64, body []byte) {
 	_, _ = a.out.Write(a.last)
 }
 
+// runAnswer runs the Bot API method a webhook answer's JSON body carries
+// (nothing when it carries none), as a call of the bot's.
+func (a *terminalAPI) runAnswer(ctx context.Context, body []byte) error {
+	var params map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) == 0 || json.Unmarshal(body, &params) != nil {
+		return nil
+	}
+	var method string
+	if json.Unmarshal(params["method"], &method) != nil || method == "" {
+		return nil
+	}
+	delete(params, "method")
+	call, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("webhook answer: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://terminal/bot/"+method, bytes.NewReader(call))
+	if err != nil {
+		return fmt.Errorf("webhook answer: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("webhook answer: %w", err)
+	}
+	return resp.Body.Close()
+}
+
 // terminalSender makes every call at once: one merchant at a terminal
 // needs no send budget, and a terminal never blocks the bot.
 type terminalSender struct{}

@@ -92,12 +92,21 @@ func readParams(r *http.Request) (Params, error) {
 	if len(body) > maxBodyBytes {
 		return nil, fmt.Errorf("%w: body too large", errBadBody)
 	}
+	if err := readBody(p, body, r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readBody adds the parameters in body, of contentType, to p.
+func readBody(p Params, body []byte, contentType string) error {
 	// go-telegram/bot sends a multipart content type with an empty body for methods without
 	// parameters (getMe).
 	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
+		return nil
 	}
-	mediaType, mtParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var err error
+	mediaType, mtParams, _ := mime.ParseMediaType(contentType)
 	switch mediaType {
 	case "multipart/form-data":
 		err = readMultipart(p, body, mtParams["boundary"])
@@ -113,10 +122,7 @@ func readParams(r *http.Request) (Params, error) {
 			err = readURLEncoded(p, body)
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	return err
 }
 
 func readMultipart(p Params, body []byte, boundary string) error {

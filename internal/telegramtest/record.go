@@ -7,21 +7,31 @@ import (
 	"time"
 )
 
-// Call is one request the bot made.
+// Call is one request the bot made, or one method it put in a webhook response (InResponse).
 type Call struct {
 	Method      string // canonical spelling ("sendMessage") for known methods
 	Params      Params
 	At          time.Time
-	Code        int    // 200, or the error_code answered
+	Code        int    // 200, or the error_code answered (not told to the bot when InResponse)
 	Description string // the error description, if any
+	InResponse  bool   // carried by the body of a webhook response, not requested
 }
 
+// record logs c: a request in Calls, CallsTo and CallCount; a method of a webhook response in
+// Responses and ResponseCount.
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.callCounts[c.Method]++
-	if s.logCalls {
-		s.calls = append(s.calls, c)
+	if c.InResponse {
+		s.responseCounts[c.Method]++
+		if s.logCalls {
+			s.responses = append(s.responses, c)
+		}
+	} else {
+		s.callCounts[c.Method]++
+		if s.logCalls {
+			s.calls = append(s.calls, c)
+		}
 	}
 	s.notifyChangedLocked()
 }
@@ -162,7 +172,8 @@ func (v *Snapshot) Deleted(chatID int64) []int {
 	return nil
 }
 
-// CallbackAnswers lists answerCallbackQuery calls that succeeded, in order.
+// CallbackAnswers lists answerCallbackQuery calls that succeeded, in order, those carried by
+// webhook responses included (Responses tells them apart).
 func (s *Server) CallbackAnswers() []CallbackAnswer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,6 +228,36 @@ func (v *Snapshot) CallCount(method string) int {
 		method = rt.name
 	}
 	return v.s.callCounts[method]
+}
+
+// Responses lists the methods webhook responses carried, in the order they ran, whatever their
+// outcome (empty under WithoutCallLog). Their effects show as a request's would (CallbackAnswers,
+// Sent, ...).
+func (s *Server) Responses() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapshot().Responses()
+}
+
+// Responses lists the methods webhook responses carried, in the order they ran.
+func (v *Snapshot) Responses() []Call {
+	return append([]Call(nil), v.s.responses...)
+}
+
+// ResponseCount counts the times a webhook response carried method (case-insensitive), whatever
+// the outcome. CallCount does not count them: the bot made no request.
+func (s *Server) ResponseCount(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.snapshot().ResponseCount(method)
+}
+
+// ResponseCount counts the times a webhook response carried method (case-insensitive).
+func (v *Snapshot) ResponseCount(method string) int {
+	if rt, ok := v.s.routes[strings.ToLower(method)]; ok {
+		method = rt.name
+	}
+	return v.s.responseCounts[method]
 }
 
 // Violations counts the 429s WithRateLimits answered.

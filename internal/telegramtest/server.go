@@ -8,6 +8,8 @@
 // It answers the methods the bot calls (routes.go lists them: what bot, bot/handoff and
 // cmd/merchantbot send, the forum methods among them) as Telegram does, refusals included; any
 // other method is a 404 "method not found", so a new call in the bot needs its handler here.
+// A method the bot puts in a webhook's 2xx response is run too, as Telegram does, and counted
+// apart from its requests (RunResponse, ResponseCount).
 package telegramtest
 
 import (
@@ -60,7 +62,9 @@ type Server struct {
 	webhook        webhookState
 	deliveries     []Delivery
 	calls          []Call
+	responses      []Call // methods run from webhook responses
 	callCounts     map[string]int
+	responseCounts map[string]int // methods run from webhook responses (webhook.go)
 	chats          map[int64]*chat
 	outage         *apiError // every call but getUpdates fails with it (SetOutage)
 	users          map[int64]models.User
@@ -92,6 +96,7 @@ func New(opts ...Option) *Server {
 		updatesChanged:  make(chan struct{}),
 		changed:         make(chan struct{}),
 		callCounts:      map[string]int{},
+		responseCounts:  map[string]int{},
 		chats:           map[int64]*chat{},
 		users:           map[int64]models.User{},
 		queries:         map[string]bool{},
@@ -150,6 +155,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	params, err := readParams(r)
+	result, apiErr := s.execute(r.Context(), method, params, err, false)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	writeOK(w, result)
+}
+
+// execute runs one method, a request's or a webhook response's (inResponse), and records it.
+func (s *Server) execute(ctx context.Context, method string, params Params, readErr error, inResponse bool) (any, *apiError) {
 	at := s.now()
 	rt, known := s.routes[strings.ToLower(method)]
 	if known {
@@ -159,29 +175,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result any
 		apiErr *apiError
 	)
-	params, err := readParams(r)
 	switch {
-	case err != nil:
-		apiErr = badRequest(err.Error())
+	case readErr != nil:
+		apiErr = badRequest(readErr.Error())
 	case !known:
 		apiErr = errMethodNotFound
+	case inResponse && rt.name == "getUpdates":
+		apiErr = badRequest("getUpdates can't be used in a webhook response")
 	default:
 		if apiErr = s.admit(rt, params); apiErr == nil {
-			result, apiErr = rt.handle(r.Context(), params)
+			result, apiErr = rt.handle(ctx, params)
 		}
 	}
 
-	call := Call{Method: method, Params: params, At: at, Code: http.StatusOK}
+	call := Call{Method: method, Params: params, At: at, Code: http.StatusOK, InResponse: inResponse}
 	if apiErr != nil {
 		call.Code, call.Description = apiErr.code, apiErr.desc
 	}
 	s.record(call)
-
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	writeOK(w, result)
+	return result, apiErr
 }
 
 // admit applies injected failures and flood limits before a method has any effect.

@@ -134,9 +134,13 @@ func (s *Server) deliverWebhooks(ctx context.Context) {
 			}
 		}
 
-		status, err := s.post(ctx, target, secret, update.raw)
+		status, answer, err := s.post(ctx, target, secret, update.raw)
 		if ctx.Err() != nil {
 			return
+		}
+		if err == nil && status >= 200 && status <= 299 {
+			// As Telegram does, before the next update: the bot is not told the outcome.
+			_, _ = s.RunResponse(ctx, answer.contentType, answer.body)
 		}
 		d := Delivery{UpdateID: update.id, URL: target, Status: status, At: s.now()}
 		switch {
@@ -190,10 +194,16 @@ func (s *Server) nextDeliveryLocked() (target, secret string, update queuedUpdat
 	return target, s.webhook.secret, s.queue[s.queueHead], true
 }
 
-func (s *Server) post(ctx context.Context, target, secret string, body []byte) (int, error) {
+// webhookAnswer is the body of a webhook's response.
+type webhookAnswer struct {
+	contentType string
+	body        []byte
+}
+
+func (s *Server) post(ctx context.Context, target, secret string, body []byte) (int, webhookAnswer, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("build webhook request: %w", err)
+		return 0, webhookAnswer{}, fmt.Errorf("build webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if secret != "" {
@@ -201,9 +211,37 @@ func (s *Server) post(ctx context.Context, target, secret string, body []byte) (
 	}
 	resp, err := s.webhookClient.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("post update: %w", err)
+		return 0, webhookAnswer{}, fmt.Errorf("post update: %w", err)
 	}
 	defer resp.Body.Close()
+	answer := webhookAnswer{contentType: resp.Header.Get("Content-Type")}
+	answer.body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	return resp.StatusCode, answer, nil
+}
+
+// RunResponse runs the Bot API method a webhook's 2xx response carries in body ("method" beside
+// the method's parameters, as application/json, x-www-form-urlencoded or multipart/form-data)
+// as Telegram does: through the same handlers as a request, its effects recorded alike
+// (CallbackAnswers, Sent, ...), but counted apart (Responses, ResponseCount; not CallCount),
+// and its outcome told to nobody. It returns the method run ("" when body carries none) and,
+// for a harness to count, why it was refused (nil: it succeeded). The fake's own webhook
+// delivery calls it; a harness that relays updates to the bot itself (cmd/merchantbot-load)
+// calls it with the body of the bot's response.
+func (s *Server) RunResponse(ctx context.Context, contentType string, body []byte) (string, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", nil
+	}
+	p := Params{}
+	if err := readBody(p, body, contentType); err != nil || p.String("method") == "" {
+		return "", nil // Telegram ignores a body it cannot read
+	}
+	method := p.String("method")
+	delete(p, "method")
+	if _, apiErr := s.execute(ctx, method, p, nil, true); apiErr != nil {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "method of a webhook response failed",
+			slog.String("method", method), slog.String("error", apiErr.desc))
+		return method, fmt.Errorf("%s: %d %s", method, apiErr.code, apiErr.desc)
+	}
+	return method, nil
 }

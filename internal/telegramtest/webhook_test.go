@@ -106,3 +106,74 @@ func TestWebhookRoundRobinToRealBots(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{"replica 0": 2, "replica 1": 2}, counts)
 }
+
+// A webhook may answer an update with a Bot API method in its 2xx response's body, as
+// Telegram allows: the fake runs it as it would a request, records its effect, and counts it
+// apart from the requests; a non-2xx response's body is not read.
+func TestWebhookResponseCarriesAMethod(t *testing.T) {
+	srv := newServer(t)
+	ctx := testContext(t)
+	var (
+		mu     sync.Mutex
+		status = []int{http.StatusInternalServerError, http.StatusOK, http.StatusOK, http.StatusOK}
+	)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var u models.Update
+		_ = json.NewDecoder(r.Body).Decode(&u)
+		mu.Lock()
+		code := status[0]
+		status = status[1:]
+		mu.Unlock()
+		switch {
+		case u.CallbackQuery != nil:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, `{"method":"answerCallbackQuery","callback_query_id":"`+u.CallbackQuery.ID+`","text":"done"}`)
+		case u.Message != nil:
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, "method=sendMessage&chat_id="+itoa(u.Message.Chat.ID)+"&text=echo")
+		}
+	}))
+	t.Cleanup(target.Close)
+	b := newBot(t, srv, bot.WithSkipGetMe())
+	_, err := b.SetWebhook(ctx, &bot.SetWebhookParams{URL: target.URL})
+	require.NoError(t, err)
+
+	press := srv.PressButton(3, 3, 99, "x")
+	srv.SendText(3, 3, "hi")
+	require.NoError(t, srv.WaitFor(ctx, func(s *telegramtest.Snapshot) bool { return s.Pending() == 0 }))
+
+	answers := srv.CallbackAnswers()
+	require.Len(t, answers, 1, "the 500's body is not run; the redelivery's 200 is")
+	assert.Equal(t, itoa(press), answers[0].QueryID)
+	assert.Equal(t, "done", answers[0].Text)
+	sent := srv.Sent(3)
+	require.Len(t, sent, 1)
+	assert.Equal(t, "echo", sent[0].Text)
+
+	assert.Zero(t, srv.CallCount("answerCallbackQuery"), "no request")
+	assert.Zero(t, srv.CallCount("sendMessage"))
+	assert.Equal(t, 1, srv.ResponseCount("answerCallbackQuery"))
+	assert.Equal(t, 1, srv.ResponseCount("sendmessage"))
+	responses := srv.Responses()
+	require.Len(t, responses, 2)
+	for _, c := range responses {
+		assert.True(t, c.InResponse)
+		assert.Equal(t, http.StatusOK, c.Code)
+		assert.NotContains(t, c.Params, "method")
+	}
+	assert.Empty(t, srv.CallsTo("answerCallbackQuery"))
+
+	// A harness relaying updates itself hands the bot's response over.
+	method, err := srv.RunResponse(ctx, "application/json",
+		[]byte(`{"method":"answerCallbackQuery","callback_query_id":"no such query"}`))
+	assert.Equal(t, "answerCallbackQuery", method)
+	assert.ErrorContains(t, err, "query ID is invalid", "told to the harness, not to the bot")
+	method, err = srv.RunResponse(ctx, "", nil)
+	assert.Equal(t, "", method)
+	assert.NoError(t, err)
+	assert.Equal(t, 2, srv.ResponseCount("answerCallbackQuery"))
+	assert.Equal(t, 400, srv.Responses()[2].Code, "an unknown query is refused, silently")
+	assert.Len(t, srv.CallbackAnswers(), 1)
+}
