@@ -241,15 +241,19 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	return args, nil
 }
 
-// KEYS: q, u, o, ready, once, depth. ARGV: kind ("u" update, "e" event), update id,
-// payload, chat, ready score, once ("1": check KEYS[5]), once TTL ms,
-// calls... Replies 1 when added, 0 when a duplicate.
-const addLua = `
+// KEYS: q, u, o, ready, once, depth, and with a claim l, s, n, g. ARGV:
+// kind ("u" update, "e" event), update id, payload, chat, ready score,
+// once ("1": check KEYS[5]), once TTL ms, claim token ("" none), lock TTL
+// ms, recheck score, calls... Replies 1 when added, 0 when a duplicate;
+// with a claim token {added, claimLua's reply...}: the chat is claimed in
+// the same script (intake: store + claim), whose ready entry stands for
+// the add's, so the add writes none of its own.
+const addLua = claimFn + `
+local added = 1
 local score
 if ARGV[1] == 'u' then
 	score = tonumber(ARGV[2])
-	if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
-	if redis.call('ZCOUNT', KEYS[1], score, score) > 0 then return 0 end
+	if redis.call('ZSCORE', KEYS[2], ARGV[2]) or redis.call('ZCOUNT', KEYS[1], score, score) > 0 then added = 0 end
 else
 	if ARGV[6] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[7]) then return 0 end
 	local top = 0
@@ -259,11 +263,16 @@ else
 	if a[2] and tonumber(a[2]) > top then top = math.floor(tonumber(a[2])) end
 	score = top + 0.0009765625
 end
-redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
-for i = 8, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-if #ARGV >= 8 then redis.call('INCRBY', KEYS[6], #ARGV - 7) end
-redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4])
-return 1
+if added == 1 then
+	redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
+	for i = 11, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+	if #ARGV >= 11 then redis.call('INCRBY', KEYS[6], #ARGV - 10) end
+	if ARGV[8] == '' then redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4]) end
+end
+if ARGV[8] == '' then return added end
+local c = claim(KEYS[1], KEYS[7], KEYS[8], KEYS[9], KEYS[4], KEYS[3], KEYS[10], ARGV[8], ARGV[9], ARGV[4], ARGV[10])
+table.insert(c, 1, added)
+return c
 `
 
 // AddUpdate stores payload (a sealed update) in chat's queue at its update
@@ -272,24 +281,34 @@ return 1
 // the outbox in the same transaction. readyAt is when another replica may
 // take the chat up if this one has not. It reports whether it was added.
 func (r *Redis) AddUpdate(ctx context.Context, chat, id int64, payload []byte, readyAt time.Time, calls ...outbox.Call) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls).result()
+	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls, "").result()
 }
 
 // AddEvent stores payload (a sealed event) in chat's queue after every
 // update received so far. With once != "", it is added only if nothing was
 // added under once in the last 30 days.
 func (r *Redis) AddEvent(ctx context.Context, chat int64, once string, payload []byte, readyAt time.Time) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil).result()
+	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil, "").result()
 }
 
 type addResult struct {
-	cmd *redis.Cmd
-	err error
+	cmd   *redis.Cmd
+	err   error
+	chat  int64
+	token string // the claim made with the add ("" none)
 }
 
 func (a addResult) result() (bool, error) {
 	if a.err != nil {
 		return false, a.err
+	}
+	if a.token != "" {
+		reply, err := a.cmd.Slice()
+		if err != nil {
+			return false, fmt.Errorf("add to chat queue: %w", err)
+		}
+		n, _ := reply[0].(int64)
+		return n == 1, nil
 	}
 	n, err := a.cmd.Int64()
 	if err != nil {
@@ -298,17 +317,38 @@ func (a addResult) result() (bool, error) {
 	return n == 1, nil
 }
 
-func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call) addResult {
+// claim is the claim made with the add (nil when none was).
+func (a addResult) claim() (*Claim, error) {
+	if a.token == "" || a.err != nil {
+		return nil, nil
+	}
+	reply, err := a.cmd.Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim chat: %w", err)
+	}
+	if len(reply) < 2 {
+		return nil, fmt.Errorf("claim chat: unexpected reply of %d items", len(reply))
+	}
+	return parseClaim(a.chat, a.token, reply[1:])
+}
+
+// addCmd runs addLua; with token != "" it also claims the chat under it
+// (addResult.claim reads the reply).
+func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call, token string) addResult {
 	onceKey, hasOnce := r.key(chat, "x:"), "0"
 	if once != "" {
 		onceKey, hasOnce = r.key(chat, "x:"+once), "1"
 	}
-	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds()}, calls)
+	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds(),
+		token, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL))}, calls)
 	if err != nil {
 		return addResult{err: err}
 	}
 	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat)}
-	return addResult{cmd: r.add.Run(ctx, c, keys, args...)}
+	if token != "" {
+		keys = append(keys, r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.key(chat, "g"))
+	}
+	return addResult{cmd: r.add.Run(ctx, c, keys, args...), chat: chat, token: token}
 }
 
 // Pending is an update to store with AddUpdates.
@@ -343,32 +383,29 @@ func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 }
 
 func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time, newToken func() string) ([]bool, []*Claim, error) {
+	// Each chat is claimed by the script that adds its last update of the
+	// batch: one script per update, the claim riding on the last.
+	last := map[int64]int{}
+	if newToken != nil {
+		for i, p := range ps {
+			last[p.Chat] = i
+		}
+	}
 	pipe := r.rdb.Pipeline()
 	res := make([]addResult, len(ps))
+	var claimed []int
 	for i, p := range ps {
 		if p.Unblock {
 			pipe.Del(ctx, r.blockedFn(p.Chat))
 		}
-		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls)
+		token := ""
+		if j, ok := last[p.Chat]; ok && j == i {
+			token = newToken()
+			claimed = append(claimed, i)
+		}
+		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token)
 		if res[i].err != nil {
 			return nil, nil, res[i].err
-		}
-	}
-	type claimCmd struct {
-		chat  int64
-		token string
-		cmd   *redis.Cmd
-	}
-	var cmds []claimCmd
-	if newToken != nil {
-		seen := map[int64]bool{}
-		for _, p := range ps {
-			if seen[p.Chat] {
-				continue
-			}
-			seen[p.Chat] = true
-			token := newToken()
-			cmds = append(cmds, claimCmd{p.Chat, token, r.claimCmd(ctx, pipe, p.Chat, token)})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -383,13 +420,15 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 		added[i] = ok
 	}
 	var claims []*Claim
-	for _, c := range cmds {
-		reply, err := c.cmd.Slice()
-		if err != nil {
-			return added, claims, fmt.Errorf("claim chat: %w", err)
+	for _, i := range claimed {
+		claim, err := res[i].claim()
+		if errors.Is(err, ErrBusy) {
+			continue // held elsewhere: left to its holder
 		}
-		claim, err := parseClaim(c.chat, c.token, reply)
-		if err == nil && claim.Head != nil {
+		if err != nil {
+			return added, claims, err
+		}
+		if claim.Head != nil {
 			claims = append(claims, claim)
 		}
 	}
@@ -414,20 +453,29 @@ type Claim struct {
 	Lease *Lease
 }
 
-// KEYS: q, l, s, n, ready, o, g. ARGV: token, lock TTL ms, chat, recheck score.
+// claimFn defines claim(q, l, s, n, ready, o, g, token, lock TTL ms, chat,
+// recheck score): claimLua's body, also run by addLua at intake.
 // Replies {1} busy, {2} empty (lock given back), {0, payload, score,
 // attempts, state}.
-const claimLua = `
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
-local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if not h[1] then
-	redis.call('DEL', KEYS[2])
-	if redis.call('LLEN', KEYS[6]) == 0 and redis.call('LLEN', KEYS[7]) == 0 then redis.call('ZREM', KEYS[5], ARGV[3]) end
-	return {2}
+const claimFn = `
+local function claim(q, l, s, n, ready, o, g, token, ttl, chat, recheck)
+	if not redis.call('SET', l, token, 'NX', 'PX', ttl) then return {1} end
+	local h = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
+	if not h[1] then
+		redis.call('DEL', l)
+		if redis.call('LLEN', o) == 0 and redis.call('LLEN', g) == 0 then redis.call('ZREM', ready, chat) end
+		return {2}
+	end
+	local att = redis.call('HINCRBY', n, h[2], 1)
+	redis.call('ZADD', ready, recheck, chat)
+	return {0, h[1], h[2], att, redis.call('GET', s) or ''}
 end
-local att = redis.call('HINCRBY', KEYS[4], h[2], 1)
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
-return {0, h[1], h[2], att, redis.call('GET', KEYS[3]) or ''}
+`
+
+// KEYS: q, l, s, n, ready, o, g. ARGV: token, lock TTL ms, chat, recheck
+// score. Replies as claimFn.
+const claimLua = claimFn + `
+return claim(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `
 
 // Claim takes chat's lock under token and hands out the head of its queue

@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		{"LeaseRenewedWhileHeld", testLeaseRenewedWhileHeld},
 		{"LeaseLostWhenTaken", testLeaseLostWhenTaken},
 		{"AddUpdatesClaims", testAddUpdatesClaims},
+		{"HoldersThatDieAreSwept", testHoldersThatDieAreSwept},
 		{"StateKeptAndDropped", testStateKeptAndDropped},
 		{"BlockedOutboxHeld", testBlockedOutboxHeld},
 		{"ReadySweep", testReadySweep},
@@ -345,6 +346,47 @@ func testAddUpdatesClaims(t *testing.T, h Harness) {
 	assert.Equal(t, 1, claims[0].Head.Attempts)
 	_, err = q.Claim(ctx, 50, "other")
 	assert.ErrorIs(t, err, chatq.ErrBusy)
+}
+
+// A chat claimed at intake, and the sender its commit made, are looked at
+// again once their leases run out unrenewed (a crash): the ready set names
+// the chat (the claim's entry stands for both, Redis writes no other), and
+// whoever sweeps it next takes it up.
+func testHoldersThatDieAreSwept(t *testing.T, h Harness) {
+	q := h.New(t, 300*time.Millisecond)
+	ctx := context.Background()
+	const chat, other = 57, 58
+	later := time.Now().Add(time.Hour) // the intake's own ready time is far off
+	token := func() string { return "intake" }
+	_, claims, err := q.AddUpdates(ctx, []chatq.Pending{{Chat: chat, ID: 1, Payload: []byte("u1")},
+		{Chat: other, ID: 1, Payload: []byte("o1")}}, later, token)
+	require.NoError(t, err)
+	require.Len(t, claims, 2)
+	due, err := q.Due(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due, "held")
+	// chat's holder commits and becomes its sender, then dies; other's
+	// holder dies before its commit.
+	c := claims[0]
+	if c.Chat != chat {
+		c = claims[1]
+	}
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("a")}}, "dead sender")
+	require.NoError(t, err)
+	require.NotNil(t, done.Outbox)
+	require.Eventually(t, func() bool {
+		due, err := q.Due(ctx, 10)
+		return err == nil && len(due) == 2
+	}, 5*time.Second, 20*time.Millisecond, "both chats come due once the leases run out")
+	require.Eventually(t, func() bool {
+		first, err := q.ClaimOutbox(ctx, chat, "next sender")
+		return err == nil && first != nil
+	}, 5*time.Second, 20*time.Millisecond, "the outbox is taken up")
+	c2, err := q.Claim(ctx, other, "next")
+	require.NoError(t, err)
+	require.NotNil(t, c2.Head)
+	assert.Equal(t, "o1", string(c2.Head.Payload))
+	assert.Equal(t, 2, c2.Head.Attempts, "the intake's claim counted")
 }
 
 // A committed state comes back with the next claim; Delete drops it, and a
