@@ -623,6 +623,12 @@ if h[1] then
 	return {1, out, paid, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
 redis.call('DEL', KEYS[2])
+-- This caller now holds the outbox lease: the ready entry its claim (or
+-- the lease's last renewal) wrote, due when the chat lock would have run
+-- out, already has the chat looked at again should the sender die (until
+-- the outbox lease runs out, the look finds it held and leaves the entry).
+-- No LLEN, EXISTS, ZADD here.
+if out ~= '' then return {1, out, paid} end
 if (redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1) and redis.call('LLEN', KEYS[13]) == 0 then
 	-- nothing to send, or nothing may be sent until the merchant unblocks
 	redis.call('ZREM', KEYS[8], ARGV[10])
