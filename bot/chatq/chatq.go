@@ -87,6 +87,8 @@ type Redis struct {
 	// markFold and commitFold are markOut and commit with a send budget
 	// taken for the call handed out (WithSendBudget); nil without one.
 	markFold, commitFold *redis.Script
+	// One instance only (single): every shard in one script.
+	sweepAllScript, depthAll *redis.Script
 }
 
 // Option configures Redis.
@@ -139,6 +141,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		releaseOut: redis.NewScript(releaseOutLua),
 		renew:      redis.NewScript(renewLua),
 		sweep:      redis.NewScript(sweepLua),
+
+		sweepAllScript: redis.NewScript(sweepAllLua),
+		depthAll:       redis.NewScript(depthAllLua),
 	}
 	for _, o := range opts {
 		o(r)
@@ -155,7 +160,8 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep}
+	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep,
+		r.sweepAllScript, r.depthAll}
 	if r.markFold != nil {
 		scripts = append(scripts, r.markFold, r.commitFold)
 	}
@@ -178,9 +184,23 @@ func (r *Redis) readyKey(chat int64) string { return r.shardKey(ShardOf(chat), "
 func (r *Redis) depthKey(chat int64) string { return r.shardKey(ShardOf(chat), "depth") }
 
 // Depth is how many calls wait in all outboxes, and how many chats have
-// work left (queued entries or unsent calls), for the metrics: one
-// pipeline over the shards.
+// work left (queued entries or unsent calls), for the metrics: one script
+// on one instance, one pipeline over the shards on a cluster.
 func (r *Redis) Depth(ctx context.Context) (calls, chats int64, err error) {
+	if r.single() {
+		keys := make([]string, 0, 2*Shards)
+		for i := range Shards {
+			keys = append(keys, r.shardKey(i, "depth"), r.shardKey(i, "ready"))
+		}
+		v, err := r.depthAll.Run(ctx, r.rdb, keys).Int64Slice()
+		if err != nil {
+			return 0, 0, fmt.Errorf("outbox depth: %w", err)
+		}
+		if len(v) != 2 {
+			return 0, 0, fmt.Errorf("outbox depth: unexpected reply of %d items", len(v))
+		}
+		return v[0], v[1], nil
+	}
 	pipe := r.rdb.Pipeline()
 	cs := make([]*redis.StringCmd, Shards)
 	ns := make([]*redis.IntCmd, Shards)
