@@ -261,14 +261,16 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	return args, nil
 }
 
-// KEYS: q, u, o, ready, once, depth, and with a claim l, s, n, g. ARGV:
-// kind ("u" update, "e" event), update id, payload, chat, ready score,
-// once ("1": check KEYS[5]), once TTL ms, claim token ("" none), lock TTL
-// ms, recheck score, calls... Replies 1 when added, 0 when a duplicate;
+// KEYS: q, u, o, ready, once, depth, blocked, and with a claim l, s, n,
+// g. ARGV: kind ("u" update, "e" event), update id, payload, chat, ready
+// score, once ("1": check KEYS[5]), once TTL ms, claim token ("" none),
+// lock TTL ms, recheck score, unblock ("1": delete KEYS[7] first, inside
+// the script rather than as a command of its own), calls... Replies 1 when added, 0 when a duplicate;
 // with a claim token {added, claimLua's reply...}: the chat is claimed in
 // the same script (intake: store + claim), whose ready entry stands for
 // the add's, so the add writes none of its own.
 const addLua = claimFn + `
+if ARGV[11] == '1' then redis.call('DEL', KEYS[7]) end
 local added = 1
 local score
 if ARGV[1] == 'u' then
@@ -285,12 +287,12 @@ else
 end
 if added == 1 then
 	redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
-	for i = 11, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-	if #ARGV >= 11 then redis.call('INCRBY', KEYS[6], #ARGV - 10) end
+	for i = 12, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+	if #ARGV >= 12 then redis.call('INCRBY', KEYS[6], #ARGV - 11) end
 	if ARGV[8] == '' then redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4]) end
 end
 if ARGV[8] == '' then return added end
-local c = claim(KEYS[1], KEYS[7], KEYS[8], KEYS[9], KEYS[4], KEYS[3], KEYS[10], ARGV[8], ARGV[9], ARGV[4], ARGV[10])
+local c = claim(KEYS[1], KEYS[8], KEYS[9], KEYS[10], KEYS[4], KEYS[3], KEYS[11], ARGV[8], ARGV[9], ARGV[4], ARGV[10])
 table.insert(c, 1, added)
 return c
 `
@@ -301,14 +303,14 @@ return c
 // the outbox in the same transaction. readyAt is when another replica may
 // take the chat up if this one has not. It reports whether it was added.
 func (r *Redis) AddUpdate(ctx context.Context, chat, id int64, payload []byte, readyAt time.Time, calls ...outbox.Call) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls, "").result()
+	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls, "", false).result()
 }
 
 // AddEvent stores payload (a sealed event) in chat's queue after every
 // update received so far. With once != "", it is added only if nothing was
 // added under once in the last 30 days.
 func (r *Redis) AddEvent(ctx context.Context, chat int64, once string, payload []byte, readyAt time.Time) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil, "").result()
+	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil, "", false).result()
 }
 
 type addResult struct {
@@ -354,17 +356,21 @@ func (a addResult) claim() (*Claim, error) {
 
 // addCmd runs addLua; with token != "" it also claims the chat under it
 // (addResult.claim reads the reply).
-func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call, token string) addResult {
+func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call, token string, unblock bool) addResult {
 	onceKey, hasOnce := r.key(chat, "x:"), "0"
 	if once != "" {
 		onceKey, hasOnce = r.key(chat, "x:"+once), "1"
 	}
+	un := "0"
+	if unblock {
+		un = "1"
+	}
 	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds(),
-		token, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL))}, calls)
+		token, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), un}, calls)
 	if err != nil {
 		return addResult{err: err}
 	}
-	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat)}
+	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat), r.blockedFn(chat)}
 	if token != "" {
 		keys = append(keys, r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.key(chat, "g"))
 	}
@@ -415,15 +421,12 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 	res := make([]addResult, len(ps))
 	var claimed []int
 	for i, p := range ps {
-		if p.Unblock {
-			pipe.Del(ctx, r.blockedFn(p.Chat))
-		}
 		token := ""
 		if j, ok := last[p.Chat]; ok && j == i {
 			token = newToken()
 			claimed = append(claimed, i)
 		}
-		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token)
+		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token, p.Unblock)
 		if res[i].err != nil {
 			return nil, nil, res[i].err
 		}
