@@ -602,7 +602,6 @@ type Committed struct {
 const commitLua = foldableLua + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
-redis.call('HDEL', KEYS[4], ARGV[2])
 if ARGV[3] == 's' then
 	redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
 elseif ARGV[3] == 'd' then
@@ -641,11 +640,14 @@ if out ~= '' and ARGV[16] ~= '' and foldable(out, ARGV[10]) then
 end
 local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if h[1] then
+	redis.call('HDEL', KEYS[4], ARGV[2])
 	redis.call('PEXPIRE', KEYS[2], ARGV[13])
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
 	return {1, out, paid, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
-redis.call('DEL', KEYS[2])
+-- The queue is empty: the lock and every hand-out count go in one DEL (no
+-- HDEL of the applied entry's count first).
+redis.call('DEL', KEYS[2], KEYS[4])
 -- This caller now holds the outbox lease: the ready entry its claim (or
 -- the lease's last renewal) wrote, due when the chat lock would have run
 -- out, already has the chat looked at again should the sender die (until

@@ -64,6 +64,7 @@ func Run(t *testing.T, h Harness) {
 		{"OrderDedupeAndEvents", testOrderDedupeAndEvents},
 		{"OutboxInOrder", testOutboxInOrder},
 		{"DeadLetter", testDeadLetter},
+		{"AttemptsPerEntry", testAttemptsPerEntry},
 		{"LateCommitRefused", testLateCommitRefused},
 		{"MarkAfterTheLeaseRanOut", testMarkAfterTheLeaseRanOut},
 		{"LeaseRenewedWhileHeld", testLeaseRenewedWhileHeld},
@@ -200,6 +201,39 @@ func testDeadLetter(t *testing.T, h Harness) {
 	added, err := q.AddUpdate(ctx, chat, 7, []byte("poison"), time.Now())
 	require.NoError(t, err)
 	assert.False(t, added, "a redelivery of a dead update is not applied again")
+}
+
+// An entry's hand-outs are its own: an event that comes after an applied
+// one (the same place in the queue) starts again at one attempt, whether
+// the queue emptied in between or the next entry was handed out by the
+// commit.
+func testAttemptsPerEntry(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	const chat = 49
+	for round := range 3 {
+		_, err := q.AddEvent(ctx, chat, "", []byte("ev"), time.Now())
+		require.NoError(t, err)
+		if round == 2 {
+			_, err = q.AddEvent(ctx, chat, "", []byte("ev2"), time.Now())
+			require.NoError(t, err)
+		}
+		c, err := q.Claim(ctx, chat, "tok")
+		require.NoError(t, err)
+		require.Equal(t, 1, c.Head.Attempts, "round %d", round)
+		require.NoError(t, q.Release(ctx, c, time.Now()))
+		c, err = q.Claim(ctx, chat, "tok")
+		require.NoError(t, err)
+		require.Equal(t, 2, c.Head.Attempts, "round %d", round)
+		done, err := q.Commit(ctx, c, chatq.Turn{KeepWake: true}, "ot")
+		require.NoError(t, err)
+		if round == 2 {
+			require.NotNil(t, done.Next)
+			assert.Equal(t, 1, done.Next.Attempts, "the next entry's own count")
+		} else {
+			assert.Nil(t, done.Next)
+		}
+	}
 }
 
 // A lock that ran out under its holder refuses the late commit: nothing of
