@@ -192,25 +192,37 @@ func (r *Redis) single() bool {
 // each call that finds the shard has work): one sweeper per shard, so
 // replicas do not all read and kick the same chats; a sweeper that dies
 // leaves its shards to the others within the lock TTL. On one instance one
-// script sweeps every shard; on a cluster, one pipeline over the shards
-// (each master gets its share).
+// script sweeps every shard; on a cluster, a pipeline of plain reads finds
+// the shards with chats due, and a pipeline of sweepLua sweeps those only
+// (an idle cluster costs one ZRANGEBYSCORE per shard).
 func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, error) {
 	if r.single() {
 		return r.sweepAll(ctx, token, n)
 	}
-	pipe := r.rdb.Pipeline()
 	now := ms(r.now())
-	cmds := make([]*redis.Cmd, Shards)
+	pipe := r.rdb.Pipeline()
+	probes := make([]*redis.StringSliceCmd, Shards)
 	for i := range Shards {
-		cmds[i] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
-			token, r.lockTTL.Milliseconds(), now, n)
+		probes[i] = pipe.ZRangeByScore(ctx, r.shardKey(i, "ready"), &redis.ZRangeBy{Min: "-inf", Max: now, Count: 1})
 	}
-	_, err := pipe.Exec(ctx)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	var shards []int
+	for i, p := range probes {
+		if len(p.Val()) > 0 {
+			shards = append(shards, i)
+		}
+	}
+	if len(shards) == 0 {
+		return nil, nil
+	}
+	cmds, err := r.pipeSweep(ctx, shards, token, now, n)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		if err := r.sweep.Load(ctx, r.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("sweep: %w", err)
 		}
-		return r.Sweep(ctx, token, n)
+		cmds, err = r.pipeSweep(ctx, shards, token, now, n)
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("sweep: %w", err)
@@ -224,6 +236,17 @@ func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, erro
 		chats = appendChats(chats, ids)
 	}
 	return chats, nil
+}
+
+func (r *Redis) pipeSweep(ctx context.Context, shards []int, token, now string, n int64) ([]*redis.Cmd, error) {
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(shards))
+	for j, i := range shards {
+		cmds[j] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
+			token, r.lockTTL.Milliseconds(), now, n)
+	}
+	_, err := pipe.Exec(ctx)
+	return cmds, err
 }
 
 func (r *Redis) sweepAll(ctx context.Context, token string, n int64) ([]int64, error) {

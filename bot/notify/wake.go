@@ -121,7 +121,8 @@ return out`)
 // Once wakes the chats that are due now in the shards whose wake lease
 // this Waker holds or wins (each shard's wake set and lease are in its own
 // slot), and says how many it won: on one instance one script reads every
-// shard; on a cluster, one pipeline over the shards.
+// shard; on a cluster, a pipeline of plain reads finds the shards with
+// wakes due and a pipeline of scripts reads those.
 func (w *Waker) Once(ctx context.Context) (int, error) {
 	now := w.n.now().UnixMilli()
 	ttl := (3 * w.tick).Milliseconds()
@@ -144,25 +145,33 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 			due[i] = append(due[i], redis.Z{Member: flat[j+1], Score: score})
 		}
 	} else {
-		cmds, err := w.pipeDue(ctx, ttl, now)
+		shards, err := w.dueShards(ctx, now)
+		if err != nil {
+			return 0, err
+		}
+		if len(shards) == 0 {
+			return 0, nil
+		}
+		cmds, err := w.pipeDue(ctx, shards, ttl, now)
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			// Redis restarted (or was flushed) since the script was loaded.
 			if err := wakeDueScript.Load(ctx, w.n.rdb).Err(); err != nil {
 				return 0, fmt.Errorf("due wakes: %w", err)
 			}
-			cmds, err = w.pipeDue(ctx, ttl, now)
+			cmds, err = w.pipeDue(ctx, shards, ttl, now)
 		}
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return 0, fmt.Errorf("due wakes: %w", err)
 		}
-		for i, c := range cmds {
+		for j, c := range cmds {
 			flat, err := c.StringSlice()
 			if err != nil {
 				continue // another Waker's shard
 			}
-			for j := 0; j+1 < len(flat); j += 2 {
-				score, _ := strconv.ParseFloat(flat[j+1], 64)
-				due[i] = append(due[i], redis.Z{Member: flat[j], Score: score})
+			i := shards[j]
+			for k := 0; k+1 < len(flat); k += 2 {
+				score, _ := strconv.ParseFloat(flat[k+1], 64)
+				due[i] = append(due[i], redis.Z{Member: flat[k], Score: score})
 			}
 		}
 	}
@@ -180,11 +189,33 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 	return won, nil
 }
 
-func (w *Waker) pipeDue(ctx context.Context, ttl, now int64) ([]*redis.Cmd, error) {
+// dueShards finds, on a cluster, the shards with wakes due: one plain
+// ZRANGEBYSCORE per shard, pipelined (the lease scripts run for those
+// only).
+func (w *Waker) dueShards(ctx context.Context, now int64) ([]int, error) {
 	pipe := w.n.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, chatq.Shards)
+	probes := make([]*redis.StringSliceCmd, chatq.Shards)
+	upto := strconv.FormatInt(now, 10)
 	for i := range chatq.Shards {
-		cmds[i] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
+		probes[i] = pipe.ZRangeByScore(ctx, w.n.wakeKey(i), &redis.ZRangeBy{Min: "-inf", Max: upto, Count: 1})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("due wakes: %w", err)
+	}
+	var shards []int
+	for i, p := range probes {
+		if len(p.Val()) > 0 {
+			shards = append(shards, i)
+		}
+	}
+	return shards, nil
+}
+
+func (w *Waker) pipeDue(ctx context.Context, shards []int, ttl, now int64) ([]*redis.Cmd, error) {
+	pipe := w.n.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(shards))
+	for j, i := range shards {
+		cmds[j] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
 			w.token, ttl, now, pollBatch)
 	}
 	_, err := pipe.Exec(ctx)
