@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarkAfterTheLeaseRanOut", testMarkAfterTheLeaseRanOut},
 		{"LeaseRenewedWhileHeld", testLeaseRenewedWhileHeld},
 		{"LeaseLostWhenTaken", testLeaseLostWhenTaken},
+		{"RenewEachLeaseOfABatch", testRenewEachLeaseOfABatch},
 		{"AddUpdatesClaims", testAddUpdatesClaims},
 		{"HoldersThatDieAreSwept", testHoldersThatDieAreSwept},
 		{"StateKeptAndDropped", testStateKeptAndDropped},
@@ -351,6 +352,35 @@ func testLeaseLostWhenTaken(t *testing.T, h Harness) {
 	assert.False(t, out.Held())
 	_, err = q.ClaimOutbox(ctx, chat, "mine again")
 	assert.ErrorIs(t, err, chatq.ErrNotSender, "a lost lease is not renewed: the other holder keeps it")
+}
+
+// One renewal round answers for each lease of the batch: a lease another
+// holder took (or nobody holds) is lost, the others are renewed, chat locks
+// and outbox leases alike, whatever their shards.
+func testRenewEachLeaseOfABatch(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	h.SetLease(t, q, 60, false, "a")
+	h.SetLease(t, q, 61, true, "b")
+	h.SetLease(t, q, 62, false, "theirs")
+	h.SetLease(t, q, -100500, true, "c")
+	errs := q.Renew(ctx, []chatq.LeaseRef{
+		{Chat: 60, Token: "a"},
+		{Chat: 62, Token: "mine"},
+		{Chat: 61, Outbox: true, Token: "b"},
+		{Chat: 63, Token: "nobody's"},
+		{Chat: -100500, Outbox: true, Token: "c"},
+		{Chat: 61, Token: "b"}, // b holds 61's outbox, not its lock
+	})
+	require.Len(t, errs, 6)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], chatq.ErrLeaseLost)
+	assert.NoError(t, errs[2])
+	assert.ErrorIs(t, errs[3], chatq.ErrLeaseLost)
+	assert.NoError(t, errs[4])
+	assert.ErrorIs(t, errs[5], chatq.ErrLeaseLost)
+	_, err := q.Claim(ctx, 60, "other")
+	assert.ErrorIs(t, err, chatq.ErrBusy, "still a's")
 }
 
 // AddUpdates stores a batch and claims each chat it touches once, under a
