@@ -261,6 +261,16 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	return args, nil
 }
 
+// pushFn defines push(key, from, to): RPUSH of ARGV[from..to] to key in
+// one command (500 at a time) rather than one command per call.
+const pushFn = `
+local function push(key, from, to)
+	for i = from, to, 500 do
+		redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 499, to)))
+	end
+end
+`
+
 // KEYS: q, u, o, ready, once, depth, blocked, and with a claim l, s, n,
 // g. ARGV: kind ("u" update, "e" event), update id, payload, chat, ready
 // score, once ("1": check KEYS[5]), once TTL ms, claim token ("" none),
@@ -269,7 +279,7 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 // with a claim token {added, claimLua's reply...}: the chat is claimed in
 // the same script (intake: store + claim), whose ready entry stands for
 // the add's, so the add writes none of its own.
-const addLua = claimFn + `
+const addLua = claimFn + pushFn + `
 if ARGV[11] == '1' then redis.call('DEL', KEYS[7]) end
 local added = 1
 local score
@@ -287,7 +297,7 @@ else
 end
 if added == 1 then
 	redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
-	for i = 12, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+	push(KEYS[3], 12, #ARGV)
 	if #ARGV >= 12 then redis.call('INCRBY', KEYS[6], #ARGV - 11) end
 	if ARGV[8] == '' then redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4]) end
 end
@@ -599,7 +609,7 @@ type Committed struct {
 // own calls..., the group record (JSON relayRecord) if any.
 // Replies {0} lock lost, else {1, outbox head or "", 1 when the head's
 // budget was taken, next payload, next score, next attempts}.
-const commitLua = foldableLua + `
+const commitLua = foldableLua + pushFn + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
 if ARGV[3] == 's' then
@@ -623,7 +633,7 @@ elseif ARGV[11] ~= '' then
 end
 if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10] .. '@' .. ARGV[17]) end
 local own = tonumber(ARGV[18])
-for i = 19, 18 + own do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+push(KEYS[6], 19, 18 + own)
 if own > 0 then redis.call('INCRBY', KEYS[14], own) end
 if #ARGV > 18 + own then
 	redis.call('RPUSH', KEYS[13], ARGV[19 + own])
@@ -895,9 +905,9 @@ func (r *Redis) Relay(ctx context.Context, chat int64) error {
 
 // KEYS: o, once, ready, depth. ARGV: once ("1" check), once TTL ms, chat, ready
 // score, calls...
-const enqueueLua = `
+const enqueueLua = pushFn + `
 if ARGV[1] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 0 end
-for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+push(KEYS[1], 5, #ARGV)
 redis.call('INCRBY', KEYS[4], #ARGV - 4)
 redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
 return 1

@@ -12,6 +12,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/chatq/chatqtest"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
@@ -157,4 +158,28 @@ func TestSweepLeases(t *testing.T) {
 			assert.ElementsMatch(t, chats, a, "run out: A sweeps again")
 		})
 	}
+}
+
+// The scripts append an outbox's calls in one RPUSH per 500: a long batch
+// keeps every call, in order.
+func TestLongBatchAppendedInOrder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	q := chatq.New(rdb, chatq.WithPrefix(prefix))
+	const chat, n = 70, 1201
+	calls := make([]outbox.Call, n)
+	for i := range calls {
+		calls[i] = outbox.Call{Method: "sendMessage", Params: []byte(`{"chat_id":70,"text":"` + strconv.Itoa(i) + `"}`)}
+	}
+	_, err := q.Enqueue(ctx, chat, "", calls...)
+	require.NoError(t, err)
+	got, err := rdb.LRange(ctx, chatq.KeyOf(prefix, chat, "o"), 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	for i, raw := range got {
+		require.Contains(t, raw, `"text":"`+strconv.Itoa(i)+`"`)
+	}
+	depth, _, err := q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), depth)
 }
