@@ -183,3 +183,47 @@ func TestLongBatchAppendedInOrder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(n), depth)
 }
+
+// Renewals go in batches (one script per shard, at most 256 leases each):
+// each of 600 leases gets its own answer, on one instance and on the
+// cluster.
+func TestRenewManyLeases(t *testing.T) {
+	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
+		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
+		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
+			if len(redistest.ClusterAddrs()) == 0 {
+				redistest.Cluster(t) // skips, or fails under CI
+			}
+			return redistest.NewCluster(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			ctx := context.Background()
+			q := chatq.New(rdb, chatq.WithPrefix(prefix))
+			require.NoError(t, q.Preload(ctx))
+			refs := make([]chatq.LeaseRef, 600)
+			for i := range refs {
+				chat := int64(1000 + i)
+				refs[i] = chatq.LeaseRef{Chat: chat, Token: "t"}
+				token := "t"
+				if i%97 == 0 {
+					token = "other"
+				}
+				require.NoError(t, rdb.Set(ctx, chatq.KeyOf(prefix, chat, "l"), token, 0).Err())
+			}
+			errs := q.Renew(ctx, refs)
+			require.Len(t, errs, len(refs))
+			for i, err := range errs {
+				if i%97 == 0 {
+					assert.ErrorIs(t, err, chatq.ErrLeaseLost, "lease %d", i)
+				} else {
+					assert.NoError(t, err, "lease %d", i)
+				}
+			}
+			ttl, err := rdb.PTTL(ctx, chatq.KeyOf(prefix, 1599, "l")).Result()
+			require.NoError(t, err)
+			assert.Positive(t, ttl, "renewed: it has the lease's TTL now")
+		})
+	}
+}

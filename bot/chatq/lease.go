@@ -285,18 +285,22 @@ func (r *Redis) Renew(ctx context.Context, leases []LeaseRef) []error {
 	return errs
 }
 
+// renewBatch is the most leases one renewLua renews: a script blocks Redis
+// while it runs.
+const renewBatch = 256
+
 // pipeRenew sends renewLua for leases, batched by shard on a cluster (all
-// in one on one instance); batches[b] are the indexes in leases of what
-// cmds[b] renews.
+// together on one instance), at most renewBatch a batch; batches[b] are
+// the indexes in leases of what cmds[b] renews.
 func (r *Redis) pipeRenew(ctx context.Context, leases []LeaseRef) (batches [][]int, cmds []*redis.Cmd, err error) {
-	byShard := map[int]int{} // shard → batch
+	byShard := map[int]int{} // shard → its batch being filled
 	for i, l := range leases {
 		shard := 0
 		if !r.single() {
 			shard = ShardOf(l.Chat)
 		}
 		b, ok := byShard[shard]
-		if !ok {
+		if !ok || len(batches[b]) == renewBatch {
 			b = len(batches)
 			byShard[shard] = b
 			batches = append(batches, nil)
