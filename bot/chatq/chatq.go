@@ -1,7 +1,8 @@
 // Package chatq keeps, in Redis, what the bot owes each chat: the updates
 // and events waiting to be applied (a queue ordered by update_id), the
 // chat's state, and the Bot API calls waiting to be sent (the outbox). One
-// script adds to the queue, one claims the chat, one commits a turn (new
+// script adds to the queue (at intake, claiming the chat in the same
+// script), one claims the chat, one commits a turn (new
 // state, the applied entry removed, its calls appended to the outbox) in a
 // single Redis transaction, and two more send the outbox in order, marking
 // each call as it goes. Whichever replica holds a chat's lock applies its
@@ -275,10 +276,11 @@ end
 // g. ARGV: kind ("u" update, "e" event), update id, payload, chat, ready
 // score, once ("1": check KEYS[5]), once TTL ms, claim token ("" none),
 // lock TTL ms, recheck score, unblock ("1": delete KEYS[7] first, inside
-// the script rather than as a command of its own), calls... Replies 1 when added, 0 when a duplicate;
-// with a claim token {added, claimLua's reply...}: the chat is claimed in
-// the same script (intake: store + claim), whose ready entry stands for
-// the add's, so the add writes none of its own.
+// the script rather than as a command of its own), calls... Replies 1
+// when added, 0 when a duplicate; with a claim token {added, claimFn's
+// reply...}: the chat is claimed in the same script (intake: store +
+// claim), whose ready entry stands for the add's, so the add writes none
+// of its own.
 const addLua = claimFn + pushFn + `
 if ARGV[11] == '1' then redis.call('DEL', KEYS[7]) end
 local added = 1
