@@ -346,12 +346,16 @@ func (b *Bot) Enqueue(ctx context.Context, chat int64, once string, calls ...out
 	return b.writer.Enqueue(ctx, chat, once, calls...)
 }
 
+// depthEvery is how often the sweep loop reads the outbox depth gauge.
+const depthEvery = 2 * time.Second
+
 // sweep looks, every interval, for chats whose work was left (a replica
 // died, a send is due again) and takes them up here: in the shards whose
 // sweep lease this replica holds (chatq.Redis.Sweep), one sweeper each.
 func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var depthAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -362,8 +366,13 @@ func (b *Bot) sweep(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if calls, _, err := b.q.Depth(ctx); err == nil {
-			b.metrics.SetOutboxDepth(int(calls))
+		// The outbox depth gauge is read every depthEvery, not every sweep:
+		// on a cluster it is a command per shard.
+		if now := time.Now(); now.Sub(depthAt) >= depthEvery {
+			depthAt = now
+			if calls, _, err := b.q.Depth(ctx); err == nil {
+				b.metrics.SetOutboxDepth(int(calls))
+			}
 		}
 		chats, err := b.q.Sweep(ctx, b.sweepToken, 512)
 		if err != nil {

@@ -1,7 +1,8 @@
 // Package chatq keeps, in Redis, what the bot owes each chat: the updates
 // and events waiting to be applied (a queue ordered by update_id), the
 // chat's state, and the Bot API calls waiting to be sent (the outbox). One
-// script adds to the queue, one claims the chat, one commits a turn (new
+// script adds to the queue (at intake, claiming the chat in the same
+// script), one claims the chat, one commits a turn (new
 // state, the applied entry removed, its calls appended to the outbox) in a
 // single Redis transaction, and two more send the outbox in order, handing
 // out up to OutboxBatch calls at a time and marking those sent in one round
@@ -88,6 +89,8 @@ type Redis struct {
 	// markFold and commitFold are markOut and commit with a send budget
 	// taken for the call handed out (WithSendBudget); nil without one.
 	markFold, commitFold *redis.Script
+	// One instance only (single): every shard in one script.
+	sweepAllScript, depthAll *redis.Script
 }
 
 // Option configures Redis.
@@ -140,6 +143,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 		releaseOut: redis.NewScript(releaseOutLua),
 		renew:      redis.NewScript(renewLua),
 		sweep:      redis.NewScript(sweepLua),
+
+		sweepAllScript: redis.NewScript(sweepAllLua),
+		depthAll:       redis.NewScript(depthAllLua),
 	}
 	for _, o := range opts {
 		o(r)
@@ -156,7 +162,8 @@ func (r *Redis) LockTTL() time.Duration { return r.lockTTL }
 // Preload loads the scripts, so that the first call of each is one round
 // trip, and proves Redis runs Lua.
 func (r *Redis) Preload(ctx context.Context) error {
-	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep}
+	scripts := []*redis.Script{r.add, r.claim, r.commit, r.release, r.claimOut, r.markOut, r.releaseOut, r.renew, r.sweep,
+		r.sweepAllScript, r.depthAll}
 	if r.markFold != nil {
 		scripts = append(scripts, r.markFold, r.commitFold)
 	}
@@ -179,9 +186,23 @@ func (r *Redis) readyKey(chat int64) string { return r.shardKey(ShardOf(chat), "
 func (r *Redis) depthKey(chat int64) string { return r.shardKey(ShardOf(chat), "depth") }
 
 // Depth is how many calls wait in all outboxes, and how many chats have
-// work left (queued entries or unsent calls), for the metrics: one
-// pipeline over the shards.
+// work left (queued entries or unsent calls), for the metrics: one script
+// on one instance, one pipeline over the shards on a cluster.
 func (r *Redis) Depth(ctx context.Context) (calls, chats int64, err error) {
+	if r.single() {
+		keys := make([]string, 0, 2*Shards)
+		for i := range Shards {
+			keys = append(keys, r.shardKey(i, "depth"), r.shardKey(i, "ready"))
+		}
+		v, err := r.depthAll.Run(ctx, r.rdb, keys).Int64Slice()
+		if err != nil {
+			return 0, 0, fmt.Errorf("outbox depth: %w", err)
+		}
+		if len(v) != 2 {
+			return 0, 0, fmt.Errorf("outbox depth: unexpected reply of %d items", len(v))
+		}
+		return v[0], v[1], nil
+	}
 	pipe := r.rdb.Pipeline()
 	cs := make([]*redis.StringCmd, Shards)
 	ns := make([]*redis.IntCmd, Shards)
@@ -242,15 +263,32 @@ func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	return args, nil
 }
 
-// KEYS: q, u, o, ready, once, depth. ARGV: kind ("u" update, "e" event), update id,
-// payload, chat, ready score, once ("1": check KEYS[5]), once TTL ms,
-// calls... Replies 1 when added, 0 when a duplicate.
-const addLua = `
+// pushFn defines push(key, from, to): RPUSH of ARGV[from..to] to key in
+// one command (500 at a time) rather than one command per call.
+const pushFn = `
+local function push(key, from, to)
+	for i = from, to, 500 do
+		redis.call('RPUSH', key, unpack(ARGV, i, math.min(i + 499, to)))
+	end
+end
+`
+
+// KEYS: q, u, o, ready, once, depth, blocked, and with a claim l, s, n,
+// g. ARGV: kind ("u" update, "e" event), update id, payload, chat, ready
+// score, once ("1": check KEYS[5]), once TTL ms, claim token ("" none),
+// lock TTL ms, recheck score, unblock ("1": delete KEYS[7] first, inside
+// the script rather than as a command of its own), calls... Replies 1
+// when added, 0 when a duplicate; with a claim token {added, claimFn's
+// reply...}: the chat is claimed in the same script (intake: store +
+// claim), whose ready entry stands for the add's, so the add writes none
+// of its own.
+const addLua = claimFn + pushFn + `
+if ARGV[11] == '1' then redis.call('DEL', KEYS[7]) end
+local added = 1
 local score
 if ARGV[1] == 'u' then
 	score = tonumber(ARGV[2])
-	if redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
-	if redis.call('ZCOUNT', KEYS[1], score, score) > 0 then return 0 end
+	if redis.call('ZSCORE', KEYS[2], ARGV[2]) or redis.call('ZCOUNT', KEYS[1], score, score) > 0 then added = 0 end
 else
 	if ARGV[6] == '1' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[7]) then return 0 end
 	local top = 0
@@ -260,11 +298,16 @@ else
 	if a[2] and tonumber(a[2]) > top then top = math.floor(tonumber(a[2])) end
 	score = top + 0.0009765625
 end
-redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
-for i = 8, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-if #ARGV >= 8 then redis.call('INCRBY', KEYS[6], #ARGV - 7) end
-redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4])
-return 1
+if added == 1 then
+	redis.call('ZADD', KEYS[1], string.format('%.17g', score), ARGV[3])
+	push(KEYS[3], 12, #ARGV)
+	if #ARGV >= 12 then redis.call('INCRBY', KEYS[6], #ARGV - 11) end
+	if ARGV[8] == '' then redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4]) end
+end
+if ARGV[8] == '' then return added end
+local c = claim(KEYS[1], KEYS[8], KEYS[9], KEYS[10], KEYS[4], KEYS[3], KEYS[11], ARGV[8], ARGV[9], ARGV[4], ARGV[10])
+table.insert(c, 1, added)
+return c
 `
 
 // AddUpdate stores payload (a sealed update) in chat's queue at its update
@@ -273,24 +316,34 @@ return 1
 // the outbox in the same transaction. readyAt is when another replica may
 // take the chat up if this one has not. It reports whether it was added.
 func (r *Redis) AddUpdate(ctx context.Context, chat, id int64, payload []byte, readyAt time.Time, calls ...outbox.Call) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls).result()
+	return r.addCmd(ctx, r.rdb, chat, "u", id, "", payload, readyAt, calls, "", false).result()
 }
 
 // AddEvent stores payload (a sealed event) in chat's queue after every
 // update received so far. With once != "", it is added only if nothing was
 // added under once in the last 30 days.
 func (r *Redis) AddEvent(ctx context.Context, chat int64, once string, payload []byte, readyAt time.Time) (bool, error) {
-	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil).result()
+	return r.addCmd(ctx, r.rdb, chat, "e", 0, once, payload, readyAt, nil, "", false).result()
 }
 
 type addResult struct {
-	cmd *redis.Cmd
-	err error
+	cmd   *redis.Cmd
+	err   error
+	chat  int64
+	token string // the claim made with the add ("" none)
 }
 
 func (a addResult) result() (bool, error) {
 	if a.err != nil {
 		return false, a.err
+	}
+	if a.token != "" {
+		reply, err := a.cmd.Slice()
+		if err != nil {
+			return false, fmt.Errorf("add to chat queue: %w", err)
+		}
+		n, _ := reply[0].(int64)
+		return n == 1, nil
 	}
 	n, err := a.cmd.Int64()
 	if err != nil {
@@ -299,17 +352,42 @@ func (a addResult) result() (bool, error) {
 	return n == 1, nil
 }
 
-func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call) addResult {
+// claim is the claim made with the add (nil when none was).
+func (a addResult) claim() (*Claim, error) {
+	if a.token == "" || a.err != nil {
+		return nil, nil
+	}
+	reply, err := a.cmd.Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim chat: %w", err)
+	}
+	if len(reply) < 2 {
+		return nil, fmt.Errorf("claim chat: unexpected reply of %d items", len(reply))
+	}
+	return parseClaim(a.chat, a.token, reply[1:])
+}
+
+// addCmd runs addLua; with token != "" it also claims the chat under it
+// (addResult.claim reads the reply).
+func (r *Redis) addCmd(ctx context.Context, c redis.Scripter, chat int64, kind string, id int64, once string, payload []byte, readyAt time.Time, calls []outbox.Call, token string, unblock bool) addResult {
 	onceKey, hasOnce := r.key(chat, "x:"), "0"
 	if once != "" {
 		onceKey, hasOnce = r.key(chat, "x:"+once), "1"
 	}
-	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds()}, calls)
+	un := "0"
+	if unblock {
+		un = "1"
+	}
+	args, err := encodeCalls([]any{kind, id, payload, chat, ms(readyAt), hasOnce, onceTTL.Milliseconds(),
+		token, r.lockTTL.Milliseconds(), ms(r.now().Add(r.lockTTL)), un}, calls)
 	if err != nil {
 		return addResult{err: err}
 	}
-	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat)}
-	return addResult{cmd: r.add.Run(ctx, c, keys, args...)}
+	keys := []string{r.key(chat, "q"), r.key(chat, "u"), r.key(chat, "o"), r.readyKey(chat), onceKey, r.depthKey(chat), r.blockedFn(chat)}
+	if token != "" {
+		keys = append(keys, r.key(chat, "l"), r.key(chat, "s"), r.key(chat, "n"), r.key(chat, "g"))
+	}
+	return addResult{cmd: r.add.Run(ctx, c, keys, args...), chat: chat, token: token}
 }
 
 // Pending is an update to store with AddUpdates.
@@ -344,32 +422,26 @@ func (r *Redis) AddUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 }
 
 func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time, newToken func() string) ([]bool, []*Claim, error) {
+	// Each chat is claimed by the script that adds its last update of the
+	// batch: one script per update, the claim riding on the last.
+	last := map[int64]int{}
+	if newToken != nil {
+		for i, p := range ps {
+			last[p.Chat] = i
+		}
+	}
 	pipe := r.rdb.Pipeline()
 	res := make([]addResult, len(ps))
+	var claimed []int
 	for i, p := range ps {
-		if p.Unblock {
-			pipe.Del(ctx, r.blockedFn(p.Chat))
+		token := ""
+		if j, ok := last[p.Chat]; ok && j == i {
+			token = newToken()
+			claimed = append(claimed, i)
 		}
-		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls)
+		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token, p.Unblock)
 		if res[i].err != nil {
 			return nil, nil, res[i].err
-		}
-	}
-	type claimCmd struct {
-		chat  int64
-		token string
-		cmd   *redis.Cmd
-	}
-	var cmds []claimCmd
-	if newToken != nil {
-		seen := map[int64]bool{}
-		for _, p := range ps {
-			if seen[p.Chat] {
-				continue
-			}
-			seen[p.Chat] = true
-			token := newToken()
-			cmds = append(cmds, claimCmd{p.Chat, token, r.claimCmd(ctx, pipe, p.Chat, token)})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -384,13 +456,15 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 		added[i] = ok
 	}
 	var claims []*Claim
-	for _, c := range cmds {
-		reply, err := c.cmd.Slice()
-		if err != nil {
-			return added, claims, fmt.Errorf("claim chat: %w", err)
+	for _, i := range claimed {
+		claim, err := res[i].claim()
+		if errors.Is(err, ErrBusy) {
+			continue // held elsewhere: left to its holder
 		}
-		claim, err := parseClaim(c.chat, c.token, reply)
-		if err == nil && claim.Head != nil {
+		if err != nil {
+			return added, claims, err
+		}
+		if claim.Head != nil {
 			claims = append(claims, claim)
 		}
 	}
@@ -415,20 +489,29 @@ type Claim struct {
 	Lease *Lease
 }
 
-// KEYS: q, l, s, n, ready, o, g. ARGV: token, lock TTL ms, chat, recheck score.
+// claimFn defines claim(q, l, s, n, ready, o, g, token, lock TTL ms, chat,
+// recheck score): claimLua's body, also run by addLua at intake.
 // Replies {1} busy, {2} empty (lock given back), {0, payload, score,
 // attempts, state}.
-const claimLua = `
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1} end
-local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if not h[1] then
-	redis.call('DEL', KEYS[2])
-	if redis.call('LLEN', KEYS[6]) == 0 and redis.call('LLEN', KEYS[7]) == 0 then redis.call('ZREM', KEYS[5], ARGV[3]) end
-	return {2}
+const claimFn = `
+local function claim(q, l, s, n, ready, o, g, token, ttl, chat, recheck)
+	if not redis.call('SET', l, token, 'NX', 'PX', ttl) then return {1} end
+	local h = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
+	if not h[1] then
+		redis.call('DEL', l)
+		if redis.call('LLEN', o) == 0 and redis.call('LLEN', g) == 0 then redis.call('ZREM', ready, chat) end
+		return {2}
+	end
+	local att = redis.call('HINCRBY', n, h[2], 1)
+	redis.call('ZADD', ready, recheck, chat)
+	return {0, h[1], h[2], att, redis.call('GET', s) or ''}
 end
-local att = redis.call('HINCRBY', KEYS[4], h[2], 1)
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[3])
-return {0, h[1], h[2], att, redis.call('GET', KEYS[3]) or ''}
+`
+
+// KEYS: q, l, s, n, ready, o, g. ARGV: token, lock TTL ms, chat, recheck
+// score. Replies as claimFn.
+const claimLua = claimFn + `
+return claim(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `
 
 // Claim takes chat's lock under token and hands out the head of its queue
@@ -533,10 +616,9 @@ type Committed struct {
 // handed out (none when not), 1 when the budget of the first of them that
 // is one Budgeted message to the chat was taken, next payload, next score,
 // next attempts}.
-const commitLua = foldableLua + `
+const commitLua = foldableLua + pushFn + `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2])
-redis.call('HDEL', KEYS[4], ARGV[2])
 if ARGV[3] == 's' then
 	redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
 elseif ARGV[3] == 'd' then
@@ -558,7 +640,7 @@ elseif ARGV[11] ~= '' then
 end
 if ARGV[12] ~= '' then redis.call('SET', KEYS[10], ARGV[10] .. '@' .. ARGV[17]) end
 local own = tonumber(ARGV[18])
-for i = 19, 18 + own do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+push(KEYS[6], 19, 18 + own)
 if own > 0 then redis.call('INCRBY', KEYS[14], own) end
 if #ARGV > 18 + own then
 	redis.call('RPUSH', KEYS[13], ARGV[19 + own])
@@ -575,11 +657,20 @@ if ARGV[16] ~= '' and firstFoldable(out, ARGV[10]) then
 end
 local h = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if h[1] then
+	redis.call('HDEL', KEYS[4], ARGV[2])
 	redis.call('PEXPIRE', KEYS[2], ARGV[13])
 	redis.call('ZADD', KEYS[8], ARGV[14], ARGV[10])
 	return {1, out, paid, h[1], h[2], redis.call('HINCRBY', KEYS[4], h[2], 1)}
 end
-redis.call('DEL', KEYS[2])
+-- The queue is empty: the lock and every hand-out count go in one DEL (no
+-- HDEL of the applied entry's count first).
+redis.call('DEL', KEYS[2], KEYS[4])
+-- This caller now holds the outbox lease: the ready entry its claim (or
+-- the lease's last renewal) wrote, due when the chat lock would have run
+-- out, already has the chat looked at again should the sender die (until
+-- the outbox lease runs out, the look finds it held and leaves the entry).
+-- No LLEN, EXISTS, ZADD here.
+if out[1] then return {1, out, paid} end
 if (redis.call('LLEN', KEYS[6]) == 0 or redis.call('EXISTS', KEYS[12]) == 1) and redis.call('LLEN', KEYS[13]) == 0 then
 	-- nothing to send, or nothing may be sent until the merchant unblocks
 	redis.call('ZREM', KEYS[8], ARGV[10])
@@ -819,9 +910,9 @@ func (r *Redis) Relay(ctx context.Context, chat int64) error {
 
 // KEYS: o, once, ready, depth. ARGV: once ("1" check), once TTL ms, chat, ready
 // score, calls...
-const enqueueLua = `
+const enqueueLua = pushFn + `
 if ARGV[1] == '1' and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 0 end
-for i = 5, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+push(KEYS[1], 5, #ARGV)
 redis.call('INCRBY', KEYS[4], #ARGV - 4)
 redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3])
 return 1

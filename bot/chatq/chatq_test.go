@@ -12,6 +12,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/chatq/chatqtest"
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
@@ -155,6 +156,74 @@ func TestSweepLeases(t *testing.T) {
 			a, err = q.Sweep(ctx, "A", 10)
 			require.NoError(t, err)
 			assert.ElementsMatch(t, chats, a, "run out: A sweeps again")
+		})
+	}
+}
+
+// The scripts append an outbox's calls in one RPUSH per 500: a long batch
+// keeps every call, in order.
+func TestLongBatchAppendedInOrder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	q := chatq.New(rdb, chatq.WithPrefix(prefix))
+	const chat, n = 70, 1201
+	calls := make([]outbox.Call, n)
+	for i := range calls {
+		calls[i] = outbox.Call{Method: "sendMessage", Params: []byte(`{"chat_id":70,"text":"` + strconv.Itoa(i) + `"}`)}
+	}
+	_, err := q.Enqueue(ctx, chat, "", calls...)
+	require.NoError(t, err)
+	got, err := rdb.LRange(ctx, chatq.KeyOf(prefix, chat, "o"), 0, -1).Result()
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	for i, raw := range got {
+		require.Contains(t, raw, `"text":"`+strconv.Itoa(i)+`"`)
+	}
+	depth, _, err := q.Depth(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(n), depth)
+}
+
+// Renewals go in batches (one script per shard, at most 256 leases each):
+// each of 600 leases gets its own answer, on one instance and on the
+// cluster.
+func TestRenewManyLeases(t *testing.T) {
+	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
+		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
+		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
+			if len(redistest.ClusterAddrs()) == 0 {
+				redistest.Cluster(t) // skips, or fails under CI
+			}
+			return redistest.NewCluster(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			ctx := context.Background()
+			q := chatq.New(rdb, chatq.WithPrefix(prefix))
+			require.NoError(t, q.Preload(ctx))
+			refs := make([]chatq.LeaseRef, 600)
+			for i := range refs {
+				chat := int64(1000 + i)
+				refs[i] = chatq.LeaseRef{Chat: chat, Token: "t"}
+				token := "t"
+				if i%97 == 0 {
+					token = "other"
+				}
+				require.NoError(t, rdb.Set(ctx, chatq.KeyOf(prefix, chat, "l"), token, 0).Err())
+			}
+			errs := q.Renew(ctx, refs)
+			require.Len(t, errs, len(refs))
+			for i, err := range errs {
+				if i%97 == 0 {
+					assert.ErrorIs(t, err, chatq.ErrLeaseLost, "lease %d", i)
+				} else {
+					assert.NoError(t, err, "lease %d", i)
+				}
+			}
+			ttl, err := rdb.PTTL(ctx, chatq.KeyOf(prefix, 1599, "l")).Result()
+			require.NoError(t, err)
+			assert.Positive(t, ttl, "renewed: it has the lease's TTL now")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package chatq
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -26,12 +27,24 @@ import (
 // ErrLeaseLost means a lease was found taken over, or ran out unrenewed.
 var ErrLeaseLost = errors.New("lease lost")
 
-// KEYS: lease, ready. ARGV: token, TTL ms, chat, recheck score.
+// renewLua renews a batch of leases: all of one instance's, or those of
+// one shard on a cluster (their keys share its slot), in one script
+// rather than one script each. KEYS: each lease and its shard's ready set,
+// in turn. ARGV: TTL ms, recheck score, then each lease's token and chat.
+// Replies 1 or 0 (lost) per lease.
 const renewLua = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-return 1
+local out = {}
+for i = 1, #KEYS, 2 do
+	local t, chat = ARGV[i + 2], ARGV[i + 3]
+	if redis.call('GET', KEYS[i]) == t then
+		redis.call('PEXPIRE', KEYS[i], ARGV[1])
+		redis.call('ZADD', KEYS[i + 1], ARGV[2], chat)
+		out[#out + 1] = 1
+	else
+		out[#out + 1] = 0
+	end
+end
+return out
 `
 
 // LeaseRef names a lease for its store: the chat lock or the outbox
@@ -241,39 +254,77 @@ func (k *Keeper) renewAll(leases []*Lease) {
 	}
 }
 
-// Renew renews leases in one pipelined round trip (Renewer).
+// Renew renews leases in one pipelined round trip (Renewer): one script
+// on one instance, one per shard on a cluster.
 func (r *Redis) Renew(ctx context.Context, leases []LeaseRef) []error {
-	cmds, err := r.pipeRenew(ctx, leases)
+	if len(leases) == 0 {
+		return nil
+	}
+	batches, cmds, err := r.pipeRenew(ctx, leases)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		// Redis restarted (or was flushed) since the script was loaded.
 		if r.renew.Load(ctx, r.rdb).Err() == nil {
-			cmds, _ = r.pipeRenew(ctx, leases)
+			batches, cmds, _ = r.pipeRenew(ctx, leases)
 		}
 	}
 	errs := make([]error, len(leases))
-	for i := range leases {
-		switch n, err := cmds[i].Int64(); {
-		case err != nil:
-			errs[i] = err
-		case n != 1:
-			errs[i] = ErrLeaseLost
+	for b, idx := range batches {
+		reply, err := cmds[b].Int64Slice()
+		if err == nil && len(reply) != len(idx) {
+			err = fmt.Errorf("renew leases: unexpected reply of %d items", len(reply))
+		}
+		for j, i := range idx {
+			switch {
+			case err != nil:
+				errs[i] = err
+			case reply[j] != 1:
+				errs[i] = ErrLeaseLost
+			}
 		}
 	}
 	return errs
 }
 
-func (r *Redis) pipeRenew(ctx context.Context, leases []LeaseRef) ([]*redis.Cmd, error) {
-	pipe := r.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(leases))
-	recheck := ms(r.now().Add(r.lockTTL))
+// renewBatch is the most leases one renewLua renews: a script blocks Redis
+// while it runs.
+const renewBatch = 256
+
+// pipeRenew sends renewLua for leases, batched by shard on a cluster (all
+// together on one instance), at most renewBatch a batch; batches[b] are
+// the indexes in leases of what cmds[b] renews.
+func (r *Redis) pipeRenew(ctx context.Context, leases []LeaseRef) (batches [][]int, cmds []*redis.Cmd, err error) {
+	byShard := map[int]int{} // shard → its batch being filled
 	for i, l := range leases {
-		kind := "l"
-		if l.Outbox {
-			kind = "ol"
+		shard := 0
+		if !r.single() {
+			shard = ShardOf(l.Chat)
 		}
-		cmds[i] = r.renew.EvalSha(ctx, pipe, []string{r.key(l.Chat, kind), r.readyKey(l.Chat)},
-			l.Token, r.lockTTL.Milliseconds(), strconv.FormatInt(l.Chat, 10), recheck)
+		b, ok := byShard[shard]
+		if !ok || len(batches[b]) == renewBatch {
+			b = len(batches)
+			byShard[shard] = b
+			batches = append(batches, nil)
+		}
+		batches[b] = append(batches[b], i)
 	}
-	_, err := pipe.Exec(ctx)
-	return cmds, err
+	pipe := r.rdb.Pipeline()
+	cmds = make([]*redis.Cmd, len(batches))
+	recheck := ms(r.now().Add(r.lockTTL))
+	for b, idx := range batches {
+		keys := make([]string, 0, 2*len(idx))
+		args := make([]any, 0, 2+2*len(idx))
+		args = append(args, r.lockTTL.Milliseconds(), recheck)
+		for _, i := range idx {
+			l := leases[i]
+			kind := "l"
+			if l.Outbox {
+				kind = "ol"
+			}
+			keys = append(keys, r.key(l.Chat, kind), r.readyKey(l.Chat))
+			args = append(args, l.Token, strconv.FormatInt(l.Chat, 10))
+		}
+		cmds[b] = r.renew.EvalSha(ctx, pipe, keys, args...)
+	}
+	_, err = pipe.Exec(ctx)
+	return batches, cmds, err
 }

@@ -124,14 +124,42 @@ func ReadyKeyOf(prefix string, chat int64) string {
 	return prefix + ShardTag(ShardOf(chat)) + ":ready"
 }
 
-// sweepLua reads a shard's due chats for the holder of its sweep lease.
-// KEYS: sweep lease, ready. ARGV: token, lease TTL ms, now ms, count.
-// Replies false when another sweeper holds the shard, else the due chats.
-const sweepLua = `
-local h = redis.call('GET', KEYS[1])
-if h and h ~= ARGV[1] then return false end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, ARGV[4])
+// sweepFn defines sweep(lease, ready, token, lease TTL ms, now ms, count):
+// a shard's due chats for the holder of its sweep lease, false when
+// another sweeper holds the shard. A shard with nothing due costs one
+// ZRANGEBYSCORE: its lease is neither read nor renewed (it runs out, and
+// the first sweeper to find work there takes it again), so an idle bot's
+// sweeps write nothing.
+const sweepFn = `
+local function sweep(lease, ready, token, ttl, now, count)
+	local due = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, count)
+	if not due[1] then return due end
+	local h = redis.call('GET', lease)
+	if h and h ~= token then return false end
+	redis.call('SET', lease, token, 'PX', ttl)
+	return due
+end
+`
+
+// sweepLua sweeps one shard. KEYS: sweep lease, ready. ARGV: token, lease
+// TTL ms, now ms, count.
+const sweepLua = sweepFn + `
+return sweep(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+`
+
+// sweepAllLua sweeps every shard of one instance in one script (not on a
+// cluster, where a script keeps to one slot). KEYS: each shard's sweep
+// lease and ready set, in turn. ARGV as sweepLua. Replies the due chats
+// of the shards won.
+const sweepAllLua = sweepFn + `
+local out = {}
+for i = 1, #KEYS, 2 do
+	local due = sweep(KEYS[i], KEYS[i + 1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+	if due then
+		for _, c in ipairs(due) do out[#out + 1] = c end
+	end
+end
+return out
 `
 
 // KEYS: sweep lease. ARGV: token.
@@ -140,26 +168,61 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `
 
+// KEYS: each shard's depth counter and ready set, in turn. Replies {calls,
+// chats}: Depth on one instance in one script.
+const depthAllLua = `
+local calls, chats = 0, 0
+for i = 1, #KEYS, 2 do
+	calls = calls + (tonumber(redis.call('GET', KEYS[i])) or 0)
+	chats = chats + redis.call('ZCARD', KEYS[i + 1])
+end
+return {calls, chats}
+`
+
+// single reports whether r runs on one instance, where a script may touch
+// the keys of every shard (a cluster client is the only multi-node client
+// New is given).
+func (r *Redis) single() bool {
+	_, ok := r.rdb.(*redis.Client)
+	return ok
+}
+
 // Sweep returns up to n due chats of each shard whose sweep lease token
 // holds or wins now (<prefix><tag>:sweep, living the lock TTL, renewed at
-// each call): one sweeper per shard, so replicas do not all read and kick
-// the same chats; a sweeper that dies leaves its shards to the others
-// within the lock TTL. One pipeline over the shards (each master gets its
-// share).
+// each call that finds the shard has work): one sweeper per shard, so
+// replicas do not all read and kick the same chats; a sweeper that dies
+// leaves its shards to the others within the lock TTL. On one instance one
+// script sweeps every shard; on a cluster, a pipeline of plain reads finds
+// the shards with chats due, and a pipeline of sweepLua sweeps those only
+// (an idle cluster costs one ZRANGEBYSCORE per shard).
 func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, error) {
-	pipe := r.rdb.Pipeline()
-	now := ms(r.now())
-	cmds := make([]*redis.Cmd, Shards)
-	for i := range Shards {
-		cmds[i] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
-			token, r.lockTTL.Milliseconds(), now, n)
+	if r.single() {
+		return r.sweepAll(ctx, token, n)
 	}
-	_, err := pipe.Exec(ctx)
+	now := ms(r.now())
+	pipe := r.rdb.Pipeline()
+	probes := make([]*redis.StringSliceCmd, Shards)
+	for i := range Shards {
+		probes[i] = pipe.ZRangeByScore(ctx, r.shardKey(i, "ready"), &redis.ZRangeBy{Min: "-inf", Max: now, Count: 1})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	var shards []int
+	for i, p := range probes {
+		if len(p.Val()) > 0 {
+			shards = append(shards, i)
+		}
+	}
+	if len(shards) == 0 {
+		return nil, nil
+	}
+	cmds, err := r.pipeSweep(ctx, shards, token, now, n)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		if err := r.sweep.Load(ctx, r.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("sweep: %w", err)
 		}
-		return r.Sweep(ctx, token, n)
+		cmds, err = r.pipeSweep(ctx, shards, token, now, n)
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("sweep: %w", err)
@@ -170,13 +233,41 @@ func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, erro
 		if err != nil {
 			continue // another sweeper's shard (nil reply)
 		}
-		for _, s := range ids {
-			if id, err := strconv.ParseInt(s, 10, 64); err == nil {
-				chats = append(chats, id)
-			}
-		}
+		chats = appendChats(chats, ids)
 	}
 	return chats, nil
+}
+
+func (r *Redis) pipeSweep(ctx context.Context, shards []int, token, now string, n int64) ([]*redis.Cmd, error) {
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(shards))
+	for j, i := range shards {
+		cmds[j] = r.sweep.EvalSha(ctx, pipe, []string{r.shardKey(i, "sweep"), r.shardKey(i, "ready")},
+			token, r.lockTTL.Milliseconds(), now, n)
+	}
+	_, err := pipe.Exec(ctx)
+	return cmds, err
+}
+
+func (r *Redis) sweepAll(ctx context.Context, token string, n int64) ([]int64, error) {
+	keys := make([]string, 0, 2*Shards)
+	for i := range Shards {
+		keys = append(keys, r.shardKey(i, "sweep"), r.shardKey(i, "ready"))
+	}
+	ids, err := r.sweepAllScript.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), ms(r.now()), n).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	return appendChats(nil, ids), nil
+}
+
+func appendChats(chats []int64, ids []string) []int64 {
+	for _, s := range ids {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			chats = append(chats, id)
+		}
+	}
+	return chats
 }
 
 // StopSweeping gives back the sweep leases token holds (a replica that

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/merchantbot/merchantbot/bot/chatq"
 	"github.com/merchantbot/merchantbot/bot/notify"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
 const (
@@ -458,28 +460,98 @@ func TestWakeNotPostedIsRetriedAfterTheClaim(t *testing.T) {
 	assert.Zero(t, left, "a bound chat with nothing mid-way has nothing more due")
 }
 
-// One Waker reads each shard: a shard's wake lease, taken by a Waker's
-// round, keeps another Waker off its due chats until it runs out (three
-// ticks unrenewed).
+// One Waker reads each shard: a shard's wake lease, taken by the Waker
+// whose round finds chats due there, keeps another Waker off its due chats
+// until it runs out (three ticks unrenewed). A shard with nothing due is
+// nobody's: reading it writes nothing.
 func TestWakeLeasePerShard(t *testing.T) {
 	w := newWorld(t, "en")
 	ctx := context.Background()
 	a := notify.NewWaker(w.n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
 	b := notify.NewWaker(w.n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
-	n, err := a.Once(ctx) // nothing due: a takes every shard's lease
+	due := func() {
+		w.clk.Advance(time.Second)
+		w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
+	}
+	n, err := a.Once(ctx) // nothing due: no lease taken
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
+	leases, err := redistest.Keys(ctx, w.pipe.rdb, w.pipe.prefix+"*wake-lease")
+	require.NoError(t, err)
+	assert.Empty(t, leases, "an idle round writes nothing")
+	due()
+	n, err = a.Once(ctx) // a finds it due: the shard is a's
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	due()
 	n, err = b.Once(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "the shard is a's")
 	n, err = a.Once(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.Equal(t, 1, w.pipe.postCount())
-	w.pipe.rdb.ZAdd(ctx, chatq.WakeKeyOf(w.pipe.prefix, chatq.ShardOf(chatID)), redisZ(w.clk.Now(), chatID))
+	assert.Equal(t, 2, w.pipe.postCount())
+	due()
 	time.Sleep(400 * time.Millisecond) // a stops: its leases (3 ticks) run out
 	n, err = b.Once(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "b takes the shard over")
+}
+
+type countPoster struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (p *countPoster) Post(context.Context, int64, string, string, string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	return true, nil
+}
+
+// The wake leases hold on one instance (one script reads every shard) and
+// on a cluster (one script per shard, each in its own slot).
+func TestWakeLeasesInstanceAndCluster(t *testing.T) {
+	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
+		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
+		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
+			if len(redistest.ClusterAddrs()) == 0 {
+				redistest.Cluster(t) // skips, or fails under CI
+			}
+			return redistest.NewCluster(t)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			ctx := context.Background()
+			var p countPoster
+			n := notify.New(rdb, prefix, &p)
+			a := notify.NewWaker(n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
+			b := notify.NewWaker(n, notify.WakeTiming(time.Minute, 100*time.Millisecond))
+			chats := []int64{11, 12, 13, -100500}
+			due := func() {
+				for _, c := range chats {
+					rdb.ZAdd(ctx, chatq.WakeKeyOf(prefix, chatq.ShardOf(c)), redis.Z{Score: float64(time.Now().UnixMilli() - 1), Member: c})
+				}
+			}
+			due()
+			won, err := a.Once(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, len(chats), won, "a wins every shard")
+			due()
+			won, err = b.Once(ctx)
+			require.NoError(t, err)
+			assert.Zero(t, won, "held by a")
+			won, err = a.Once(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, len(chats), won)
+			due()
+			time.Sleep(400 * time.Millisecond) // a stops: its leases (3 ticks) run out
+			won, err = b.Once(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, len(chats), won, "b takes the shards over")
+			assert.Equal(t, 3*len(chats), p.n)
+		})
+	}
 }

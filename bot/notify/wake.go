@@ -78,52 +78,148 @@ local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if s and tonumber(s) == tonumber(ARGV[2]) then return redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
 
-// wakeDueScript reads a shard's due wakes for the holder of its wake lease
-// (living three ticks, renewed at each): one waker reads each shard.
-// KEYS: lease, wake set. ARGV: token, lease TTL ms, now ms, count. Replies
-// false when another Waker holds the shard, else member, score, ...
-var wakeDueScript = redis.NewScript(`
-local h = redis.call('GET', KEYS[1])
-if h and h ~= ARGV[1] then return false end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'WITHSCORES', 'LIMIT', 0, ARGV[4])`)
+// wakeDueFn defines due(lease, wake set, token, lease TTL ms, now ms,
+// count): a shard's due wakes for the holder of its wake lease (living
+// three ticks, renewed at each round that finds the shard has some), so
+// one waker reads each shard; false when another Waker holds it, else
+// member, score, ... A shard with nothing due costs one ZRANGEBYSCORE: its
+// lease is neither read nor renewed.
+const wakeDueFn = `
+local function due(lease, set, token, ttl, now, count)
+	local d = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'WITHSCORES', 'LIMIT', 0, count)
+	if not d[1] then return d end
+	local h = redis.call('GET', lease)
+	if h and h ~= token then return false end
+	redis.call('SET', lease, token, 'PX', ttl)
+	return d
+end
+`
+
+// wakeDueScript reads one shard. KEYS: lease, wake set. ARGV: token, lease
+// TTL ms, now ms, count.
+var wakeDueScript = redis.NewScript(wakeDueFn + `
+return due(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])`)
+
+// wakeDueAllScript reads every shard of one instance in one script (not on
+// a cluster, where a script keeps to one slot). KEYS: each shard's lease
+// and wake set, in turn. ARGV as wakeDueScript. Replies shard, member,
+// score, ... for the shards won.
+var wakeDueAllScript = redis.NewScript(wakeDueFn + `
+local out = {}
+for i = 1, #KEYS, 2 do
+	local d = due(KEYS[i], KEYS[i + 1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+	if d then
+		for j = 1, #d, 2 do
+			out[#out + 1] = tostring((i - 1) / 2)
+			out[#out + 1] = d[j]
+			out[#out + 1] = d[j + 1]
+		end
+	end
+end
+return out`)
 
 // Once wakes the chats that are due now in the shards whose wake lease
 // this Waker holds or wins (each shard's wake set and lease are in its own
-// slot; one pipeline over the shards), and says how many it won.
+// slot), and says how many it won: on one instance one script reads every
+// shard; on a cluster, a pipeline of plain reads finds the shards with
+// wakes due and a pipeline of scripts reads those.
 func (w *Waker) Once(ctx context.Context) (int, error) {
 	now := w.n.now().UnixMilli()
-	if err := wakeDueScript.Load(ctx, w.n.rdb).Err(); err != nil {
-		return 0, fmt.Errorf("due wakes: %w", err)
-	}
-	pipe := w.n.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, chatq.Shards)
 	ttl := (3 * w.tick).Milliseconds()
-	for i := range chatq.Shards {
-		cmds[i] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
-			w.token, ttl, now, pollBatch)
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return 0, fmt.Errorf("due wakes: %w", err)
+	due := make([][]redis.Z, chatq.Shards)
+	if _, single := w.n.rdb.(*redis.Client); single {
+		keys := make([]string, 0, 2*chatq.Shards)
+		for i := range chatq.Shards {
+			keys = append(keys, w.n.wakeLeaseKey(i), w.n.wakeKey(i))
+		}
+		flat, err := wakeDueAllScript.Run(ctx, w.n.rdb, keys, w.token, ttl, now, pollBatch).StringSlice()
+		if err != nil {
+			return 0, fmt.Errorf("due wakes: %w", err)
+		}
+		for j := 0; j+2 < len(flat); j += 3 {
+			i, err := strconv.Atoi(flat[j])
+			if err != nil || i < 0 || i >= chatq.Shards {
+				continue
+			}
+			score, _ := strconv.ParseFloat(flat[j+2], 64)
+			due[i] = append(due[i], redis.Z{Member: flat[j+1], Score: score})
+		}
+	} else {
+		shards, err := w.dueShards(ctx, now)
+		if err != nil {
+			return 0, err
+		}
+		if len(shards) == 0 {
+			return 0, nil
+		}
+		cmds, err := w.pipeDue(ctx, shards, ttl, now)
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// Redis restarted (or was flushed) since the script was loaded.
+			if err := wakeDueScript.Load(ctx, w.n.rdb).Err(); err != nil {
+				return 0, fmt.Errorf("due wakes: %w", err)
+			}
+			cmds, err = w.pipeDue(ctx, shards, ttl, now)
+		}
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, fmt.Errorf("due wakes: %w", err)
+		}
+		for j, c := range cmds {
+			flat, err := c.StringSlice()
+			if err != nil {
+				continue // another Waker's shard
+			}
+			i := shards[j]
+			for k := 0; k+1 < len(flat); k += 2 {
+				score, _ := strconv.ParseFloat(flat[k+1], 64)
+				due[i] = append(due[i], redis.Z{Member: flat[k], Score: score})
+			}
+		}
 	}
 	won := 0
-	for i, c := range cmds {
-		flat, err := c.StringSlice()
-		if err != nil {
-			continue // another Waker's shard
+	for i, d := range due {
+		if len(d) == 0 {
+			continue
 		}
-		var due []redis.Z
-		for j := 0; j+1 < len(flat); j += 2 {
-			score, _ := strconv.ParseFloat(flat[j+1], 64)
-			due = append(due, redis.Z{Member: flat[j], Score: score})
-		}
-		n, err := w.wake(ctx, w.n.wakeKey(i), now, due)
+		n, err := w.wake(ctx, w.n.wakeKey(i), now, d)
 		won += n
 		if err != nil {
 			return won, err
 		}
 	}
 	return won, nil
+}
+
+// dueShards finds, on a cluster, the shards with wakes due: one plain
+// ZRANGEBYSCORE per shard, pipelined (the lease scripts run for those
+// only).
+func (w *Waker) dueShards(ctx context.Context, now int64) ([]int, error) {
+	pipe := w.n.rdb.Pipeline()
+	probes := make([]*redis.StringSliceCmd, chatq.Shards)
+	upto := strconv.FormatInt(now, 10)
+	for i := range chatq.Shards {
+		probes[i] = pipe.ZRangeByScore(ctx, w.n.wakeKey(i), &redis.ZRangeBy{Min: "-inf", Max: upto, Count: 1})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("due wakes: %w", err)
+	}
+	var shards []int
+	for i, p := range probes {
+		if len(p.Val()) > 0 {
+			shards = append(shards, i)
+		}
+	}
+	return shards, nil
+}
+
+func (w *Waker) pipeDue(ctx context.Context, shards []int, ttl, now int64) ([]*redis.Cmd, error) {
+	pipe := w.n.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(shards))
+	for j, i := range shards {
+		cmds[j] = wakeDueScript.EvalSha(ctx, pipe, []string{w.n.wakeLeaseKey(i), w.n.wakeKey(i)},
+			w.token, ttl, now, pollBatch)
+	}
+	_, err := pipe.Exec(ctx)
+	return cmds, err
 }
 
 func (w *Waker) wake(ctx context.Context, key string, now int64, due []redis.Z) (int, error) {

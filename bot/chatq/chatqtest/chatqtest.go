@@ -67,11 +67,14 @@ func Run(t *testing.T, h Harness) {
 		{"OutboxInOrder", testOutboxInOrder},
 		{"OutboxBatches", testOutboxBatches},
 		{"DeadLetter", testDeadLetter},
+		{"AttemptsPerEntry", testAttemptsPerEntry},
 		{"LateCommitRefused", testLateCommitRefused},
 		{"MarkAfterTheLeaseRanOut", testMarkAfterTheLeaseRanOut},
 		{"LeaseRenewedWhileHeld", testLeaseRenewedWhileHeld},
 		{"LeaseLostWhenTaken", testLeaseLostWhenTaken},
+		{"RenewEachLeaseOfABatch", testRenewEachLeaseOfABatch},
 		{"AddUpdatesClaims", testAddUpdatesClaims},
+		{"HoldersThatDieAreSwept", testHoldersThatDieAreSwept},
 		{"StateKeptAndDropped", testStateKeptAndDropped},
 		{"BlockedOutboxHeld", testBlockedOutboxHeld},
 		{"ReadySweep", testReadySweep},
@@ -289,6 +292,39 @@ func testDeadLetter(t *testing.T, h Harness) {
 	assert.False(t, added, "a redelivery of a dead update is not applied again")
 }
 
+// An entry's hand-outs are its own: an event that comes after an applied
+// one (the same place in the queue) starts again at one attempt, whether
+// the queue emptied in between or the next entry was handed out by the
+// commit.
+func testAttemptsPerEntry(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	const chat = 49
+	for round := range 3 {
+		_, err := q.AddEvent(ctx, chat, "", []byte("ev"), time.Now())
+		require.NoError(t, err)
+		if round == 2 {
+			_, err = q.AddEvent(ctx, chat, "", []byte("ev2"), time.Now())
+			require.NoError(t, err)
+		}
+		c, err := q.Claim(ctx, chat, "tok")
+		require.NoError(t, err)
+		require.Equal(t, 1, c.Head.Attempts, "round %d", round)
+		require.NoError(t, q.Release(ctx, c, time.Now()))
+		c, err = q.Claim(ctx, chat, "tok")
+		require.NoError(t, err)
+		require.Equal(t, 2, c.Head.Attempts, "round %d", round)
+		done, err := q.Commit(ctx, c, chatq.Turn{KeepWake: true}, "ot")
+		require.NoError(t, err)
+		if round == 2 {
+			require.NotNil(t, done.Next)
+			assert.Equal(t, 1, done.Next.Attempts, "the next entry's own count")
+		} else {
+			assert.Nil(t, done.Next)
+		}
+	}
+}
+
 // A lock that ran out under its holder refuses the late commit: nothing of
 // it is written, and the next holder applies the entry.
 func testLateCommitRefused(t *testing.T, h Harness) {
@@ -407,6 +443,35 @@ func testLeaseLostWhenTaken(t *testing.T, h Harness) {
 	assert.ErrorIs(t, err, chatq.ErrNotSender, "a lost lease is not renewed: the other holder keeps it")
 }
 
+// One renewal round answers for each lease of the batch: a lease another
+// holder took (or nobody holds) is lost, the others are renewed, chat locks
+// and outbox leases alike, whatever their shards.
+func testRenewEachLeaseOfABatch(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	h.SetLease(t, q, 60, false, "a")
+	h.SetLease(t, q, 61, true, "b")
+	h.SetLease(t, q, 62, false, "theirs")
+	h.SetLease(t, q, -100500, true, "c")
+	errs := q.Renew(ctx, []chatq.LeaseRef{
+		{Chat: 60, Token: "a"},
+		{Chat: 62, Token: "mine"},
+		{Chat: 61, Outbox: true, Token: "b"},
+		{Chat: 63, Token: "nobody's"},
+		{Chat: -100500, Outbox: true, Token: "c"},
+		{Chat: 61, Token: "b"}, // b holds 61's outbox, not its lock
+	})
+	require.Len(t, errs, 6)
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], chatq.ErrLeaseLost)
+	assert.NoError(t, errs[2])
+	assert.ErrorIs(t, errs[3], chatq.ErrLeaseLost)
+	assert.NoError(t, errs[4])
+	assert.ErrorIs(t, errs[5], chatq.ErrLeaseLost)
+	_, err := q.Claim(ctx, 60, "other")
+	assert.ErrorIs(t, err, chatq.ErrBusy, "still a's")
+}
+
 // AddUpdates stores a batch and claims each chat it touches once, under a
 // new token, handing the head and the state to the caller; a chat held
 // elsewhere is left to its holder, and a redelivered id is refused.
@@ -434,6 +499,47 @@ func testAddUpdatesClaims(t *testing.T, h Harness) {
 	assert.Equal(t, 1, claims[0].Head.Attempts)
 	_, err = q.Claim(ctx, 50, "other")
 	assert.ErrorIs(t, err, chatq.ErrBusy)
+}
+
+// A chat claimed at intake, and the sender its commit made, are looked at
+// again once their leases run out unrenewed (a crash): the ready set names
+// the chat (the claim's entry stands for both, Redis writes no other), and
+// whoever sweeps it next takes it up.
+func testHoldersThatDieAreSwept(t *testing.T, h Harness) {
+	q := h.New(t, 300*time.Millisecond)
+	ctx := context.Background()
+	const chat, other = 57, 58
+	later := time.Now().Add(time.Hour) // the intake's own ready time is far off
+	token := func() string { return "intake" }
+	_, claims, err := q.AddUpdates(ctx, []chatq.Pending{{Chat: chat, ID: 1, Payload: []byte("u1")},
+		{Chat: other, ID: 1, Payload: []byte("o1")}}, later, token)
+	require.NoError(t, err)
+	require.Len(t, claims, 2)
+	due, err := q.Due(ctx, 10)
+	require.NoError(t, err)
+	assert.Empty(t, due, "held")
+	// chat's holder commits and becomes its sender, then dies; other's
+	// holder dies before its commit.
+	c := claims[0]
+	if c.Chat != chat {
+		c = claims[1]
+	}
+	done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: 1, KeepWake: true, Calls: []outbox.Call{msg("a")}}, "dead sender")
+	require.NoError(t, err)
+	require.NotNil(t, done.Outbox)
+	require.Eventually(t, func() bool {
+		due, err := q.Due(ctx, 10)
+		return err == nil && len(due) == 2
+	}, 5*time.Second, 20*time.Millisecond, "both chats come due once the leases run out")
+	require.Eventually(t, func() bool {
+		first, err := q.ClaimOutbox(ctx, chat, "next sender")
+		return err == nil && first != nil
+	}, 5*time.Second, 20*time.Millisecond, "the outbox is taken up")
+	c2, err := q.Claim(ctx, other, "next")
+	require.NoError(t, err)
+	require.NotNil(t, c2.Head)
+	assert.Equal(t, "o1", string(c2.Head.Payload))
+	assert.Equal(t, 2, c2.Head.Attempts, "the intake's claim counted")
 }
 
 // A committed state comes back with the next claim; Delete drops it, and a
