@@ -80,6 +80,7 @@ const (
 // Redis is the per-chat queue, state and outbox. Safe for concurrent use.
 type Redis struct {
 	rdb       redis.UniversalClient
+	sc        redis.Scripter // rdb, with concurrent EVALSHAs pipelined (autoPipe)
 	prefix    string
 	lockTTL   time.Duration
 	blockedFn func(chat int64) string
@@ -131,6 +132,7 @@ func WithClock(now func() time.Time) Option { return func(r *Redis) { r.now = no
 func New(rdb redis.UniversalClient, opts ...Option) *Redis {
 	r := &Redis{
 		rdb:        rdb,
+		sc:         newAutoPipe(rdb),
 		prefix:     "mb:",
 		lockTTL:    DefaultLockTTL,
 		now:        time.Now,
@@ -430,7 +432,14 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 			last[p.Chat] = i
 		}
 	}
-	pipe := r.rdb.Pipeline()
+	// One update (a webhook's) goes through the pipelining scripter with
+	// other goroutines' scripts; a batch (polling's) is its own pipeline.
+	var pipe redis.Pipeliner
+	var sc redis.Scripter = r.sc
+	if len(ps) > 1 {
+		pipe = r.rdb.Pipeline()
+		sc = pipe
+	}
 	res := make([]addResult, len(ps))
 	var claimed []int
 	for i, p := range ps {
@@ -439,13 +448,15 @@ func (r *Redis) addUpdates(ctx context.Context, ps []Pending, readyAt time.Time,
 			token = newToken()
 			claimed = append(claimed, i)
 		}
-		res[i] = r.addCmd(ctx, pipe, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token, p.Unblock)
+		res[i] = r.addCmd(ctx, sc, p.Chat, "u", p.ID, "", p.Payload, readyAt, p.Calls, token, p.Unblock)
 		if res[i].err != nil {
 			return nil, nil, res[i].err
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("add to chat queues: %w", err)
+	if pipe != nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, nil, fmt.Errorf("add to chat queues: %w", err)
+		}
 	}
 	added := make([]bool, len(ps))
 	for i := range res {
@@ -518,7 +529,7 @@ return claim(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV
 // with the state. It returns ErrBusy when another holder has the lock; a
 // Claim with a nil Head when there is nothing to do.
 func (r *Redis) Claim(ctx context.Context, chat int64, token string) (*Claim, error) {
-	reply, err := r.claimCmd(ctx, r.rdb, chat, token).Slice()
+	reply, err := r.claimCmd(ctx, r.sc, chat, token).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim chat: %w", err)
 	}
@@ -758,7 +769,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 		args = append(args, raw)
 		out.Relay = true
 	}
-	reply, err := script.Run(ctx, r.rdb, keys, args...).Slice()
+	reply, err := script.Run(ctx, r.sc, keys, args...).Slice()
 	if err != nil {
 		return Committed{}, fmt.Errorf("commit chat: %w", err)
 	}
@@ -828,7 +839,7 @@ return 1
 // looked at again at retryAt (the failed entry stays at the head).
 func (r *Redis) Release(ctx context.Context, c *Claim, retryAt time.Time) error {
 	keys := []string{r.key(c.Chat, "l"), r.readyKey(c.Chat)}
-	if err := r.release.Run(ctx, r.rdb, keys, c.Token, c.Chat, ms(retryAt)).Err(); err != nil {
+	if err := r.release.Run(ctx, r.sc, keys, c.Token, c.Chat, ms(retryAt)).Err(); err != nil {
 		return fmt.Errorf("release chat: %w", err)
 	}
 	return nil
@@ -980,7 +991,7 @@ var ErrNotSender = errors.New("outbox held by another sender")
 // waits, and then the lock was given back).
 func (r *Redis) ClaimOutbox(ctx context.Context, chat int64, token string) ([][]byte, error) {
 	keys := []string{r.key(chat, "o"), r.key(chat, "ol"), r.readyKey(chat), r.key(chat, "q"), r.blockedFn(chat), r.key(chat, "g")}
-	reply, err := r.claimOut.Run(ctx, r.rdb, keys, token, r.lockTTL.Milliseconds(), chat).Slice()
+	reply, err := r.claimOut.Run(ctx, r.sc, keys, token, r.lockTTL.Milliseconds(), chat).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
@@ -1048,7 +1059,7 @@ return {1, e}
 // head (removed meanwhile) is skipped. ErrNotSender means the lock was
 // lost: stop.
 func (r *Redis) MarkSent(ctx context.Context, chat int64, token string, sent [][]byte) ([][]byte, error) {
-	reply, err := r.markOut.Run(ctx, r.rdb, r.markKeys(chat), r.markArgs(chat, token, sent)...).Slice()
+	reply, err := r.markOut.Run(ctx, r.sc, r.markKeys(chat), r.markArgs(chat, token, sent)...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("mark calls sent: %w", err)
 	}
@@ -1128,7 +1139,7 @@ func (r *Redis) MarkSentFold(ctx context.Context, chat int64, token string, sent
 	}
 	keys := append(r.markKeys(chat), fold.Keys...)
 	args := append(r.markArgs(chat, token, sent), fold.Args...)
-	reply, err := r.markFold.Run(ctx, r.rdb, keys, args...).Slice()
+	reply, err := r.markFold.Run(ctx, r.sc, keys, args...).Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("mark calls sent: %w", err)
 	}
@@ -1172,7 +1183,7 @@ func (r *Redis) ReleaseOutbox(ctx context.Context, chat int64, token string, ret
 	for _, c := range sent {
 		args = append(args, c)
 	}
-	if err := r.releaseOut.Run(ctx, r.rdb, keys, args...).Err(); err != nil {
+	if err := r.releaseOut.Run(ctx, r.sc, keys, args...).Err(); err != nil {
 		return fmt.Errorf("release outbox: %w", err)
 	}
 	return nil
