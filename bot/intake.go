@@ -52,7 +52,7 @@ func (b *Bot) queueUpdates(ctx context.Context, source string, raws []json.RawMe
 	langs := make(map[int64]string, len(raws))
 	for _, raw := range raws {
 		var mu models.Update
-		if err := json.Unmarshal(raw, &mu); err != nil {
+		if err := unmarshalHot(raw, &mu); err != nil {
 			b.log.Error("update does not decode; dropped", "err_type", fmt.Sprintf("%T", err))
 			continue
 		}

@@ -289,7 +289,7 @@ func (b *Bot) open(payload []byte) (envelope, *update, error) {
 		return env, nil, nil
 	}
 	var mu models.Update
-	if err := json.Unmarshal(env.Update, &mu); err != nil {
+	if err := unmarshalHot(env.Update, &mu); err != nil {
 		var id struct {
 			ID int64 `json:"update_id"`
 		}

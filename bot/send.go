@@ -204,7 +204,7 @@ func (b *Bot) releaseOutbox(chat int64, token string, retryAt time.Time, done []
 // blocked the bot; otherwise the call is done with, sent or given up.
 func (b *Bot) sendOne(ctx context.Context, chat int64, raw []byte, lease *chatq.Lease) (retryAt time.Time, blocked, lost bool) {
 	var c outbox.Call
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := unmarshalHot(raw, &c); err != nil {
 		b.log.Error("outbox call does not decode; dropped", "chat_id", chat)
 		return time.Time{}, false, false
 	}
