@@ -63,3 +63,47 @@ func FuzzHotJSONMatchesStd(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOutboxMarshalMatchesStd: outbox.Marshal writes, byte for byte, what
+// encoding/json writes for the bot's parameter structs (texts and labels of
+// any content, every kind of keyboard) and for the outbox calls made of
+// them, or fails as it does (a button with no action).
+func FuzzOutboxMarshalMatchesStd(f *testing.F) {
+	f.Add("Card 622202******3445 noted <b>&</b>", "确认 ✅", "abc:1:c", "https://x.example/miniapp/?lang=en", int64(510), 12, true)
+	f.Add("\u2028\u0000\"\\", "", "", "", int64(-1001234567890), 0, false)
+	f.Add(string([]byte{0xff, 0xfe, 'a'}), "<script>", "d", "", int64(0), -5, true)
+	f.Fuzz(func(t *testing.T, text, label, data, url string, chat int64, id int, contact bool) {
+		var inline models.ReplyMarkup = &InlineKeyboardMarkup{InlineKeyboard: [][]InlineKeyboardButton{
+			{{Text: label, CallbackData: data}},
+			{{Text: text, WebApp: &WebAppInfo{URL: url}}},
+			{{Text: label, URL: url, CallbackData: data}},
+		}}
+		var reply models.ReplyMarkup = &ReplyKeyboardMarkup{Keyboard: [][]KeyboardButton{{{Text: label, RequestContact: contact}}}, ResizeKeyboard: contact, OneTimeKeyboard: true}
+		values := []any{
+			sendMessageParams{ChatID: chat, MessageThreadID: id, Text: text, ParseMode: models.ParseModeHTML, LinkPreviewOptions: noPreview, ReplyMarkup: inline},
+			sendMessageParams{ChatID: chat, Text: text, ReplyMarkup: reply},
+			sendMessageParams{ChatID: chat, Text: text, ReplyMarkup: &ReplyKeyboardRemove{}},
+			editMessageTextParams{ChatID: chat, MessageID: id, Text: text, ReplyMarkup: inline},
+			deleteMessageParams{ChatID: chat, MessageID: id},
+			answerCallbackParams{CallbackQueryID: data, Text: text},
+			map[string]any{"chat_id": chat, "text": text, "n": id},
+		}
+		for _, v := range values {
+			want, wantErr := json.Marshal(v)
+			got, gotErr := outbox.Marshal(v)
+			require.Equal(t, wantErr == nil, gotErr == nil, "%#v: %v / %v", v, wantErr, gotErr)
+			require.Equal(t, string(want), string(got))
+			if wantErr != nil {
+				continue
+			}
+			c := outbox.Call{Method: "sendMessage", Params: want, Priority: outbox.Notification, Tag: data, Optional: contact, Quiet: !contact}
+			then := c
+			c.Then, c.Else = &then, &then
+			wantCall, err := json.Marshal(c)
+			require.NoError(t, err)
+			gotCall, err := outbox.Marshal(c)
+			require.NoError(t, err)
+			require.Equal(t, string(wantCall), string(gotCall))
+		}
+	})
+}

@@ -256,7 +256,7 @@ func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	for _, c := range calls {
-		raw, err := json.Marshal(c)
+		raw, err := outbox.Marshal(c)
 		if err != nil {
 			return nil, fmt.Errorf("encode outbox call %s: %w", c.Method, err)
 		}

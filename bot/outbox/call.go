@@ -6,7 +6,11 @@
 // a crash, a restart or a Bot API outage delays a call, never loses it.
 package outbox
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	gojson "github.com/goccy/go-json"
+)
 
 // Priority orders calls that compete for the global send budget: a
 // merchant's own replies go before notifications, and group traffic never
@@ -62,9 +66,16 @@ func MustCall(method string, params any, priority Priority) Call {
 
 // NewCall builds a Call whose body is params marshalled as JSON.
 func NewCall(method string, params any, priority Priority) (Call, error) {
-	raw, err := json.Marshal(params)
+	raw, err := Marshal(params)
 	if err != nil {
 		return Call{}, err
 	}
 	return Call{Method: method, Params: raw, Priority: priority}, nil
 }
+
+// Marshal encodes params and calls for the outbox with goccy/go-json, which
+// writes what encoding/json writes (bot's FuzzOutboxMarshalMatchesStd holds it
+// to that, byte for byte, for the bot's parameter structs and the calls
+// made of them) in about
+// half the time: every reply of every turn goes through it.
+func Marshal(v any) ([]byte, error) { return gojson.Marshal(v) }
