@@ -27,15 +27,31 @@ func (d *decodedUpdates) put(payload []byte, u *update) {
 	if d.m == nil || len(d.m) >= decodedMax {
 		d.m = make(map[string]*update, 64)
 	}
-	d.m[string(payload)] = u
+	d.m[decodedKey(payload)] = u
 }
 
 func (d *decodedUpdates) take(payload []byte) *update {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u := d.m[string(payload)]
+	key := decodedKey(payload)
+	u := d.m[key]
 	if u != nil {
-		delete(d.m, string(payload))
+		delete(d.m, key)
 	}
 	return u
+}
+
+// decodedKey names a sealed payload by its head (key id and random nonce)
+// and its tail (the AEAD tag, which depends on every byte sealed): unique
+// per entry, without hashing and copying the whole payload (~0.5 KiB) twice
+// per update.
+func decodedKey(payload []byte) string {
+	const head, tail = 32, 16
+	if len(payload) <= head+tail {
+		return string(payload)
+	}
+	var k [head + tail]byte
+	copy(k[:head], payload)
+	copy(k[head:], payload[len(payload)-tail:])
+	return string(k[:])
 }
