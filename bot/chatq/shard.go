@@ -200,19 +200,9 @@ func (r *Redis) Sweep(ctx context.Context, token string, n int64) ([]int64, erro
 		return r.sweepAll(ctx, token, n)
 	}
 	now := ms(r.now())
-	pipe := r.rdb.Pipeline()
-	probes := make([]*redis.StringSliceCmd, Shards)
-	for i := range Shards {
-		probes[i] = pipe.ZRangeByScore(ctx, r.shardKey(i, "ready"), &redis.ZRangeBy{Min: "-inf", Max: now, Count: 1})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	shards, err := DueShards(ctx, r.rdb, func(i int) string { return r.shardKey(i, "ready") }, now)
+	if err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
-	}
-	var shards []int
-	for i, p := range probes {
-		if len(p.Val()) > 0 {
-			shards = append(shards, i)
-		}
 	}
 	if len(shards) == 0 {
 		return nil, nil
@@ -281,4 +271,26 @@ func (r *Redis) StopSweeping(ctx context.Context, token string) error {
 		return fmt.Errorf("stop sweeping: %w", err)
 	}
 	return nil
+}
+
+// DueShards finds the shards whose sorted set (keyOf: the shard's key) holds
+// a member scored at most now: one plain ZRANGEBYSCORE per shard, pipelined
+// (go-redis sends each master its share), so that the lease scripts of a
+// sweep or a waker run on a cluster for those shards only.
+func DueShards(ctx context.Context, rdb redis.Cmdable, keyOf func(shard int) string, now string) ([]int, error) {
+	pipe := rdb.Pipeline()
+	probes := make([]*redis.StringSliceCmd, Shards)
+	for i := range Shards {
+		probes[i] = pipe.ZRangeByScore(ctx, keyOf(i), &redis.ZRangeBy{Min: "-inf", Max: now, Count: 1})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	var shards []int
+	for i, p := range probes {
+		if len(p.Val()) > 0 {
+			shards = append(shards, i)
+		}
+	}
+	return shards, nil
 }

@@ -193,20 +193,9 @@ func (w *Waker) Once(ctx context.Context) (int, error) {
 // ZRANGEBYSCORE per shard, pipelined (the lease scripts run for those
 // only).
 func (w *Waker) dueShards(ctx context.Context, now int64) ([]int, error) {
-	pipe := w.n.rdb.Pipeline()
-	probes := make([]*redis.StringSliceCmd, chatq.Shards)
-	upto := strconv.FormatInt(now, 10)
-	for i := range chatq.Shards {
-		probes[i] = pipe.ZRangeByScore(ctx, w.n.wakeKey(i), &redis.ZRangeBy{Min: "-inf", Max: upto, Count: 1})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	shards, err := chatq.DueShards(ctx, w.n.rdb, w.n.wakeKey, strconv.FormatInt(now, 10))
+	if err != nil {
 		return nil, fmt.Errorf("due wakes: %w", err)
-	}
-	var shards []int
-	for i, p := range probes {
-		if len(p.Val()) > 0 {
-			shards = append(shards, i)
-		}
 	}
 	return shards, nil
 }
