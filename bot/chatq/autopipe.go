@@ -15,34 +15,39 @@ const pipeSenders = 4
 
 // autoPipe is a redis.Scripter whose EVALSHA calls, made by many goroutines
 // at once (every chat's turn, commit and mark), go to Redis together in one
-// pipelined round trip: a sender takes whatever has queued while the
-// previous pipelines were in flight. Under load a write and a read carry
-// several scripts instead of one each (both the bot and Redis spend most of
-// a script's cost on the round trip, not the script); when the bot is quiet
-// each call goes alone, as before, after one goroutine hand-off. Each script
-// still runs atomically and each caller gets its own reply; calls of one
-// goroutine stay in order (it waits for each). A call whose context ended
-// before its pipeline left is not sent. Everything else (EVAL, SCRIPT LOAD,
-// EXISTS) goes straight to the client: Script.Run falls back to EVAL on
-// NOSCRIPT as ever.
+// pipelined round trip. A caller that finds fewer than pipeSenders
+// pipelines in flight sends one itself, with its own call and whatever
+// calls were queued; otherwise it queues its call and waits, and the next
+// caller to send takes it along. Under load a write and a read carry several
+// scripts instead of one each (both the bot and Redis spend most of a
+// script's cost on the round trip, not the script); when the bot is quiet
+// each call goes alone, from its own goroutine, as before. Each script still
+// runs atomically and each caller gets its own reply; calls of one goroutine
+// stay in order (it waits for each). A call whose context ended before its
+// pipeline left is not sent. Everything else (EVAL, SCRIPT LOAD, EXISTS)
+// goes straight to the client: Script.Run falls back to EVAL on NOSCRIPT as
+// ever.
 type autoPipe struct {
 	redis.Scripter
-	rdb   redis.UniversalClient
-	queue chan *pipeCall
-	once  sync.Once
+	rdb redis.UniversalClient
+
+	mu      sync.Mutex
+	queue   []*pipeCall // waiting for a pipeline, oldest first
+	sending int         // pipelines in flight
 }
 
 type pipeCall struct {
 	ctx  context.Context
 	cmd  *redis.Cmd
-	done chan struct{}
+	done chan struct{} // closed once the reply (or an error) is in cmd
+	lead bool          // set before done is closed: send the queue instead
 }
 
 func newAutoPipe(rdb redis.UniversalClient) *autoPipe {
-	return &autoPipe{Scripter: rdb, rdb: rdb, queue: make(chan *pipeCall, 4*pipeMax)}
+	return &autoPipe{Scripter: rdb, rdb: rdb}
 }
 
-// EvalSha queues the call for the next pipeline and waits for its reply.
+// EvalSha sends the call, alone or with others', and returns its reply.
 func (p *autoPipe) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
 	cmdArgs := make([]any, 3, 3+len(keys)+len(args))
 	cmdArgs[0], cmdArgs[1], cmdArgs[2] = "evalsha", sha1, len(keys)
@@ -55,44 +60,47 @@ func (p *autoPipe) EvalSha(ctx context.Context, sha1 string, keys []string, args
 		cmd.SetErr(err)
 		return cmd
 	}
-	p.once.Do(func() {
-		for range pipeSenders {
-			go p.send()
-		}
-	})
-	c := &pipeCall{ctx: ctx, cmd: cmd, done: make(chan struct{})}
-	select {
-	case p.queue <- c:
-	case <-ctx.Done():
-		cmd.SetErr(ctx.Err())
+	c := &pipeCall{ctx: ctx, cmd: cmd}
+	p.mu.Lock()
+	if p.sending < pipeSenders {
+		p.sending++
+		batch := p.takeLocked(c)
+		p.mu.Unlock()
+		p.send(batch)
 		return cmd
 	}
-	<-c.done // never abandoned: the pipeline is bounded by the client's timeouts
+	c.done = make(chan struct{})
+	p.queue = append(p.queue, c)
+	p.mu.Unlock()
+	<-c.done // never abandoned: a pipeline is bounded by the client's timeouts
+	if c.lead {
+		// A sender that finished handed its turn to this call, still unsent.
+		p.mu.Lock()
+		batch := p.takeLocked(c)
+		p.mu.Unlock()
+		p.send(batch)
+	}
 	return cmd
 }
 
-// send runs pipelines for as long as the process lives: a sender waits for
-// one call, takes every call queued behind it (up to pipeMax) and sends them
-// in one round trip (go-redis splits it by master on a cluster).
-func (p *autoPipe) send() {
-	batch := make([]*pipeCall, 0, pipeMax)
-	for first := range p.queue {
-		batch = append(batch[:0], first)
-	more:
-		for len(batch) < pipeMax {
-			select {
-			case c := <-p.queue:
-				batch = append(batch, c)
-			default:
-				break more
-			}
-		}
-		p.exec(batch)
-		clear(batch)
+// takeLocked is first and up to pipeMax-1 of the queued calls.
+func (p *autoPipe) takeLocked(first *pipeCall) []*pipeCall {
+	n := min(len(p.queue), pipeMax-1)
+	batch := make([]*pipeCall, 0, n+1)
+	batch = append(batch, first)
+	batch = append(batch, p.queue[:n]...)
+	clear(p.queue[:n])
+	p.queue = p.queue[n:]
+	if len(p.queue) == 0 {
+		p.queue = nil
 	}
+	return batch
 }
 
-func (p *autoPipe) exec(batch []*pipeCall) {
+// send makes one pipeline of batch, then hands the sender's turn to the
+// oldest call still queued (which sends what has queued by then), or
+// gives it up.
+func (p *autoPipe) send(batch []*pipeCall) {
 	pipe := p.rdb.Pipeline()
 	sent := 0
 	for _, c := range batch {
@@ -107,7 +115,19 @@ func (p *autoPipe) exec(batch []*pipeCall) {
 		// Each command carries its own reply or error; Exec's is the first.
 		_, _ = pipe.Exec(context.Background())
 	}
-	for _, c := range batch {
+	for _, c := range batch[1:] {
 		close(c.done)
 	}
+	p.mu.Lock()
+	if len(p.queue) > 0 {
+		next := p.queue[0]
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		next.lead = true
+		p.mu.Unlock()
+		close(next.done)
+		return
+	}
+	p.sending--
+	p.mu.Unlock()
 }
