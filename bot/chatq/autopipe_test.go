@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -14,42 +13,16 @@ import (
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 )
 
-// pipeCounter counts what reaches Redis: single commands and pipelines.
-type pipeCounter struct{ single, pipelines, piped atomic.Int64 }
-
-func (c *pipeCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *pipeCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.single.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (c *pipeCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		n := 0
-		for _, cmd := range cmds {
-			if cmd.Name() == "evalsha" {
-				n++
-			}
-		}
-		if n > 0 { // not a connection's own set-up
-			c.pipelines.Add(1)
-			c.piped.Add(int64(n))
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // incrLua adds ARGV[2] to KEYS[1] and returns ARGV[1] with the new value:
 // each caller must get its own reply.
 var incrLua = redis.NewScript(`local n = redis.call('INCRBY', KEYS[1], ARGV[2]) return {ARGV[1], n}`)
 
 func testAutoPipe(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	counter := &pipeCounter{}
-	rdb.AddHook(counter)
 	p := newAutoPipe(rdb)
 	require.NoError(t, incrLua.Load(ctx, rdb).Err())
+	trips := &redistest.RoundTrips{}
+	rdb.AddHook(trips)
 
 	// Many goroutines at once, each several calls in a row on its own key
 	// (its calls in order), all on another shared one.
@@ -78,9 +51,8 @@ func testAutoPipe(t *testing.T, rdb redis.UniversalClient, prefix string) {
 	for err := range errs {
 		require.NoError(t, err, "every caller gets its own reply, its calls in order")
 	}
-	assert.Equal(t, int64(workers*each), counter.piped.Load(), "every call went through a pipeline")
-	assert.Less(t, counter.pipelines.Load(), int64(workers*each), "concurrent calls share round trips")
-	t.Logf("%d calls in %d pipelines", workers*each, counter.pipelines.Load())
+	assert.Less(t, trips.N(), int64(workers*each), "concurrent calls share round trips")
+	t.Logf("%d calls in %d round trips", workers*each, trips.N())
 
 	// A script Redis lost (a restart, a failover) comes back through EVAL.
 	key := prefix + "{t0}n"
@@ -105,12 +77,10 @@ func testAutoPipe(t *testing.T, rdb redis.UniversalClient, prefix string) {
 }
 
 func TestAutoPipe(t *testing.T) {
-	rdb, prefix := redistest.New(t)
-	testAutoPipe(t, rdb, prefix)
-}
-
-func TestAutoPipeCluster(t *testing.T) {
-	redistest.Cluster(t)
-	rdb, prefix := redistest.NewCluster(t)
-	testAutoPipe(t, rdb, prefix)
+	for name, connect := range redistest.InstanceAndCluster() {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := connect(t)
+			testAutoPipe(t, rdb, prefix)
+		})
+	}
 }

@@ -121,15 +121,7 @@ func TestMemoryConformance(t *testing.T) {
 // chats, another token gets none of them until the lease is given back or
 // runs out; on one instance and on the cluster.
 func TestSweepLeases(t *testing.T) {
-	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
-		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
-		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
-			if len(redistest.ClusterAddrs()) == 0 {
-				redistest.Cluster(t) // skips, or fails under CI
-			}
-			return redistest.NewCluster(t)
-		},
-	} {
+	for name, connect := range redistest.InstanceAndCluster() {
 		t.Run(name, func(t *testing.T) {
 			rdb, prefix := connect(t)
 			ctx := context.Background()
@@ -188,15 +180,7 @@ func TestLongBatchAppendedInOrder(t *testing.T) {
 // each of 600 leases gets its own answer, on one instance and on the
 // cluster.
 func TestRenewManyLeases(t *testing.T) {
-	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
-		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
-		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
-			if len(redistest.ClusterAddrs()) == 0 {
-				redistest.Cluster(t) // skips, or fails under CI
-			}
-			return redistest.NewCluster(t)
-		},
-	} {
+	for name, connect := range redistest.InstanceAndCluster() {
 		t.Run(name, func(t *testing.T) {
 			rdb, prefix := connect(t)
 			ctx := context.Background()

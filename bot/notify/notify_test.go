@@ -513,15 +513,7 @@ func (p *countPoster) Post(context.Context, int64, string, string, string) (bool
 // The wake leases hold on one instance (one script reads every shard) and
 // on a cluster (one script per shard, each in its own slot).
 func TestWakeLeasesInstanceAndCluster(t *testing.T) {
-	for name, connect := range map[string]func(testing.TB) (redis.UniversalClient, string){
-		"instance": func(t testing.TB) (redis.UniversalClient, string) { return redistest.New(t) },
-		"cluster": func(t testing.TB) (redis.UniversalClient, string) {
-			if len(redistest.ClusterAddrs()) == 0 {
-				redistest.Cluster(t) // skips, or fails under CI
-			}
-			return redistest.NewCluster(t)
-		},
-	} {
+	for name, connect := range redistest.InstanceAndCluster() {
 		t.Run(name, func(t *testing.T) {
 			rdb, prefix := connect(t)
 			ctx := context.Background()

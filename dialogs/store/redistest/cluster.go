@@ -102,3 +102,16 @@ func ClusterURL() string {
 	}
 	return u
 }
+
+// Connector is how a test reaches a Redis: a client and a key prefix of its own.
+type Connector func(tb testing.TB) (redis.UniversalClient, string)
+
+// InstanceAndCluster are the two Redis deployments a test of sharded code
+// runs on, by name: one instance (New) and the test cluster (NewCluster:
+// skipped without one, failed under CI).
+func InstanceAndCluster() map[string]Connector {
+	return map[string]Connector{
+		"instance": func(tb testing.TB) (redis.UniversalClient, string) { return New(tb) },
+		"cluster":  func(tb testing.TB) (redis.UniversalClient, string) { return NewCluster(tb) },
+	}
+}
