@@ -60,16 +60,7 @@ func (h *harness) settle() { h.t.Helper(); h.waitIdle(); h.waitDone() }
 // the card number question.
 func (h *harness) walkToCard(chat int64) {
 	h.t.Helper()
-	h.fake.SetUserLanguage(chat, "en")
-	h.command(chat, "/start")
-	h.waitText(chat, enWelcome)
-	h.press(chat, "Change settlement card")
-	h.waitText(chat, enAskNo)
-	h.text(chat, "822100050110001")
-	h.waitText(chat, enAskPhone)
-	h.fake.ShareContact(chat, chat, "+8613800000001", chat)
-	h.waitText(chat, enChecklist)
-	h.settle()
+	h.walkToChecklist(chat)
 	h.press(chat, "✅ All of the above are true") // the checklist is one tap
 	h.waitText(chat, "Do you agree?")
 	h.press(chat, "I agree")
@@ -197,22 +188,31 @@ func (p panicky) Handle(ctx context.Context, st *dialogs.State, in dialogs.Input
 	return p.Engine.Handle(ctx, st, in)
 }
 
+// doubleTapChange greets chat (in English) and taps the welcome's "Change
+// settlement card" twice in a row; it returns the welcome, both taps'
+// query ids and the state after them.
+func (h *harness) doubleTapChange(chat int64) (welcome telegramtest.Message, first, second int64, st *dialogs.State) {
+	h.t.Helper()
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/start")
+	welcome = h.waitText(chat, enWelcome)
+	h.settle()
+	change, ok := welcome.Button("Change settlement card")
+	require.True(h.t, ok)
+	first = h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
+	second = h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
+	h.settle()
+	st = h.stateOf(chat)
+	require.NotNil(h.t, st)
+	return welcome, first, second, st
+}
+
 // TestDoubleTapAndStaleButton: the second tap of a button, and a tap on a
 // button of an earlier message, are answered politely and change nothing.
 func TestDoubleTapAndStaleButton(t *testing.T) {
 	h := newHarness(t)
 	const chat = 503
-	h.fake.SetUserLanguage(chat, "en")
-	h.command(chat, "/start")
-	welcome := h.waitText(chat, enWelcome)
-	h.settle()
-	change, ok := welcome.Button("Change settlement card")
-	require.True(t, ok)
-	first := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
-	second := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
-	h.settle()
-	st := h.stateOf(chat)
-	require.NotNil(t, st)
+	welcome, first, second, st := h.doubleTapChange(chat)
 	assert.Equal(t, dialogs.StepMerchant, st.Step)
 	answers := map[string]string{}
 	for _, a := range h.fake.CallbackAnswers() {

@@ -116,17 +116,7 @@ func postHook(t *testing.T, url, body string) (code int, contentType, answer str
 func TestStaleTapOverWebhookSaidInTheChat(t *testing.T) {
 	h, _ := newHookHarness(t)
 	const chat = 541
-	h.fake.SetUserLanguage(chat, "en")
-	h.command(chat, "/start")
-	welcome := h.waitText(chat, enWelcome)
-	h.settle()
-	change, ok := welcome.Button("Change settlement card")
-	require.True(t, ok)
-	first := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
-	second := h.fake.PressButton(chat, chat, welcome.ID, change.CallbackData)
-	h.settle()
-	st := h.stateOf(chat)
-	require.NotNil(t, st)
+	welcome, first, second, st := h.doubleTapChange(chat)
 
 	status, ok := welcome.Button("Check review status")
 	require.True(t, ok)
