@@ -72,7 +72,10 @@ func (p *autoPipe) EvalSha(ctx context.Context, sha1 string, keys []string, args
 	c.done = make(chan struct{})
 	p.queue = append(p.queue, c)
 	p.mu.Unlock()
-	<-c.done // never abandoned: a pipeline is bounded by the client's timeouts
+	// Not abandoned when ctx ends: the call may be in a pipeline already. The
+	// wait is bounded by the pipelines ahead of it (each by the client's
+	// timeouts), and a pipeline leaves out a call whose ctx has ended.
+	<-c.done
 	if c.lead {
 		// A sender that finished handed its turn to this call, still unsent.
 		p.mu.Lock()
