@@ -261,9 +261,14 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, "submit", l.UserID, http.StatusBadRequest, reasonInvalid)
 		return
 	}
-	// Read as the chat reads a typed card: spaces, dashes and full-width
-	// digits are the merchant's way of writing the same number.
+	// Read as the chat reads a typed card (parse.FindCard: spaces, dashes,
+	// dots, slashes and full-width digits are the merchant's way of writing
+	// the same number); a number that is no card shape goes on as digits,
+	// for the card step to say what is wrong with it.
 	card := parse.Digits(in.Card)
+	if found, n := parse.FindCard(in.Card); n == 1 {
+		card = found
+	}
 	if len(card) < 12 || len(card) > 19 || !parse.AllDigits(card) ||
 		utf8.RuneCountInString(in.Holder) > maxNameRunes || utf8.RuneCountInString(in.Branch) > maxNameRunes ||
 		len(in.Phone) > maxPhoneBytes || !utf8.ValidString(in.Holder+in.Branch+in.Phone) {

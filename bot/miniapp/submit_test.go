@@ -293,6 +293,21 @@ func TestFormReadsTheCardAsTheChatDoes(t *testing.T) {
 	assert.Equal(t, card, e.state(chat).Secrets.CardNumber)
 }
 
+// A number written with dots, as the chat takes it (parse.FindCard).
+func TestFormReadsADottedCardAsTheChatDoes(t *testing.T) {
+	e := newEnv(t)
+	const chat = 108
+	e.walkToCard(chat, "en")
+	launch := e.launch(chat, "en", time.Now())
+	written := card[:4] + "." + card[4:8] + "．" + card[8:12] + "." + card[12:]
+	sent := len(e.fake.Sent(chat))
+	status, body := e.submit(launch, written, "张三", "上海张江支行", "")
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	e.formAnswered(chat, sent, map[string]string{
+		dialogs.StepCard: card, dialogs.StepHolder: "张三", dialogs.StepBranch: "上海张江支行"})
+	assert.Equal(t, card, e.state(chat).Secrets.CardNumber)
+}
+
 func toFullWidth(ascii string) string {
 	var b strings.Builder
 	for _, r := range ascii {
