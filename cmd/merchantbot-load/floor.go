@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	tg "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+	"github.com/redis/go-redis/v9"
 )
 
 // floorReady is the log line the floor bot prints once it takes updates.
@@ -23,8 +27,25 @@ const floorReady = "floor bot serving"
 // (-floor-bot) with the same environment as serve (TELEGRAM_TOKEN,
 // TELEGRAM_API_URL, HTTP_ADDR and, for webhook mode, WEBHOOK_URL +
 // WEBHOOK_SECRET).
+//
+// With FLOOR_REDIS_URL set (-durable-floor) it is the durable floor: the
+// same bot doing the least that merchantbot's delivery contract asks of
+// Redis (DESIGN.md §5), and nothing else: each update is stored in its
+// chat's list before the webhook is answered (one round trip), and the
+// reply is written to the chat's outbox with the chat's new state in one
+// MULTI before it is sent (a second). No dialog, no pipelining across
+// chats, no marks: what any bot that keeps those two promises pays at least.
 func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	var rdb redis.UniversalClient
+	prefix := getenv("REDIS_PREFIX")
+	if url := getenv("FLOOR_REDIS_URL"); url != "" {
+		var err error
+		if rdb, err = loadRedis(url); err != nil {
+			return fmt.Errorf("floor bot: %w", err)
+		}
+		defer rdb.Close()
+	}
 	answer := func(ctx context.Context, b *tg.Bot, u *models.Update) {
 		var chat int64
 		switch {
@@ -36,6 +57,17 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 			chat = u.CallbackQuery.Message.InaccessibleMessage.Chat.ID
 		default:
 			return
+		}
+		if rdb != nil {
+			tag := "{" + strconv.FormatInt(chat, 10) + "}"
+			if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, prefix+"fs:"+tag, u.ID, 0)
+				p.RPush(ctx, prefix+"fo:"+tag, "ok")
+				return nil
+			}); err != nil {
+				log.Error("commit", "err", err)
+				return
+			}
 		}
 		if _, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: chat, Text: "ok"}); err != nil {
 			log.Error("send", "err", err)
@@ -68,7 +100,11 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 	if err != nil {
 		return fmt.Errorf("floor bot: %w", err)
 	}
-	srv := &http.Server{Handler: b.WebhookHandler(), ReadHeaderTimeout: 5 * time.Second}
+	var handler http.Handler = b.WebhookHandler()
+	if rdb != nil {
+		handler = storeFirst(rdb, prefix, handler, log)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	if _, err := b.SetWebhook(ctx, &tg.SetWebhookParams{URL: webhookURL, SecretToken: secret}); err != nil {
 		return fmt.Errorf("floor bot: set webhook: %w", err)
@@ -81,4 +117,45 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 		return err
 	}
 	return nil
+}
+
+// storeFirst is the durable floor's intake: the update goes to its chat's
+// list in Redis before next (go-telegram/bot's handler) takes it and the
+// webhook is answered; when Redis fails, Telegram is asked to deliver again.
+func storeFirst(rdb redis.UniversalClient, prefix string, next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "read", http.StatusBadRequest)
+			return
+		}
+		var u struct {
+			Message *struct {
+				Chat struct {
+					ID int64 `json:"id"`
+				} `json:"chat"`
+			} `json:"message"`
+			CallbackQuery *struct {
+				From struct {
+					ID int64 `json:"id"`
+				} `json:"from"`
+			} `json:"callback_query"`
+		}
+		_ = json.Unmarshal(body, &u)
+		var chat int64
+		switch {
+		case u.Message != nil:
+			chat = u.Message.Chat.ID
+		case u.CallbackQuery != nil:
+			chat = u.CallbackQuery.From.ID // a private chat's id is its user's
+		}
+		key := prefix + "fq:{" + strconv.FormatInt(chat, 10) + "}"
+		if err := rdb.RPush(r.Context(), key, body).Err(); err != nil {
+			log.Error("store update", "err", err)
+			http.Error(w, "store", http.StatusInternalServerError)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
 }

@@ -34,6 +34,8 @@ type loadConfig struct {
 	merchants    int
 	replicas     int
 	floor        bool
+	durableFloor bool // also run the durable floor (floor.go) and print it against the floor
+	durable      bool // this floor run is the durable floor
 	timeout      time.Duration
 	settle       time.Duration
 	redisURL     string
@@ -66,6 +68,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.IntVar(&c.merchants, "merchants", 300, "simulated merchants, all at once (1-5000)")
 	fs.IntVar(&c.replicas, "replicas", 1, "serve processes against one Redis (webhook only for more than 1)")
 	fs.BoolVar(&c.floor, "floor", true, "also run the do-nothing go-telegram/bot bot and print ratios to it")
+	fs.BoolVar(&c.durableFloor, "durable-floor", false, "also run the durable floor (the do-nothing bot plus the two Redis writes merchantbot's delivery contract needs per update) and print it against the floor")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "longest a run of merchants may take (each bot)")
 	fs.DurationVar(&c.settle, "settle", 20*time.Millisecond, "quiet time after which a merchant takes the bot's answer as complete")
 	fs.StringVar(&c.redisURL, "redis", "private", "private: a redis-server of its own on loopback (exact counters); or a loopback Redis URL, whose other clients' traffic is estimated and taken off")
@@ -141,6 +144,16 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 	printLoadReport(stdout, c, ours, floor)
+	if c.floor && c.durableFloor {
+		d := c
+		d.durable = true
+		durable, err := runDialogLoad(ctx, d, rdb, true, ours.template, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "\nthe durable floor (one Redis write before the webhook's answer, one MULTI before the reply) against the floor:")
+		printLoadReport(stdout, c, durable, floor)
+	}
 	if ours.failed > 0 || ours.outOfOrder > 0 || ours.divergent > 0 {
 		return fmt.Errorf("load run: %d merchants failed, %d bursts out of order or doubled, %d transcripts differ",
 			ours.failed, ours.outOfOrder, ours.divergent)
@@ -184,12 +197,12 @@ type loadResult struct {
 // The floor replays template, what a merchant did in merchantbot's run.
 func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient, floor bool, template []simAction, stdout io.Writer) (*loadResult, error) {
 	res := &loadResult{name: "merchantbot"}
-	if floor {
-		res.name = "floor"
-	}
 	base := int64(7_000_000_000)
-	if floor {
-		base += 1_000_000
+	switch {
+	case floor && c.durable:
+		res.name, base = "durable floor", base+2_000_000
+	case floor:
+		res.name, base = "floor", base+1_000_000
 	}
 	chats := make([]int64, c.merchants+1) // chats[0] is the probe
 	for i := range chats {
@@ -293,6 +306,9 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 		exe, args, ready := c.bot, []string{"serve"}, "merchantbot serving"
 		if floor {
 			exe, args, ready = c.exe, []string{"-floor-bot"}, floorReady
+			if c.durable {
+				env = append(env, "FLOOR_REDIS_URL="+c.redisURL)
+			}
 		}
 		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), exe, args, env, ready)
 		if err != nil {

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,7 +164,7 @@ func TestLoadtestSmall(t *testing.T) {
 	}
 	bin := buildTools(t)
 	variants := map[string][]string{
-		"webhook":  {"-merchants", "3", "-transport", "webhook"},
+		"webhook":  {"-merchants", "3", "-transport", "webhook", "-durable-floor"},
 		"polling":  {"-merchants", "2", "-transport", "polling", "-floor=false"},
 		"replicas": {"-merchants", "2", "-replicas", "2", "-floor=false"},
 	}
@@ -188,6 +192,20 @@ func TestLoadtestSmall(t *testing.T) {
 			assert.Contains(t, report, "0 transcripts differ from the majority", report)
 			assert.Contains(t, report, "0 of "+m[2]+" opening bursts answered out of order or twice", report)
 			assert.NotRegexp(t, regexp.MustCompile(`6222021234567890128|13912345678`), report+errs.String(), "no card data in the report")
+			if slices.Contains(args, "-durable-floor") {
+				// The durable floor stores each update and commits each reply:
+				// two round trips per update, every merchant through.
+				_, durable, ok := strings.Cut(report, "the durable floor (")
+				require.True(t, ok, report)
+				m := regexp.MustCompile(`merchants completed\s+(\d+)/(\d+)`).FindStringSubmatch(durable)
+				require.Len(t, m, 3, durable)
+				assert.Equal(t, m[2], m[1], durable)
+				n := regexp.MustCompile(`\n\s+updates\s+(\d+)`).FindStringSubmatch(durable)
+				require.Len(t, n, 2, durable)
+				updates, _ := strconv.Atoi(n[1])
+				assert.Contains(t, durable, fmt.Sprintf("rpush %d,", 2*updates), "each update stored, each reply put in the outbox")
+				assert.Contains(t, durable, fmt.Sprintf("exec %d,", updates), "each reply committed in a MULTI")
+			}
 		})
 	}
 }

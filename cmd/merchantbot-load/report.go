@@ -62,7 +62,7 @@ func printLoadReport(w io.Writer, c loadConfig, ours, floor *loadResult) {
 		}
 		return fmt.Sprintf("%.2f", o/f)
 	}
-	row("", "merchantbot", "floor", "ratio")
+	row("", ours.name, "floor", "ratio")
 	fl := floor
 	if fl == nil {
 		fl = &loadResult{}
