@@ -84,6 +84,14 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 	case c.Head == nil:
 		return
 	}
+	// The last turn's outbox is sent from here, once the chat is given
+	// back: nothing else is left for this goroutine to do.
+	sendHere := false
+	defer func() {
+		if sendHere {
+			b.senders.runHere(chat)
+		}
+	}()
 	// The lock is renewed until here: given back by the last commit or a
 	// release, lost (the commit was refused), or, after a crash, left to
 	// run out within its lease.
@@ -139,7 +147,12 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			b.senders.kick(turn.GroupChat)
 		}
 		if done.Outbox != nil {
-			b.handSend(chat, sendToken, done.Outbox, b.leases.HoldOutbox(chat, sendToken, committing))
+			b.handOver(chat, sendToken, done.Outbox, b.leases.HoldOutbox(chat, sendToken, committing))
+			if c.Head == nil {
+				sendHere = true // the last entry: sent once the chat is given back
+			} else {
+				b.senders.kick(chat)
+			}
 		}
 	}
 }

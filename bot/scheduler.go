@@ -58,6 +58,12 @@ func (s *scheduler) kick(chat int64) {
 	if len(s.busy) == 0 {
 		s.quiet = make(chan struct{})
 	}
+	s.enqueueLocked(chat)
+}
+
+// enqueueLocked puts chat at the end of the queue and wakes or starts a
+// worker for it.
+func (s *scheduler) enqueueLocked(chat int64) {
 	s.busy[chat] = queued
 	s.queue = append(s.queue, chat)
 	if s.idle > 0 {
@@ -69,6 +75,33 @@ func (s *scheduler) kick(chat int64) {
 		s.wg.Add(1)
 		go s.work()
 	}
+}
+
+// runHere is kick, run in the caller's goroutine when no fn runs or waits
+// for chat: it saves a hand-over to a worker (a wake-up, and on a busy
+// machine a wait in the run queue) where the caller has nothing else to do.
+// A kick while it runs makes chat run again on a worker, as in work.
+func (s *scheduler) runHere(chat int64) {
+	s.mu.Lock()
+	if _, ok := s.busy[chat]; ok || s.ctx.Err() != nil {
+		s.mu.Unlock()
+		s.kick(chat)
+		return
+	}
+	if len(s.busy) == 0 {
+		s.quiet = make(chan struct{})
+	}
+	s.busy[chat] = running
+	s.mu.Unlock()
+	s.fn(s.ctx, chat)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[chat] == again && s.ctx.Err() == nil {
+		s.enqueueLocked(chat)
+		return
+	}
+	delete(s.busy, chat)
+	s.settleLocked()
 }
 
 // chatRun is where a chat is in the scheduler.

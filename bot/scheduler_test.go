@@ -120,3 +120,50 @@ func TestSchedulerStopsWithItsContext(t *testing.T) {
 	assert.Equal(t, 0, s.pending())
 	s.wg.Wait() // every worker ended
 }
+
+func TestSchedulerRunHere(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var runs, inside atomic.Int32
+	var overlap atomic.Bool
+	var during func() // called inside the first run
+	s := newScheduler(ctx, 4, func(context.Context, int64) {
+		if inside.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		if runs.Add(1) == 1 && during != nil {
+			during()
+		}
+		inside.Add(-1)
+	})
+
+	// An idle chat runs in the caller, before runHere returns, on no worker;
+	// wait holds while it runs.
+	during = func() {
+		waitCtx, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer stop()
+		assert.ErrorIs(t, s.wait(waitCtx), context.DeadlineExceeded, "a run here holds wait")
+		s.kick(7) // kicked while it runs here: once more, on a worker
+	}
+	s.runHere(7)
+	assert.GreaterOrEqual(t, runs.Load(), int32(1), "ran before runHere returned")
+	require.NoError(t, s.wait(ctx))
+	assert.Equal(t, int32(2), runs.Load())
+	s.mu.Lock()
+	assert.Equal(t, 1, s.workers, "only the kick took a worker")
+	s.mu.Unlock()
+
+	// A chat running on a worker is not run here as well: it runs again after.
+	runs.Store(0)
+	release := make(chan struct{})
+	during = func() { <-release }
+	s.kick(8)
+	require.Eventually(t, func() bool { return runs.Load() == 1 }, 5*time.Second, time.Millisecond)
+	s.runHere(8)
+	assert.Equal(t, int32(1), runs.Load(), "runHere did not run it beside the worker")
+	close(release)
+	require.NoError(t, s.wait(ctx))
+	assert.Equal(t, int32(2), runs.Load())
+	assert.False(t, overlap.Load(), "never two runs of one chat at once")
+	assert.Equal(t, 0, s.pending())
+}

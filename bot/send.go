@@ -59,13 +59,19 @@ func (b *Bot) takeClaim(chat int64) (*chatq.Claim, bool) {
 
 // handSend gives chat's outbox, won by a commit under token, to a sender.
 func (b *Bot) handSend(chat int64, token string, first [][]byte, lease *chatq.Lease) {
+	b.handOver(chat, token, first, lease)
+	b.senders.kick(chat)
+}
+
+// handOver leaves chat's outbox, won by a commit under token, for the
+// sender that runs next for chat.
+func (b *Bot) handOver(chat int64, token string, first [][]byte, lease *chatq.Lease) {
 	b.handed.mu.Lock()
 	if old, ok := b.handed.m[chat]; ok {
 		old.lease.Stop() // cannot happen while the lease holds; should it, not renewed for ever
 	}
 	b.handed.m[chat] = handed{token: token, first: first, lease: lease}
 	b.handed.mu.Unlock()
-	b.senders.kick(chat)
 }
 
 func (b *Bot) takeHanded(chat int64) (handed, bool) {
