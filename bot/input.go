@@ -18,14 +18,7 @@ type update struct {
 	from    *models.User // who did it, nil when unknown
 	kind    string       // for logs: "message", "callback_query", ...
 
-	button   *pressed // a callback query whose data we signed
-	answered bool     // its callback query was answered in the webhook's response (envelope.Answered)
-}
-
-// pressed is what a signed button carries.
-type pressed struct {
-	seq  int
-	data string
+	answered bool // its callback query was answered in the webhook's response (envelope.Answered)
 }
 
 func newUpdate(u *models.Update) *update {
