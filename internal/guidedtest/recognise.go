@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type Recogniser struct {
 	wildcard []*idPattern          // templates that start with an argument
 	labels   []*idPattern          // every template, for button labels
 	labelIDs sync.Map              // label → id: the same few labels come back all run long
+	messages sync.Map              // text → ids read: a load run's merchants see the same questions
 }
 
 type idPattern struct {
@@ -114,6 +116,17 @@ func compileTemplate(id, tmpl string) *idPattern {
 // Message returns the ids text renders from, in order, or an error naming
 // the first part of it no template matches.
 func (r *Recogniser) Message(text string) ([]string, error) {
+	if ids, ok := r.messages.Load(text); ok {
+		return slices.Clip(ids.([]string)), nil
+	}
+	ids, err := r.message(text)
+	if err == nil {
+		r.messages.Store(text, ids)
+	}
+	return slices.Clip(ids), err
+}
+
+func (r *Recogniser) message(text string) ([]string, error) {
 	var ids []string
 	for pos := 0; pos < len(text); {
 		rest := text[pos:]
