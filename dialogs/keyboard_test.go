@@ -60,6 +60,17 @@ func TestHideKeyboardAfterTheContactQuestion(t *testing.T) {
 		assert.Equal(t, []dialogs.MsgID{"ask_phone"}, keys(out), "the merchant number is kept")
 		assert.False(t, out.HideKeyboard, "offered again")
 	})
+	t.Run("support and back", func(t *testing.T) {
+		c := &chat{t: t, f: newFixture(t, nil), id: 5}
+		toPhone(c)
+		out := c.send(cmd("support"))
+		assert.Equal(t, dialogs.StepSupport, mustLoad(t, c.f, 5).Step)
+		assert.False(t, out.HideKeyboard, "the hand-off's only reply has a button: owed")
+		out = c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack})
+		assert.True(t, hasContactButton(out), "back at the phone question, offered again")
+		assert.False(t, out.HideKeyboard)
+		assert.True(t, c.send(contact).HideKeyboard)
+	})
 	t.Run("console", func(t *testing.T) {
 		c := &chat{t: t, f: newFixture(t, nil), id: 4}
 		in := func(in dialogs.Input) dialogs.Outcome { in.NoContact = true; return c.send(in) }
