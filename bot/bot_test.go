@@ -313,7 +313,7 @@ func TestContactMustBeOwn(t *testing.T) {
 	h.fake.ShareContact(chat, chat, "+8613800000001", 999) // a contact card of someone else
 	h.settle()
 	sent := h.fake.Sent(chat)
-	assert.Contains(t, sent[len(sent)-2].Text, "share your own contact")
+	assert.Contains(t, sent[len(sent)-1].Text, "share your own contact", "one message: the note, then the question")
 	assert.Contains(t, string(sent[len(sent)-1].ReplyMarkup), "request_contact")
 	assert.Equal(t, dialogs.StepIDPhone, h.stateOf(chat).Step)
 

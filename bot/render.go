@@ -2,6 +2,7 @@ package bot
 
 import (
 	"html"
+	"strings"
 
 	"github.com/go-telegram/bot/models"
 
@@ -12,6 +13,7 @@ import (
 
 // outgoing is one Reply as Bot API messages.
 type outgoing struct {
+	plain   string             // the text as rendered, before it is split and escaped
 	texts   []string           // HTML, each within Telegram's limit
 	markup  models.ReplyMarkup // goes with the last text; nil: none
 	contact bool               // markup is the share-contact keyboard
@@ -88,42 +90,86 @@ func (b *Bot) replyCalls(u *update, out dialogs.Outcome, intakeDeleted int) []ou
 		deleted = e.MessageID
 	}
 	// The share-contact keyboard stays on screen until a message removes it
-	// (one_time_keyboard only hides it once pressed, and the merchant may type
-	// the phone instead). Which chat shows it is not known here, so the first
-	// message of every answer that has no keyboard of its own removes it,
-	// unless the dialog asks for the contact again; where there is none the
-	// removal does nothing.
-	removeKeyboard := !asksContact(out)
+	// (one_time_keyboard only hides it once pressed, and the merchant may
+	// type the phone instead): the dialog says when (HideKeyboard), and the
+	// first message without a keyboard of its own removes it; an edit cannot
+	// (it takes inline keyboards only).
+	hide := out.HideKeyboard
 	editable := 0 // the message whose button was pressed, while it can be edited
 	if u.CallbackQuery != nil && u.CallbackQuery.Message.Message != nil {
 		editable = u.CallbackQuery.Message.Message.ID
 	}
-	for _, r := range out.Replies {
-		m := b.outgoing(chat, lang, out.Seq, r)
-		if r.Edit && editable != 0 && len(m.texts) == 1 && !m.contact {
-			target := editable
-			editable = 0 // one message shows one reply
-			send := b.messageCalls(chat, m, outbox.Reply)
-			edit := outbox.MustCall("editMessageText", editMessageTextParams{
-				ChatID: chat, MessageID: target, Text: m.texts[0], ParseMode: models.ParseModeHTML,
-				LinkPreviewOptions: noPreview, ReplyMarkup: m.markup,
-			}, outbox.Reply)
-			edit.Else = &send[0] // too old or deleted: send it instead
-			calls = append(calls, edit)
-			continue
-		}
-		if removeKeyboard && m.markup == nil {
-			// Only a new message can carry it: an edit takes inline keyboards only.
+	send := func(m outgoing, quiet bool) {
+		if hide && m.markup == nil {
 			m.markup = ReplyKeyboardRemove{}
-			removeKeyboard = false
+			hide = false
 		}
 		n := len(calls)
 		calls = append(calls, b.messageCalls(chat, m, outbox.Reply)...)
 		for i := n; i < len(calls); i++ {
-			calls[i].Quiet = r.Quiet
+			calls[i].Quiet = quiet
 		}
 	}
+	// A reply without buttons waits for the next one to join it in one
+	// message (joined): fewer messages, the later's buttons under both. A
+	// reply the dialog marks Alone (its buttons edit its message later),
+	// an edit, a reminder beside what is not one (Quiet: dropped in the
+	// quiet hours on its own) and a text too long for one message go alone.
+	var (
+		held      outgoing
+		heldQuiet bool
+		holding   bool
+	)
+	for _, r := range out.Replies {
+		m := b.outgoing(chat, lang, out.Seq, r)
+		if holding {
+			holding = false
+			if j, ok := joined(held, m); ok && heldQuiet == r.Quiet && !r.Edit && !r.Alone && !(hide && m.markup != nil) {
+				// (The removal of the keyboard goes with the held message:
+				// joined to buttons, nothing might be left to carry it.)
+				m = j
+			} else {
+				send(held, heldQuiet)
+			}
+		}
+		if r.Edit && editable != 0 && len(m.texts) == 1 && !m.contact {
+			target := editable
+			editable = 0 // one message shows one reply
+			sent := b.messageCalls(chat, m, outbox.Reply)
+			edit := outbox.MustCall("editMessageText", editMessageTextParams{
+				ChatID: chat, MessageID: target, Text: m.texts[0], ParseMode: models.ParseModeHTML,
+				LinkPreviewOptions: noPreview, ReplyMarkup: m.markup,
+			}, outbox.Reply)
+			edit.Else = &sent[0] // too old or deleted: send it instead
+			calls = append(calls, edit)
+			continue
+		}
+		if !r.Edit && !r.Form && !r.Alone && m.markup == nil && len(m.texts) == 1 {
+			held, heldQuiet, holding = m, r.Quiet, true
+			continue
+		}
+		send(m, r.Quiet)
+	}
+	if holding {
+		send(held, heldQuiet)
+	}
 	return calls
+}
+
+// joined is first and then as one message, separated by an empty line,
+// with then's keyboard; false when the text would not fit one message.
+// It joins the texts as rendered, before they are escaped, as outgoing
+// splits them.
+func joined(first, then outgoing) (outgoing, bool) {
+	if len(first.texts) != 1 || len(then.texts) != 1 {
+		return outgoing{}, false
+	}
+	parts := splitText(strings.TrimRight(first.plain, "\n")+"\n\n"+then.plain, maxMessageText)
+	if len(parts) != 1 {
+		return outgoing{}, false
+	}
+	then.plain, then.texts = parts[0], []string{html.EscapeString(parts[0])}
+	return then, true
 }
 
 // messageCalls sends m's texts in order, the keyboard with the last.
@@ -170,19 +216,6 @@ func (b *Bot) answerCall(u *update, text string) outbox.Call {
 	return c
 }
 
-func asksContact(out dialogs.Outcome) bool {
-	for _, r := range out.Replies {
-		for _, row := range r.Buttons {
-			for _, btn := range row {
-				if btn.RequestContact {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
 // outgoing renders r: its text escaped for HTML once, as a whole (the
 // templates hold no markup, so every merchant-supplied string in it is
 // escaped exactly once), split below Telegram's limit, and its buttons.
@@ -192,7 +225,8 @@ func (b *Bot) outgoing(chat int64, lang string, seq int, r dialogs.Reply) outgoi
 	if form {
 		r.Lines = append(r.Lines, dialogs.Text{Key: dialogs.MsgFormOffer})
 	}
-	for _, part := range splitText(b.render.Reply(lang, r), maxMessageText) {
+	m.plain = b.render.Reply(lang, r)
+	for _, part := range splitText(m.plain, maxMessageText) {
 		m.texts = append(m.texts, html.EscapeString(part))
 	}
 	m.markup, m.contact = b.keyboard(chat, lang, seq, r.Buttons)

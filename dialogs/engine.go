@@ -133,6 +133,7 @@ func (e *Engine) Handle(ctx context.Context, st *State, in Input) Outcome {
 		t.dispatch()
 	}
 	t.afterSupport(before)
+	t.withdrawContact()
 	if stalenessKey(*st) != stalenessKey(before) {
 		st.Seq++ // a change of step or answers makes the buttons sent before it stale
 	}
@@ -162,7 +163,46 @@ func stalenessKey(st State) State {
 	st.LookupFails, st.LookupSince, st.LangOpen = 0, time.Time{}, false
 	st.CodeSentAt, st.CodeAttempts, st.CodePending = time.Time{}, 0, false
 	st.Fails, st.RateOpen = 0, false // counters beside the question, not answers
+	st.ContactOffered = false        // what the screen shows, not an answer
 	return st
+}
+
+// withdrawContact follows the contact-sharing button a question offered:
+// it stays on the merchant's screen (typing the phone instead does not
+// take it away) until an outcome withdraws it. That is the first outcome
+// after the chat left the question (a step that reads a contact), unless
+// it offers the button again, and only one with a reply that can carry the
+// withdrawal: until then it is owed. A stale input changes nothing: its
+// reply may be shown on the button, not in the chat.
+func (t *turn) withdrawContact() {
+	st := t.st
+	if offersContact(t.out.Replies) {
+		st.ContactOffered = true
+		return
+	}
+	if !st.ContactOffered || t.out.Stale || t.def().contact != nil {
+		return
+	}
+	for _, r := range t.out.Replies {
+		if len(r.Buttons) == 0 && !r.Form && !r.Edit {
+			t.out.HideKeyboard, st.ContactOffered = true, false
+			return
+		}
+	}
+}
+
+// offersContact reports a reply with the contact-sharing button.
+func offersContact(replies []Reply) bool {
+	for _, r := range replies {
+		for _, row := range r.Buttons {
+			for _, b := range row {
+				if b.RequestContact {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (t *turn) begin() {

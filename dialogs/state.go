@@ -88,6 +88,10 @@ type State struct {
 	Fails uint8 `json:"fl,omitempty"`
 	// RateOpen: the agent handed back and the merchant may rate the help.
 	RateOpen bool `json:"ro,omitempty"`
+	// ContactOffered: a question offered the contact-sharing button
+	// (Button.RequestContact) and it was not withdrawn yet
+	// (Outcome.HideKeyboard): an adapter may keep it on screen until then.
+	ContactOffered bool `json:"cx,omitempty"`
 
 	Secrets Secrets `json:"-"`
 }

@@ -45,7 +45,9 @@ var checkMarks = [checkItems]string{"①", "②", "③", "④", "⑤", "⑥"}
 // tap; "why?" and "not yet" open in the same message.
 func (t *turn) checklist(edit bool) {
 	st := t.st
-	r := Reply{Key: msgChecklist, Edit: edit}
+	// Its buttons edit this message (the views, the record once confirmed):
+	// nothing else may share it.
+	r := Reply{Key: msgChecklist, Edit: edit, Alone: true}
 	for i := range checkItems {
 		r.Lines = append(r.Lines, Text{Key: t.checkKey(i), Args: Arg{"Mark": checkMarks[i]}})
 		if st.ChecklistView == checkWhy {

@@ -123,6 +123,10 @@ type Reply struct {
 	// whose send of it comes in them (it was held up by an outage) drops it
 	// and posts EventRemindLater.
 	Quiet bool
+	// Alone: the reply's message is edited in place later by its own
+	// buttons (Edit), so nothing else may share it: an adapter that joins
+	// short replies into one message leaves this one on its own.
+	Alone bool
 }
 
 // Button is one button of a Reply. Data is what comes back in Input.Data:
@@ -178,6 +182,13 @@ type Outcome struct {
 	Stale   bool
 	Replies []Reply
 	Effects []Effect
+	// HideKeyboard: the contact-sharing button an earlier question offered
+	// (Button.RequestContact) is withdrawn: the chat left that question and
+	// this outcome does not offer the button again. It goes with the first
+	// reply that has no buttons, no Form and no Edit (an adapter may be
+	// able to withdraw it with such a reply only); an outcome without one
+	// leaves it to the next (State.ContactOffered).
+	HideKeyboard bool
 }
 
 // Backend is what the dialog needs from the acquirer.

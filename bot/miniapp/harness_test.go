@@ -341,9 +341,9 @@ func guideOrder() map[string]int {
 
 // formAnswered waits for the chat's answer to a form submitted when chat
 // had sent messages, filled being the form's non-empty fields by step,
-// and checks what holds wherever the steps are: the first message notes
-// the card, masked; the next (and last) asks the first question the form
-// left open — a step the form had no value for — and the dialog is at it;
+// and checks what holds wherever the steps are: one message notes the
+// card, masked, and asks the first question the form left open — a step
+// the form had no value for — and the dialog is at it;
 // every field of the form whose step the guide puts before that question
 // was answered with its value. It returns the question and its move.
 func (e *env) formAnswered(chat int64, sent int, filled map[string]string) (telegramtest.Message, guidedtest.Move) {
@@ -351,7 +351,7 @@ func (e *env) formAnswered(chat int64, sent int, filled map[string]string) (tele
 	var lastErr error
 	e.waitFor(fmt.Sprintf("a question after the form in chat %d", chat), func(s *telegramtest.Snapshot) bool {
 		msgs := s.Sent(chat)
-		if len(msgs) < sent+2 {
+		if len(msgs) < sent+1 {
 			return false
 		}
 		mv, err := read(msgs[len(msgs)-1])
@@ -360,19 +360,16 @@ func (e *env) formAnswered(chat int64, sent int, filled map[string]string) (tele
 	})
 	require.NoError(e.t, lastErr)
 	msgs := e.fake.Sent(chat)[sent:]
-	require.Len(e.t, msgs, 2, "the card noted, then the first question the form left open")
+	require.Len(e.t, msgs, 1, "the card noted and the first question the form left open, in one message")
 	assert.Contains(e.t, msgs[0].Text, cardMasked)
-	note, err := read(msgs[0])
+	mv, err := read(msgs[0])
 	require.NoError(e.t, err)
-	assert.False(e.t, note.Acts(), "the first message only notes the card: %q", msgs[0].Text)
-	mv, err := read(msgs[1])
-	require.NoError(e.t, err)
-	require.NotEmpty(e.t, mv.Steps, "the message after the card asks a guided step's question: %q", msgs[1].Text)
+	require.NotEmpty(e.t, mv.Steps, "the message with the card asks a guided step's question: %q", msgs[0].Text)
 	order := guideOrder()
 	first := len(order)
 	for _, s := range mv.Steps {
 		_, answered := filled[s]
-		assert.False(e.t, answered, "the form answered %s, yet the chat asks it again: %q", s, msgs[1].Text)
+		assert.False(e.t, answered, "the form answered %s, yet the chat asks it again: %q", s, msgs[0].Text)
 		first = min(first, order[s])
 	}
 	st := e.state(chat)
@@ -382,7 +379,7 @@ func (e *env) formAnswered(chat int64, sent int, filled map[string]string) (tele
 			assert.Equal(e.t, v, formFields[step](st), "the form's %s, asked before the open question, is answered", step)
 		}
 	}
-	return msgs[1], mv
+	return msgs[0], mv
 }
 
 // walkTo answers chat's latest question as the guide says (the forward
