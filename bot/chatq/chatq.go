@@ -256,7 +256,7 @@ func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 func encodeCalls(args []any, calls []outbox.Call) ([]any, error) {
 	for _, c := range calls {
-		raw, err := outbox.Marshal(c)
+		raw, err := outbox.Marshal(outbox.Stored(c))
 		if err != nil {
 			return nil, fmt.Errorf("encode outbox call %s: %w", c.Method, err)
 		}
@@ -756,7 +756,7 @@ func (r *Redis) Commit(ctx context.Context, c *Claim, t Turn, outboxToken string
 	if len(t.Group) > 0 {
 		rec := relayRecord{Chat: t.GroupChat, ID: c.Token + ":" + c.Head.Score}
 		for _, call := range t.Group {
-			raw, err := json.Marshal(call)
+			raw, err := json.Marshal(outbox.Stored(call))
 			if err != nil {
 				return Committed{}, fmt.Errorf("encode outbox call %s: %w", call.Method, err)
 			}

@@ -136,7 +136,7 @@ func (c *memChat) has(score float64) bool {
 func (m *Memory) appendCalls(c *memChat, calls []outbox.Call) error {
 	raws := make([][]byte, 0, len(calls))
 	for _, call := range calls {
-		raw, err := json.Marshal(call)
+		raw, err := json.Marshal(outbox.Stored(call))
 		if err != nil {
 			return errors.New("encode outbox call " + call.Method + ": " + err.Error())
 		}

@@ -8,6 +8,8 @@ package outbox
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"strconv"
 
 	gojson "github.com/goccy/go-json"
 )
@@ -52,6 +54,17 @@ type Call struct {
 	// comes up in them (held up by an outage) is dropped, and the dialog is
 	// told to remind again in the morning.
 	Quiet bool `json:"qh,omitempty"`
+	// Nonce makes each call stored in an outbox unique (Stored): the sender
+	// marks calls sent by comparing them with the outbox's head, so a mark
+	// repeated after its reply was lost must not find a later twin there (a
+	// second "this button is no longer valid") and take it for sent.
+	Nonce string `json:"u,omitempty"`
+}
+
+// Stored is c with a Nonce of its own, as it is written to an outbox.
+func Stored(c Call) Call {
+	c.Nonce = strconv.FormatUint(rand.Uint64(), 36)
+	return c
 }
 
 // MustCall is NewCall for params that always marshal (the callers' own

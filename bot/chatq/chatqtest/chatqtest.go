@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 		{"OrderDedupeAndEvents", testOrderDedupeAndEvents},
 		{"OutboxInOrder", testOutboxInOrder},
 		{"OutboxBatches", testOutboxBatches},
+		{"MarkRepeated", testMarkRepeated},
 		{"DeadLetter", testDeadLetter},
 		{"AttemptsPerEntry", testAttemptsPerEntry},
 		{"LateCommitRefused", testLateCommitRefused},
@@ -261,6 +262,38 @@ func testOutboxBatches(t *testing.T, h Harness) {
 	depth, _, err = q.Depth(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, depth)
+}
+
+// A mark repeated after its reply was lost (Redis slow, the caller's
+// context ended, retryWhileRedisDown) marks nothing more: not even a later
+// call that says the same (a second "this button is no longer valid"),
+// now at the head, which was never sent.
+func testMarkRepeated(t *testing.T, h Harness) {
+	q := h.New(t, 2*time.Second)
+	ctx := context.Background()
+	const chat = 58
+	commit := func(id int64) chatq.Committed {
+		t.Helper()
+		_, err := q.AddUpdate(ctx, chat, id, []byte{byte(id)}, time.Now())
+		require.NoError(t, err)
+		c, err := q.Claim(ctx, chat, fmt.Sprint("tok", id))
+		require.NoError(t, err)
+		done, err := q.Commit(ctx, c, chatq.Turn{UpdateID: id, KeepWake: true, Calls: []outbox.Call{msg("same")}}, "s")
+		require.NoError(t, err)
+		return done
+	}
+	first := commit(1)
+	require.Len(t, first.Outbox, 1)
+	require.Nil(t, commit(2).Outbox, "the sender holds the outbox")
+	next, err := q.MarkSent(ctx, chat, "s", first.Outbox)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"same"}, texts(next), "the twin heads the outbox")
+	again, err := q.MarkSent(ctx, chat, "s", first.Outbox)
+	require.NoError(t, err)
+	n, err := q.OutboxLen(ctx, chat)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), n, "the twin, never sent, is still there")
+	assert.Equal(t, []string{"same"}, sendAll(t, q, chat, "s", again))
 }
 
 // An entry handed out more often than allowed can be dead-lettered: it
