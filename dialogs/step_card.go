@@ -179,11 +179,11 @@ func (t *turn) afterCard() {
 // account takes a company's settlement account number: no BIN, no Luhn.
 func (t *turn) account(text string) {
 	digits := parse.Digits(text)
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			t.say(msgAccountDigits, nil)
-			return
-		}
+	// Nothing left (a message of dashes or zero-width spaces) is too short,
+	// not wrong characters.
+	if digits != "" && !parse.AllDigits(digits) {
+		t.say(msgAccountDigits, nil)
+		return
 	}
 	if len(digits) < 9 || len(digits) > 30 {
 		t.say(msgAccountLength, nil)

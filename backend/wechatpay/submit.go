@@ -290,8 +290,10 @@ func (b *Backend) send(ctx context.Context, r *record, req modifyRequest, name s
 
 // modifyRequest builds the change's body in clear (encrypted by send).
 func (b *Backend) modifyRequest(ctx context.Context, e backend.DirectoryEntry, app backend.Application) (modifyRequest, error) {
+	// parse.Digits keeps what it does not fold (dots, letters): only ASCII
+	// digits go out, checked here rather than left to WeChat Pay.
 	card := parse.Digits(app.CardNumber)
-	if len(card) < 12 || len(card) > 19 {
+	if !parse.AllDigits(card) || len(card) < 12 || len(card) > 19 {
 		return modifyRequest{}, fmt.Errorf("%w: card number not 12 to 19 digits", backend.ErrInvalidRequest)
 	}
 	r := modifyRequest{ModifyMode: "MODIFY_MODE_ASYNC", AccountNumber: card, AccountType: "ACCOUNT_TYPE_PRIVATE"}

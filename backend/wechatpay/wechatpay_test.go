@@ -3,9 +3,11 @@ package wechatpay_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -491,4 +493,62 @@ func TestVerifyFail(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, backend.StatusApproved, r.Status)
 	assert.Contains(t, e.logs.String(), "cannot pay out")
+}
+
+// countingTransport counts the requests that leave the Backend.
+type countingTransport struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestMalformedCardNumberNotSent: a card number that parse.Digits does not
+// turn into 12 to 19 ASCII digits (dots, letters, a stray byte) is refused
+// by the adapter itself, before any request leaves it (not the bank list,
+// not modify-settlement), and the refusal does not carry the number.
+func TestMalformedCardNumberNotSent(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, wechatpaytest.PublicKeyMode)
+	ct := &countingTransport{}
+	cfg := e.cfg
+	cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second, Transport: ct}
+	b, err := wechatpay.New(ctx, cfg)
+	require.NoError(t, err)
+	for _, card := range []string{
+		"6222.0212.3456.7894", // 19 characters, 16 digits
+		"6222021234567894.",
+		"622202123456789.4",
+		"62220212345678ab",
+		"6222021234567894\xff",
+		"６２２２．０２１２．３４５６．７８９４",
+		"622202123",            // too short
+		"62220212345678901234", // too long
+	} {
+		a := app()
+		a.CardNumber = card
+		before := ct.count()
+		_, err := b.Submit(ctx, "k-"+card, a)
+		require.ErrorIs(t, err, backend.ErrInvalidRequest, "%q", card)
+		assert.Empty(t, leaktest.Leaks(card, err.Error()), "%q: the number in the error", card)
+		assert.NotContains(t, err.Error(), card)
+		assert.Equal(t, before, ct.count(), "%q: a request left the adapter", card)
+	}
+	assert.Empty(t, e.fake.Applications())
+
+	// The same Backend sends a good number: the transport does count.
+	_, err = b.Submit(ctx, "k-good", app())
+	require.NoError(t, err)
+	assert.NotZero(t, ct.count())
 }

@@ -58,11 +58,15 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if getenv("REDIS_URL") != "" && getenv("DATA_KEY") == "" {
+	key, oldKeys, err := dataKeys(getenv)
+	if err != nil {
+		return err
+	}
+	if getenv("REDIS_URL") != "" && key == nil {
 		// A key made for one run could not read the dialog back after a restart.
 		return errors.New("DATA_KEY: required with REDIS_URL (32 bytes, base64 or 64 hex characters)")
 	}
-	cipher, err := dataCipher(getenv, stderr)
+	cipher, err := dataCipher(key, oldKeys, stderr)
 	if err != nil {
 		return err
 	}
@@ -103,10 +107,7 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	if acq.wechatpay != nil && rdb != nil {
 		// WeChat Pay's parts are serve's: the directory `directory import`
 		// wrote, under REDIS_PREFIX (or serve's default), with DATA_KEY.
-		st, err := consoleWechatpayStore(getenv, rdb, cipher)
-		if err != nil {
-			return err
-		}
+		st := consoleWechatpayStore(getenv, rdb, cipher, key, oldKeys)
 		acquirer, err = newWechatpay(ctx, acq.wechatpay, st, getenv, stderr, log, nil)
 		if err != nil {
 			return err
@@ -142,22 +143,12 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	return set
 }
 
-// dataCipher reads DATA_KEY, or makes a key for this run only.
-func dataCipher(getenv func(string) string, stderr io.Writer) (*store.Cipher, error) {
-	raw := getenv("DATA_KEY")
-	var key []byte
-	if raw == "" {
+// dataCipher seals with key (DATA_KEY), or, when it is unset, with a key
+// for this run only.
+func dataCipher(key []byte, old [][]byte, stderr io.Writer) (*store.Cipher, error) {
+	if key == nil {
 		fmt.Fprintln(stderr, "warning: DATA_KEY is not set; card data is encrypted with a random key for this run only.")
 		key = store.RandomKey()
-	} else {
-		var err error
-		if key, err = store.ParseKey(raw); err != nil {
-			return nil, fmt.Errorf("DATA_KEY: %w", err)
-		}
-	}
-	old, err := oldDataKeys(getenv)
-	if err != nil {
-		return nil, err
 	}
 	return store.NewCipher(key, old...)
 }
@@ -366,19 +357,12 @@ func (w *consoleResponse) Write(p []byte) (int, error) { return w.body.Write(p) 
 func (w *consoleResponse) WriteHeader(code int)        { w.code = code }
 
 // consoleWechatpayStore is serve's Redis parts of WeChat Pay, for the
-// console: REDIS_PREFIX (default serve's), DATA_KEY and DATA_KEY_OLD.
-func consoleWechatpayStore(getenv func(string) string, rdb redis.UniversalClient, cipher *store.Cipher) (wechatpayStore, error) {
-	key, err := store.ParseKey(strings.TrimSpace(getenv("DATA_KEY")))
-	if err != nil {
-		return wechatpayStore{}, fmt.Errorf("DATA_KEY: %w", err)
-	}
-	old, err := oldDataKeys(getenv)
-	if err != nil {
-		return wechatpayStore{}, err
-	}
+// console: REDIS_PREFIX (default serve's), and DATA_KEY (key, required
+// with REDIS_URL) and DATA_KEY_OLD (old) as run read them.
+func consoleWechatpayStore(getenv func(string) string, rdb redis.UniversalClient, cipher *store.Cipher, key []byte, old [][]byte) wechatpayStore {
 	prefix := getenv("REDIS_PREFIX")
 	if prefix == "" {
 		prefix = store.DefaultPrefix
 	}
-	return wechatpayStore{rdb: rdb, prefix: prefix, cipher: cipher, dataKey: key, oldKeys: old}, nil
+	return wechatpayStore{rdb: rdb, prefix: prefix, cipher: cipher, dataKey: key, oldKeys: old}
 }

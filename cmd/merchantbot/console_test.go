@@ -109,6 +109,8 @@ func TestConsoleConfig(t *testing.T) {
 		{"api key with the sandbox", map[string]string{"BACKEND_API_KEY": "k"}, nil, "BACKEND_API_KEY"},
 		{"sandbox code with an acquirer", map[string]string{"BACKEND_URL": "http://127.0.0.1:1", "SANDBOX_CODE": "123456"}, nil, "SANDBOX_CODE: only used with BACKEND_URL=sandbox"},
 		{"stray argument", nil, []string{"extra"}, "console takes flags only"},
+		{"data key short", map[string]string{"DATA_KEY": "c2hvcnQ="}, nil, "DATA_KEY: data key is 8 characters"},
+		{"old data key short", map[string]string{"DATA_KEY_OLD": "c2hvcnQ="}, nil, "DATA_KEY_OLD: key 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

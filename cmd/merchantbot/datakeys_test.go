@@ -85,3 +85,32 @@ func TestConsoleResumesAcrossKeyRotation(t *testing.T) {
 		t.Fatalf("without DATA_KEY_OLD the draft still opened:\n%s", out)
 	}
 }
+
+// TestDataKeys: DATA_KEY and DATA_KEY_OLD read together, as serve, the
+// console and `directory import` read them: unset is no key and no error
+// (each command says whether it needs one), blanks around a key are
+// ignored, and an error names the setting but not the value.
+func TestDataKeys(t *testing.T) {
+	a, b := store.RandomKey(), store.RandomKey()
+	env := func(key, old string) func(string) string {
+		return func(k string) string {
+			return map[string]string{"DATA_KEY": key, "DATA_KEY_OLD": old}[k]
+		}
+	}
+	key, old, err := dataKeys(env(" "+hex.EncodeToString(a)+"\n", base64.StdEncoding.EncodeToString(b)))
+	if err != nil || !bytes.Equal(key, a) || len(old) != 1 || !bytes.Equal(old[0], b) {
+		t.Fatalf("both set: %x %x %v", key, old, err)
+	}
+	if key, old, err := dataKeys(env(" ", "")); err != nil || key != nil || old != nil {
+		t.Fatalf("unset: %x %x %v", key, old, err)
+	}
+	for _, c := range []struct{ key, old, want string }{
+		{"shortsecretvalue", "", "DATA_KEY: "},
+		{hex.EncodeToString(a), "shortsecretvalue", "DATA_KEY_OLD: key 1"},
+	} {
+		_, _, err := dataKeys(env(c.key, c.old))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "shortsecret") {
+			t.Fatalf("%q, %q: %v", c.key, c.old, err)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,17 +77,12 @@ func openDirectoryStore(ctx context.Context, getenv func(string) string) (redis.
 	if prefix == "" {
 		prefix = store.DefaultPrefix
 	}
-	rawKey := strings.TrimSpace(getenv("DATA_KEY"))
-	if rawKey == "" {
-		return nil, "", nil, errors.New("DATA_KEY: required (the key serve uses; the directory's phones are sealed with it)")
-	}
-	key, err := store.ParseKey(rawKey)
-	if err != nil {
-		return nil, "", nil, fmt.Errorf("DATA_KEY: %w", err)
-	}
-	oldKeys, err := oldDataKeys(getenv)
+	key, oldKeys, err := dataKeys(getenv)
 	if err != nil {
 		return nil, "", nil, err
+	}
+	if key == nil {
+		return nil, "", nil, errors.New("DATA_KEY: required (the key serve uses; the directory's phones are sealed with it)")
 	}
 	cipher, err := store.NewCipher(key, oldKeys...)
 	if err != nil {

@@ -32,8 +32,8 @@ var idKeys = map[string]bool{
 // agree), or random for this run when DATA_KEY is unset or malformed (the
 // console; serve refuses to start without a good DATA_KEY anyway).
 func logIDKey(getenv func(string) string) []byte {
-	secret, err := store.ParseKey(getenv("DATA_KEY"))
-	if err != nil {
+	secret, err := dataKey(getenv)
+	if err != nil || secret == nil {
 		secret = store.RandomKey()
 	}
 	m := hmac.New(sha256.New, secret)

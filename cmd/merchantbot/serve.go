@@ -50,6 +50,7 @@ type serveConfig struct {
 	webhookSecret string
 	httpAddr      string
 	dataKey       []byte
+	oldKeys       [][]byte // DATA_KEY_OLD
 	eventsSecret  string
 	sendLimits    sender.Limits
 	miniAppURL    string // MINIAPP_URL: the card form's HTTPS base; "": no form
@@ -142,15 +143,12 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if _, port, err := net.SplitHostPort(c.httpAddr); err != nil || port == "" {
 		return c, fmt.Errorf("HTTP_ADDR: %q is not host:port (e.g. :8080)", c.httpAddr)
 	}
-	rawKey := getenv("DATA_KEY")
-	if rawKey == "" {
+	if c.dataKey, c.oldKeys, err = dataKeys(getenv); err != nil {
+		return c, err
+	}
+	if c.dataKey == nil {
 		return c, errors.New("DATA_KEY: required for serve (32 bytes, base64 or hex; card data is encrypted with it)")
 	}
-	key, err := store.ParseKey(rawKey)
-	if err != nil {
-		return c, fmt.Errorf("DATA_KEY: %w", err)
-	}
-	c.dataKey = key
 	if c.sendLimits, err = loadSendLimits(getenv); err != nil {
 		return c, err
 	}
@@ -334,10 +332,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	oldKeys, err := oldDataKeys(getenv)
-	if err != nil {
-		return err
-	}
+	oldKeys := cfg.oldKeys
 	cipher, err := store.NewCipher(cfg.dataKey, oldKeys...)
 	if err != nil {
 		return fmt.Errorf("DATA_KEY: %w", err)

@@ -633,6 +633,8 @@ func TestServeConfig(t *testing.T) {
 		{"http addr", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR", ""},
 		{"data key missing", map[string]string{"DATA_KEY": ""}, "DATA_KEY: required", ""},
 		{"data key short", map[string]string{"DATA_KEY": "c2hvcnQ="}, "DATA_KEY", "c2hvcnQ="},
+		{"data key blank", map[string]string{"DATA_KEY": "  "}, "DATA_KEY: required", ""},
+		{"old data key short", map[string]string{"DATA_KEY_OLD": strings.Repeat("cd", 32) + ",c2hvcnQ="}, "DATA_KEY_OLD: key 2", "c2hvcnQ="},
 		{"events secret short", map[string]string{"BACKEND_EVENTS_SECRET": "abc"}, "BACKEND_EVENTS_SECRET", ""},
 		{"send rate negative", map[string]string{"SEND_RATE": "-1"}, "SEND_RATE:", ""},
 		{"send rate not a number", map[string]string{"SEND_RATE": "30/s"}, "SEND_RATE:", ""},
