@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
 )
 
@@ -160,4 +161,34 @@ func TestMarkedBeforeAWait(t *testing.T) {
 	}
 	h.waitText(chat, enAgree)
 	h.settle()
+}
+
+// A sender that stops before the call whose budget was taken ahead (here a
+// deleteMessage ahead of it met a retry_after longer than the sender waits)
+// gives that budget up: whoever takes the outbox up later asks for the
+// message's budget anew rather than spending one taken before the stop.
+func TestPrepaidBudgetForfeitedWhenTheBatchStops(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	const chat = 527
+	del := outbox.MustCall("deleteMessage", deleteMessageParams{ChatID: chat, MessageID: 1}, outbox.Reply)
+	say := outbox.MustCall("sendMessage", sendMessageParams{ChatID: chat, Text: "after the delete"}, outbox.Reply)
+	_, err := h.q.Enqueue(ctx, chat, "", del, say)
+	require.NoError(t, err)
+	p := h.send.Prefetch(chat)
+	require.NotNil(t, p)
+	budgetTaken := func() bool {
+		n, err := h.rdb.Exists(ctx, p.Keys[1]).Result()
+		require.NoError(t, err)
+		return n == 1 // the chat's budget key is written only by a take
+	}
+	h.send.Prepaid(chat) // as a commit's fold does for the batch's first message
+	h.fake.FailNext("deleteMessage", http.StatusTooManyRequests, "", 3, 1)
+	h.bot.sendOutbox(ctx, chat) // the retry_after is longer than the sender waits: given back
+	require.Empty(t, h.fake.Sent(chat))
+	require.False(t, budgetTaken())
+
+	h.bot.sendOutbox(ctx, chat)
+	h.waitText(chat, "after the delete")
+	assert.True(t, budgetTaken(), "the message took a budget of its own")
 }

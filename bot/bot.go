@@ -52,6 +52,7 @@ type Sender interface {
 type prefetcher interface {
 	Prefetch(chatID int64) *sender.Prefetch
 	Prepaid(chatID int64)
+	Forfeit(chatID int64)
 }
 
 // Desk is the support desk in the forum supergroup: bot/handoff.Desk.

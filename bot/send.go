@@ -126,6 +126,17 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	defer context.AfterFunc(h.lease.Context(), func() { cancel(context.Cause(h.lease.Context())) })()
+	// A budget taken ahead (by the commit, or the mark, for a call further
+	// in the batch) is given up when the sender stops before that call.
+	pf, _ := b.send.(prefetcher)
+	finished := false
+	if pf != nil {
+		defer func() {
+			if !finished {
+				pf.Forfeit(chat)
+			}
+		}()
+	}
 	batch := h.first
 	for len(batch) > 0 {
 		done := make([][]byte, 0, len(batch))
@@ -175,7 +186,6 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 		// batch when it can (one round trip per batch, budget included,
 		// with the limits on).
 		var fold *chatq.Fold
-		pf, _ := b.send.(prefetcher)
 		if pf != nil {
 			if p := pf.Prefetch(chat); p != nil {
 				fold = &chatq.Fold{Keys: p.Keys, Args: p.Args}
@@ -195,6 +205,7 @@ func (b *Bot) sendOutbox(ctx context.Context, chat int64) {
 		}
 		batch = next
 	}
+	finished = true
 }
 
 // releaseOutbox gives the outbox back, marking sent the calls done before

@@ -277,6 +277,16 @@ func (s *Sender) Prepaid(chatID int64) {
 	s.prepaid[chatID]++
 }
 
+// Forfeit drops the budgets taken ahead for chatID's next messages: the
+// sender stopped before it reached them (a long retry_after, a lease lost,
+// the chat blocked), and when it comes back their moment has passed (a
+// cooldown may have begun since): they are asked for again.
+func (s *Sender) Forfeit(chatID int64) {
+	s.prepaidMu.Lock()
+	defer s.prepaidMu.Unlock()
+	delete(s.prepaid, chatID)
+}
+
 // usePrepaid takes one prepaid budget of chatID, if there is one.
 func (s *Sender) usePrepaid(chatID int64) bool {
 	s.prepaidMu.Lock()
