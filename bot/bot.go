@@ -160,6 +160,7 @@ type Bot struct {
 	senders  *scheduler  // send chats' outboxes
 	handed   handovers
 	decoded  decodedUpdates // updates taken in here, decoded once (decoded.go)
+	seqs     seenSeqs       // chats' button generations as last committed here (seqs.go)
 	outage   outageNotices  // merchants told their update waits for Redis
 	sweeping sync.Once
 	// sweepToken holds this replica's sweep leases (chatq.Redis.Sweep).

@@ -42,7 +42,8 @@ func (b *Bot) intakeAnswering(ctx context.Context, source string, raws []json.Ra
 // toasts (bot/handoff), which it sends itself.
 func (b *Bot) answersInResponse(u *update) bool {
 	return u.CallbackQuery != nil && u.CallbackQuery.ID != "" && u.private &&
-		!(b.desk != nil && u.chat == b.supportChat)
+		!(b.desk != nil && u.chat == b.supportChat) &&
+		!b.seqs.stale(u.chat, u.CallbackQuery.Data) // the turn answers it, with a toast
 }
 
 // queueUpdates is intake; answering: intakeAnswering.

@@ -128,6 +128,7 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 			}
 			return
 		}
+		b.seqs.set(chat, st.Seq)
 		if done.Paid && pf != nil {
 			pf.Prepaid(chat)
 		}
