@@ -106,7 +106,9 @@ func Verify(raw, token string, now time.Time) (Launch, error) {
 	if err := json.Unmarshal([]byte(values.Get("user")), &u); err != nil || u.ID <= 0 || u.IsBot {
 		return l, ErrForged // signed, but not a person opening the form from a chat
 	}
-	l.UserID, l.LanguageCode, l.ChatType, l.Hash = u.ID, u.LanguageCode, values.Get("chat_type"), hash
+	// The hash as its bytes spell it, whatever case the request wrote it in:
+	// a launch is marked used by it (one launch, one key).
+	l.UserID, l.LanguageCode, l.ChatType, l.Hash = u.ID, u.LanguageCode, values.Get("chat_type"), hex.EncodeToString(got)
 	return l, nil
 }
 

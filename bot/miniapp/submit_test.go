@@ -2,9 +2,11 @@ package miniapp_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +84,18 @@ func TestSubmittedFormGoesOnInTheChat(t *testing.T) {
 
 	status, body = e.submit(launch, card, "", "", "")
 	assert.Equal(t, http.StatusConflict, status)
+	assert.Equal(t, "replayed", body["error"])
+	// The same launch with its hash in capitals signs the same: still a replay.
+	before, hash, found := strings.Cut(launch, "hash=")
+	require.True(t, found)
+	hashValue, after, _ := strings.Cut(hash, "&")
+	if after != "" {
+		after = "&" + after
+	}
+	upper := before + "hash=" + strings.ToUpper(hashValue) + after
+	require.NotEqual(t, launch, upper)
+	status, body = e.submit(upper, card, "", "", "")
+	assert.Equal(t, http.StatusConflict, status, "the hash's case makes no new launch")
 	assert.Equal(t, "replayed", body["error"])
 	status, body = e.post("session", map[string]any{"init_data": launch})
 	assert.Equal(t, http.StatusConflict, status, "the page opened again with a launch sent already is told so")
@@ -314,4 +328,40 @@ func toFullWidth(ascii string) string {
 		b.WriteRune(r - '0' + '０')
 	}
 	return b.String()
+}
+
+// flakyChats fails ChatState while down is set, as Redis out of reach would.
+type flakyChats struct {
+	miniapp.Chats
+	down *atomic.Bool
+}
+
+func (f flakyChats) ChatState(ctx context.Context, chat int64) (*dialogs.State, error) {
+	if f.down.Load() {
+		return nil, errors.New("redis: connection refused")
+	}
+	return f.Chats.ChatState(ctx, chat)
+}
+
+// TestSubmitWhileTheChatCannotBeRead: a submission refused because the
+// chat's state could not be read (503: the page says nothing was taken,
+// try again) gives its launch back, so the retry goes through instead of
+// being called a replay.
+func TestSubmitWhileTheChatCannotBeRead(t *testing.T) {
+	var down atomic.Bool
+	e := newEnv(t, func(c *envConfig) {
+		c.chats = func(in miniapp.Chats) miniapp.Chats { return flakyChats{Chats: in, down: &down} }
+	})
+	const chat = 109
+	e.walkToCard(chat, "en")
+	launch := e.launch(chat, "en", time.Now())
+	status, body := e.post("session", map[string]any{"init_data": launch})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+
+	down.Store(true)
+	status, body = e.submit(launch, card, "张三", "上海张江支行", "")
+	require.Equal(t, http.StatusServiceUnavailable, status, "%v", body)
+	down.Store(false)
+	status, body = e.submit(launch, card, "张三", "上海张江支行", "")
+	assert.Equal(t, http.StatusOK, status, "the retry the page asked for goes through: %v", body)
 }
