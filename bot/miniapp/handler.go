@@ -167,20 +167,27 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, what string) (req
 // atCard reads the launching user's private chat (its id is the user's)
 // and answers 403 unless its dialog is at the card question.
 func (h *Handler) atCard(ctx context.Context, w http.ResponseWriter, what string, l Launch) (*dialogs.State, bool) {
+	st, ok, _ := h.atCardOrDown(ctx, w, what, l)
+	return st, ok
+}
+
+// atCardOrDown is atCard that also reports a refusal because the state
+// could not be read (503: nothing decided, the page says to try again).
+func (h *Handler) atCardOrDown(ctx context.Context, w http.ResponseWriter, what string, l Launch) (st *dialogs.State, ok, down bool) {
 	st, err := h.chats.ChatState(ctx, l.UserID)
 	switch {
 	case err != nil:
 		h.log.Warn("card form: read chat state", "chat_id", l.UserID, "err", err)
 		h.refuse(w, what, l.UserID, http.StatusServiceUnavailable, reasonDown)
-		return nil, false
+		return nil, false, true
 	case !st.Bound || st.Step == "":
 		h.refuse(w, what, l.UserID, http.StatusForbidden, reasonOther)
-		return nil, false
+		return nil, false, false
 	case !dialogs.FormOpen(st):
 		h.refuse(w, what, l.UserID, http.StatusForbidden, reasonNotNow)
-		return nil, false
+		return nil, false, false
 	}
-	return st, true
+	return st, true, false
 }
 
 // session answers the page as it opens: whether this launch may fill the
@@ -289,8 +296,15 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, "submit", l.UserID, http.StatusConflict, reasonReplayed)
 		return
 	}
-	if _, ok := h.atCard(ctx, w, "submit", l); !ok {
-		return // the launch stays used: the form is opened again from the chat
+	if _, ok, down := h.atCardOrDown(ctx, w, "submit", l); !ok {
+		if down {
+			// Nothing was taken, and the page says to try again: the launch
+			// is given back for that.
+			if err := h.used.Unspend(context.WithoutCancel(ctx), key); err != nil {
+				h.log.Warn("card form: give the launch back", "chat_id", l.UserID, "err", err)
+			}
+		}
+		return // otherwise the launch stays used: the form is opened again from the chat
 	}
 	f := dialogs.Form{Card: card, Holder: strings.TrimSpace(in.Holder), Branch: strings.TrimSpace(in.Branch),
 		ReservedPhone: strings.TrimSpace(in.Phone)}

@@ -66,6 +66,7 @@ type env struct {
 type envConfig struct {
 	miniApp bool
 	now     func() time.Time
+	chats   func(miniapp.Chats) miniapp.Chats // wraps what the form's handler reads and posts through
 }
 
 type envOption func(*envConfig)
@@ -120,7 +121,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		}}
 	mux.Handle("/", b.Handler("", ""))
 	if cfg.miniApp {
-		h, err := miniapp.New(fake.Token(), writer, miniapp.NewRedisUsed(rdb, prefix), bins, miniapp.WithLogger(log),
+		var chats miniapp.Chats = writer
+		if cfg.chats != nil {
+			chats = cfg.chats(chats)
+		}
+		h, err := miniapp.New(fake.Token(), chats, miniapp.NewRedisUsed(rdb, prefix), bins, miniapp.WithLogger(log),
 			miniapp.WithClock(cfg.now))
 		require.NoError(t, err)
 		mux.Handle(miniapp.Path, recordBodies(e.bodies, h))
