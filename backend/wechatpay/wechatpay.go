@@ -267,6 +267,11 @@ func sentinel(op string, e *Error) (error, bool) {
 	switch {
 	case e.Status >= 500:
 		return backend.ErrUnavailable, true
+	case e.Code == "" || e.Status == http.StatusRequestTimeout:
+		// Not WeChat Pay's own refusal (its errors carry a code; the SDK
+		// checks no signature on them): a proxy or gateway on the way
+		// answered, and the request may have reached WeChat Pay or not.
+		return backend.ErrUnavailable, true
 	case e.Code == "SIGN_ERROR" || e.Status == http.StatusUnauthorized:
 		return backend.ErrUnauthorized, false
 	case e.Code == "NO_AUTH" || e.Status == http.StatusForbidden:

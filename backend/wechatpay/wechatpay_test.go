@@ -3,6 +3,7 @@ package wechatpay_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -551,4 +552,40 @@ func TestMalformedCardNumberNotSent(t *testing.T) {
 	_, err = b.Submit(ctx, "k-good", app())
 	require.NoError(t, err)
 	assert.NotZero(t, ct.count())
+}
+
+// proxyTimeout forwards the modify-settlement request, then answers it as a
+// proxy on the way whose own timeout ran out would: 408, an HTML page.
+type proxyTimeout struct{ next http.RoundTripper }
+
+func (p proxyTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := p.next.RoundTrip(r)
+	if err != nil || !strings.Contains(r.URL.Path, "modify-settlement") {
+		return res, err
+	}
+	res.Body.Close()
+	return &http.Response{StatusCode: http.StatusRequestTimeout, Status: "408 Request Timeout",
+		Header: http.Header{"Content-Type": {"text/html"}}, Request: r,
+		Body: io.NopCloser(strings.NewReader("<html><body>gateway timeout</body></html>"))}, nil
+}
+
+// TestProxyErrorIsALostAnswer: an error answer that is not WeChat Pay's (no
+// code of its, e.g. a proxy's 408 page after the request went through) is
+// taken as a lost answer, not a refusal: the submission's record is kept,
+// and the next try finds the application made instead of being refused as
+// "another change under review".
+func TestProxyErrorIsALostAnswer(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, wechatpaytest.PublicKeyMode)
+	cfg := e.cfg
+	cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second, Transport: proxyTimeout{next: http.DefaultTransport}}
+	b, err := wechatpay.New(ctx, cfg)
+	require.NoError(t, err)
+	_, err = b.Submit(ctx, "k", app())
+	require.ErrorIs(t, err, backend.ErrUnavailable)
+	require.Len(t, e.fake.Applications(), 1, "the request went through")
+	rc, err := e.b.Submit(ctx, "k", app())
+	require.NoError(t, err, "the application made is found, not refused as another one under review")
+	assert.Equal(t, backend.StatusReview, rc.Status)
+	assert.Len(t, e.fake.Applications(), 1, "no second application")
 }
