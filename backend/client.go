@@ -248,6 +248,12 @@ func responseError(status int, raw []byte, apiKey string) error {
 		e.Message = strings.ReplaceAll(e.Message, apiKey, "[api key]")
 		e.Code = strings.ReplaceAll(e.Code, apiKey, "[api key]")
 	}
+	// The code is the API's word for the error ("phone_mismatch"): a digit
+	// in it is a server quoting something, not a code of ours.
+	e.Code = redactCardNumbers(e.Code)
+	if len(e.Code) > 64 {
+		e.Code = strings.ToValidUTF8(e.Code[:64], "")
+	}
 	e.Message = redactCardNumbers(e.Message)
 	if len(e.Message) > 200 {
 		e.Message = strings.ToValidUTF8(e.Message[:200], "")

@@ -19,6 +19,7 @@ func FuzzResponseError(f *testing.F) {
 		{422, `{"code":"wrong_code","message":"code 123456 is wrong"}`},
 		{429, `{"code":"code_too_soon","message":"wait","retry_after":42}`},
 		{400, `{"code":"invalid_request","message":"card 6222021234567890123 is bad"}`},
+		{400, `{"code":"card_6222021234567890123","message":"bad"}`},
 		{502, `<html>bad gateway</html>`},
 		{500, `{"code":1,"message":["x"]}`},
 		{503, ``},
@@ -38,6 +39,9 @@ func FuzzResponseError(f *testing.F) {
 		}
 		if strings.ContainsAny(api.Message, "0123456789０１２３４５６７８９") {
 			t.Fatalf("message keeps digits: %q", api.Message)
+		}
+		if strings.ContainsAny(api.Code, "0123456789０１２３４５６７８９") || len(api.Code) > 64 {
+			t.Fatalf("code keeps digits, or is long: %q", api.Code)
 		}
 		_ = err.Error()
 		if status >= 500 && api.Unwrap() == nil {
