@@ -219,7 +219,7 @@ func (t *turn) begin() {
 	t.fsm.SetState(st.Step)
 	if t.hasDraft() && !st.Touched.IsZero() && now.Sub(st.Touched) > DraftTTL {
 		t.wipeDraft()
-		if st.Step != StepMenu {
+		if st.Step != StepMenu && st.Step != StepSupport { // an agent's chat stays with the agent, as in expire
 			t.fire(evMenu)
 		}
 		t.say(msgExpired, nil)

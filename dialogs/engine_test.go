@@ -366,6 +366,26 @@ func TestAbandonedDraftExpires(t *testing.T) {
 	assert.True(t, st.Bound, "the merchant stays identified")
 }
 
+// A merchant with support whose draft outlived its day without the expiry
+// wake (the waker or Redis was down) keeps the agent: the draft is wiped and
+// they are told, and what they wrote still goes to the agent.
+func TestDraftExpiredAtSupportStaysWithTheAgent(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 34}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	throughSummary(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	st := mustLoad(t, f, c.id)
+	require.Equal(t, dialogs.StepSupport, st.Step)
+	st.Touched = f.clock().Add(-dialogs.DraftTTL - time.Minute)
+	out := f.engine.Handle(context.Background(), st, dialogs.Input{Kind: dialogs.InText, Text: "are you there?", MessageID: 77})
+	assert.Equal(t, dialogs.StepSupport, st.Step, "still with the agent")
+	assert.True(t, relayed(out), "the message goes to the agent")
+	assert.True(t, st.Secrets.Empty(), "the card data is gone")
+	require.NotEmpty(t, out.Replies)
+	assert.Equal(t, dialogs.MsgID("expired"), out.Replies[0].Key, "and the merchant is told")
+}
+
 func relayed(out dialogs.Outcome) bool {
 	for _, e := range out.Effects {
 		if e.Kind == dialogs.Relay {
