@@ -481,6 +481,7 @@ func (t *turn) wipeDraft() {
 	st.DraftID, st.Answers = "", ""
 	st.Editing, st.Refill, st.Reopened, st.Ret = false, false, false, ""
 	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
+	st.SubmitRefused = false
 	st.Secrets = Secrets{}
 }
 
@@ -770,11 +771,7 @@ func (t *turn) backendError(op string, err error) {
 		t.say(msgChangePending, nil)
 	case errors.Is(err, backend.ErrInvalidRequest), errors.Is(err, backend.ErrUnauthorized):
 		t.log.Error("acquirer refused the request", "op", op, "step", t.st.Step, "err", err)
-		if t.noDesk {
-			t.say(msgRefusedNoDesk, t.hotlineArg())
-			return
-		}
-		t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
+		t.sayRefused()
 	default:
 		t.log.Error("backend call failed", "op", op, "step", t.st.Step, "err", err)
 		t.say(msgUnavailable, nil)
@@ -782,6 +779,16 @@ func (t *turn) backendError(op string, err error) {
 }
 
 // refused reports an error no retry can fix.
+// sayRefused points a merchant whose request the acquirer refused for good
+// to support (or, without a desk, the hotline).
+func (t *turn) sayRefused() {
+	if t.noDesk {
+		t.say(msgRefusedNoDesk, t.hotlineArg())
+		return
+	}
+	t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
+}
+
 func refused(err error) bool {
 	return errors.Is(err, backend.ErrInvalidRequest) || errors.Is(err, backend.ErrUnauthorized)
 }

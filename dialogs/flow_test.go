@@ -470,6 +470,13 @@ func TestAcquirerRefusalGoesToSupport(t *testing.T) {
 			assert.Contains(t, keys(out), dialogs.MsgID("acquirer_refused"))
 			assert.True(t, hasButton(out, "m:support"))
 			assert.False(t, hasButton(out, "sub:retry"), "no retry that cannot succeed")
+			// Whatever the merchant says at that step next, the same: support,
+			// never the retry the refusal rules out.
+			for _, in := range []dialogs.Input{{Kind: dialogs.InText, Text: "hello?"}, {Kind: dialogs.InCommand, Text: "help"}} {
+				out = c.send(in)
+				assert.False(t, hasButton(out, "sub:retry"), "%s: no retry that cannot succeed", in.Text)
+				assert.Contains(t, keys(out), dialogs.MsgID("acquirer_refused"), in.Text)
+			}
 		})
 	}
 }

@@ -32,6 +32,10 @@ func (t *turn) codeMerchant() string {
 }
 
 func (t *turn) codePrompt() {
+	if t.st.Step == StepVerify && t.st.Verified && t.st.SubmitRefused {
+		t.sayRefused()
+		return
+	}
 	if t.st.Step == StepVerify && t.st.Verified {
 		t.say(msgSubmitRetry, nil, row(btn(msgBtnRetry, "sub:retry")))
 		return
@@ -106,7 +110,7 @@ func (t *turn) code(text string) {
 		t.bind(m)
 		return
 	}
-	st.Verified = true
+	st.Verified, st.SubmitRefused = true, false
 	t.submit()
 }
 
@@ -157,7 +161,7 @@ func (t *turn) sendCode(no string, event move) {
 		t.backendError("send code", err)
 		return
 	}
-	st.Verified = false
+	st.Verified, st.SubmitRefused = false, false
 	if !t.fire(event) {
 		return
 	}

@@ -23,7 +23,7 @@ func verifyStep() stepDef {
 		back:    StepSummary,
 		// Back at the summary, a change must be proven again.
 		onBack: func(t *turn) bool {
-			t.st.Verified = false
+			t.st.Verified, t.st.SubmitRefused = false, false
 			return false
 		},
 		moves: map[move]string{evSubmitted: StepMenu},
@@ -78,6 +78,7 @@ func (t *turn) submit() {
 	case refused(err):
 		// Support, not a retry button: the same request would be refused
 		// again. The answers stay for the agent to look at.
+		st.SubmitRefused = true
 		t.backendError("submit", err)
 		return
 	case err != nil:
