@@ -73,15 +73,25 @@ func (c callbackCodec) decode(chat int64, s string) (seq int, data string, ok bo
 	if !signed {
 		return 0, "", false
 	}
-	seqText, data, found := strings.Cut(payload, "|")
-	if !found {
+	if seq, ok = callbackSeq(payload); !ok {
 		return 0, "", false
+	}
+	_, data, _ = strings.Cut(payload, "|")
+	return seq, data, true
+}
+
+// callbackSeq reads the seq a button's data (or its signed payload) begins
+// with, without checking the signature: decode checks it.
+func callbackSeq(s string) (int, bool) {
+	seqText, _, found := strings.Cut(s, "|")
+	if !found {
+		return 0, false
 	}
 	n, err := strconv.ParseInt(seqText, 36, 32)
 	if err != nil || n < 0 {
-		return 0, "", false
+		return 0, false
 	}
-	return int(n), data, true
+	return int(n), true
 }
 
 func (c callbackCodec) mac(chat int64, payload string) string { return macWith(c.key, chat, payload) }

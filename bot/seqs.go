@@ -1,10 +1,6 @@
 package bot
 
-import (
-	"strconv"
-	"strings"
-	"sync"
-)
+import "sync"
 
 // seqCap bounds seenSeqs: past it the map starts again (what it forgets
 // costs a chat message instead of a toast, nothing more).
@@ -37,16 +33,12 @@ func (s *seenSeqs) set(chat int64, seq int) {
 // checked here: this only decides who answers the button, and the turn
 // checks it.
 func (s *seenSeqs) stale(chat int64, data string) bool {
-	seqText, _, ok := strings.Cut(data, "|")
+	seq, ok := callbackSeq(data)
 	if !ok {
-		return false
-	}
-	seq, err := strconv.ParseInt(seqText, 36, 32)
-	if err != nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur, known := s.m[chat]
-	return known && int(seq) < cur
+	return known && seq < cur
 }

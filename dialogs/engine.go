@@ -778,7 +778,6 @@ func (t *turn) backendError(op string, err error) {
 	}
 }
 
-// refused reports an error no retry can fix.
 // sayRefused points a merchant whose request the acquirer refused for good
 // to support (or, without a desk, the hotline).
 func (t *turn) sayRefused() {
@@ -789,6 +788,7 @@ func (t *turn) sayRefused() {
 	t.say(msgAcquirerRefused, nil, row(btn(msgBtnSupport, "m:support")))
 }
 
+// refused reports an error no retry can fix.
 func refused(err error) bool {
 	return errors.Is(err, backend.ErrInvalidRequest) || errors.Is(err, backend.ErrUnauthorized)
 }

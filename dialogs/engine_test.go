@@ -140,6 +140,19 @@ func (c *chat) press(data string) dialogs.Outcome {
 
 // throughSummary walks a merchant from /start to the summary, identified by
 // a typed phone and an SMS code (the console's way).
+// supportWithDraft starts c in English, fills a whole draft and goes to
+// support from its summary.
+func supportWithDraft(c *chat) {
+	c.t.Helper()
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	throughSummary(c)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	st, err := c.f.store.Load(context.Background(), c.id)
+	require.NoError(c.t, err)
+	require.NotNil(c.t, st)
+	require.Equal(c.t, dialogs.StepSupport, st.Step)
+}
+
 func throughSummary(c *chat) {
 	c.t.Helper()
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
@@ -372,11 +385,8 @@ func TestAbandonedDraftExpires(t *testing.T) {
 func TestDraftExpiredAtSupportStaysWithTheAgent(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 34}
-	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
-	throughSummary(c)
-	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	supportWithDraft(c)
 	st := mustLoad(t, f, c.id)
-	require.Equal(t, dialogs.StepSupport, st.Step)
 	st.Touched = f.clock().Add(-dialogs.DraftTTL - time.Minute)
 	out := f.engine.Handle(context.Background(), st, dialogs.Input{Kind: dialogs.InText, Text: "are you there?", MessageID: 77})
 	assert.Equal(t, dialogs.StepSupport, st.Step, "still with the agent")

@@ -477,6 +477,13 @@ func TestAcquirerRefusalGoesToSupport(t *testing.T) {
 				assert.False(t, hasButton(out, "sub:retry"), "%s: no retry that cannot succeed", in.Text)
 				assert.Contains(t, keys(out), dialogs.MsgID("acquirer_refused"), in.Text)
 			}
+			// Proven again and tried again, a failure that a retry can fix
+			// offers the retry once more.
+			f.use(t, refusing{Backend: f.backend, err: fmt.Errorf("submit: %w", backend.ErrUnavailable)})
+			c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+			c.press("sum:confirm")
+			out = c.send(dialogs.Input{Kind: dialogs.InText, Text: "hello?"})
+			assert.True(t, hasButton(out, "sub:retry"), "a try that failed for now can be retried")
 		})
 	}
 }

@@ -395,10 +395,7 @@ func TestReminderOnceThenExpiryKeepsBindingAndLanguage(t *testing.T) {
 func TestExpiryAtSupportKeepsBindingAndLanguage(t *testing.T) {
 	f := newFixture(t, nil)
 	c := &chat{t: t, f: f, id: 33}
-	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
-	throughSummary(c)
-	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
-	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, c.id).Step)
+	supportWithDraft(c)
 
 	said := wakeWhenDue(t, c)
 	require.Len(t, said, 1)

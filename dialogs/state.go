@@ -72,9 +72,9 @@ type State struct {
 	CodeAttempts int       `json:"ca,omitempty"`
 	CodePending  bool      `json:"cw,omitempty"` // a code was sent and not yet used up
 	Verified     bool      `json:"v,omitempty"`  // the verify code was accepted; only Submit is left
-	// SubmitRefused: the acquirer refused this verified submission for good
-	// (invalid, unauthorized): support, not a retry, is offered until the
-	// draft is proven again.
+	// SubmitRefused: the acquirer refused the last submission for good
+	// (invalid, unauthorized): at the verify step support, not a retry, is
+	// offered (read only while Verified; set and cleared by submit).
 	SubmitRefused bool `json:"sr,omitempty"`
 
 	LastApp string `json:"la,omitempty"` // last application id

@@ -110,7 +110,7 @@ func (t *turn) code(text string) {
 		t.bind(m)
 		return
 	}
-	st.Verified, st.SubmitRefused = true, false
+	st.Verified = true
 	t.submit()
 }
 
@@ -161,7 +161,7 @@ func (t *turn) sendCode(no string, event move) {
 		t.backendError("send code", err)
 		return
 	}
-	st.Verified, st.SubmitRefused = false, false
+	st.Verified = false
 	if !t.fire(event) {
 		return
 	}

@@ -80,7 +80,7 @@ func (t *turn) summaryButton(kind, arg string) bool {
 			// ago: that proof confirms this summary, no second code (and
 			// no wait for the acquirer's resend limit).
 			if t.fire(evConfirm) {
-				st.Verified, st.SubmitRefused = true, false
+				st.Verified = true
 				t.say(msgProofFresh, nil)
 				t.submit()
 			}

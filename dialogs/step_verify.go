@@ -23,7 +23,7 @@ func verifyStep() stepDef {
 		back:    StepSummary,
 		// Back at the summary, a change must be proven again.
 		onBack: func(t *turn) bool {
-			t.st.Verified, t.st.SubmitRefused = false, false
+			t.st.Verified = false
 			return false
 		},
 		moves: map[move]string{evSubmitted: StepMenu},
@@ -63,6 +63,7 @@ func submissionKey(draftID string, app backend.Application) string {
 func (t *turn) submit() {
 	st := t.st
 	app := t.application()
+	st.SubmitRefused = false // this try decides it
 	rc, err := t.backend.Submit(t.ctx, submissionKey(st.DraftID, app), app)
 	switch {
 	case errors.Is(err, backend.ErrChangePending), errors.Is(err, backend.ErrTooManyRequests):

@@ -165,15 +165,10 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, what string) (req
 }
 
 // atCard reads the launching user's private chat (its id is the user's)
-// and answers 403 unless its dialog is at the card question.
-func (h *Handler) atCard(ctx context.Context, w http.ResponseWriter, what string, l Launch) (*dialogs.State, bool) {
-	st, ok, _ := h.atCardOrDown(ctx, w, what, l)
-	return st, ok
-}
-
-// atCardOrDown is atCard that also reports a refusal because the state
-// could not be read (503: nothing decided, the page says to try again).
-func (h *Handler) atCardOrDown(ctx context.Context, w http.ResponseWriter, what string, l Launch) (st *dialogs.State, ok, down bool) {
+// and answers 403 unless its dialog is at the card question; down reports
+// a 503 instead, the state out of reach (nothing decided: the page says to
+// try again).
+func (h *Handler) atCard(ctx context.Context, w http.ResponseWriter, what string, l Launch) (st *dialogs.State, ok, down bool) {
 	st, err := h.chats.ChatState(ctx, l.UserID)
 	switch {
 	case err != nil:
@@ -208,7 +203,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, "session", l.UserID, http.StatusConflict, reasonReplayed)
 		return
 	}
-	st, ok := h.atCard(r.Context(), w, "session", l)
+	st, ok, _ := h.atCard(r.Context(), w, "session", l)
 	if !ok {
 		return
 	}
@@ -296,7 +291,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, "submit", l.UserID, http.StatusConflict, reasonReplayed)
 		return
 	}
-	if _, ok, down := h.atCardOrDown(ctx, w, "submit", l); !ok {
+	if _, ok, down := h.atCard(ctx, w, "submit", l); !ok {
 		if down {
 			// Nothing was taken, and the page says to try again: the launch
 			// is given back for that.
