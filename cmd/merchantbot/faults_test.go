@@ -373,18 +373,15 @@ func repeats(got, next []string) int {
 	return 0
 }
 
-// references walks one merchant of each language with no fault and
-// returns their transcripts: what every merchant of that language must see.
-func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
+// waitLogged waits until the fake's call log, which botTexts reads, holds a
+// sendMessage for every message chats show: the fake shows a message (what
+// a walk waits for) a moment before it logs the call that sent it.
+func waitLogged(t *testing.T, fake *telegramtest.Server, chats ...int64) {
 	t.Helper()
-	const zh, en = 100, 101
-	walkAll(t, fake, []int64{zh, en}, 0, nil)
-	// The fake shows a message (what the walk waits for) a moment before it
-	// logs the call that sent it (what botTexts reads): wait for the log.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, fake.WaitFor(ctx, func(v *telegramtest.Snapshot) bool {
-		for _, chat := range []int64{zh, en} {
+		for _, chat := range chats {
 			logged, id := 0, fmt.Sprint(chat)
 			for _, c := range v.CallsTo("sendMessage") {
 				if c.Code == http.StatusOK && c.Params.String("chat_id") == id {
@@ -397,6 +394,15 @@ func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
 		}
 		return true
 	}))
+}
+
+// references walks one merchant of each language with no fault and
+// returns their transcripts: what every merchant of that language must see.
+func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
+	t.Helper()
+	const zh, en = 100, 101
+	walkAll(t, fake, []int64{zh, en}, 0, nil)
+	waitLogged(t, fake, zh, en)
 	return map[int64][]string{0: botTexts(fake, zh), 1: botTexts(fake, en)}
 }
 
@@ -770,6 +776,7 @@ func TestFaultAcquirer(t *testing.T) {
 			apps, err := sb.Applications(context.Background(), "822100050110003")
 			require.NoError(t, err)
 			require.Len(t, apps, 1, "the acquirer holds exactly one application")
+			waitLogged(t, r.fake, chat) // the submission, the last message now the menu is joined to it
 			submitted := 0
 			for _, text := range botTexts(r.fake, chat) {
 				if strings.Contains(text, "Submitted!") {
