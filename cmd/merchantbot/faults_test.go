@@ -325,8 +325,11 @@ func walkAll(t *testing.T, fake *telegramtest.Server, chats []int64, after int, 
 
 // botTexts is what the bot sent to chat, in order, as it sent it (a later
 // edit, such as a checklist turning into "✅ confirmed", does not hide a
-// message that was sent twice).
-func botTexts(fake *telegramtest.Server, chat int64) []string {
+// message that was sent twice), once the fake's call log holds every
+// message chat shows (waitLogged).
+func botTexts(t *testing.T, fake *telegramtest.Server, chat int64) []string {
+	t.Helper()
+	waitLogged(t, fake, chat)
 	var texts []string
 	id := fmt.Sprint(chat)
 	for _, c := range fake.CallsTo("sendMessage") {
@@ -348,7 +351,7 @@ func botTexts(fake *telegramtest.Server, chat int64) []string {
 func checkTranscript(t *testing.T, fake *telegramtest.Server, chat int64, want []string) (doubled int) {
 	t.Helper()
 	var got []string
-	texts := botTexts(fake, chat)
+	texts := botTexts(t, fake, chat)
 	for i := 0; i < len(texts); {
 		if k := repeats(got, texts[i:]); k > 0 {
 			doubled += k
@@ -373,9 +376,9 @@ func repeats(got, next []string) int {
 	return 0
 }
 
-// waitLogged waits until the fake's call log, which botTexts reads, holds a
-// sendMessage for every message chats show: the fake shows a message (what
-// a walk waits for) a moment before it logs the call that sent it.
+// waitLogged waits until the fake's call log holds a sendMessage for every
+// message chats show: the fake shows a message (what a walk waits for) a
+// moment before it logs the call that sent it.
 func waitLogged(t *testing.T, fake *telegramtest.Server, chats ...int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -402,8 +405,7 @@ func references(t *testing.T, fake *telegramtest.Server) map[int64][]string {
 	t.Helper()
 	const zh, en = 100, 101
 	walkAll(t, fake, []int64{zh, en}, 0, nil)
-	waitLogged(t, fake, zh, en)
-	return map[int64][]string{0: botTexts(fake, zh), 1: botTexts(fake, en)}
+	return map[int64][]string{0: botTexts(t, fake, zh), 1: botTexts(t, fake, en)}
 }
 
 // oldLease is how long a killed process's chat locks and outbox leases
@@ -677,7 +679,7 @@ func faultRedisRestart(t *testing.T, r *faultRig, red restartable, mode string) 
 	for _, chat := range chats {
 		var rest []string
 		notices := 0
-		for _, text := range botTexts(r.fake, chat) {
+		for _, text := range botTexts(t, r.fake, chat) {
 			if isStoreDown(text) {
 				notices++
 				continue
@@ -766,9 +768,9 @@ func TestFaultAcquirer(t *testing.T) {
 			if mode == "slow" {
 				require.NoError(t, g.walk(ctx, submitted))
 			} else {
-				before := len(botTexts(r.fake, chat))
+				before := len(botTexts(t, r.fake, chat))
 				require.NoError(t, w.walk(ctx, []action{say("123456", "Press the button to submit")}))
-				told := botTexts(r.fake, chat)[before:]
+				told := botTexts(t, r.fake, chat)[before:]
 				assert.True(t, slices.ContainsFunc(told, func(s string) bool { return strings.Contains(s, "not reachable right now") }),
 					"the merchant is told: %q", told)
 				require.NoError(t, w.walk(ctx, []action{press("Submit", "What would you like to do?")}))
@@ -776,9 +778,8 @@ func TestFaultAcquirer(t *testing.T) {
 			apps, err := sb.Applications(context.Background(), "822100050110003")
 			require.NoError(t, err)
 			require.Len(t, apps, 1, "the acquirer holds exactly one application")
-			waitLogged(t, r.fake, chat) // the submission, the last message now the menu is joined to it
 			submitted := 0
-			for _, text := range botTexts(r.fake, chat) {
+			for _, text := range botTexts(t, r.fake, chat) {
 				if strings.Contains(text, "Submitted!") {
 					submitted++
 					assert.Contains(t, text, apps[0].ID, "the merchant is given the application the acquirer holds")
