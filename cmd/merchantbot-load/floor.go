@@ -35,10 +35,22 @@ const floorReady = "floor bot serving"
 // reply is written to the chat's outbox with the chat's new state in one
 // MULTI before it is sent (a second). No dialog, no pipelining across
 // chats, no marks: what any bot that keeps those two promises pays at least.
+//
+// With FLOOR_CONTRACT=1 as well (-contract-floor) it is the contract floor:
+// the durable floor that also keeps what README promises beyond those two
+// writes, in the fewest commands that can: the update is stored by its id
+// (ZADD NX: a redelivery still queued is not stored twice); the MULTI also
+// takes the applied update off the queue and records its id (what a
+// redelivery is recognised by); and the reply, once Telegram took it, is
+// removed from the outbox (LPOP: the mark, a third round trip), so that
+// nothing grows without end and a crash repeats at most the reply in
+// flight. Still no dialog, no encryption, no locks, no failover, no check of
+// the recorded id: less than any bot that keeps README's guarantees does.
 func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	var rdb redis.UniversalClient
 	prefix := getenv("REDIS_PREFIX")
+	contract := getenv("FLOOR_CONTRACT") == "1"
 	if url := getenv("FLOOR_REDIS_URL"); url != "" {
 		var err error
 		if rdb, err = loadRedis(url); err != nil {
@@ -61,6 +73,11 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 		if rdb != nil {
 			tag := "{" + strconv.FormatInt(chat, 10) + "}"
 			if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				if contract {
+					id := strconv.FormatInt(u.ID, 10)
+					p.ZRemRangeByScore(ctx, prefix+"fq:"+tag, id, id)
+					p.Set(ctx, prefix+"fu:"+tag, id, 0)
+				}
 				p.Set(ctx, prefix+"fs:"+tag, u.ID, 0)
 				p.RPush(ctx, prefix+"fo:"+tag, "ok")
 				return nil
@@ -71,6 +88,12 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 		}
 		if _, err := b.SendMessage(ctx, &tg.SendMessageParams{ChatID: chat, Text: "ok"}); err != nil {
 			log.Error("send", "err", err)
+			return
+		}
+		if contract && rdb != nil {
+			if err := rdb.LPop(ctx, prefix+"fo:{"+strconv.FormatInt(chat, 10)+"}").Err(); err != nil {
+				log.Error("mark sent", "err", err)
+			}
 		}
 	}
 	webhookURL, secret := getenv("WEBHOOK_URL"), getenv("WEBHOOK_SECRET")
@@ -102,7 +125,7 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 	}
 	var handler http.Handler = b.WebhookHandler()
 	if rdb != nil {
-		handler = storeFirst(rdb, prefix, handler, log)
+		handler = storeFirst(rdb, prefix, contract, handler, log)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -120,9 +143,10 @@ func runFloorBot(ctx context.Context, getenv func(string) string, stderr io.Writ
 }
 
 // storeFirst is the durable floor's intake: the update goes to its chat's
-// list in Redis before next (go-telegram/bot's handler) takes it and the
-// webhook is answered; when Redis fails, Telegram is asked to deliver again.
-func storeFirst(rdb redis.UniversalClient, prefix string, next http.Handler, log *slog.Logger) http.Handler {
+// list in Redis (the contract floor's: its queue, by update id) before next
+// (go-telegram/bot's handler) takes it and the webhook is answered; when
+// Redis fails, Telegram is asked to deliver again.
+func storeFirst(rdb redis.UniversalClient, prefix string, contract bool, next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -130,6 +154,7 @@ func storeFirst(rdb redis.UniversalClient, prefix string, next http.Handler, log
 			return
 		}
 		var u struct {
+			ID      int64 `json:"update_id"`
 			Message *struct {
 				Chat struct {
 					ID int64 `json:"id"`
@@ -150,7 +175,13 @@ func storeFirst(rdb redis.UniversalClient, prefix string, next http.Handler, log
 			chat = u.CallbackQuery.From.ID // a private chat's id is its user's
 		}
 		key := prefix + "fq:{" + strconv.FormatInt(chat, 10) + "}"
-		if err := rdb.RPush(r.Context(), key, body).Err(); err != nil {
+		var stored *redis.IntCmd
+		if contract {
+			stored = rdb.ZAddNX(r.Context(), key, redis.Z{Score: float64(u.ID), Member: body})
+		} else {
+			stored = rdb.RPush(r.Context(), key, body)
+		}
+		if err := stored.Err(); err != nil {
 			log.Error("store update", "err", err)
 			http.Error(w, "store", http.StatusInternalServerError)
 			return

@@ -29,24 +29,25 @@ import (
 
 // loadConfig is the command line of `merchantbot-load`.
 type loadConfig struct {
-	mode         string // dialog or notify
-	transport    string // webhook or polling
-	merchants    int
-	replicas     int
-	floor        bool
-	durableFloor bool // also run the durable floor (floor.go) and print it against the floor
-	durable      bool // this floor run is the durable floor
-	timeout      time.Duration
-	settle       time.Duration
-	redisURL     string
-	profileDir   string
-	cpuSeconds   int
-	events       int
-	exe          string // this binary, for the floor bot child
-	bot          string // the merchantbot binary under test (serve, sandbox)
-	trace        bool
-	httpAcquirer bool
-	stderr       io.Writer
+	mode          string // dialog or notify
+	transport     string // webhook or polling
+	merchants     int
+	replicas      int
+	floor         bool
+	durableFloor  bool   // also run the durable floor (floor.go) and print it against the floor
+	contractFloor bool   // also run the contract floor (floor.go) and print it against the floor
+	floorKind     string // this floor run's: "" the floor, "durable", "contract"
+	timeout       time.Duration
+	settle        time.Duration
+	redisURL      string
+	profileDir    string
+	cpuSeconds    int
+	events        int
+	exe           string // this binary, for the floor bot child
+	bot           string // the merchantbot binary under test (serve, sandbox)
+	trace         bool
+	httpAcquirer  bool
+	stderr        io.Writer
 }
 
 const loadUsage = `merchantbot-load runs simulated merchants against merchantbot serve
@@ -69,6 +70,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	fs.IntVar(&c.replicas, "replicas", 1, "serve processes against one Redis (webhook only for more than 1)")
 	fs.BoolVar(&c.floor, "floor", true, "also run the do-nothing go-telegram/bot bot and print ratios to it")
 	fs.BoolVar(&c.durableFloor, "durable-floor", false, "also run the durable floor (the do-nothing bot plus the two Redis writes merchantbot's delivery contract needs per update) and print it against the floor")
+	fs.BoolVar(&c.contractFloor, "contract-floor", false, "also run the contract floor (the durable floor that also takes each applied update off its queue, records its id and marks each reply sent: three round trips per update) and print it against the floor")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "longest a run of merchants may take (each bot)")
 	fs.DurationVar(&c.settle, "settle", 20*time.Millisecond, "quiet time after which a merchant takes the bot's answer as complete")
 	fs.StringVar(&c.redisURL, "redis", "private", "private: a redis-server of its own on loopback (exact counters); or a loopback Redis URL, whose other clients' traffic is estimated and taken off")
@@ -144,15 +146,24 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 	}
 	printLoadReport(stdout, c, ours, floor)
-	if c.floor && c.durableFloor {
+	for _, f := range []struct {
+		on         bool
+		kind, what string
+	}{
+		{c.durableFloor, "durable", "the durable floor (one Redis write before the webhook's answer, one MULTI before the reply)"},
+		{c.contractFloor, "contract", "the contract floor (the durable floor, and the applied update off its queue, its id recorded, the reply marked sent: three round trips)"},
+	} {
+		if !c.floor || !f.on {
+			continue
+		}
 		d := c
-		d.durable = true
-		durable, err := runDialogLoad(ctx, d, rdb, true, ours.template, stdout)
+		d.floorKind = f.kind
+		res, err := runDialogLoad(ctx, d, rdb, true, ours.template, stdout)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "\nthe durable floor (one Redis write before the webhook's answer, one MULTI before the reply) against the floor:")
-		printLoadReport(stdout, c, durable, floor)
+		fmt.Fprintf(stdout, "\n%s against the floor:\n", f.what)
+		printLoadReport(stdout, c, res, floor)
 	}
 	if ours.failed > 0 || ours.outOfOrder > 0 || ours.divergent > 0 {
 		return fmt.Errorf("load run: %d merchants failed, %d bursts out of order or doubled, %d transcripts differ",
@@ -199,8 +210,10 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 	res := &loadResult{name: "merchantbot"}
 	base := int64(7_000_000_000)
 	switch {
-	case floor && c.durable:
+	case floor && c.floorKind == "durable":
 		res.name, base = "durable floor", base+2_000_000
+	case floor && c.floorKind == "contract":
+		res.name, base = "contract floor", base+3_000_000
 	case floor:
 		res.name, base = "floor", base+1_000_000
 	}
@@ -306,8 +319,11 @@ func runDialogLoad(ctx context.Context, c loadConfig, rdb redis.UniversalClient,
 		exe, args, ready := c.bot, []string{"serve"}, "merchantbot serving"
 		if floor {
 			exe, args, ready = c.exe, []string{"-floor-bot"}, floorReady
-			if c.durable {
+			switch c.floorKind {
+			case "durable":
 				env = append(env, "FLOOR_REDIS_URL="+c.redisURL)
+			case "contract":
+				env = append(env, "FLOOR_REDIS_URL="+c.redisURL, "FLOOR_CONTRACT=1")
 			}
 		}
 		ch, err := startReady(runCtx, fmt.Sprintf("%s %d", res.name, i+1), exe, args, env, ready)

@@ -164,7 +164,7 @@ func TestLoadtestSmall(t *testing.T) {
 	}
 	bin := buildTools(t)
 	variants := map[string][]string{
-		"webhook":  {"-merchants", "3", "-transport", "webhook", "-durable-floor"},
+		"webhook":  {"-merchants", "3", "-transport", "webhook", "-durable-floor", "-contract-floor"},
 		"polling":  {"-merchants", "2", "-transport", "polling", "-floor=false"},
 		"replicas": {"-merchants", "2", "-replicas", "2", "-floor=false"},
 	}
@@ -205,6 +205,23 @@ func TestLoadtestSmall(t *testing.T) {
 				updates, _ := strconv.Atoi(n[1])
 				assert.Contains(t, durable, fmt.Sprintf("rpush %d,", 2*updates), "each update stored, each reply put in the outbox")
 				assert.Contains(t, durable, fmt.Sprintf("exec %d,", updates), "each reply committed in a MULTI")
+			}
+			if slices.Contains(args, "-contract-floor") {
+				// The contract floor also takes each applied update off its
+				// queue, records its id and marks each reply sent: three
+				// round trips per update.
+				_, contract, ok := strings.Cut(report, "the contract floor (")
+				require.True(t, ok, report)
+				m := regexp.MustCompile(`merchants completed\s+(\d+)/(\d+)`).FindStringSubmatch(contract)
+				require.Len(t, m, 3, contract)
+				assert.Equal(t, m[2], m[1], contract)
+				n := regexp.MustCompile(`\n\s+updates\s+(\d+)`).FindStringSubmatch(contract)
+				require.Len(t, n, 2, contract)
+				updates, _ := strconv.Atoi(n[1])
+				for _, c := range []string{"zadd", "zremrangebyscore", "exec", "lpop"} {
+					assert.Regexp(t, fmt.Sprintf(`\b%s %d\b`, c, updates), contract, "each update stored by id, taken off the queue in the MULTI, its reply marked")
+				}
+				assert.Regexp(t, fmt.Sprintf(`\bset %d\b`, 2*updates), contract, "the state and the applied id set in the MULTI")
 			}
 		})
 	}

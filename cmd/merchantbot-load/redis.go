@@ -151,9 +151,14 @@ func redisDelta(before, after, bgFrom, bgTo redisCounters) redisUse {
 			cmds = append(cmds, kv{k, d})
 		}
 	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].v > cmds[j].v })
+	sort.Slice(cmds, func(i, j int) bool {
+		if cmds[i].v != cmds[j].v {
+			return cmds[i].v > cmds[j].v
+		}
+		return cmds[i].k < cmds[j].k
+	})
 	for i, c := range cmds {
-		if i == 6 {
+		if i == 8 {
 			break
 		}
 		u.top = append(u.top, fmt.Sprintf("%s %d", c.k, c.v))
