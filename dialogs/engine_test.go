@@ -311,7 +311,7 @@ func FuzzEngine(f *testing.F) {
 			}
 			c.send(in)
 			fx.advance(time.Duration(part[0]) * time.Second)
-			st := mustLoadT(t, fx, 1)
+			st := mustLoad(t, fx, 1)
 			require.True(t, steps[st.Step], "step %q", st.Step)
 		}
 		for _, s := range c.said {
@@ -342,14 +342,6 @@ func digitRuns(s string) []string {
 		start = -1
 	}
 	return runs
-}
-
-func mustLoadT(t *testing.T, f *fixture, chat int64) *dialogs.State {
-	t.Helper()
-	st, err := f.store.Load(context.Background(), chat)
-	require.NoError(t, err)
-	require.NotNil(t, st)
-	return st
 }
 
 // A change left half-way for more than a day is wiped, and the merchant is
