@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -201,6 +202,17 @@ func TestTencentTimeout(t *testing.T) {
 	defer cancel()
 	err = p.Send(ctx, phone, "123456")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, smscode.ErrUnanswered, "the request may have been taken")
+
+	// No connection at all: nothing was sent.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	cfg.Endpoint = strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	p, err = smscode.NewTencent(cfg)
+	require.NoError(t, err)
+	err = p.Send(context.Background(), phone, "123456")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, smscode.ErrUnanswered, "refused connection: %v", err)
 }
 
 type gateway struct {
@@ -289,6 +301,34 @@ func TestWebhookUnreachable(t *testing.T) {
 	err = p.Send(context.Background(), phone, "123456")
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cr3t")
+	assert.NotErrorIs(t, err, smscode.ErrUnanswered, "no connection: nothing was sent")
+}
+
+// TestWebhookUnanswered: a gateway that takes the request but answers too
+// late, or a proxy's 504, may have sent the code; a refusal did not.
+func TestWebhookUnanswered(t *testing.T) {
+	secret := []byte(rand.Text() + rand.Text())
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		time.Sleep(300 * time.Millisecond)
+	}))
+	defer slow.Close()
+	p, err := smscode.NewWebhook(smscode.WebhookConfig{URL: slow.URL, Secret: secret, AllowHTTP: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, p.Send(ctx, phone, "123456"), smscode.ErrUnanswered, "timed out after sending")
+
+	for status, lost := range map[int]bool{http.StatusGatewayTimeout: true, http.StatusBadRequest: false, http.StatusInternalServerError: false} {
+		g := &gateway{secret: secret, status: status}
+		srv := httptest.NewServer(g)
+		p, err := smscode.NewWebhook(smscode.WebhookConfig{URL: srv.URL, Secret: secret, AllowHTTP: true})
+		require.NoError(t, err)
+		err = p.Send(context.Background(), phone, "123456")
+		require.Error(t, err)
+		assert.Equal(t, lost, errors.Is(err, smscode.ErrUnanswered), "HTTP %d", status)
+		srv.Close()
+	}
 }
 
 func TestConsole(t *testing.T) {

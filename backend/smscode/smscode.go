@@ -44,10 +44,21 @@ import (
 
 // Provider delivers a code by SMS to phone (11 digits, mainland mobile).
 // Its errors must not hold the phone or the code; Codes masks any number
-// left in them anyway.
+// left in them anyway. A failure after the request may have reached the
+// provider wraps ErrUnanswered.
 type Provider interface {
 	Send(ctx context.Context, phone, code string) error
 }
+
+// ErrUnanswered is a provider's failure that came after its request may
+// have reached the provider: a timeout, a connection cut before the answer,
+// an answer that cannot be read, a gateway's 504. The text may be on its way
+// to the merchant, so Codes.Send keeps the code as sent (stored, and counted
+// against the limits) rather than refuse a code that then arrives.
+var ErrUnanswered = errors.New("the provider's answer was lost")
+
+// unanswered is err, for a request the provider may have acted on.
+func unanswered(err error) error { return fmt.Errorf("%w: %w", ErrUnanswered, err) }
 
 // MinKeySize is the shortest HMAC key New takes.
 const MinKeySize = 32
@@ -235,7 +246,9 @@ return {'wrong', max - wrong}
 // the directory). It returns a *backend.TooSoonError (errors.Is
 // backend.ErrCodeTooSoon) with the wait when the limits refuse a code now,
 // and the provider's failure, masked, when the code could not be sent; then
-// nothing is counted and an earlier code still works.
+// nothing is counted and an earlier code still works. A provider that did
+// not answer (ErrUnanswered) may have sent it: that code is kept and
+// counted as sent, and Send reports no error.
 func (c *Codes) Send(ctx context.Context, no, phone string) error {
 	no, err := parse.MerchantNo(no)
 	if err != nil {
@@ -263,10 +276,17 @@ func (c *Codes) Send(ctx context.Context, no, phone string) error {
 		return fmt.Errorf("smscode: send: %w", err)
 	}
 	if err := c.provider.Send(ctx, p, code); err != nil {
-		c.undo(ctx, keys, token, at)
-		safe := &providerError{text: masked(err), err: err}
-		c.log.Warn("sms code not sent", "merchant", no, "phone", parse.MaskPhone(p), "err", safe.text)
-		return fmt.Errorf("smscode: send: %w", safe)
+		if !errors.Is(err, ErrUnanswered) {
+			c.undo(ctx, keys, token, at)
+			safe := &providerError{text: masked(err), err: err}
+			c.log.Warn("sms code not sent", "merchant", no, "phone", parse.MaskPhone(p), "err", safe.text)
+			return fmt.Errorf("smscode: send: %w", safe)
+		}
+		// The provider may have sent it: the code is kept, as sent, so that
+		// it works if it arrives; if it does not, the merchant asks for
+		// another once the resend wait is over.
+		c.log.Warn("sms provider did not answer; the code is kept as sent", "merchant", no,
+			"phone", parse.MaskPhone(p), "err", masked(err))
 	}
 	value := strconv.FormatInt(now+backend.CodeTTL.Milliseconds(), 10) + ":" + c.mac(no, code)
 	// The code is out: store it even if the caller has given up waiting.

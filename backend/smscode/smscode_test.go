@@ -40,11 +40,13 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // phoneBox is a provider that keeps what it was asked to send, and fails
-// while fail is set.
+// while fail is set; with lost set, it sends and then fails with lost (an
+// answer that never came back).
 type phoneBox struct {
 	mu    sync.Mutex
 	sent  []string // codes, in order
 	fail  error
+	lost  error
 	phone string
 }
 
@@ -53,6 +55,10 @@ func (p *phoneBox) Send(_ context.Context, phone, code string) error {
 	defer p.mu.Unlock()
 	if p.fail != nil {
 		return p.fail
+	}
+	if p.lost != nil {
+		p.sent = append(p.sent, code)
+		return p.lost
 	}
 	p.sent = append(p.sent, code)
 	p.phone = phone
@@ -296,6 +302,23 @@ func TestProviderFailureUsesNoResend(t *testing.T) {
 		e.clock.advance(backend.CodeResendAfter)
 		require.NoError(t, e.codes.Send(ctx, no, phone), "the hourly cap counts only codes sent")
 	}
+}
+
+// TestUnansweredSendIsKept: a provider whose answer is lost (a timeout) may
+// have sent the code: it is kept as sent, so the code that arrives works,
+// and it counts against the resend wait like any code sent.
+func TestUnansweredSendIsKept(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.box.lost = fmt.Errorf("%w: gateway timeout for %s", smscode.ErrUnanswered, phone)
+	require.NoError(t, e.codes.Send(ctx, no, phone), "taken as sent")
+	code := e.box.last(t)
+	assert.Contains(t, e.logs.String(), "sms provider did not answer")
+	assert.Empty(t, leaktest.Leaks(phone+" "+code, e.logs.String()), "logs: %s", e.logs)
+
+	var soon *backend.TooSoonError
+	require.ErrorAs(t, e.codes.Send(ctx, no, phone), &soon, "the resend wait counts it")
+	require.NoError(t, e.codes.Check(ctx, no, code), "the code that arrived works")
 }
 
 // TestReplicasDoNotRace: two replicas asked at once send one code; ten

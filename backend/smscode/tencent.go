@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code string) error {
 	}
 	var a sendSmsAnswer
 	if err := json.Unmarshal(resp.GetBody(), &a); err != nil {
-		return errors.New("tencent sms: unreadable answer")
+		return unanswered(errors.New("tencent sms: unreadable answer"))
 	}
 	if len(a.Response.SendStatusSet) != 1 {
 		return fmt.Errorf("tencent sms: %d send statuses for one number (request %s)", len(a.Response.SendStatusSet), a.Response.RequestID)
@@ -136,15 +137,26 @@ func (t *Tencent) Send(ctx context.Context, phone, code string) error {
 // is kept.
 func tencentError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("tencent sms: %w", ctx.Err())
+		return unanswered(fmt.Errorf("tencent sms: %w", ctx.Err()))
 	}
+	// A dial error is a request never sent; any other network error (a
+	// timeout, a connection cut) one that Tencent may have taken. The SDK
+	// wraps Go's error in its ClientError.NetworkError.
+	var op *net.OpError
+	dial := errors.As(err, &op) && op.Op == "dial"
 	var sdk *tcerr.TencentCloudSDKError
 	if !errors.As(err, &sdk) {
 		// A transport error: it names the endpoint, not the request body.
 		msg, _ := parse.Mask(err.Error())
-		return fmt.Errorf("tencent sms: %s", msg)
+		if dial {
+			return fmt.Errorf("tencent sms: %s", msg)
+		}
+		return unanswered(fmt.Errorf("tencent sms: %s", msg))
 	}
 	if strings.HasPrefix(sdk.Code, "ClientError") {
+		if sdk.Code == "ClientError.NetworkError" && !dial {
+			return unanswered(fmt.Errorf("tencent sms: %s", sdk.Code))
+		}
 		return fmt.Errorf("tencent sms: %s", sdk.Code)
 	}
 	msg, _ := parse.Mask(sdk.Message)

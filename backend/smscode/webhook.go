@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -95,16 +96,24 @@ func (w *Webhook) Send(ctx context.Context, phone, code string) error {
 	resp, err := w.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("sms webhook: %w", ctx.Err())
+			return unanswered(fmt.Errorf("sms webhook: %w", ctx.Err()))
+		}
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return fmt.Errorf("sms webhook: %s", op.Err) // no connection: nothing was sent
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return fmt.Errorf("sms webhook: %s", ue.Err) // without the URL's query, which may hold a token
+			return unanswered(fmt.Errorf("sms webhook: %s", ue.Err)) // without the URL's query, which may hold a token
 		}
-		return errors.New("sms webhook: request failed")
+		return unanswered(errors.New("sms webhook: request failed"))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusGatewayTimeout {
+		// A proxy gave up waiting for the gateway, which may have sent it.
+		return unanswered(fmt.Errorf("sms webhook: the gateway answered HTTP %d", resp.StatusCode))
+	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("sms webhook: the gateway answered HTTP %d", resp.StatusCode)
 	}
