@@ -251,7 +251,7 @@ func (t *turn) dispatch() {
 		if t.rated(in.Data) {
 			return
 		}
-		if in.Seq != t.st.Seq {
+		if in.Seq != t.st.Seq && !(checksItself(in.Data) && !t.hasDraft()) {
 			t.stale()
 			return
 		}
@@ -693,6 +693,15 @@ func (t *turn) resume() {
 		t.prompt()
 	}
 }
+
+// checksItself reports a button that is checked against what it acts on
+// rather than against the turns since it was sent, while no draft is under
+// way: a rejection notice's "fix and resubmit" acts only on the merchant's
+// newest application while it is rejected for a reason an edit can fix
+// (resubmit), so a language switched or a change begun and cancelled after
+// the notice came does not make it stale. With a draft under way (its own
+// first tap's, when tapped twice) an old one is stale as any other.
+func checksItself(data string) bool { return strings.HasPrefix(data, "rs:") }
 
 func (t *turn) stale() {
 	t.out.Stale = true

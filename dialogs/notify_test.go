@@ -197,6 +197,42 @@ func fixAndResubmit(t *testing.T, id int64, opts ...dialogs.Option) (*fixture, *
 	return f, c
 }
 
+// TestResubmitButtonOutlivesOtherTurns: the rejection notice's "fix and
+// resubmit" still works after turns that make other buttons stale (the
+// language switched, a change begun and cancelled); it reaches nothing once
+// the application it names is no longer the newest rejected one.
+func TestResubmitButtonOutlivesOtherTurns(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 41}
+	a := submitted(t, c)
+	f.engine = dialogs.NewEngine(rejecting{f.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(f.clock))
+	ev := backend.EventOf(a)
+	ev.Status, ev.Reason = backend.StatusRejected, backend.ReasonCreditCard
+	event(t, c, ev)
+	require.Equal(t, "rs:"+a.ID, c.last.Replies[0].Buttons[0][0].Data)
+	seq := c.seq
+
+	c.text("English")
+	c.press("m:change")
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "cancel"})
+	c.press("cx:yes")
+	require.Equal(t, dialogs.StepMenu, mustLoad(t, f, 41).Step)
+	require.NotEqual(t, seq, c.seq, "the other buttons sent with the notice are stale by now")
+	out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "m:change", Seq: seq})
+	assert.True(t, out.Stale, "a menu button of the notice's time is stale")
+
+	out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + a.ID, Seq: seq})
+	assert.False(t, out.Stale)
+	st := mustLoad(t, f, 41)
+	assert.Equal(t, dialogs.StepConsent, st.Step, "the change is reopened")
+	assert.Equal(t, "张三", st.Holder)
+
+	// Tapped twice: the second tap finds the draft the first opened.
+	out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + a.ID, Seq: seq})
+	assert.True(t, out.Stale, "a repeated tap changes nothing")
+	assert.Equal(t, st, mustLoad(t, f, 41))
+}
+
 // The holder, bank and branch of the rejected application are kept, the
 // card and the reserved phone asked again. With every field between the
 // card and the reserved phone given back by the application, none of
