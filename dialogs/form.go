@@ -43,6 +43,47 @@ func (t *turn) form(f *Form) {
 			break // refused, and said why: the question is asked again
 		}
 	}
+	t.editFromForm(values)
 	t.filling = false
 	t.prompt()
+}
+
+// editFromForm applies the fields the form filled that the dialog went past:
+// from an edit of the card, or in a reopened application, the accepted card
+// leads back to the summary (or on to the reserved phone) without visiting
+// the steps of the other fields. Each one given that differs from the answer
+// kept is applied as its summary edit would be, in the dialog's order; one
+// refused is asked again, and the rest wait for the merchant.
+func (t *turn) editFromForm(values map[string]string) {
+	for _, step := range []string{StepHolder, StepBranch, StepPhone} {
+		v := strings.TrimSpace(values[step])
+		if v == "" || v == formAnswer(t.st, step) || t.st.Step != StepSummary {
+			continue
+		}
+		d, ok := t.steps[step]
+		if !ok || d.text == nil || d.field == nil || !d.field.editable || unreadable(v) || utf8.RuneCountInString(v) > maxTextRunes {
+			continue
+		}
+		t.st.Editing = true
+		if !t.fire(editMove(step)) {
+			return
+		}
+		d.text(t, v)
+		if t.st.Step == step {
+			return // refused, and said why: the question is asked again
+		}
+	}
+}
+
+// formAnswer is the answer kept for a step the form fills ("" none).
+func formAnswer(st *State, step string) string {
+	switch step {
+	case StepHolder:
+		return st.Holder
+	case StepBranch:
+		return st.Branch
+	case StepPhone:
+		return st.Secrets.ReservedPhone
+	}
+	return ""
 }

@@ -149,3 +149,38 @@ func TestFormAfterTheCardStepChangesNothing(t *testing.T) {
 	assert.Equal(t, before, after)
 	assert.Equal(t, dialogs.MsgID("form_not_now"), out.Replies[0].Key)
 }
+
+// TestFormFromTheCardEdit: the form sent from the summary's "edit card"
+// takes every field it filled, not only the card: the accepted card leads
+// back to the summary past the branch and the reserved phone, whose new
+// values are applied as their summary edits would be. A field equal to the
+// answer kept changes nothing; one refused is asked again.
+func TestFormFromTheCardEdit(t *testing.T) {
+	const newCard, newPhone = "6222021000000000017", "13700000000" // ICBC, as the first
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 47}
+	throughSummary(c)
+	c.press("sum:edit.card")
+	require.True(t, dialogs.FormOpen(mustLoad(t, f, c.id)), "the card edit offers the form")
+	c.send(dialogs.Input{Kind: dialogs.InForm, Returning: true, Form: &dialogs.Form{
+		Card: newCard, Holder: "张三", Branch: "北京西单支行", ReservedPhone: newPhone}})
+	st := mustLoad(t, f, c.id)
+	assert.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, newCard, st.Secrets.CardNumber)
+	assert.Equal(t, "北京西单支行", st.Branch, "the branch the form gave")
+	assert.Equal(t, newPhone, st.Secrets.ReservedPhone, "the reserved phone the form gave")
+	assert.Equal(t, "张三", st.Holder)
+	assert.False(t, st.Editing)
+	said := strings.Join(c.said, "\n")
+	assert.NotContains(t, said, newPhone)
+	assert.NotContains(t, said, newCard)
+
+	// A reserved phone the step refuses is asked again, the rest kept.
+	c.press("sum:edit.card")
+	c.send(dialogs.Input{Kind: dialogs.InForm, Returning: true, Form: &dialogs.Form{
+		Card: card, Branch: "北京西单支行", ReservedPhone: "12345"}})
+	st = mustLoad(t, f, c.id)
+	assert.Equal(t, dialogs.StepPhone, st.Step, "the refused phone is asked again")
+	assert.Equal(t, card, st.Secrets.CardNumber)
+	assert.Equal(t, newPhone, st.Secrets.ReservedPhone, "nothing of the refused value is kept")
+}
