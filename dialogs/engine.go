@@ -703,10 +703,23 @@ func (t *turn) resume() {
 // first tap's, when tapped twice) an old one is stale as any other.
 func checksItself(data string) bool { return strings.HasPrefix(data, "rs:") }
 
+// stale answers a button that is no longer live and asks the question
+// again, changing nothing: a question may settle something as it is asked
+// (the branch picker forgets the word of a search, drops a typed branch
+// once the bank's are listed, moves to the city), and any change would
+// bump Seq and kill the live buttons on screen, while the adapter shows
+// only "nothing was changed". So the state, the machine and the steps
+// arrived at are put back as they were before the question.
 func (t *turn) stale() {
 	t.out.Stale = true
 	t.say(MsgStaleButton, nil)
+	kept, arrived := *t.st, len(t.arrivals)
 	t.prompt()
+	*t.st = kept
+	t.arrivals = t.arrivals[:arrived]
+	if t.fsm != nil {
+		t.fsm.SetState(kept.Step)
+	}
 }
 
 // ---- buttons ----

@@ -814,3 +814,54 @@ func TestPickerBackFromTheCityReachesAnAddedStep(t *testing.T) {
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
 	assert.Equal(t, m.met[n-2], mustLoad(t, f, 519).Step)
 }
+
+// A stale tap at the branch step changes nothing: the list on screen (a
+// search's, shown after an older full list) stays live, whatever the
+// question asked again with the "stale" answer would settle. Else the
+// state changes under the live list, the adapter shows only the toast
+// ("nothing was changed") and every button of the live list is stale.
+func TestPickerStaleTapKeepsTheLiveList(t *testing.T) {
+	t.Run("a search's list after the city's full list", func(t *testing.T) {
+		f, _, _ := pickerFixture(t)
+		c := &chat{t: t, f: f, id: 530}
+		toBranch(c)
+		full := c.text("沈阳")
+		require.Equal(t, []dialogs.MsgID{"city_taken", "ask_branch_pick"}, keys(full))
+		fullSeq := c.seq
+		live := c.text("沈河")
+		require.Equal(t, []dialogs.MsgID{"branch_pick"}, keys(live))
+		require.True(t, hasButton(live, "br:p.102221000001"))
+		before := *mustLoad(t, f, 530)
+
+		out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102221000000", Seq: fullSeq})
+		require.True(t, out.Stale, "a button of the older full list")
+		assert.Equal(t, live.Seq, out.Seq, "nothing changed: the live list's buttons stay live")
+		st := mustLoad(t, f, 530)
+		assert.Equal(t, before.PickWord, st.PickWord)
+		assert.Equal(t, before.Step, st.Step)
+
+		out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102221000001", Seq: live.Seq})
+		assert.False(t, out.Stale, "the live list's button")
+		st = mustLoad(t, f, 530)
+		assert.Equal(t, dialogs.StepPhone, st.Step)
+		assert.Equal(t, "102221000001", st.BranchID)
+	})
+	t.Run("during an outage", func(t *testing.T) {
+		f, fb, _ := pickerFixture(t)
+		c := &chat{t: t, f: f, id: 531}
+		toBranch(c)
+		c.text("深圳")
+		oldSeq := c.seq
+		live := c.text("南山")
+		require.True(t, hasButton(live, "br:p.102584002000"))
+		fb.failWith(backend.ErrUnavailable)
+		out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:city", Seq: oldSeq})
+		require.True(t, out.Stale)
+		assert.Equal(t, live.Seq, out.Seq)
+		assert.Equal(t, "南山", mustLoad(t, f, 531).PickWord)
+		fb.failWith(nil)
+		out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102584002000", Seq: live.Seq})
+		assert.False(t, out.Stale)
+		assert.Equal(t, dialogs.StepPhone, mustLoad(t, f, 531).Step)
+	})
+}
