@@ -662,8 +662,21 @@ func (t *turn) back() {
 	case d.back == backResume:
 		t.resume()
 	case st.Editing:
+		// The summary as it was, unless the edit emptied a field it needs
+		// (another city drops the branch picked in the old one): that field
+		// is named and asked, still as an edit. The city and branch before
+		// are not kept to be put back: the record has no room for them.
+		if d := t.firstUnfilled(); d != nil && d.name == st.Step {
+			t.say(msgSummaryIncomplete, Arg{"Step": t.stepName(d.name)})
+			t.prompt()
+			return
+		}
 		st.Editing = false
 		if t.fire(evEdited) {
+			if d := t.firstUnfilled(); d != nil {
+				t.askUnfilled(d)
+				return
+			}
 			t.prompt()
 		}
 	case d.back != "":
