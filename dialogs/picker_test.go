@@ -915,3 +915,24 @@ func TestPickerBackFromAnEditInAnotherCityAsksTheBranch(t *testing.T) {
 	assert.Equal(t, "102221000001", rec.apps[0].BranchID)
 	assert.Equal(t, "210100", rec.apps[0].AreaCode)
 }
+
+// Symbols a name cannot hold are answered for the question asked: at the
+// city question a city's name with its example, not a branch's.
+func TestPickerSymbolsAnsweredForTheQuestionAsked(t *testing.T) {
+	f, _, _ := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 533}
+	toBranch(c)
+	out := c.text("深圳🏦")
+	assert.Equal(t, []dialogs.MsgID{"city_chars"}, keys(out))
+	for _, lang := range []string{"zh-Hans", "en"} {
+		said := f.render.Reply(lang, out.Replies[0])
+		assert.Contains(t, said, "深圳", lang)
+		assert.NotContains(t, strings.ToLower(said), "branch", lang)
+		assert.NotContains(t, said, "支行", lang)
+	}
+	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 533).Step)
+
+	c.text("深圳")
+	out = c.text("南山🏦")
+	assert.Equal(t, []dialogs.MsgID{"branch_chars"}, keys(out), "at the branch question, the branch's")
+}
