@@ -662,8 +662,21 @@ func (t *turn) back() {
 	case d.back == backResume:
 		t.resume()
 	case st.Editing:
+		// The summary as it was, unless the edit emptied a field it needs
+		// (another city drops the branch picked in the old one): that field
+		// is named and asked, still as an edit. The city and branch before
+		// are not kept to be put back: the record has no room for them.
+		if d := t.firstUnfilled(); d != nil && d.name == st.Step {
+			t.say(msgSummaryIncomplete, Arg{"Step": t.stepName(d.name)})
+			t.prompt()
+			return
+		}
 		st.Editing = false
 		if t.fire(evEdited) {
+			if d := t.firstUnfilled(); d != nil {
+				t.askUnfilled(d)
+				return
+			}
 			t.prompt()
 		}
 	case d.back != "":
@@ -703,10 +716,23 @@ func (t *turn) resume() {
 // first tap's, when tapped twice) an old one is stale as any other.
 func checksItself(data string) bool { return strings.HasPrefix(data, "rs:") }
 
+// stale answers a button that is no longer live and asks the question
+// again, changing nothing: a question may settle something as it is asked
+// (the branch picker forgets the word of a search, drops a typed branch
+// once the bank's are listed, moves to the city), and any change would
+// bump Seq and kill the live buttons on screen, while the adapter shows
+// only "nothing was changed". So the state, the machine and the steps
+// arrived at are put back as they were before the question.
 func (t *turn) stale() {
 	t.out.Stale = true
 	t.say(MsgStaleButton, nil)
+	kept, arrived := *t.st, len(t.arrivals)
 	t.prompt()
+	*t.st = kept
+	t.arrivals = t.arrivals[:arrived]
+	if t.fsm != nil {
+		t.fsm.SetState(kept.Step)
+	}
 }
 
 // ---- buttons ----

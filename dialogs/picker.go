@@ -67,8 +67,10 @@ const maxWordRunes = 12
 
 // pickWord reads a search word out of text: spaces collapsed, full-width
 // letters and digits made ASCII (NFKC), end punctuation dropped. It gives
-// the reason it is none ("" when it is one); what names the kind of name.
-func (t *turn) pickWord(text string, what MsgID) (string, MsgID, Arg) {
+// the reason it is none ("" when it is one); what names the kind of name,
+// chars is the reason for symbols the name cannot hold (with the step's
+// own example).
+func (t *turn) pickWord(text string, what, chars MsgID) (string, MsgID, Arg) {
 	if reason := notAName(text); reason != "" {
 		return "", reason, Arg{"What": Text{Key: what}}
 	}
@@ -76,7 +78,7 @@ func (t *turn) pickWord(text string, what MsgID) (string, MsgID, Arg) {
 	w = strings.TrimFunc(w, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
 	switch n := utf8.RuneCountInString(w); {
 	case errors.Is(err, parse.ErrBadChars):
-		return "", msgBranchChars, nil
+		return "", chars, nil
 	case errors.Is(err, parse.ErrTooLong):
 		return "", msgTooLong, nil
 	case err != nil, n < 2:

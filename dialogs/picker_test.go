@@ -456,7 +456,9 @@ func TestPickerBranchStepWithoutACity(t *testing.T) {
 }
 
 // A typed branch does not fill the branch where it is picked: the summary
-// is not confirmed without a picked one (a draft from before the picker).
+// is not confirmed without a picked one (a draft from before the picker);
+// the merchant is told what is missing and asked it (the city first), and
+// the pick returns to the summary.
 func TestPickerTypedBranchIsNotEnough(t *testing.T) {
 	f, _, _ := pickerFixture(t)
 	picker := f.engine
@@ -469,14 +471,17 @@ func TestPickerTypedBranchIsNotEnough(t *testing.T) {
 	st := mustLoad(t, f, 512)
 	require.Equal(t, "上海张江支行", st.Branch)
 	require.Empty(t, st.BranchID)
-	out := f.engine.Handle(context.Background(), st, dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: st.Seq})
-	assert.Contains(t, keys(out), dialogs.MsgID("summary_incomplete"))
-	assert.Equal(t, dialogs.StepSummary, st.Step)
-	// The same draft with the branch's id goes on.
-	st.BranchID, st.AreaCode, st.CityName = "102290012345", "310100", "上海市"
-	out = f.engine.Handle(context.Background(), st, dialogs.Input{Kind: dialogs.InButton, Data: "sum:confirm", Seq: st.Seq})
+	out := c.press("sum:confirm")
+	assert.Equal(t, []dialogs.MsgID{"summary_incomplete", "ask_city"}, keys(out))
+	assert.Contains(t, c.all(out), "开户支行还没有填写")
+	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 512).Step)
+	c.text("沈阳")
+	out = c.press("br:p.102221000000")
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 512).Step)
+	assert.Contains(t, c.all(out), "开户支行：中国工商银行股份有限公司沈阳和平支行（沈阳市）")
+	out = c.press("sum:confirm")
 	assert.NotContains(t, keys(out), dialogs.MsgID("summary_incomplete"))
-	assert.Equal(t, dialogs.StepVerify, st.Step)
+	assert.Equal(t, dialogs.StepVerify, mustLoad(t, f, 512).Step)
 }
 
 // Without WithBranches the branch is typed and no city is asked.
@@ -813,4 +818,121 @@ func TestPickerBackFromTheCityReachesAnAddedStep(t *testing.T) {
 	assert.Equal(t, m.met[n-1], mustLoad(t, f, 519).Step, "not past the added step to the holder")
 	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
 	assert.Equal(t, m.met[n-2], mustLoad(t, f, 519).Step)
+}
+
+// A stale tap at the branch step changes nothing: the list on screen (a
+// search's, shown after an older full list) stays live, whatever the
+// question asked again with the "stale" answer would settle. Else the
+// state changes under the live list, the adapter shows only the toast
+// ("nothing was changed") and every button of the live list is stale.
+func TestPickerStaleTapKeepsTheLiveList(t *testing.T) {
+	t.Run("a search's list after the city's full list", func(t *testing.T) {
+		f, _, _ := pickerFixture(t)
+		c := &chat{t: t, f: f, id: 530}
+		toBranch(c)
+		full := c.text("沈阳")
+		require.Equal(t, []dialogs.MsgID{"city_taken", "ask_branch_pick"}, keys(full))
+		fullSeq := c.seq
+		live := c.text("沈河")
+		require.Equal(t, []dialogs.MsgID{"branch_pick"}, keys(live))
+		require.True(t, hasButton(live, "br:p.102221000001"))
+		before := *mustLoad(t, f, 530)
+
+		out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102221000000", Seq: fullSeq})
+		require.True(t, out.Stale, "a button of the older full list")
+		assert.Equal(t, live.Seq, out.Seq, "nothing changed: the live list's buttons stay live")
+		st := mustLoad(t, f, 530)
+		assert.Equal(t, before.PickWord, st.PickWord)
+		assert.Equal(t, before.Step, st.Step)
+
+		out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102221000001", Seq: live.Seq})
+		assert.False(t, out.Stale, "the live list's button")
+		st = mustLoad(t, f, 530)
+		assert.Equal(t, dialogs.StepPhone, st.Step)
+		assert.Equal(t, "102221000001", st.BranchID)
+	})
+	t.Run("during an outage", func(t *testing.T) {
+		f, fb, _ := pickerFixture(t)
+		c := &chat{t: t, f: f, id: 531}
+		toBranch(c)
+		c.text("深圳")
+		oldSeq := c.seq
+		live := c.text("南山")
+		require.True(t, hasButton(live, "br:p.102584002000"))
+		fb.failWith(backend.ErrUnavailable)
+		out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:city", Seq: oldSeq})
+		require.True(t, out.Stale)
+		assert.Equal(t, live.Seq, out.Seq)
+		assert.Equal(t, "南山", mustLoad(t, f, 531).PickWord)
+		fb.failWith(nil)
+		out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102584002000", Seq: live.Seq})
+		assert.False(t, out.Stale)
+		assert.Equal(t, dialogs.StepPhone, mustLoad(t, f, 531).Step)
+	})
+}
+
+// /back from an edit of the branch that went on to another city (which
+// drops the branch picked in the old one) does not return to a summary
+// with an empty branch: the branch is named and asked in the new city, and
+// its pick returns to the summary. /back at the city question, the new
+// city taken, asks it too.
+func TestPickerBackFromAnEditInAnotherCityAsksTheBranch(t *testing.T) {
+	f, _, rec := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 532}
+	toBranch(c)
+	c.text("深圳")
+	c.text("福田")
+	c.press("br:p.102584002002")
+	c.text(reservedPhone)
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 532).Step)
+
+	c.press("sum:edit.branch")
+	c.press("br:city")
+	out := c.text("沈阳")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 532).Step)
+	require.True(t, hasButton(out, "br:p.102221000000"))
+	out = c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	st := mustLoad(t, f, 532)
+	assert.Equal(t, dialogs.StepBranch, st.Step, "no summary without a branch")
+	assert.Equal(t, []dialogs.MsgID{"summary_incomplete", "ask_branch_pick"}, keys(out))
+	assert.Contains(t, c.all(out), "开户支行还没有填写", "the missing answer is named")
+	assert.True(t, hasButton(out, "br:p.102221000000"), "the new city's branches")
+
+	// The same from the city question, the new city taken.
+	c.press("br:city")
+	require.Equal(t, dialogs.StepCity, mustLoad(t, f, 532).Step)
+	out = c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	assert.Equal(t, dialogs.StepBranch, mustLoad(t, f, 532).Step)
+	assert.Equal(t, []dialogs.MsgID{"summary_incomplete", "ask_branch_pick"}, keys(out))
+
+	out = c.press("br:p.102221000001")
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 532).Step, "picked from an edit: back to the summary")
+	assert.Contains(t, c.all(out), "开户支行：中国工商银行股份有限公司沈阳沈河支行（沈阳市）")
+	f.advance(dialogs.FreshProof)
+	c.press("sum:confirm")
+	c.text(code)
+	require.Len(t, rec.apps, 1)
+	assert.Equal(t, "102221000001", rec.apps[0].BranchID)
+	assert.Equal(t, "210100", rec.apps[0].AreaCode)
+}
+
+// Symbols a name cannot hold are answered for the question asked: at the
+// city question a city's name with its example, not a branch's.
+func TestPickerSymbolsAnsweredForTheQuestionAsked(t *testing.T) {
+	f, _, _ := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 533}
+	toBranch(c)
+	out := c.text("深圳🏦")
+	assert.Equal(t, []dialogs.MsgID{"city_chars"}, keys(out))
+	for _, lang := range []string{"zh-Hans", "en"} {
+		said := f.render.Reply(lang, out.Replies[0])
+		assert.Contains(t, said, "深圳", lang)
+		assert.NotContains(t, strings.ToLower(said), "branch", lang)
+		assert.NotContains(t, said, "支行", lang)
+	}
+	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 533).Step)
+
+	c.text("深圳")
+	out = c.text("南山🏦")
+	assert.Equal(t, []dialogs.MsgID{"branch_chars"}, keys(out), "at the branch question, the branch's")
 }

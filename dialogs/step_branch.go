@@ -280,7 +280,7 @@ func (t *turn) branchWord(text string) {
 		}
 		return
 	}
-	word, reason, args := t.pickWord(text, msgWhatBranch)
+	word, reason, args := t.pickWord(text, msgWhatBranch, msgBranchChars)
 	if reason != "" {
 		t.say(reason, args)
 		return

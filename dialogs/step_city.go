@@ -26,6 +26,7 @@ const (
 	msgCityTooMany  MsgID = "city_too_many" // too many match: type more
 	msgCityTaken    MsgID = "city_taken"    // the one city that matched, taken
 	msgWhatCity     MsgID = "what_city"
+	msgCityChars    MsgID = "city_chars" // symbols a city's name cannot hold
 	msgBtnOtherCity MsgID = "btn_other_city"
 )
 
@@ -80,7 +81,7 @@ func (t *turn) city(text string) {
 		}
 		return
 	}
-	word, reason, args := t.pickWord(text, msgWhatCity)
+	word, reason, args := t.pickWord(text, msgWhatCity, msgCityChars)
 	if reason != "" {
 		t.say(reason, args)
 		return

@@ -41,14 +41,30 @@ func (t *turn) summary() {
 	r.Buttons = append(r.Buttons, row(btn(msgBtnConfirm, "sum:confirm"), btn(msgBtnCancel, "sum:cancel")))
 }
 
-// incomplete reports a field of the summary not answered yet.
-func (t *turn) incomplete() bool {
+// firstUnfilled is the step of the first field the summary needs and
+// lacks, in dialog order (nil when every one is answered).
+func (t *turn) firstUnfilled() *stepDef {
 	for _, d := range t.fields {
 		if d.field.filled != nil && !d.field.filled(t.st) {
-			return true
+			return d
 		}
 	}
-	return false
+	return nil
+}
+
+// askUnfilled, at the summary, names the field d the summary lacks and
+// asks it as an edit, so its answer leads back to the summary; a field
+// without an Edit button is only named, the summary shown again.
+func (t *turn) askUnfilled(d *stepDef) {
+	t.say(msgSummaryIncomplete, Arg{"Step": t.stepName(d.name)})
+	if !d.field.editable {
+		t.prompt()
+		return
+	}
+	t.st.Editing = true
+	if t.fire(editMove(d.name)) {
+		t.prompt()
+	}
 }
 
 func (t *turn) summaryButton(kind, arg string) bool {
@@ -67,9 +83,8 @@ func (t *turn) summaryButton(kind, arg string) bool {
 			t.prompt()
 		}
 	case arg == "confirm":
-		if t.incomplete() {
-			t.say(msgSummaryIncomplete, nil)
-			t.prompt()
+		if d := t.firstUnfilled(); d != nil {
+			t.askUnfilled(d)
 			return true
 		}
 		if st.DraftID == "" {
