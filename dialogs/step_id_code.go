@@ -147,8 +147,21 @@ func (t *turn) resend() {
 	if st.CodePending {
 		key = msgCodeResent
 	}
-	st.CodeSentAt, st.CodeAttempts, st.CodePending = t.now(), 0, true
+	t.codeOut()
 	t.codeSent(key)
+}
+
+// codeOut records a code the acquirer just sent. The wrong codes typed so
+// far still count: the acquirer counts them across resent codes until
+// MaxCodeAttempts locks it (and starts again) or an hour passes after the
+// last one, which was typed at most CodeTTL after the previous code went
+// out (CodeSentAt; the bot's guess at it errs late, counting longer).
+func (t *turn) codeOut() {
+	st := t.st
+	if st.CodeAttempts >= MaxCodeAttempts || t.now().Sub(st.CodeSentAt) > time.Hour+backend.CodeTTL {
+		st.CodeAttempts = 0
+	}
+	st.CodeSentAt, st.CodePending = t.now(), true
 }
 
 // sendCode sends a code to merchant no's phone on file and moves on with
@@ -175,7 +188,7 @@ func (t *turn) sendCode(no string, event move) {
 		t.tooSoon(err) // the code out, if any, keeps its tries used
 		return
 	}
-	st.CodeSentAt, st.CodePending, st.CodeAttempts = t.now(), true, 0
+	t.codeOut()
 	t.prompt()
 }
 

@@ -103,7 +103,8 @@ func (t *turn) bind(m backend.Merchant) {
 	st := t.st
 	st.MerchantNo, st.MerchantName, st.PhoneOnFile = m.No, m.Name, m.PhoneMasked
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
-	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
+	// CodeSentAt and CodeAttempts stay: the acquirer's resend clock and
+	// its count of wrong codes run on past a shared contact.
 	st.LookupFails, st.LookupSince = 0, time.Time{}
 	t.say(msgBound, Arg{"Name": m.Business, "No": m.No, "Card": parse.MaskPAN(m.CardMasked)})
 	if t.changePending() {

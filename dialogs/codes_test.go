@@ -1,0 +1,124 @@
+package dialogs_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/merchantbot/merchantbot/backend"
+	"github.com/merchantbot/merchantbot/dialogs"
+)
+
+// identifyByCode starts c and types merchant 822100050110001's number and
+// phone: a code is out at the identify step.
+func identifyByCode(c *chat) {
+	c.t.Helper()
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	c.press("m:change")
+	c.text("822100050110001")
+	out := c.text("13800000001")
+	require.Equal(c.t, dialogs.MsgID("code_sent"), keys(out)[0])
+}
+
+// resend presses the Resend button, which stays valid beside a wrong
+// code's answer (which shows no button of its own).
+func (c *chat) resend() dialogs.Outcome {
+	c.t.Helper()
+	return c.send(dialogs.Input{Kind: dialogs.InButton, Data: "code:resend", Seq: c.seq})
+}
+
+// The acquirer counts wrong codes across resent codes (backend.MaxCodeAttempts
+// within an hour): a new code does not bring the tries back, so the bot
+// does not say it does.
+func TestTriesLeftCountAcrossResentCodes(t *testing.T) {
+	t.Run("a resent code keeps the tries used", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 91}
+		identifyByCode(c)
+		for range dialogs.MaxCodeAttempts - 1 {
+			c.text("000000")
+		}
+		require.Equal(t, dialogs.MsgID("code_wrong_last"), keys(c.last)[0])
+		f.advance(dialogs.CodeResendAfter)
+		require.Equal(t, dialogs.MsgID("code_resent"), keys(c.resend())[0])
+		out := c.text("000000")
+		assert.Equal(t, dialogs.MsgID("code_locked"), keys(out)[0], "the fifth wrong code locks, whatever code it was meant for")
+		assert.True(t, hasButton(out, "code:resend"))
+	})
+	t.Run("a lockout starts the count again", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 92}
+		identifyByCode(c)
+		for range dialogs.MaxCodeAttempts {
+			c.text("000000")
+		}
+		require.Equal(t, dialogs.MsgID("code_locked"), keys(c.last)[0])
+		f.advance(backend.CodeLockout)
+		require.Equal(t, dialogs.MsgID("code_sent"), keys(c.resend())[0])
+		out := c.text("000000")
+		require.Equal(t, dialogs.MsgID("code_wrong"), keys(out)[0])
+		assert.Equal(t, dialogs.MaxCodeAttempts-1, out.Replies[0].Args["Left"])
+	})
+	t.Run("wrong codes an hour old are forgotten", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 93}
+		identifyByCode(c)
+		for range dialogs.MaxCodeAttempts - 1 {
+			c.text("000000")
+		}
+		f.advance(time.Hour + backend.CodeTTL + time.Second)
+		require.Equal(t, dialogs.MsgID("code_resent"), keys(c.resend())[0])
+		out := c.text("000000")
+		require.Equal(t, dialogs.MsgID("code_wrong"), keys(out)[0])
+		assert.Equal(t, dialogs.MaxCodeAttempts-1, out.Replies[0].Args["Left"])
+	})
+	t.Run("a right code starts the count again", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 94}
+		identifyByCode(c)
+		c.text("000000")
+		c.text(code)
+		require.True(t, mustLoad(t, f, 94).Bound)
+		zhangSan().walkTo(c, dialogs.StepSummary)
+		f.advance(dialogs.FreshProof)
+		c.press("sum:confirm")
+		out := c.text("000000")
+		require.Equal(t, dialogs.MsgID("code_wrong"), keys(out)[0])
+		assert.Equal(t, dialogs.MaxCodeAttempts-1, out.Replies[0].Args["Left"])
+	})
+	t.Run("a cancelled change keeps the tries used", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 96}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+		zhangSan().sharing().walkTo(c, dialogs.StepSummary)
+		c.press("sum:confirm")
+		for range dialogs.MaxCodeAttempts - 1 {
+			c.text("000000")
+		}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "cancel"})
+		c.press("cx:yes")
+		c.press("m:change")
+		zhangSan().sharing().walkTo(c, dialogs.StepSummary)
+		f.advance(dialogs.CodeResendAfter)
+		c.press("sum:confirm")
+		out := c.text("000000")
+		assert.Equal(t, dialogs.MsgID("code_locked"), keys(out)[0], "the acquirer saw five wrong codes for this merchant")
+	})
+	t.Run("wrong codes before a contact was shared still count", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 95}
+		identifyByCode(c)
+		for range 3 {
+			c.text("000000")
+		}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+		require.Equal(t, dialogs.StepIDPhone, mustLoad(t, f, 95).Step)
+		zhangSan().sharing().walkTo(c, dialogs.StepSummary)
+		f.advance(dialogs.CodeResendAfter)
+		c.press("sum:confirm")
+		out := c.text("000000")
+		assert.Equal(t, dialogs.MsgID("code_wrong_last"), keys(out)[0], "the acquirer saw four wrong codes for this merchant")
+	})
+}
