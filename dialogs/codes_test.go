@@ -1,6 +1,7 @@
 package dialogs_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -121,4 +122,43 @@ func TestTriesLeftCountAcrossResentCodes(t *testing.T) {
 		out := c.text("000000")
 		assert.Equal(t, dialogs.MsgID("code_wrong_last"), keys(out)[0], "the acquirer saw four wrong codes for this merchant")
 	})
+}
+
+// lostMerchant fails to look up merchant no, as an acquirer down for a
+// moment does.
+type lostMerchant struct {
+	dialogs.Backend
+	no string
+}
+
+func (b lostMerchant) Merchant(ctx context.Context, no string) (backend.Merchant, error) {
+	if no == b.no {
+		return backend.Merchant{}, backend.ErrUnavailable
+	}
+	return b.Backend.Merchant(ctx, no)
+}
+
+// A code proves the phone of the merchant it went to, and only once the
+// chat is bound to that merchant: it never confirms another merchant's
+// change.
+func TestProofIsForTheMerchantBound(t *testing.T) {
+	f := newFixture(t, nil)
+	f.use(t, lostMerchant{Backend: f.backend, no: "822100050110002"})
+	c := &chat{t: t, f: f, id: 97}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.press("m:change")
+	c.text("822100050110002")
+	c.text("13800000002")
+	c.text(code) // right for 822100050110002, whose lookup then fails
+	require.False(t, mustLoad(t, f, 97).Bound)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+	require.Equal(t, dialogs.StepMerchant, mustLoad(t, f, 97).Step)
+	zhangSan().sharing().walkTo(c, dialogs.StepSummary)
+	require.Equal(t, "822100050110001", mustLoad(t, f, 97).MerchantNo)
+	out := c.press("sum:confirm")
+	assert.Equal(t, []dialogs.MsgID{"code_sent", "code_warning"}, keys(out), "a code goes to 822100050110001's phone")
+	apps, err := f.backend.Applications(context.Background(), "822100050110001")
+	require.NoError(t, err)
+	assert.Empty(t, apps, "nothing is submitted unproven")
 }

@@ -100,17 +100,19 @@ func (t *turn) code(text string) {
 		t.backendError("check code", err)
 		return
 	}
-	st.CodeAttempts, st.CodePending, st.ProvedAt = 0, false, t.now()
+	st.CodeAttempts, st.CodePending = 0, false
 	if st.Step == StepIDCode {
 		m, err := t.backend.Merchant(t.ctx, st.PendingNo)
 		if err != nil {
 			t.backendError("merchant", err)
 			return
 		}
-		t.bind(m)
+		// The code proves the phone of the merchant the chat is bound to
+		// now, and nothing before the binding.
+		t.bind(m, t.now())
 		return
 	}
-	st.Verified = true
+	st.Verified, st.ProvedAt = true, t.now()
 	t.submit()
 }
 
