@@ -2,6 +2,7 @@ package dialogs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -161,4 +162,68 @@ func TestProofIsForTheMerchantBound(t *testing.T) {
 	apps, err := f.backend.Applications(context.Background(), "822100050110001")
 	require.NoError(t, err)
 	assert.Empty(t, apps, "nothing is submitted unproven")
+}
+
+// first is what out's first reply says.
+func (c *chat) first(out dialogs.Outcome) string {
+	c.t.Helper()
+	require.NotEmpty(c.t, out.Replies)
+	return c.f.render.Reply(out.Lang, out.Replies[0])
+}
+
+// The acquirer pausing codes for longer than the minute between two is
+// told in minutes, wherever the merchant meets it, and names no cause the
+// bot does not know: here the hourly cap on codes, no wrong code typed.
+func TestCodesPausedByTheHourlyCap(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 98}
+	identifyByCode(c)
+	for range backend.MaxCodesPerHour - 1 {
+		f.advance(dialogs.CodeResendAfter)
+		require.Equal(t, dialogs.MsgID("code_resent"), keys(c.resend())[0])
+	}
+	f.advance(dialogs.CodeResendAfter)
+	paused := func(out dialogs.Outcome, minutes int, when string) {
+		t.Helper()
+		require.Equal(t, dialogs.MsgID("code_paused"), keys(out)[0], when)
+		text := c.first(out)
+		assert.Contains(t, text, fmt.Sprintf("about %d min.", minutes), when)
+		assert.NotContains(t, text, "wrong", "%s: no wrong code was typed", when)
+		assert.NotContains(t, text, "answers", "%s: nothing is answered yet at identification", when)
+		assert.True(t, hasButton(out, "code:resend"), when)
+	}
+	// The first code goes out of the hour 55 minutes from now.
+	paused(c.resend(), 55, "the sixth code in an hour")
+	paused(c.resend(), 55, "asked again")
+	f.advance(backend.CodeTTL)
+	require.Equal(t, dialogs.MsgID("code_expired"), keys(c.text(code))[0])
+	paused(c.text(code), 50, "a code typed with none out")
+}
+
+// After another chat of the same merchant locked its codes, the change
+// waiting for its code is told the pause in minutes and that its answers
+// are kept, however it asks.
+func TestCodesPausedAtVerify(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 99}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start", LanguageCode: "en"})
+	zhangSan().sharing().walkTo(c, dialogs.StepSummary)
+	other := &chat{t: t, f: f, id: 100}
+	identifyByCode(other)
+	for range dialogs.MaxCodeAttempts {
+		other.text("000000")
+	}
+	require.Equal(t, dialogs.MsgID("code_locked"), keys(other.last)[0])
+	f.advance(time.Minute)
+	paused := func(out dialogs.Outcome, when string) {
+		t.Helper()
+		require.Equal(t, dialogs.MsgID("code_paused_kept"), keys(out)[0], when)
+		text := c.first(out)
+		assert.Contains(t, text, "14 min", when)
+		assert.Contains(t, text, "answers are kept", when)
+		assert.True(t, hasButton(out, "code:resend"), when)
+	}
+	paused(c.press("sum:confirm"), "confirmed")
+	paused(c.text(code), "a code typed with none out")
+	paused(c.resend(), "asked again")
 }

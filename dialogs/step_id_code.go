@@ -72,7 +72,7 @@ func (t *turn) code(text string) {
 	if !st.CodePending {
 		// No code is out to check: say how to get one.
 		if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
-			t.say(msgCodeWaitFirst, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+			t.sayCodeWait(msgCodeWaitFirst)
 		} else {
 			t.codePrompt()
 		}
@@ -131,7 +131,7 @@ func (t *turn) codeButton(kind, arg string) bool {
 func (t *turn) resend() {
 	st := t.st
 	if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
-		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		t.sayCodeWait(msgCodeWait)
 		return
 	}
 	err := t.backend.SendCode(t.ctx, t.codeMerchant())
@@ -198,20 +198,38 @@ func (t *turn) sendCode(no string, event move) {
 // merchant learns how long to wait, counted by the acquirer's clock.
 func (t *turn) tooSoon(err error) {
 	st := t.st
-	wait, ok := backend.RetryAfter(err)
-	if ok {
+	if wait, ok := backend.RetryAfter(err); ok {
+		// Past the minute between two codes, CodeSentAt lies ahead: the
+		// code step tells the acquirer's pause from it (sayCodeWait).
 		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
-	}
-	if wait > CodeResendAfter {
-		// Not the minute between two codes: the acquirer paused codes for
-		// this phone (too many wrong ones). Say so, in minutes.
-		t.say(msgCodePaused, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)},
-			row(btn(msgBtnResend, "code:resend")))
-		return
 	}
 	key := msgCodeWait
 	if !st.CodePending {
 		key = msgCodeWaitFirst
 	}
+	t.sayCodeWait(key)
+}
+
+// sayCodeWait tells a merchant who asked for a code too soon (key: a code
+// is out, or none is) when the acquirer sends the next one: in seconds
+// within the minute between two codes, in minutes when it paused codes for
+// this phone for longer.
+func (t *turn) sayCodeWait(key MsgID) {
+	if wait := CodeResendAfter - t.now().Sub(t.st.CodeSentAt); wait > CodeResendAfter {
+		t.sayPaused(wait)
+		return
+	}
 	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+}
+
+// sayPaused says that no code can be sent to this phone for wait. It names
+// no cause: the acquirer's refusal does not tell wrong codes from the
+// hourly cap on codes, nor this chat's codes from those asked elsewhere.
+// Only a change has answers to keep.
+func (t *turn) sayPaused(wait time.Duration) {
+	key := msgCodePaused
+	if t.st.Step == StepVerify {
+		key = msgCodePausedKept
+	}
+	t.say(key, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)}, row(btn(msgBtnResend, "code:resend")))
 }
