@@ -480,7 +480,10 @@ func (t *turn) wipeDraft() {
 	}
 	st.DraftID, st.Answers = "", ""
 	st.Editing, st.Refill, st.Reopened, st.Ret = false, false, false, ""
-	st.CodeSentAt, st.CodeAttempts, st.Verified, st.CodePending = time.Time{}, 0, false, false
+	// CodeSentAt and CodeAttempts stay: they follow the acquirer's resend
+	// clock and its count of wrong codes, which a new draft does not reset
+	// (codeOut forgets them when the acquirer does).
+	st.Verified, st.CodePending = false, false
 	st.SubmitRefused = false
 	st.Secrets = Secrets{}
 }
@@ -641,7 +644,7 @@ func (t *turn) cancel() {
 			t.prompt()
 		}
 	case t.is(st.Step, identify):
-		st.PendingNo, st.CodeSentAt, st.CodeAttempts, st.CodePending = "", time.Time{}, 0, false
+		st.PendingNo, st.CodePending = "", false // the code counters stay, as in wipeDraft
 		if t.fire(evMenu) {
 			t.say(msgCancelled, nil)
 			t.menu(false)

@@ -74,6 +74,7 @@ const (
 	msgCodeSent              MsgID = "code_sent"
 	msgCodeWaitFirst         MsgID = "code_wait_first"
 	msgCodePaused            MsgID = "code_paused"
+	msgCodePausedKept        MsgID = "code_paused_kept"
 	msgCodeNeeded            MsgID = "code_needed"
 	msgChangePendingStart    MsgID = "change_pending_start"
 	msgAccountAccepted       MsgID = "account_accepted"

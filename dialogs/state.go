@@ -23,8 +23,10 @@ type State struct {
 	PendingNo    string `json:"pn,omitempty"` // merchant no typed, phone not yet proven
 	Company      bool   `json:"co,omitempty"` // settles to a company account, not a personal card
 	PhoneOnFile  string `json:"ph,omitempty"` // masked, where codes go
-	// ProvedAt is when the merchant last proved the phone on file with an
-	// SMS code; a proof this fresh also confirms the summary (FreshProof).
+	// ProvedAt is when the merchant last proved the phone on file of the
+	// merchant bound (MerchantNo) with an SMS code; a proof this fresh also
+	// confirms the summary (FreshProof). Zero when the binding was proved
+	// otherwise (a shared contact).
 	ProvedAt time.Time `json:"pa,omitzero"`
 	// LookupFails counts identifications that failed since LookupSince:
 	// a chat gets MaxLookups a day, so merchant numbers cannot be probed.

@@ -72,7 +72,7 @@ func (t *turn) code(text string) {
 	if !st.CodePending {
 		// No code is out to check: say how to get one.
 		if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
-			t.say(msgCodeWaitFirst, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+			t.sayCodeWait(msgCodeWaitFirst)
 		} else {
 			t.codePrompt()
 		}
@@ -100,17 +100,19 @@ func (t *turn) code(text string) {
 		t.backendError("check code", err)
 		return
 	}
-	st.CodeAttempts, st.CodePending, st.ProvedAt = 0, false, t.now()
+	st.CodeAttempts, st.CodePending = 0, false
 	if st.Step == StepIDCode {
 		m, err := t.backend.Merchant(t.ctx, st.PendingNo)
 		if err != nil {
 			t.backendError("merchant", err)
 			return
 		}
-		t.bind(m)
+		// The code proves the phone of the merchant the chat is bound to
+		// now, and nothing before the binding.
+		t.bind(m, t.now())
 		return
 	}
-	st.Verified = true
+	st.Verified, st.ProvedAt = true, t.now()
 	t.submit()
 }
 
@@ -129,7 +131,7 @@ func (t *turn) codeButton(kind, arg string) bool {
 func (t *turn) resend() {
 	st := t.st
 	if t.now().Sub(st.CodeSentAt) < CodeResendAfter {
-		t.say(msgCodeWait, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+		t.sayCodeWait(msgCodeWait)
 		return
 	}
 	err := t.backend.SendCode(t.ctx, t.codeMerchant())
@@ -147,8 +149,21 @@ func (t *turn) resend() {
 	if st.CodePending {
 		key = msgCodeResent
 	}
-	st.CodeSentAt, st.CodeAttempts, st.CodePending = t.now(), 0, true
+	t.codeOut()
 	t.codeSent(key)
+}
+
+// codeOut records a code the acquirer just sent. The wrong codes typed so
+// far still count: the acquirer counts them across resent codes until
+// MaxCodeAttempts locks it (and starts again) or an hour passes after the
+// last one, which was typed at most CodeTTL after the previous code went
+// out (CodeSentAt; the bot's guess at it errs late, counting longer).
+func (t *turn) codeOut() {
+	st := t.st
+	if st.CodeAttempts >= MaxCodeAttempts || t.now().Sub(st.CodeSentAt) > time.Hour+backend.CodeTTL {
+		st.CodeAttempts = 0
+	}
+	st.CodeSentAt, st.CodePending = t.now(), true
 }
 
 // sendCode sends a code to merchant no's phone on file and moves on with
@@ -175,7 +190,7 @@ func (t *turn) sendCode(no string, event move) {
 		t.tooSoon(err) // the code out, if any, keeps its tries used
 		return
 	}
-	st.CodeSentAt, st.CodePending, st.CodeAttempts = t.now(), true, 0
+	t.codeOut()
 	t.prompt()
 }
 
@@ -183,20 +198,38 @@ func (t *turn) sendCode(no string, event move) {
 // merchant learns how long to wait, counted by the acquirer's clock.
 func (t *turn) tooSoon(err error) {
 	st := t.st
-	wait, ok := backend.RetryAfter(err)
-	if ok {
+	if wait, ok := backend.RetryAfter(err); ok {
+		// Past the minute between two codes, CodeSentAt lies ahead: the
+		// code step tells the acquirer's pause from it (sayCodeWait).
 		st.CodeSentAt = t.now().Add(wait - CodeResendAfter)
-	}
-	if wait > CodeResendAfter {
-		// Not the minute between two codes: the acquirer paused codes for
-		// this phone (too many wrong ones). Say so, in minutes.
-		t.say(msgCodePaused, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)},
-			row(btn(msgBtnResend, "code:resend")))
-		return
 	}
 	key := msgCodeWait
 	if !st.CodePending {
 		key = msgCodeWaitFirst
 	}
+	t.sayCodeWait(key)
+}
+
+// sayCodeWait tells a merchant who asked for a code too soon (key: a code
+// is out, or none is) when the acquirer sends the next one: in seconds
+// within the minute between two codes, in minutes when it paused codes for
+// this phone for longer.
+func (t *turn) sayCodeWait(key MsgID) {
+	if wait := CodeResendAfter - t.now().Sub(t.st.CodeSentAt); wait > CodeResendAfter {
+		t.sayPaused(wait)
+		return
+	}
 	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+}
+
+// sayPaused says that no code can be sent to this phone for wait. It names
+// no cause: the acquirer's refusal does not tell wrong codes from the
+// hourly cap on codes, nor this chat's codes from those asked elsewhere.
+// Only a change has answers to keep.
+func (t *turn) sayPaused(wait time.Duration) {
+	key := msgCodePaused
+	if t.st.Step == StepVerify {
+		key = msgCodePausedKept
+	}
+	t.say(key, Arg{"Minutes": int((wait + time.Minute - 1) / time.Minute)}, row(btn(msgBtnResend, "code:resend")))
 }

@@ -71,7 +71,7 @@ func (t *turn) contact(c *Contact) {
 		t.identifyFailed(err)
 		return
 	}
-	t.bind(m)
+	t.bind(m, time.Time{})
 }
 
 // identifyFailed answers an identification the acquirer refused. An
@@ -88,7 +88,7 @@ func (t *turn) identifyFailed(err error) {
 		st.LookupSince = t.now()
 	}
 	st.LookupFails++
-	st.PendingNo = ""
+	st.PendingNo, st.ProvedAt = "", time.Time{}
 	if !t.fire(evRestart) {
 		return
 	}
@@ -99,11 +99,15 @@ func (t *turn) identifyFailed(err error) {
 	t.prompt()
 }
 
-func (t *turn) bind(m backend.Merchant) {
+// bind binds the chat to merchant m, whose phone on file an SMS code
+// proved at provedAt (zero: a shared contact, no code, proved it).
+func (t *turn) bind(m backend.Merchant, provedAt time.Time) {
 	st := t.st
 	st.MerchantNo, st.MerchantName, st.PhoneOnFile = m.No, m.Name, m.PhoneMasked
 	st.Company, st.Bound, st.PendingNo = m.Kind == backend.KindCompany, true, ""
-	st.CodeAttempts = 0 // CodeSentAt stays: the acquirer's resend clock runs on
+	st.ProvedAt = provedAt // a code typed before, for whichever merchant, confirms nothing
+	// CodeSentAt and CodeAttempts stay: the acquirer's resend clock and
+	// its count of wrong codes run on past a shared contact.
 	st.LookupFails, st.LookupSince = 0, time.Time{}
 	t.say(msgBound, Arg{"Name": m.Business, "No": m.No, "Card": parse.MaskPAN(m.CardMasked)})
 	if t.changePending() {
