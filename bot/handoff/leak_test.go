@@ -86,3 +86,55 @@ func TestNothingReadableReachesTheGroupOrRedis(t *testing.T) {
 	}
 	assert.Empty(t, f.wire.Lost())
 }
+
+// asRead is the group's texts as an agent reads them: one after the other,
+// a line break or a comma read as the space inside a number.
+func asRead(texts ...string) string {
+	return strings.NewReplacer("\n", " ", ",", " ", "，", " ").Replace(strings.Join(texts, " "))
+}
+
+// TestSplitNumbersDoNotReachTheGroup: a card, an ID number or a code
+// split over messages (in one batch, or in two, the second after the first
+// reached the group), over a full-width comma or over a line break, cannot
+// be read in the topic by the oracle, the pieces read together.
+func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
+	tests := []struct {
+		name    string
+		batches [][]string
+	}{
+		{"card over two messages", [][]string{{"6222021234", "567890128"}}},
+		{"card over a full-width comma", [][]string{{"622202123，4567890128"}}},
+		{"card over a line break", [][]string{{"622202123\n4567890128"}}},
+		{"card over three messages", [][]string{{"622", "2021234567", "890128"}}},
+		{"ID number over three messages", [][]string{{"110", "10519900101", "123X"}}},
+		{"code over two messages", [][]string{{"123", "456"}}},
+		{"card over two batches", [][]string{{"6222021234"}, {"567890128"}}},
+		{"code over two batches", [][]string{{"123"}, {"456"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			d := f.desk()
+			ctx := context.Background()
+			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+			f.wire.settle(t)
+			th := f.topic(m1, "Zhang San Store").ThreadID
+			before := len(f.inThread(th))
+			var said []string
+			for _, b := range tt.batches {
+				for _, s := range b {
+					f.merchantSays(d, m1, telegramtest.UserMessage{Text: s})
+					said = append(said, s)
+				}
+				require.NoError(t, d.Flush(ctx, m1))
+				f.wire.settle(t)
+			}
+			var seen []string
+			for _, m := range f.inThread(th)[before:] {
+				seen = append(seen, m.Text)
+			}
+			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+			assert.Empty(t, f.wire.Lost())
+		})
+	}
+}

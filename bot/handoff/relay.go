@@ -14,6 +14,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // pending is a merchant message waiting for its batch to be relayed. Only
@@ -54,6 +55,9 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 	if edited && c.Thread != 0 {
 		done, err := d.followEdit(ctx, chat, c, p)
 		if err != nil || done {
+			if done {
+				d.remember(ctx, chat, "👤 ✏️ "+describe(p))
+			}
 			return err
 		}
 	}
@@ -160,7 +164,6 @@ func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (b
 	default:
 		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
 	}
-	d.remember(ctx, chat, "👤 ✏️ "+describe(p))
 	if _, err := d.out.Enqueue(ctx, d.group, "", cl); err != nil {
 		return false, fmt.Errorf("enqueue edit: %w", err)
 	}
@@ -289,6 +292,7 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 			list = append(list, p)
 		}
 	}
+	list = d.maskAcross(ctx, chat, c, list)
 	calls, parts := d.batch(chat, c.Thread, list)
 	pipe := d.rdb.TxPipeline()
 	for first, ps := range parts {
@@ -309,6 +313,42 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 	}
 	d.waiting(ctx, chat, len(calls))
 	return nil
+}
+
+// tailSize is how many of the merchant's last relayed messages are read
+// with the next batch (parse.MaskAcross reads up to three pieces together).
+const tailSize = 2
+
+// maskAcross masks the batch's texts read together, and with the last
+// messages relayed before it: a card, ID number or code split over
+// messages, lines or commas (each piece alone no sensitive number) is
+// hidden in every piece. A piece already in the group is edited there.
+func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) []pending {
+	var tail []pending
+	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
+		_ = json.Unmarshal(raw, &tail) // damaged: the batch alone
+	}
+	all := append(tail, list...)
+	texts := make([]string, len(all))
+	for i, p := range all {
+		texts[i] = p.Text
+	}
+	masked, _ := parse.MaskAcross(texts)
+	for i := range all {
+		if masked[i] == all[i].Text {
+			continue
+		}
+		all[i].Text, all[i].Sensitive = masked[i], true
+		if i < len(tail) {
+			if _, err := d.followEdit(ctx, chat, c, all[i]); err != nil {
+				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
+			}
+		}
+	}
+	if raw, err := json.Marshal(all[max(0, len(all)-tailSize):]); err == nil {
+		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
+	}
+	return all[len(tail):]
 }
 
 func reverse(v []any) []any {
