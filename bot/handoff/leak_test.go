@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -137,4 +138,64 @@ func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
 			assert.Empty(t, f.wire.Lost())
 		})
 	}
+}
+
+// groupContent is everything a group message shows: text, caption, a
+// document's file name, a poll, a contact.
+func groupContent(m telegramtest.Message) []string {
+	a := m.APIMessage
+	out := []string{m.Text, m.Caption}
+	if a.Document != nil {
+		out = append(out, a.Document.FileName)
+	}
+	if a.Poll != nil {
+		out = append(out, a.Poll.Question)
+		for _, o := range a.Poll.Options {
+			out = append(out, o.Text)
+		}
+	}
+	if a.Contact != nil {
+		out = append(out, a.Contact.PhoneNumber)
+	}
+	return out
+}
+
+// TestUncopiedContentReachesTheGroupMasked: a poll, a contact card and a
+// document whose file name holds an ID number are not copied into the
+// topic (a copy carries them as they are): the topic gets what they say,
+// masked. A document with a plain name is still copied.
+func TestUncopiedContentReachesTheGroupMasked(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	before := len(f.inThread(th))
+
+	question, option := "my ID 110105199001011234?", "card 6222021234567890128"
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "poll", Poll: &models.Poll{Question: question,
+		Options: []models.PollOption{{Text: option}, {Text: "no"}}}})
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "document", FileName: "110105199001011234.pdf"})
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "document", FileName: "menu.pdf"})
+	f.srv.ShareContact(m1, m1, "+86 139 0000 0002", 0)
+	tr := f.srv.Transcript(m1)
+	require.NoError(t, d.Relay(ctx, m1, f.message(m1, tr[len(tr)-1].ID), false))
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+
+	var seen []string
+	copied := false
+	for _, m := range f.inThread(th)[before:] {
+		seen = append(seen, groupContent(m)...)
+		copied = copied || m.APIMessage.Document != nil && m.APIMessage.Document.FileName == "menu.pdf"
+	}
+	all := strings.Join(seen, "\n")
+	for _, in := range []string{question, option, "110105199001011234.pdf", "+86 139 0000 0002"} {
+		assert.Empty(t, leaktest.Leaks(in, seen...), "the group reads a number of %q:\n%s", in, all)
+	}
+	assert.Contains(t, all, "110105********1234", "the ID number is shown masked")
+	assert.Contains(t, all, "139****0002", "the phone is shown masked")
+	assert.True(t, copied, "a document with a plain name is copied:\n%s", all)
+	assert.Empty(t, f.wire.Lost())
 }

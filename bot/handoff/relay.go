@@ -26,6 +26,7 @@ type pending struct {
 	Sensitive bool   `json:"s,omitempty"` // something was masked: send our text, not a copy
 	Card      bool   `json:"c,omitempty"` // a card number in a caption: the dialog deletes the message
 	Edited    bool   `json:"e,omitempty"` // an edit of a message not (yet) mapped
+	ByValue   bool   `json:"v,omitempty"` // not copied: what it says (Text, masked) is posted instead
 }
 
 // Batching limits: texts up to shortText runes are combined into one group
@@ -110,15 +111,64 @@ func pendingOf(msg *models.Message) pending {
 		p.Media = "video_note"
 	case msg.Animation != nil:
 		p.Media = "animation"
+	case msg.Location != nil && msg.Venue == nil:
+		p.Media = "location"
 	default:
-		p.Media = "message"
+		// A poll, a checklist, a contact, a venue or a kind the bot does
+		// not know may say anything, where no caption can replace it: it is
+		// posted by value, what it says masked.
+		p.Media, p.ByValue = "message", true
 	}
 	if p.Media != "" {
 		p.Text = msg.Caption
 	}
-	p.Card = dialogs.LooksLikeCard(p.Text)
+	p.Card = dialogs.LooksLikeCard(p.Text) // a text or caption the dialog deletes
+	if p.ByValue {
+		p.Media, p.Text = byValue(msg)
+	}
+	if msg.Document != nil && len(parse.Sensitive(msg.Document.FileName)) > 0 {
+		// The file name travels with a copy: one holding a number is not copied.
+		p.ByValue = true
+		p.Text = strings.TrimSpace(msg.Document.FileName + "\n" + p.Text)
+	}
 	p.Text, p.Sensitive = maskSensitive(p.Text)
 	return p
+}
+
+// byValue names a message that is not copied and writes what it says.
+func byValue(msg *models.Message) (kind, text string) {
+	var lines []string
+	add := func(s ...string) {
+		if t := strings.TrimSpace(strings.Join(s, " ")); t != "" {
+			lines = append(lines, t)
+		}
+	}
+	switch {
+	case msg.Poll != nil:
+		kind = "poll"
+		add(msg.Poll.Question)
+		for _, o := range msg.Poll.Options {
+			add("•", o.Text)
+		}
+	case msg.Checklist != nil:
+		kind = "checklist"
+		add(msg.Checklist.Title)
+		for _, t := range msg.Checklist.Tasks {
+			add("•", t.Text)
+		}
+	case msg.Contact != nil:
+		kind = "contact"
+		add(msg.Contact.FirstName, msg.Contact.LastName)
+		add(msg.Contact.PhoneNumber)
+	case msg.Venue != nil:
+		kind = "venue"
+		add(msg.Venue.Title)
+		add(msg.Venue.Address)
+	default:
+		kind = "message"
+	}
+	add(msg.Caption)
+	return kind, strings.Join(lines, "\n")
 }
 
 func describe(p pending) string {
@@ -402,6 +452,11 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 			text := d.text(d.lang, dialogs.MsgHOEdited, nil) + "\n" + describe(p)
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
 				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
+			i++
+		case p.ByValue && !p.Card:
+			text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+				outbox.Group, tag(tagM2G, chat), false))
 			i++
 		case p.Card:
 			// The dialog removes the message from the merchant's chat, so it
