@@ -135,6 +135,20 @@ func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
 				seen = append(seen, m.Text)
 			}
 			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+
+			// The next hand-off's context card lists the last messages.
+			f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
+			f.wire.settle(t)
+			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+			f.wire.settle(t)
+			var cards []string
+			for _, m := range f.srv.Sent(group) {
+				if strings.Contains(m.Text, "Last messages") {
+					cards = append(cards, strings.NewReplacer("👤 ", "", "🎧 ", "").Replace(m.Text))
+				}
+			}
+			require.NotEmpty(t, cards)
+			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(cards...)), "the card reads:\n%s", strings.Join(cards, "\n"))
 			assert.Empty(t, f.wire.Lost())
 		})
 	}
