@@ -53,6 +53,7 @@ const (
 	MsgHOBlocked     MsgID = "ho_blocked"
 	MsgHOMasked      MsgID = "ho_masked"
 	MsgHOMediaMasked MsgID = "ho_media_masked"
+	MsgHONotCopied   MsgID = "ho_not_copied"
 	MsgHOEdited      MsgID = "ho_edited"
 	MsgHOTemplates   MsgID = "ho_templates"
 	MsgHOOpenUsage   MsgID = "ho_open_usage"
@@ -95,7 +96,7 @@ func supportIDs() []MsgID {
 		msgSupportHandedBack, msgSupportClosed, msgSupportRate, msgSupportRated, msgBtnRate, MsgSupportSignature,
 		MsgHOCard, MsgHOCardStuck, MsgHOCardAnswers, MsgHOCardAnswer, MsgHOCardApps, MsgHOCardApp, MsgHOCardNone,
 		MsgHOCardRecent, MsgHOCardHelp, MsgHOUnbound, MsgHOBtnClaim, MsgHOBtnHandBack, MsgHOClaimed, MsgHOOwnedBy,
-		MsgHOUnclaimed, MsgHOHandedBack, MsgHORated, MsgHOLeft, MsgHOBlocked, MsgHOMasked, MsgHOMediaMasked,
+		MsgHOUnclaimed, MsgHOHandedBack, MsgHORated, MsgHOLeft, MsgHOBlocked, MsgHOMasked, MsgHOMediaMasked, MsgHONotCopied,
 		MsgHOEdited, MsgHOTemplates, MsgHOOpenUsage, MsgHOOpenUnknown, MsgHOOpened, MsgHONoMerchant,
 		MsgHOStateOpen, MsgHOStateClaim, MsgHOStateClosed, MsgHOTopicLost, MsgHOOnlyAgents, MsgHOStaleButton,
 		MsgSupportNotReached, MsgSupportReached,

@@ -208,6 +208,7 @@ func (d *Desk) keyG2M(chat int64) string     { return d.prefix + "{ho}:g2m:" + i
 func (d *Desk) keyParts(chat int64, first int) string {
 	return d.prefix + "{ho}:parts:" + itoa(chat) + ":" + strconv.Itoa(first)
 }
+func (d *Desk) keyTail(chat int64) string   { return d.prefix + "{ho}:tail:" + itoa(chat) }
 func (d *Desk) keyRecent(chat int64) string { return d.prefix + "{ho}:recent:" + itoa(chat) }
 func (d *Desk) keyAgent(user int64) string  { return d.prefix + "{ho}:agent:" + itoa(user) }
 func (d *Desk) keyHeld(chat int64) string   { return d.prefix + "{ho}:held:" + itoa(chat) }

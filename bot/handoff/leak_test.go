@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-telegram/bot/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,5 +85,131 @@ func TestNothingReadableReachesTheGroupOrRedis(t *testing.T) {
 	for _, s := range append(seen, stored...) {
 		assert.False(t, leaktest.HasCard(s), "a card number in %q", s)
 	}
+	assert.Empty(t, f.wire.Lost())
+}
+
+// asRead is the group's texts as an agent reads them: one after the other,
+// a line break or a comma read as the space inside a number.
+func asRead(texts ...string) string {
+	return strings.NewReplacer("\n", " ", ",", " ", "，", " ").Replace(strings.Join(texts, " "))
+}
+
+// TestSplitNumbersDoNotReachTheGroup: a card, an ID number or a code
+// split over messages (in one batch, or in two, the second after the first
+// reached the group), over a full-width comma or over a line break, cannot
+// be read in the topic by the oracle, the pieces read together.
+func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
+	tests := []struct {
+		name    string
+		batches [][]string
+	}{
+		{"card over two messages", [][]string{{"6222021234", "567890128"}}},
+		{"card over a full-width comma", [][]string{{"622202123，4567890128"}}},
+		{"card over a line break", [][]string{{"622202123\n4567890128"}}},
+		{"card over three messages", [][]string{{"622", "2021234567", "890128"}}},
+		{"ID number over three messages", [][]string{{"110", "10519900101", "123X"}}},
+		{"code over two messages", [][]string{{"123", "456"}}},
+		{"card over two batches", [][]string{{"6222021234"}, {"567890128"}}},
+		{"code over two batches", [][]string{{"123"}, {"456"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			d := f.desk()
+			ctx := context.Background()
+			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+			f.wire.settle(t)
+			th := f.topic(m1, "Zhang San Store").ThreadID
+			before := len(f.inThread(th))
+			var said []string
+			for _, b := range tt.batches {
+				for _, s := range b {
+					f.merchantSays(d, m1, telegramtest.UserMessage{Text: s})
+					said = append(said, s)
+				}
+				require.NoError(t, d.Flush(ctx, m1))
+				f.wire.settle(t)
+			}
+			var seen []string
+			for _, m := range f.inThread(th)[before:] {
+				seen = append(seen, m.Text)
+			}
+			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+
+			// The next hand-off's context card lists the last messages.
+			f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
+			f.wire.settle(t)
+			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+			f.wire.settle(t)
+			var cards []string
+			for _, m := range f.srv.Sent(group) {
+				if strings.Contains(m.Text, "Last messages") {
+					cards = append(cards, strings.NewReplacer("👤 ", "", "🎧 ", "").Replace(m.Text))
+				}
+			}
+			require.NotEmpty(t, cards)
+			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(cards...)), "the card reads:\n%s", strings.Join(cards, "\n"))
+			assert.Empty(t, f.wire.Lost())
+		})
+	}
+}
+
+// groupContent is everything a group message shows: text, caption, a
+// document's file name, a poll, a contact.
+func groupContent(m telegramtest.Message) []string {
+	a := m.APIMessage
+	out := []string{m.Text, m.Caption}
+	if a.Document != nil {
+		out = append(out, a.Document.FileName)
+	}
+	if a.Poll != nil {
+		out = append(out, a.Poll.Question)
+		for _, o := range a.Poll.Options {
+			out = append(out, o.Text)
+		}
+	}
+	if a.Contact != nil {
+		out = append(out, a.Contact.PhoneNumber)
+	}
+	return out
+}
+
+// TestUncopiedContentReachesTheGroupMasked: a poll, a contact card and a
+// document whose file name holds an ID number are not copied into the
+// topic (a copy carries them as they are): the topic gets what they say,
+// masked. A document with a plain name is still copied.
+func TestUncopiedContentReachesTheGroupMasked(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	th := f.topic(m1, "Zhang San Store").ThreadID
+	before := len(f.inThread(th))
+
+	question, option := "my ID 110105199001011234?", "card 6222021234567890128"
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "poll", Poll: &models.Poll{Question: question,
+		Options: []models.PollOption{{Text: option}, {Text: "no"}}}})
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "document", FileName: "110105199001011234.pdf"})
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "document", FileName: "menu.pdf"})
+	f.srv.ShareContact(m1, m1, "+86 139 0000 0002", 0)
+	tr := f.srv.Transcript(m1)
+	require.NoError(t, d.Relay(ctx, m1, f.message(m1, tr[len(tr)-1].ID), false))
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+
+	var seen []string
+	copied := false
+	for _, m := range f.inThread(th)[before:] {
+		seen = append(seen, groupContent(m)...)
+		copied = copied || m.APIMessage.Document != nil && m.APIMessage.Document.FileName == "menu.pdf"
+	}
+	all := strings.Join(seen, "\n")
+	for _, in := range []string{question, option, "110105199001011234.pdf", "+86 139 0000 0002"} {
+		assert.Empty(t, leaktest.Leaks(in, seen...), "the group reads a number of %q:\n%s", in, all)
+	}
+	assert.Contains(t, all, "110105********1234", "the ID number is shown masked")
+	assert.Contains(t, all, "139****0002", "the phone is shown masked")
+	assert.True(t, copied, "a document with a plain name is copied:\n%s", all)
 	assert.Empty(t, f.wire.Lost())
 }

@@ -191,9 +191,21 @@ func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, re
 	}
 	if len(recent) > 0 {
 		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardRecent, nil))
-		for i := len(recent) - 1; i >= 0; i-- { // kept newest first
-			line, _ := maskSensitive(recent[i]) // stored masked; masked again should a line be older than the mask
-			lines = append(lines, line)
+		// Kept newest first, each masked alone: masked again, read together
+		// (a number split over messages), without the 👤/🎧 in front.
+		heads, bodies := make([]string, len(recent)), make([]string, len(recent))
+		for i := range recent {
+			line := recent[len(recent)-1-i]
+			heads[i], bodies[i] = "", line
+			for _, h := range []string{"👤 ", "🎧 "} {
+				if rest, ok := strings.CutPrefix(line, h); ok {
+					heads[i], bodies[i] = h, rest
+				}
+			}
+		}
+		bodies, _ = parse.MaskAcross(bodies)
+		for i := range bodies {
+			lines = append(lines, heads[i]+bodies[i])
 		}
 	}
 	lines = append(lines, "", d.text(lang, dialogs.MsgHOCardHelp, nil))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
+	"github.com/merchantbot/merchantbot/dialogs/parse"
 )
 
 // pending is a merchant message waiting for its batch to be relayed. Only
@@ -25,6 +26,7 @@ type pending struct {
 	Sensitive bool   `json:"s,omitempty"` // something was masked: send our text, not a copy
 	Card      bool   `json:"c,omitempty"` // a card number in a caption: the dialog deletes the message
 	Edited    bool   `json:"e,omitempty"` // an edit of a message not (yet) mapped
+	ByValue   bool   `json:"v,omitempty"` // not copied: what it says (Text, masked) is posted instead
 }
 
 // Batching limits: texts up to shortText runes are combined into one group
@@ -54,6 +56,9 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 	if edited && c.Thread != 0 {
 		done, err := d.followEdit(ctx, chat, c, p)
 		if err != nil || done {
+			if done {
+				d.remember(ctx, chat, "👤 ✏️ "+describe(p))
+			}
 			return err
 		}
 	}
@@ -106,15 +111,64 @@ func pendingOf(msg *models.Message) pending {
 		p.Media = "video_note"
 	case msg.Animation != nil:
 		p.Media = "animation"
+	case msg.Location != nil && msg.Venue == nil:
+		p.Media = "location"
 	default:
-		p.Media = "message"
+		// A poll, a checklist, a contact, a venue or a kind the bot does
+		// not know may say anything, where no caption can replace it: it is
+		// posted by value, what it says masked.
+		p.Media, p.ByValue = "message", true
 	}
 	if p.Media != "" {
 		p.Text = msg.Caption
 	}
-	p.Card = dialogs.LooksLikeCard(p.Text)
+	p.Card = dialogs.LooksLikeCard(p.Text) // a text or caption the dialog deletes
+	if p.ByValue {
+		p.Media, p.Text = byValue(msg)
+	}
+	if msg.Document != nil && len(parse.Sensitive(msg.Document.FileName)) > 0 {
+		// The file name travels with a copy: one holding a number is not copied.
+		p.ByValue = true
+		p.Text = strings.TrimSpace(msg.Document.FileName + "\n" + p.Text)
+	}
 	p.Text, p.Sensitive = maskSensitive(p.Text)
 	return p
+}
+
+// byValue names a message that is not copied and writes what it says.
+func byValue(msg *models.Message) (kind, text string) {
+	var lines []string
+	add := func(s ...string) {
+		if t := strings.TrimSpace(strings.Join(s, " ")); t != "" {
+			lines = append(lines, t)
+		}
+	}
+	switch {
+	case msg.Poll != nil:
+		kind = "poll"
+		add(msg.Poll.Question)
+		for _, o := range msg.Poll.Options {
+			add("•", o.Text)
+		}
+	case msg.Checklist != nil:
+		kind = "checklist"
+		add(msg.Checklist.Title)
+		for _, t := range msg.Checklist.Tasks {
+			add("•", t.Text)
+		}
+	case msg.Contact != nil:
+		kind = "contact"
+		add(msg.Contact.FirstName, msg.Contact.LastName)
+		add(msg.Contact.PhoneNumber)
+	case msg.Venue != nil:
+		kind = "venue"
+		add(msg.Venue.Title)
+		add(msg.Venue.Address)
+	default:
+		kind = "message"
+	}
+	add(msg.Caption)
+	return kind, strings.Join(lines, "\n")
 }
 
 func describe(p pending) string {
@@ -160,7 +214,6 @@ func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (b
 	default:
 		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
 	}
-	d.remember(ctx, chat, "👤 ✏️ "+describe(p))
 	if _, err := d.out.Enqueue(ctx, d.group, "", cl); err != nil {
 		return false, fmt.Errorf("enqueue edit: %w", err)
 	}
@@ -289,6 +342,7 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 			list = append(list, p)
 		}
 	}
+	list = d.maskAcross(ctx, chat, c, list)
 	calls, parts := d.batch(chat, c.Thread, list)
 	pipe := d.rdb.TxPipeline()
 	for first, ps := range parts {
@@ -309,6 +363,42 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 	}
 	d.waiting(ctx, chat, len(calls))
 	return nil
+}
+
+// tailSize is how many of the merchant's last relayed messages are read
+// with the next batch (parse.MaskAcross reads up to three pieces together).
+const tailSize = 2
+
+// maskAcross masks the batch's texts read together, and with the last
+// messages relayed before it: a card, ID number or code split over
+// messages, lines or commas (each piece alone no sensitive number) is
+// hidden in every piece. A piece already in the group is edited there.
+func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) []pending {
+	var tail []pending
+	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
+		_ = json.Unmarshal(raw, &tail) // damaged: the batch alone
+	}
+	all := append(tail, list...)
+	texts := make([]string, len(all))
+	for i, p := range all {
+		texts[i] = p.Text
+	}
+	masked, _ := parse.MaskAcross(texts)
+	for i := range all {
+		if masked[i] == all[i].Text {
+			continue
+		}
+		all[i].Text, all[i].Sensitive = masked[i], true
+		if i < len(tail) {
+			if _, err := d.followEdit(ctx, chat, c, all[i]); err != nil {
+				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
+			}
+		}
+	}
+	if raw, err := json.Marshal(all[max(0, len(all)-tailSize):]); err == nil {
+		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
+	}
+	return all[len(tail):]
 }
 
 func reverse(v []any) []any {
@@ -362,6 +452,11 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 			text := d.text(d.lang, dialogs.MsgHOEdited, nil) + "\n" + describe(p)
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
 				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
+			i++
+		case p.ByValue && !p.Card:
+			text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+				outbox.Group, tag(tagM2G, chat), false))
 			i++
 		case p.Card:
 			// The dialog removes the message from the merchant's chat, so it

@@ -389,9 +389,11 @@ func (s *Server) Reactions(chatID int64, msgID int) []string {
 // bot (Thread 0) or a topic of a forum supergroup.
 type UserMessage struct {
 	Thread     int    // forum topic, 0 for none
-	Kind       string // "text" (default), "photo", "document", "sticker", "voice", "video"
+	Kind       string // "text" (default), "photo", "document", "sticker", "voice", "video", "poll"
 	Text       string // text, or caption for media
 	MediaGroup string // media_group_id: the parts of one album share it
+	FileName   string // a document's file name
+	Poll       *models.Poll
 }
 
 // Send makes userID send m in chatID and returns the update id and the new
@@ -412,6 +414,10 @@ func (s *Server) Send(chatID, userID int64, m UserMessage) (update int64, msgID 
 			w.Voice = &models.Voice{FileID: "fake-voice-" + strconv.FormatInt(chatID, 10), FileUniqueID: "uv", Duration: 3, MimeType: "audio/ogg"}
 		case kindVideo:
 			w.Video = &models.Video{FileID: "fake-video-" + strconv.FormatInt(chatID, 10), FileUniqueID: "uvd", Width: 640, Height: 360, Duration: 5}
+		case kindDocument:
+			w.Document.FileName = m.FileName
+		case kindPoll:
+			w.Poll, w.Caption = m.Poll, ""
 		}
 		w.MediaGroupID = m.MediaGroup
 		if m.Thread != 0 {

@@ -27,6 +27,7 @@ const (
 	kindDocument = "document"
 	kindSticker  = "sticker"
 	kindContact  = "contact"
+	kindPoll     = "poll"
 )
 
 // Message is a message in a chat as it is now, after edits.
@@ -532,6 +533,7 @@ func copyRecord(src *record, thread int) *record {
 			Document:        w.Document,
 			Sticker:         w.Sticker,
 			Contact:         w.Contact,
+			Poll:            w.Poll,
 			Voice:           w.Voice,
 			Video:           w.Video,
 		},
