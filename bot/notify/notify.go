@@ -42,8 +42,12 @@ type Redis interface {
 	redis.Scripter
 }
 
-// remember is how long the last status of an application and the ids of
-// events are kept: as long as the outbox keeps its once keys.
+// remember is how long the last status of an application is kept after it
+// was last seen (every poll and push that reads it starts it again), and
+// the ids of events after they arrived. An application under review for
+// months is polled all along, so its status is never forgotten and never
+// announced twice; the outbox's once keys (also 30 days) only guard the
+// moment between posting a status and recording it.
 const remember = 30 * 24 * time.Hour
 
 // final is the rank recorded for a rejected or effective application:
@@ -191,8 +195,11 @@ func (n *Notifier) chat(ctx context.Context, no string) (int64, error) {
 	return chat, nil
 }
 
+// lastRank is the status last recorded for app, 0 if none. Reading it
+// keeps it another 30 days (GETEX, the same round trip): a status that
+// lasts is still known when the outbox has forgotten its once key.
 func (n *Notifier) lastRank(ctx context.Context, app string) (int, error) {
-	v, err := n.rdb.Get(ctx, n.lastKey(app)).Int()
+	v, err := n.rdb.GetEx(ctx, n.lastKey(app), remember).Int()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}

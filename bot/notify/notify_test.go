@@ -547,3 +547,35 @@ func TestWakeLeasesInstanceAndCluster(t *testing.T) {
 		})
 	}
 }
+
+// stuckApps is an acquirer whose applications stay in one status for as
+// long as the test likes.
+type stuckApps struct{ status backend.Status }
+
+func (s stuckApps) Application(_ context.Context, id string) (backend.Receipt, error) {
+	return backend.Receipt{ID: id, MerchantNo: zhangSan, Status: s.status, CardMasked: "622202*********0128"}, nil
+}
+
+// An application that stays under review (or approved, not yet effective)
+// for months is polled all along and announced once: what the notifier
+// remembers of it, and the outbox's once keys, last 30 days on Redis's
+// clock, which the test moves with its own.
+func TestLongStatusAnnouncedOnce(t *testing.T) {
+	for _, st := range []backend.Status{backend.StatusReview, backend.StatusApproved} {
+		t.Run(string(st), func(t *testing.T) {
+			w := newWorld(t, "en")
+			ctx := context.Background()
+			require.NoError(t, w.n.Track(ctx, "APP1"))
+			p := notify.NewPoller(w.n, stuckApps{status: st}, notify.PollRate(0),
+				notify.PollJitter(func(time.Duration) time.Duration { return 0 }))
+			for day := range 100 {
+				w.clk.Advance(24 * time.Hour)
+				age(t, w.pipe.rdb, w.pipe.prefix, 24*time.Hour)
+				n, err := p.Round(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 1, n, "day %d: polled", day)
+			}
+			assert.Equal(t, 1, w.pipe.postCount(), "announced once in 100 days of polls")
+		})
+	}
+}
