@@ -98,11 +98,12 @@ func New(rdb Redis, prefix string, post Poster, opts ...Option) *Notifier {
 
 // Keys. The application keys share one hash tag so the script that records
 // a status and updates the open set touches one slot.
-func (n *Notifier) openKey() string           { return n.prefix + "notify:{apps}:open" }
-func (n *Notifier) lastKey(app string) string { return n.prefix + "notify:{apps}:last:" + app }
-func (n *Notifier) eventKey(id string) string { return n.prefix + "notify:event:" + id }
-func (n *Notifier) leaseKey() string          { return n.prefix + "notify:poll-lease" }
-func (n *Notifier) wakeKey(shard int) string  { return chatq.WakeKeyOf(n.prefix, shard) }
+func (n *Notifier) openKey() string              { return n.prefix + "notify:{apps}:open" }
+func (n *Notifier) lastKey(app string) string    { return n.prefix + "notify:{apps}:last:" + app }
+func (n *Notifier) eventKey(id string) string    { return n.prefix + "notify:event:" + id }
+func (n *Notifier) invalidKey(app string) string { return n.prefix + "notify:{apps}:invalid:" + app }
+func (n *Notifier) leaseKey() string             { return n.prefix + "notify:poll-lease" }
+func (n *Notifier) wakeKey(shard int) string     { return chatq.WakeKeyOf(n.prefix, shard) }
 
 // OpenKey is the ZSET of open applications (member: application number,
 // score: unix ms when it is next polled). An adapter that prefers to track
