@@ -56,18 +56,19 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // pipeline plays the lead's chat pipeline for these tests: Post keeps the
-// once keys, applies the event to the chat's state with the real dialog
+// once keys for 30 days of the test's clock (Poster's contract), applies the event to the chat's state with the real dialog
 // engine and renders what it says; after every turn it writes the chat's
 // WakeAt into the wake set, as the pipeline's commit does.
 type pipeline struct {
 	t      *testing.T
 	rdb    *redis.Client
 	prefix string
+	clk    *clock
 	engine *dialogs.Engine
 	render *dialogs.Renderer
 
 	mu     sync.Mutex
-	once   map[string]bool
+	once   map[string]time.Time // once key → when it lapses
 	states map[int64]*dialogs.State
 	seq    map[int64]int
 	said   map[int64][]string
@@ -86,10 +87,10 @@ func newPipeline(t *testing.T, rdb *redis.Client, prefix string, clk *clock, sb 
 		t.Fatal(err)
 	}
 	return &pipeline{
-		t: t, rdb: rdb, prefix: prefix,
+		t: t, rdb: rdb, prefix: prefix, clk: clk,
 		engine: dialogs.NewEngine(sb, bins, dialogs.WithClock(clk.Now), dialogs.WithLogger(slog.New(slog.DiscardHandler))),
 		render: dialogs.NewRenderer(cat, nil),
-		once:   map[string]bool{}, states: map[int64]*dialogs.State{}, seq: map[int64]int{}, said: map[int64][]string{},
+		once:   map[string]time.Time{}, states: map[int64]*dialogs.State{}, seq: map[int64]int{}, said: map[int64][]string{},
 	}
 }
 
@@ -99,10 +100,12 @@ func (p *pipeline) Post(ctx context.Context, chat int64, once, event, arg string
 	if p.fail != nil {
 		return false, p.fail
 	}
-	if once != "" && p.once[once] {
-		return false, nil
+	if once != "" {
+		if p.clk.Now().Before(p.once[once]) {
+			return false, nil
+		}
+		p.once[once] = p.clk.Now().Add(30 * 24 * time.Hour)
 	}
-	p.once[once] = true
 	p.posts++
 	p.apply(ctx, chat, dialogs.Input{Kind: dialogs.InEvent, Text: event, Arg: arg})
 	return true, nil
@@ -163,6 +166,34 @@ func (p *pipeline) bind(chat int64, no, lang string, now time.Time) {
 	p.states[chat] = &dialogs.State{Step: dialogs.StepMenu, Bound: true, MerchantNo: no, Lang: lang, Touched: now}
 	p.mu.Unlock()
 	p.rdb.Set(context.Background(), chatq.MerchantKeyOf(p.prefix, chatq.ShardOf(chat), no), strconvChat(chat), 0)
+}
+
+// age lets d pass for the test's Redis as it does on the test's clock:
+// every key of the test's prefix with a TTL loses d of it, and goes when
+// that is all it had left.
+func age(t *testing.T, rdb *redis.Client, prefix string, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := redistest.Keys(ctx, rdb, prefix+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		ttl, err := rdb.PTTL(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case ttl < 0: // no TTL (-1), or gone meanwhile (-2)
+		case ttl <= d:
+			err = rdb.Del(ctx, k).Err()
+		default:
+			err = rdb.PExpire(ctx, k, ttl-d).Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func strconvChat(chat int64) string { return strconv.FormatInt(chat, 10) }

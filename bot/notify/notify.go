@@ -42,8 +42,12 @@ type Redis interface {
 	redis.Scripter
 }
 
-// remember is how long the last status of an application and the ids of
-// events are kept: as long as the outbox keeps its once keys.
+// remember is how long the last status of an application is kept after it
+// was last seen (every poll and push that reads it starts it again), and
+// the ids of events after they arrived. An application under review for
+// months is polled all along, so its status is never forgotten and never
+// announced twice; the outbox's once keys (also 30 days) only guard the
+// moment between posting a status and recording it.
 const remember = 30 * 24 * time.Hour
 
 // final is the rank recorded for a rejected or effective application:
@@ -94,11 +98,12 @@ func New(rdb Redis, prefix string, post Poster, opts ...Option) *Notifier {
 
 // Keys. The application keys share one hash tag so the script that records
 // a status and updates the open set touches one slot.
-func (n *Notifier) openKey() string           { return n.prefix + "notify:{apps}:open" }
-func (n *Notifier) lastKey(app string) string { return n.prefix + "notify:{apps}:last:" + app }
-func (n *Notifier) eventKey(id string) string { return n.prefix + "notify:event:" + id }
-func (n *Notifier) leaseKey() string          { return n.prefix + "notify:poll-lease" }
-func (n *Notifier) wakeKey(shard int) string  { return chatq.WakeKeyOf(n.prefix, shard) }
+func (n *Notifier) openKey() string              { return n.prefix + "notify:{apps}:open" }
+func (n *Notifier) lastKey(app string) string    { return n.prefix + "notify:{apps}:last:" + app }
+func (n *Notifier) eventKey(id string) string    { return n.prefix + "notify:event:" + id }
+func (n *Notifier) invalidKey(app string) string { return n.prefix + "notify:{apps}:invalid:" + app }
+func (n *Notifier) leaseKey() string             { return n.prefix + "notify:poll-lease" }
+func (n *Notifier) wakeKey(shard int) string     { return chatq.WakeKeyOf(n.prefix, shard) }
 
 // OpenKey is the ZSET of open applications (member: application number,
 // score: unix ms when it is next polled). An adapter that prefers to track
@@ -191,8 +196,11 @@ func (n *Notifier) chat(ctx context.Context, no string) (int64, error) {
 	return chat, nil
 }
 
+// lastRank is the status last recorded for app, 0 if none. Reading it
+// keeps it another 30 days (GETEX, the same round trip): a status that
+// lasts is still known when the outbox has forgotten its once key.
 func (n *Notifier) lastRank(ctx context.Context, app string) (int, error) {
-	v, err := n.rdb.Get(ctx, n.lastKey(app)).Int()
+	v, err := n.rdb.GetEx(ctx, n.lastKey(app), remember).Int()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}

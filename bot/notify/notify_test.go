@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -544,6 +545,141 @@ func TestWakeLeasesInstanceAndCluster(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, len(chats), won, "b takes the shards over")
 			assert.Equal(t, 3*len(chats), p.n)
+		})
+	}
+}
+
+// stuckApps is an acquirer whose applications stay in one status for as
+// long as the test likes.
+type stuckApps struct{ status backend.Status }
+
+func (s stuckApps) Application(_ context.Context, id string) (backend.Receipt, error) {
+	return backend.Receipt{ID: id, MerchantNo: zhangSan, Status: s.status, CardMasked: "622202*********0128"}, nil
+}
+
+// An application that stays under review (or approved, not yet effective)
+// for months is polled all along and announced once: what the notifier
+// remembers of it, and the outbox's once keys, last 30 days on Redis's
+// clock, which the test moves with its own.
+func TestLongStatusAnnouncedOnce(t *testing.T) {
+	for _, st := range []backend.Status{backend.StatusReview, backend.StatusApproved} {
+		t.Run(string(st), func(t *testing.T) {
+			w := newWorld(t, "en")
+			ctx := context.Background()
+			require.NoError(t, w.n.Track(ctx, "APP1"))
+			p := notify.NewPoller(w.n, stuckApps{status: st}, notify.PollRate(0),
+				notify.PollJitter(func(time.Duration) time.Duration { return 0 }))
+			for day := range 100 {
+				w.clk.Advance(24 * time.Hour)
+				age(t, w.pipe.rdb, w.pipe.prefix, 24*time.Hour)
+				n, err := p.Round(ctx)
+				require.NoError(t, err)
+				require.Equal(t, 1, n, "day %d: polled", day)
+			}
+			assert.Equal(t, 1, w.pipe.postCount(), "announced once in 100 days of polls")
+		})
+	}
+}
+
+// answerApps answers every poll with what answer says; answer may change
+// between rounds.
+type answerApps struct {
+	mu     sync.Mutex
+	answer func(id string) backend.Receipt
+}
+
+func (a *answerApps) Application(_ context.Context, id string) (backend.Receipt, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.answer(id), nil
+}
+
+func (a *answerApps) set(f func(id string) backend.Receipt) {
+	a.mu.Lock()
+	a.answer = f
+	a.mu.Unlock()
+}
+
+// logged is a notifier over w's Redis and pipeline whose log the test reads.
+func (w *world) logged() (*notify.Notifier, *bytes.Buffer) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	return notify.New(w.pipe.rdb, w.pipe.prefix, w.pipe, notify.WithClock(w.clk.Now), notify.WithLogger(log)), &buf
+}
+
+// pollRound lets the poll interval pass and runs one round of p.
+func (w *world) pollRound(p *notify.Poller) int {
+	w.t.Helper()
+	w.clk.Advance(2 * notify.DefaultPollInterval)
+	n, err := p.Round(context.Background())
+	require.NoError(w.t, err)
+	return n
+}
+
+// An answer about another application is the acquirer's word on that one,
+// not on the application polled: nobody is told anything from it, not
+// even the merchant it names.
+func TestPollAnswerForAnotherApplicationIsNotApplied(t *testing.T) {
+	const liSi, liSiChat = "822100050110002", int64(5151)
+	w := newWorld(t, "en")
+	w.pipe.bind(liSiChat, liSi, "en", w.clk.Now())
+	n, log := w.logged()
+	require.NoError(t, n.Track(context.Background(), "APP1"))
+	apps := &answerApps{answer: func(string) backend.Receipt {
+		return backend.Receipt{ID: "APP2", MerchantNo: liSi, Status: backend.StatusApproved, CardMasked: "622202*********0128"}
+	}}
+	p := notify.NewPoller(n, apps, notify.PollRate(0), notify.PollJitter(func(time.Duration) time.Duration { return 0 }))
+	assert.Equal(t, 1, w.pollRound(p))
+	assert.Zero(t, w.pipe.postCount())
+	assert.Empty(t, w.pipe.messages(liSiChat), "the merchant the answer names is told nothing")
+	assert.Empty(t, w.pipe.messages(chatID))
+	assert.Contains(t, log.String(), "level=ERROR")
+	assert.Contains(t, log.String(), "app=APP1 answered=APP2")
+}
+
+// An application whose answers the bot cannot use is polled at the usual
+// interval, a warning each time, and given up with an error after
+// MaxInvalidAnswers in a row, instead of retried every minute for ever; a
+// usable answer in between starts the count again.
+func TestUnusableAnswersAreGivenUp(t *testing.T) {
+	for name, answer := range map[string]func(id string) backend.Receipt{
+		"unknown status": func(id string) backend.Receipt {
+			return backend.Receipt{ID: id, MerchantNo: zhangSan, Status: "cancelled"}
+		},
+		"no merchant": func(id string) backend.Receipt {
+			return backend.Receipt{ID: id, Status: backend.StatusApproved}
+		},
+		"another application": func(string) backend.Receipt {
+			return backend.Receipt{ID: "APP2", MerchantNo: zhangSan, Status: backend.StatusApproved}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, "en")
+			ctx := context.Background()
+			n, log := w.logged()
+			require.NoError(t, n.Track(ctx, "APP1"))
+			usable := func(id string) backend.Receipt {
+				return backend.Receipt{ID: id, MerchantNo: zhangSan, Status: backend.StatusReview, CardMasked: "622202*********0128"}
+			}
+			apps := &answerApps{answer: answer}
+			p := notify.NewPoller(n, apps, notify.PollRate(0), notify.PollJitter(func(time.Duration) time.Duration { return 0 }))
+			for range notify.MaxInvalidAnswers - 1 {
+				require.Equal(t, 1, w.pollRound(p))
+			}
+			apps.set(usable)
+			require.Equal(t, 1, w.pollRound(p), "a usable answer")
+			apps.set(answer)
+			for range notify.MaxInvalidAnswers - 1 {
+				require.Equal(t, 1, w.pollRound(p), "the count started again")
+			}
+			assert.NotContains(t, log.String(), "given up")
+			require.Equal(t, 1, w.pollRound(p), "the last unusable answer in a row")
+			assert.Zero(t, w.pollRound(p), "given up")
+			_, err := w.pipe.rdb.ZScore(ctx, notify.OpenKey(w.pipe.prefix), "APP1").Result()
+			assert.ErrorIs(t, err, redis.Nil, "no longer open")
+			assert.Equal(t, 1, w.pipe.postCount(), "only the usable answer was announced")
+			assert.Equal(t, 1, strings.Count(log.String(), "level=ERROR msg=\"application given up"))
+			assert.Contains(t, log.String(), "resume=\"ZADD "+notify.OpenKey(w.pipe.prefix)+" 0 APP1\"")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +23,11 @@ const (
 	// pollRetry is how soon an application whose poll failed is tried again.
 	pollRetry = time.Minute
 	pollBatch = 100
+	// MaxInvalidAnswers is how many answers in a row the acquirer may give
+	// for an application that the bot cannot use (for another application,
+	// no merchant, a status this version does not know) before the poller
+	// gives it up with an error: about an hour at the default interval.
+	MaxInvalidAnswers = 12
 )
 
 // Applications is what the Poller needs of the acquirer.
@@ -155,23 +161,99 @@ func (p *Poller) poll(ctx context.Context, app string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.n.Apply(ctx, backend.EventOf(r)); err != nil {
+	// The answer is the acquirer's word on app, and on app only: an answer
+	// about another application is not applied (it could tell another
+	// merchant), and one the bot cannot act on is not retried for ever.
+	if r.ID != app {
+		p.n.log.Error("acquirer answered a poll with another application: not applied",
+			"app", app, "answered", clip(r.ID))
+		return p.invalid(ctx, app, "answer for another application")
+	}
+	ev := backend.EventOf(r)
+	if !ev.Valid() {
+		why := "no merchant number"
+		if r.Status.Rank() == 0 {
+			why = "unknown status " + strconv.Quote(clip(string(r.Status)))
+		}
+		return p.invalid(ctx, app, why)
+	}
+	if _, err := p.n.Apply(ctx, ev); err != nil {
 		return err
 	}
 	if r.Status.Final() {
 		return p.n.rdb.ZRem(ctx, p.n.openKey(), app).Err()
 	}
-	p.schedule(ctx, app, p.interval)
+	at := p.next(p.interval)
+	err = answeredScript.Run(ctx, p.n.rdb, []string{p.n.openKey(), p.n.invalidKey(app)}, at, app).Err()
+	if err != nil {
+		p.n.log.Warn("reschedule poll", "app", app, "err", err)
+	}
 	return nil
+}
+
+// answeredScript schedules the next poll of an application that gave a
+// usable answer and forgets its count of unusable ones.
+var answeredScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 0`)
+
+// invalidScript counts an unusable answer; below the bound it schedules the
+// next poll (returning the count), at the bound it takes the application
+// out of the open set (returning -1).
+var invalidScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if n >= tonumber(ARGV[3]) then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('DEL', KEYS[2])
+  return -1
+end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
+return n`)
+
+// invalid handles an answer about app the bot cannot use: polled again at
+// the usual interval (asking sooner does not mend the acquirer's data), and
+// given up after MaxInvalidAnswers in a row, with an error saying how to
+// take it up again. The merchant is told nothing either way.
+func (p *Poller) invalid(ctx context.Context, app, why string) error {
+	n, err := invalidScript.Run(ctx, p.n.rdb, []string{p.n.openKey(), p.n.invalidKey(app)},
+		p.next(p.interval), app, MaxInvalidAnswers, int(remember/time.Second)).Int()
+	if err != nil {
+		return fmt.Errorf("count invalid answer (%s): %w", why, err)
+	}
+	if n < 0 {
+		p.n.log.Error("application given up: the acquirer's answers cannot be used; no longer polled, the merchant is not told",
+			"app", app, "why", why, "answers", MaxInvalidAnswers,
+			"resume", "ZADD "+p.n.openKey()+" 0 "+app)
+		return nil
+	}
+	p.n.log.Warn("acquirer's answer cannot be used: polled again later", "app", app, "why", why,
+		"answers", n, "give_up_at", MaxInvalidAnswers)
+	return nil
+}
+
+// clip bounds a value from the acquirer before it is logged.
+func clip(s string) string {
+	const max = 40
+	if len(s) > max {
+		return strings.ToValidUTF8(s[:max], "") + "…"
+	}
+	return s
 }
 
 // schedule polls app again after d and a random part; XX keeps an
 // application that became final meanwhile out of the set.
 func (p *Poller) schedule(ctx context.Context, app string, d time.Duration) {
-	at := p.n.now().Add(d + p.jitter(d/5)).UnixMilli()
+	at := p.next(d)
 	if err := p.n.rdb.ZAddXX(ctx, p.n.openKey(), redis.Z{Score: float64(at), Member: app}).Err(); err != nil {
 		p.n.log.Warn("reschedule poll", "app", app, "err", err)
 	}
+}
+
+// next is when to poll again after d: unix ms, with the random part.
+func (p *Poller) next(d time.Duration) int64 {
+	return p.n.now().Add(d + p.jitter(d/5)).UnixMilli()
 }
 
 // renewScript extends the lease only for its holder.
