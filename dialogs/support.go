@@ -268,7 +268,9 @@ func (t *turn) handOff(stuck bool) {
 	if st.Step != StepMenu && st.Step != StepCancel {
 		st.Ret = st.Step // from the cancel question, Ret already holds the step
 	}
-	st.Editing, st.Fails = false, 0
+	// Editing stays: the hand-back restores the step, and an edit from the
+	// summary still goes back to the summary.
+	st.Fails = 0
 	if !t.fire(evSupport) {
 		return
 	}

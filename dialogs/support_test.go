@@ -231,3 +231,22 @@ func TestSupportHours(t *testing.T) {
 	text = c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
 	assert.Contains(t, text, "working now")
 }
+
+// TestHandOffKeepsAnEditUnderWay: summary → Edit branch → /support → the
+// agent hands back → the branch typed goes back to the summary, not on to
+// the reserved phone.
+func TestHandOffKeepsAnEditUnderWay(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 25}
+	throughSummary(c)
+	c.press("sum:edit.branch")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 25).Step)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, 25).Step)
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Alice"})
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 25).Step, "back at the exact step")
+	c.text("上海浦东支行")
+	st := mustLoad(t, f, 25)
+	assert.Equal(t, dialogs.StepSummary, st.Step, "the edit goes back to the summary")
+	assert.Equal(t, "上海浦东支行", st.Branch)
+}
