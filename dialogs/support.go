@@ -269,8 +269,10 @@ func (t *turn) handOff(stuck bool) {
 		st.Ret = st.Step // from the cancel question, Ret already holds the step
 	}
 	// Editing stays: the hand-back restores the step, and an edit from the
-	// summary still goes back to the summary.
-	st.Fails = 0
+	// summary still goes back to the summary. A rating button of an
+	// earlier hand-off no longer rates anything: this one is rated when it
+	// ends.
+	st.Fails, st.RateOpen = 0, false
 	if !t.fire(evSupport) {
 		return
 	}

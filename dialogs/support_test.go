@@ -250,3 +250,28 @@ func TestHandOffKeepsAnEditUnderWay(t *testing.T) {
 	assert.Equal(t, dialogs.StepSummary, st.Step, "the edit goes back to the summary")
 	assert.Equal(t, "上海浦东支行", st.Branch)
 }
+
+// TestOldRatingButtonDoesNotRateANewHandOff: a merchant who did not rate
+// a hand-off hands off again; the old hand-off's stars are stale, and the
+// new one is rated when it ends.
+func TestOldRatingButtonDoesNotRateANewHandOff(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 26}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Alice"})
+	require.True(t, mustLoad(t, f, 26).RateOpen)
+	oldSeq := c.seq
+
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, 26).Step)
+	out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rate:1", Seq: oldSeq})
+	assert.True(t, out.Stale, "the first hand-off's stars")
+	assert.Empty(t, effectsOf(out, dialogs.Rated), "the new hand-off is not rated by them")
+
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Bob"})
+	out = c.press("rate:5")
+	rated := effectsOf(out, dialogs.Rated)
+	require.Len(t, rated, 1)
+	assert.Equal(t, 5, rated[0].Rating)
+}
