@@ -225,7 +225,7 @@ func TestSupportHours(t *testing.T) {
 	c.press("lang:en")
 	text := c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
 	assert.Contains(t, text, "outside those hours")
-	assert.Contains(t, text, "Mon-Fri 09:00-18:00 Asia/Shanghai")
+	assert.Contains(t, text, "Mon–Fri 09:00–18:00 (China time)")
 	c.press("sup:back")
 	f.advance(48 * time.Hour) // Monday
 	text = c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
@@ -274,4 +274,44 @@ func TestOldRatingButtonDoesNotRateANewHandOff(t *testing.T) {
 	rated := effectsOf(out, dialogs.Rated)
 	require.Len(t, rated, 1)
 	assert.Equal(t, 5, rated[0].Rating)
+}
+
+// TestSupportHoursInTheMerchantsLanguage: the hours are said in the
+// merchant's language, never as configured ("Mon-Fri 09:00-18:00
+// Asia/Shanghai" in a Chinese text).
+func TestSupportHoursInTheMerchantsLanguage(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	f := newFixture(t, nil)
+	tests := []struct {
+		spec   string
+		loc    *time.Location
+		zh, en string
+	}{
+		{"Mon-Fri 09:00-18:00", sh, "周一至周五 09:00–18:00（北京时间）", "Mon–Fri 09:00–18:00 (China time)"},
+		{"09:00-18:00", sh, "每天 09:00–18:00（北京时间）", "every day 09:00–18:00 (China time)"},
+		{"Sat,Sun 10:00-16:00", sh, "周六、周日 10:00–16:00（北京时间）", "Sat, Sun 10:00–16:00 (China time)"},
+		{"Mon,Wed,Fri-Sun 08:30-12:00", sh, "周一、周三、周五至周日 08:30–12:00（北京时间）", "Mon, Wed, Fri–Sun 08:30–12:00 (China time)"},
+		{"Fri 22:00-06:00", berlin, "周五 22:00–06:00（Europe/Berlin）", "Fri 22:00–06:00 (Europe/Berlin)"},
+		{"24/7", sh, "全天 24 小时", "around the clock"},
+	}
+	for _, tt := range tests {
+		h, err := dialogs.ParseSupportHours(tt.spec, tt.loc)
+		require.NoError(t, err, tt.spec)
+		w := h.When()
+		assert.Equal(t, tt.zh, f.render.Text("zh-Hans", w.Key, w.Args), tt.spec)
+		assert.Equal(t, tt.en, f.render.Text("en", w.Key, w.Args), tt.spec)
+	}
+
+	h, err := dialogs.ParseSupportHours("Mon-Fri 09:00-18:00", sh)
+	require.NoError(t, err)
+	f.now = time.Date(2026, 11, 28, 10, 0, 0, 0, sh) // Saturday
+	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithSupportHours(h))
+	c := &chat{t: t, f: f, id: 27}
+	text := c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
+	assert.Contains(t, text, "客服工作时间为周一至周五 09:00–18:00（北京时间）")
+	assert.NotContains(t, text, "Asia/Shanghai")
+	assert.NotContains(t, text, "Mon")
 }
