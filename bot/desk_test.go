@@ -179,11 +179,11 @@ func TestSupportGroup403KeepsTheQueueAndResumes(t *testing.T) {
 // failOnce fails the first Redis command named cmd… (alone or in a
 // pipeline) that names a key containing key: before it runs, or, with
 // after, once it ran (the answer lost: a failover between the write and
-// its reply).
+// its reply). With later, only once armed.
 type failOnce struct {
-	cmd, key string
-	after    bool
-	done     atomic.Bool
+	cmd, key     string
+	after, later bool
+	armed, done  atomic.Bool
 }
 
 func (f *failOnce) matches(cmds ...redis.Cmder) bool {
@@ -203,11 +203,16 @@ func (f *failOnce) matches(cmds ...redis.Cmder) bool {
 var errRedisDown = errors.New("test: Redis shard failing over")
 
 func (f *failOnce) fail(ctx context.Context, cmds []redis.Cmder, next func() error) error {
-	if !f.matches(cmds...) || !f.done.CompareAndSwap(false, true) {
+	if f.later && !f.armed.Load() || !f.matches(cmds...) || !f.done.CompareAndSwap(false, true) {
 		return next()
 	}
 	if f.after {
-		_ = next()
+		if err := next(); err != nil {
+			// It did not run (a script not loaded yet: go-redis loads it
+			// and asks again): the next one fails.
+			f.done.Store(false)
+			return err
+		}
 	}
 	for _, c := range cmds {
 		c.SetErr(errRedisDown)
@@ -294,4 +299,29 @@ func TestDeskRelayFailureRetriesTheTurn(t *testing.T) {
 	assert.Contains(t, h.logs.String(), "update not dealt with; tried again")
 	_, group := h.texts(chat)
 	assert.Equal(t, 1, count(group, "my terminal shows error 51"), "relayed once")
+}
+
+// TestDeskLeftFailureRetriesTheTurn: the merchant leaves support on their
+// own; the desk's Redis marks the hand-off closed but the answer is lost.
+// The turn is tried again, and the agent is told in the topic all the
+// same, once. (The close was written after the mark: a second attempt
+// found the hand-off closed and told nobody.)
+func TestDeskLeftFailureRetriesTheTurn(t *testing.T) {
+	const chat = 707
+	fail := &failOnce{cmd: "eval", key: "{ho}:c:707", after: true, later: true}
+	h := newHarness(t, withDesk(deskGroup), deskRedis(fail))
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/support")
+	h.waitFor("the card", func(s *telegramtest.Snapshot) bool { return hasInOrder(inGroup(s), "Support request") })
+	h.settle()
+	fail.armed.Store(true)
+	h.press(chat, "Back to where I was")
+	h.waitFor("the agent told", func(s *telegramtest.Snapshot) bool {
+		return hasInOrder(inGroup(s), "Support request", "went back to the bot on their own")
+	})
+	h.settle()
+	require.True(t, fail.done.Load(), "the desk's Redis failed")
+	assert.Contains(t, h.logs.String(), "update not dealt with; tried again")
+	_, group := h.texts(chat)
+	assert.Equal(t, 1, count(group, "went back to the bot on their own"), "told once")
 }
