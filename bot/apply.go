@@ -18,7 +18,8 @@ import (
 // every callback query is answered exactly once, forged button data with a
 // polite note (one answered in the webhook's response already is not
 // answered again: the note is a message). An error means the update was not dealt with and is to be
-// tried again (the support group's, when Redis or Telegram failed it).
+// tried again (the support group's, when Redis or Telegram failed it; a
+// merchant's, when the support desk could not do its part of the turn).
 func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) ([]outbox.Call, error) {
 	if u.MyChatMember != nil {
 		b.memberChanged(ctx, u)
@@ -33,18 +34,18 @@ func (b *Bot) applyUpdate(ctx context.Context, u *update, st *dialogs.State) ([]
 		}
 		return nil, nil
 	}
-	return b.applyPrivate(ctx, u, st), nil
+	return b.applyPrivate(ctx, u, st)
 }
 
 // applyPrivate runs an update of any other chat: a merchant's private chat
 // reaches the dialog.
-func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []outbox.Call {
+func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) ([]outbox.Call, error) {
 	if !u.private || u.chat == 0 {
 		b.log.Debug("update outside a private chat ignored", "update_id", u.ID, "kind", u.kind, "chat_id", u.chat)
 		if u.CallbackQuery != nil && !u.answered {
-			return []outbox.Call{b.answerCall(u, "")} // no client is left with a spinner
+			return []outbox.Call{b.answerCall(u, "")}, nil // no client is left with a spinner
 		}
-		return nil
+		return nil, nil
 	}
 	var in dialogs.Input
 	switch {
@@ -63,13 +64,13 @@ func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []
 			if u.answered {
 				// Answered in the webhook's response, without a toast: said
 				// in the chat instead.
-				return b.sayCalls(u.chat, lang, dialogs.MsgStaleButton)
+				return b.sayCalls(u.chat, lang, dialogs.MsgStaleButton), nil
 			}
-			return []outbox.Call{b.answerCall(u, b.catalog.Render(lang, string(dialogs.MsgStaleButton), nil))}
+			return []outbox.Call{b.answerCall(u, b.catalog.Render(lang, string(dialogs.MsgStaleButton), nil))}, nil
 		}
 		in = buttonInput(u, seq, data)
 	default:
-		return nil
+		return nil, nil
 	}
 	// A client that just shared a contact has the button to share one.
 	in.NoContact = b.noContact && in.Kind != dialogs.InContact
@@ -81,7 +82,11 @@ func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []
 	if u.EditedMessage != nil {
 		msg, edited = u.EditedMessage, true
 	}
-	return append(calls, b.effects(ctx, u.chat, out, msg, edited)...)
+	more, err := b.effects(ctx, u.chat, out, msg, edited)
+	if err != nil {
+		return nil, err
+	}
+	return append(calls, more...), nil
 }
 
 // effects carries out what the dialog asked besides talking (deletions are
@@ -91,12 +96,18 @@ func (b *Bot) applyPrivate(ctx context.Context, u *update, st *dialogs.State) []
 //
 // The desk's work is done here, inside the turn, before its commit: a
 // crash in between applies the turn again, so a relay may go twice but is
-// never lost.
-func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg *models.Message, edited bool) []outbox.Call {
+// never lost. For the same reason a desk that fails (Redis, the group's
+// outbox) fails the turn: it is not committed (the merchant is not told
+// they are connected while no conversation is open, nor is a message they
+// sent meanwhile dropped) and is tried again with backoff, dead-lettered
+// after maxAttempts. The desk's work is safe to do again: Open keeps the
+// hand-off it opened (its Since) and posts one card, Relay queues a
+// message once.
+func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg *models.Message, edited bool) ([]outbox.Call, error) {
 	var calls []outbox.Call
 	if b.desk != nil {
 		if err := b.desk.Apply(ctx, chat, out.Effects, msg, edited); err != nil {
-			b.log.Warn("support desk", "chat_id", chat, "err", err)
+			return nil, fmt.Errorf("support desk: %w", err)
 		}
 	}
 	relayed := false
@@ -118,11 +129,11 @@ func (b *Bot) effects(ctx context.Context, chat int64, out dialogs.Outcome, msg 
 			}
 		}
 	}
-	return calls
+	return calls, nil
 }
 
 // applyEvent runs an event posted into chat's queue.
-func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) []outbox.Call {
+func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev *event) ([]outbox.Call, error) {
 	if ev.Name == dialogs.EventHandBack {
 		b.metrics.HandBack()
 	}
@@ -136,19 +147,27 @@ func (b *Bot) applyEvent(ctx context.Context, chat int64, st *dialogs.State, ev 
 			calls[i].Priority, calls[i].Tag = outbox.Notification, tag
 		}
 	}
-	return append(calls, b.effects(ctx, chat, out, nil, false)...)
+	more, err := b.effects(ctx, chat, out, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(calls, more...), nil
 }
 
 // applyForm runs the card form a merchant submitted from the Mini App
 // (bot/miniapp) as the dialog's InForm input: answered in the chat as if
 // typed, the card shown masked.
-func (b *Bot) applyForm(ctx context.Context, chat int64, st *dialogs.State, f *form) []outbox.Call {
+func (b *Bot) applyForm(ctx context.Context, chat int64, st *dialogs.State, f *form) ([]outbox.Call, error) {
 	in := dialogs.Input{Kind: dialogs.InForm, LanguageCode: f.Lang, Returning: true, NoContact: b.noContact,
 		Form: &dialogs.Form{Card: f.Card, Holder: f.Holder, Branch: f.Branch, ReservedPhone: f.Phone}}
 	out := b.runDialog(ctx, st, in)
 	b.log.Debug("card form applied", "chat_id", chat, "replies", len(out.Replies), "step", st.Step)
 	calls := b.replyCalls(&update{Update: &models.Update{}, chat: chat, private: true}, out, 0)
-	return append(calls, b.effects(ctx, chat, out, nil, false)...)
+	more, err := b.effects(ctx, chat, out, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(calls, more...), nil
 }
 
 // statusTagPrefix starts the tag of a status notification's calls:

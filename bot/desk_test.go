@@ -1,13 +1,17 @@
 package bot
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-telegram/bot/models"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -170,4 +174,154 @@ func TestSupportGroup403KeepsTheQueueAndResumes(t *testing.T) {
 	})
 	b, _ := m.last()
 	assert.False(t, b, "the alert clears")
+}
+
+// failOnce fails the first Redis command named cmd… (alone or in a
+// pipeline) that names a key containing key: before it runs, or, with
+// after, once it ran (the answer lost: a failover between the write and
+// its reply). With later, only once armed.
+type failOnce struct {
+	cmd, key     string
+	after, later bool
+	armed, done  atomic.Bool
+}
+
+func (f *failOnce) matches(cmds ...redis.Cmder) bool {
+	for _, c := range cmds {
+		if !strings.HasPrefix(c.Name(), f.cmd) {
+			continue
+		}
+		for _, a := range c.Args() {
+			if s, ok := a.(string); ok && strings.Contains(s, f.key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var errRedisDown = errors.New("test: Redis shard failing over")
+
+func (f *failOnce) fail(ctx context.Context, cmds []redis.Cmder, next func() error) error {
+	if f.later && !f.armed.Load() || !f.matches(cmds...) || !f.done.CompareAndSwap(false, true) {
+		return next()
+	}
+	if f.after {
+		if err := next(); err != nil {
+			// It did not run (a script not loaded yet: go-redis loads it
+			// and asks again): the next one fails.
+			f.done.Store(false)
+			return err
+		}
+	}
+	for _, c := range cmds {
+		c.SetErr(errRedisDown)
+	}
+	return errRedisDown
+}
+
+func (f *failOnce) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f *failOnce) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return f.fail(ctx, []redis.Cmder{cmd}, func() error { return next(ctx, cmd) })
+	}
+}
+
+func (f *failOnce) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		return f.fail(ctx, cmds, func() error { return next(ctx, cmds) })
+	}
+}
+
+// texts returns the texts the bot sent to chat and to the support group so far.
+func (h *harness) texts(chat int64) (merchant, group []string) {
+	h.t.Helper()
+	h.waitFor("a look", func(s *telegramtest.Snapshot) bool {
+		merchant, group = sentTexts(s, chat), inGroup(s)
+		return true
+	})
+	return merchant, group
+}
+
+// count is how many of texts contain want.
+func count(texts []string, want string) int {
+	n := 0
+	for _, t := range texts {
+		if strings.Contains(t, want) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDeskOpenFailureRetriesTheTurn: the desk's Redis saves the hand-off
+// but its answer is lost (a failover). The turn is not committed: it is
+// tried again, the hand-off it opened is kept and its topic requested, and
+// the merchant is told once that they are connected, with the card in the
+// group once. (Before, the error was logged, the merchant told they were
+// connected, and no topic ever requested.)
+func TestDeskOpenFailureRetriesTheTurn(t *testing.T) {
+	const chat = 705
+	fail := &failOnce{cmd: "hset", key: "{ho}:c:705", after: true}
+	h := newHarness(t, withDesk(deskGroup), deskRedis(fail))
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/support")
+	h.waitFor("the card in the merchant's topic", func(s *telegramtest.Snapshot) bool {
+		return hasInOrder(inGroup(s), "Support request")
+	})
+	h.waitText(chat, "connected to support")
+	h.settle()
+	require.True(t, fail.done.Load(), "the desk's Redis failed")
+	assert.Contains(t, h.logs.String(), "update not dealt with; tried again")
+	merchant, group := h.texts(chat)
+	assert.Equal(t, 1, count(merchant, "connected to support"), "told once")
+	assert.Equal(t, 1, count(group, "Support request"), "one card")
+	assert.Len(t, h.fake.Topics(deskGroup), 1, "one topic")
+}
+
+// TestDeskRelayFailureRetriesTheTurn: the desk's Redis fails the queueing
+// of a merchant's message to their topic. The turn is tried again and the
+// message reaches the topic, once. (Before, it was logged and lost.)
+func TestDeskRelayFailureRetriesTheTurn(t *testing.T) {
+	const chat = 706
+	fail := &failOnce{cmd: "eval", key: "{ho}:seen:706"}
+	h := newHarness(t, withDesk(deskGroup), deskRedis(fail))
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/support")
+	h.waitFor("the card", func(s *telegramtest.Snapshot) bool { return hasInOrder(inGroup(s), "Support request") })
+	h.text(chat, "my terminal shows error 51")
+	h.waitFor("the message in the topic", func(s *telegramtest.Snapshot) bool {
+		return hasInOrder(inGroup(s), "Support request", "my terminal shows error 51")
+	})
+	h.settle()
+	require.True(t, fail.done.Load(), "the desk's Redis failed")
+	assert.Contains(t, h.logs.String(), "update not dealt with; tried again")
+	_, group := h.texts(chat)
+	assert.Equal(t, 1, count(group, "my terminal shows error 51"), "relayed once")
+}
+
+// TestDeskLeftFailureRetriesTheTurn: the merchant leaves support on their
+// own; the desk's Redis marks the hand-off closed but the answer is lost.
+// The turn is tried again, and the agent is told in the topic all the
+// same, once. (The close was written after the mark: a second attempt
+// found the hand-off closed and told nobody.)
+func TestDeskLeftFailureRetriesTheTurn(t *testing.T) {
+	const chat = 707
+	fail := &failOnce{cmd: "eval", key: "{ho}:c:707", after: true, later: true}
+	h := newHarness(t, withDesk(deskGroup), deskRedis(fail))
+	h.fake.SetUserLanguage(chat, "en")
+	h.command(chat, "/support")
+	h.waitFor("the card", func(s *telegramtest.Snapshot) bool { return hasInOrder(inGroup(s), "Support request") })
+	h.settle()
+	fail.armed.Store(true)
+	h.press(chat, "Back to where I was")
+	h.waitFor("the agent told", func(s *telegramtest.Snapshot) bool {
+		return hasInOrder(inGroup(s), "Support request", "went back to the bot on their own")
+	})
+	h.settle()
+	require.True(t, fail.done.Load(), "the desk's Redis failed")
+	assert.Contains(t, h.logs.String(), "update not dealt with; tried again")
+	_, group := h.texts(chat)
+	assert.Equal(t, 1, count(group, "went back to the bot on their own"), "told once")
 }

@@ -86,6 +86,7 @@ type harnessConfig struct {
 	desk    int64    // a support desk in this forum supergroup
 	late    time.Duration
 	limits  *sender.Limits
+	deskRDB redis.Hook // on a client of the desk's own
 }
 
 // sendLimits replaces the roomy test budgets.
@@ -97,6 +98,10 @@ func withDesk(group int64) harnessOption { return func(c *harnessConfig) { c.des
 // deskLate sets how long a hand-off waits for the group before the
 // merchant is told (handoff.WithLateAfter).
 func deskLate(d time.Duration) harnessOption { return func(c *harnessConfig) { c.late = d } }
+
+// deskRedis gives the desk a Redis client of its own (same keys) with
+// hook on it: to fail the desk's Redis and nothing else.
+func deskRedis(hook redis.Hook) harnessOption { return func(c *harnessConfig) { c.deskRDB = hook } }
 
 // lockTTL shortens how long the locks of a process that died outlive it.
 func lockTTL(d time.Duration) harnessOption { return func(c *harnessConfig) { c.lockTTL = d } }
@@ -192,7 +197,12 @@ func newHarness(t *testing.T, hopts ...harnessOption) *harness {
 		if err != nil {
 			t.Fatal(err)
 		}
-		desk = handoff.New(client, writer, writer, rdb, cfg.desk, catalog, handoff.WithPrefix(prefix),
+		deskRDB := rdb
+		if cfg.deskRDB != nil {
+			deskRDB, _, _ = testRedis(t)
+			deskRDB.AddHook(cfg.deskRDB)
+		}
+		desk = handoff.New(client, writer, writer, deskRDB, cfg.desk, catalog, handoff.WithPrefix(prefix),
 			handoff.WithBackend(sb), handoff.WithGroupLanguage(locales.English), handoff.WithLogger(log),
 			handoff.WithButtons(NewButtonCodec([]byte(fake.Token()))), handoff.WithLateAfter(cfg.late),
 			handoff.WithTopicRetry(time.Second), handoff.WithTick(50*time.Millisecond), handoff.WithSender(send))

@@ -106,8 +106,9 @@ func (b *Bot) applyQueue(ctx context.Context, chat int64) {
 		turn, kind, ok := b.turn(context.WithoutCancel(ctx), c, st)
 		if !ok {
 			b.metrics.UpdateRetried()
-			// The entry failed (a panic): it stays at the head, to be tried
-			// again after a pause, and dead-lettered after maxAttempts.
+			// The entry failed (a panic, Redis or Telegram under the support
+			// desk): it stays at the head, to be tried again after a pause,
+			// and dead-lettered after maxAttempts.
 			b.release(c, time.Now().Add(b.retryWait(c.Head.Attempts)))
 			return
 		}
@@ -228,19 +229,21 @@ func (b *Bot) turn(ctx context.Context, c *chatq.Claim, st *dialogs.State) (t ch
 	switch {
 	case env.Event != nil:
 		kind = "event"
-		calls = b.applyEvent(ctx, c.Chat, st, env.Event)
+		calls, err = b.applyEvent(ctx, c.Chat, st, env.Event)
 	case env.Form != nil:
 		kind = "form"
-		calls = b.applyForm(ctx, c.Chat, st, env.Form)
+		calls, err = b.applyForm(ctx, c.Chat, st, env.Form)
 	default:
 		kind = strings.ReplaceAll(u.kind, "_", "")
 		calls, err = b.applyUpdate(ctx, u, st)
-		if err != nil {
-			*st = before
-			b.log.Warn("update not dealt with; tried again", "chat_id", c.Chat, "update_id", t.UpdateID,
-				"attempt", head.Attempts, "err", err)
-			return t, kind, false
-		}
+	}
+	if err != nil {
+		// Nothing of the attempt is kept: the next one starts from the
+		// same state.
+		*st = before
+		b.log.Warn("update not dealt with; tried again", "chat_id", c.Chat, "update_id", t.UpdateID,
+			"kind", kind, "attempt", head.Attempts, "err", err)
+		return t, kind, false
 	}
 	for _, call := range calls {
 		if call.Priority == outbox.Group {

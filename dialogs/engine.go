@@ -538,6 +538,9 @@ func (t *turn) toMenu() {
 	switch {
 	case st.Step == StepMenu:
 	case t.def().kind == parking:
+		// From support (which keeps an edit under way, see handOff) the
+		// menu resumes the step as it would from the step itself.
+		st.Editing = false
 		t.fire(evMenu)
 	default:
 		st.Ret = st.Step

@@ -64,3 +64,6 @@ func testStep(next string) stepDef {
 		},
 	}
 }
+
+// When is what the merchant is told of the hours (SupportHours.when).
+func (h SupportHours) When() Text { return h.when() }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -122,6 +123,8 @@ var sampleArgs = Arg{
 	"Stage": Text{Key: "stage_submitted"}, "Submitted": "2026-11-25 10:02", "ReviewBy": "2026-11-25 10:04",
 	"What": Text{Key: "what_branch"}, "Typed": "招商银行", "Minutes": 14, "Hotline": Text{Key: "hotline_default"}, "New": "622848*********6782",
 	"City": "深圳市", "Word": "南山",
+	"Days": Text{Key: "hours_every_day"}, "From": "09:00", "To": "18:00", "Zone": Text{Key: "hours_zone_china"},
+	"A": Text{Key: "hours_mon"}, "B": Text{Key: "hours_wed"},
 }
 
 func TestEveryMessageRendersInBothLanguages(t *testing.T) {
@@ -146,4 +149,49 @@ func TestBrokenTemplateFailsToLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "en.toml"), []byte(`hello = "Hi {{.Name"`), 0o644))
 	_, err := locales.LoadFS(os.DirFS(dir))
 	require.Error(t, err)
+}
+
+// TestNoTextPromisesAnAgentsAnswer: no text shown to a merchant promises
+// that an agent will answer (docs/SUPPORT.md: no reply is promised), nor
+// says the support hours as configured in a Chinese text, and the texts of
+// a hand-off say how long the answers are kept (a draft idle 24 hours
+// expires).
+func TestNoTextPromisesAnAgentsAnswer(t *testing.T) {
+	catalog, err := locales.Load()
+	require.NoError(t, err)
+	r := NewRenderer(catalog, nil)
+	promises := map[string][]string{
+		locales.English: {"will answer", "will reply", "will sort", "will get back", "will help you", "they see them"},
+		locales.Chinese: {"会回复", "会在此聊天中回复", "会帮您处理", "尽快回复", "会看到"},
+	}
+	for id := range usedIDs(t) {
+		if strings.HasPrefix(id, "ho_") {
+			continue // the support group's, not the merchant's
+		}
+		for lang, words := range promises {
+			text := r.Text(lang, MsgID(id), sampleArgs)
+			for _, w := range words {
+				assert.NotContains(t, text, w, "%s in %s promises an answer", id, lang)
+			}
+		}
+	}
+	for _, id := range []MsgID{msgSupportConnected, msgSupportRequested} {
+		for _, lang := range []string{locales.Chinese, locales.English} {
+			assert.Contains(t, r.Text(lang, id, sampleArgs), "24", "%s in %s: answers are kept 24 hours, not for ever", id, lang)
+		}
+	}
+	h, err := ParseSupportHours("Mon-Fri 09:00-18:00", mustShanghai(t))
+	require.NoError(t, err)
+	for _, id := range []MsgID{msgSupportHoursIn, msgSupportHoursOut} {
+		text := r.Text(locales.Chinese, id, Arg{"When": h.when()})
+		assert.NotContains(t, text, "Mon", id)
+		assert.NotContains(t, text, "Asia/Shanghai", id)
+	}
+}
+
+func mustShanghai(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	return loc
 }

@@ -24,6 +24,21 @@ const (
 	msgHotlineDefault    MsgID = "hotline_default" // where the hotline number is written
 	msgRefusedNoDesk     MsgID = "acquirer_refused_nodesk"
 
+	// Support hours, said in the merchant's language.
+	msgHoursWhen     MsgID = "hours_when"      // days, from, to, time zone
+	msgHoursAlways   MsgID = "hours_always"    // 24/7
+	msgHoursEveryDay MsgID = "hours_every_day" // every day of the week
+	msgHoursDayRange MsgID = "hours_day_range" // Mon–Fri
+	msgHoursDayList  MsgID = "hours_day_list"  // Mon, Wed
+	msgHoursChina    MsgID = "hours_zone_china"
+	msgHoursSun      MsgID = "hours_sun"
+	msgHoursMon      MsgID = "hours_mon"
+	msgHoursTue      MsgID = "hours_tue"
+	msgHoursWed      MsgID = "hours_wed"
+	msgHoursThu      MsgID = "hours_thu"
+	msgHoursFri      MsgID = "hours_fri"
+	msgHoursSat      MsgID = "hours_sat"
+
 	MsgSupportSignature MsgID = "support_signature" // an agent's first name under a relayed message
 	// Said by the desk when the support group has not taken the merchant's
 	// hand-off for a while (Telegram down, the bot removed from the group),
@@ -129,7 +144,7 @@ type Answer struct {
 // hours (nothing configured): the merchant is told only that they are
 // connected.
 type SupportHours struct {
-	text     string // as configured, shown to merchants
+	always   bool // 24/7
 	loc      *time.Location
 	days     [7]bool // by time.Weekday
 	from, to int     // minutes after midnight; to <= from wraps past midnight
@@ -143,8 +158,9 @@ func ParseSupportHours(s string, loc *time.Location) (SupportHours, error) {
 	if loc == nil {
 		return SupportHours{}, fmt.Errorf("support hours: no time zone")
 	}
-	h := SupportHours{text: s + " " + loc.String(), loc: loc}
+	h := SupportHours{loc: loc}
 	if s == "24/7" {
+		h.always = true
 		h.days = [7]bool{true, true, true, true, true, true, true}
 		h.from, h.to = 0, 24*60
 		return h, nil
@@ -210,6 +226,54 @@ func clockMinutes(s string) (int, error) {
 	return h*60 + m, nil
 }
 
+// dayIDs names the days of the week, by time.Weekday.
+var dayIDs = [7]MsgID{msgHoursSun, msgHoursMon, msgHoursTue, msgHoursWed, msgHoursThu, msgHoursFri, msgHoursSat}
+
+// when says the hours in the merchant's language: the days (runs of three
+// or more as a range, Monday first), the times and the time zone (China's
+// by name, any other as configured).
+func (h SupportHours) when() Text {
+	if h.always {
+		return Text{Key: msgHoursAlways}
+	}
+	var days []Text
+	for i := 0; i < 7; {
+		d := (i + 1) % 7 // Monday first
+		if !h.days[d] {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < 7 && h.days[(j+2)%7] {
+			j++
+		}
+		last := (j + 1) % 7
+		switch {
+		case j-i >= 2:
+			days = append(days, Text{Key: msgHoursDayRange, Args: Arg{"From": Text{Key: dayIDs[d]}, "To": Text{Key: dayIDs[last]}}})
+		default:
+			for k := i; k <= j; k++ {
+				days = append(days, Text{Key: dayIDs[(k+1)%7]})
+			}
+		}
+		i = j + 1
+	}
+	list := Text{Key: msgHoursEveryDay}
+	if len(days) > 0 && h.days != [7]bool{true, true, true, true, true, true, true} {
+		list = days[len(days)-1]
+		for k := len(days) - 2; k >= 0; k-- {
+			list = Text{Key: msgHoursDayList, Args: Arg{"A": days[k], "B": list}}
+		}
+	}
+	var zone any = h.loc.String()
+	switch h.loc.String() {
+	case "Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC":
+		zone = Text{Key: msgHoursChina}
+	}
+	clock := func(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
+	return Text{Key: msgHoursWhen, Args: Arg{"Days": list, "From": clock(h.from), "To": clock(h.to), "Zone": zone}}
+}
+
 // Set reports whether hours were configured.
 func (h SupportHours) Set() bool { return h.loc != nil }
 
@@ -269,7 +333,11 @@ func (t *turn) handOff(stuck bool) {
 	if st.Step != StepMenu && st.Step != StepCancel {
 		st.Ret = st.Step // from the cancel question, Ret already holds the step
 	}
-	st.Editing, st.Fails = false, 0
+	// Editing stays: the hand-back restores the step, and an edit from the
+	// summary still goes back to the summary. A rating button of an
+	// earlier hand-off no longer rates anything: this one is rated when it
+	// ends.
+	st.Fails, st.RateOpen = 0, false
 	if !t.fire(evSupport) {
 		return
 	}
@@ -280,7 +348,7 @@ func (t *turn) handOff(stuck bool) {
 		if h.Open(t.now()) {
 			key = msgSupportHoursIn
 		}
-		r.Lines = append(r.Lines, Text{Key: key, Args: Arg{"When": h.text}})
+		r.Lines = append(r.Lines, Text{Key: key, Args: Arg{"When": h.when()}})
 	}
 }
 

@@ -225,9 +225,93 @@ func TestSupportHours(t *testing.T) {
 	c.press("lang:en")
 	text := c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
 	assert.Contains(t, text, "outside those hours")
-	assert.Contains(t, text, "Mon-Fri 09:00-18:00 Asia/Shanghai")
+	assert.Contains(t, text, "Mon–Fri 09:00–18:00 (China time)")
 	c.press("sup:back")
 	f.advance(48 * time.Hour) // Monday
 	text = c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
 	assert.Contains(t, text, "working now")
+}
+
+// TestHandOffKeepsAnEditUnderWay: summary → Edit branch → /support → the
+// agent hands back → the branch typed goes back to the summary, not on to
+// the reserved phone.
+func TestHandOffKeepsAnEditUnderWay(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 25}
+	throughSummary(c)
+	c.press("sum:edit.branch")
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 25).Step)
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, 25).Step)
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Alice"})
+	require.Equal(t, dialogs.StepBranch, mustLoad(t, f, 25).Step, "back at the exact step")
+	c.text("上海浦东支行")
+	st := mustLoad(t, f, 25)
+	assert.Equal(t, dialogs.StepSummary, st.Step, "the edit goes back to the summary")
+	assert.Equal(t, "上海浦东支行", st.Branch)
+}
+
+// TestOldRatingButtonDoesNotRateANewHandOff: a merchant who did not rate
+// a hand-off hands off again; the old hand-off's stars are stale, and the
+// new one is rated when it ends.
+func TestOldRatingButtonDoesNotRateANewHandOff(t *testing.T) {
+	f := newFixture(t, nil)
+	c := &chat{t: t, f: f, id: 26}
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "start"})
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Alice"})
+	require.True(t, mustLoad(t, f, 26).RateOpen)
+	oldSeq := c.seq
+
+	c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, f, 26).Step)
+	out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rate:1", Seq: oldSeq})
+	assert.True(t, out.Stale, "the first hand-off's stars")
+	assert.Empty(t, effectsOf(out, dialogs.Rated), "the new hand-off is not rated by them")
+
+	c.send(dialogs.Input{Kind: dialogs.InEvent, Text: dialogs.EventHandBack, Arg: "Bob"})
+	out = c.press("rate:5")
+	rated := effectsOf(out, dialogs.Rated)
+	require.Len(t, rated, 1)
+	assert.Equal(t, 5, rated[0].Rating)
+}
+
+// TestSupportHoursInTheMerchantsLanguage: the hours are said in the
+// merchant's language, never as configured ("Mon-Fri 09:00-18:00
+// Asia/Shanghai" in a Chinese text).
+func TestSupportHoursInTheMerchantsLanguage(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	f := newFixture(t, nil)
+	tests := []struct {
+		spec   string
+		loc    *time.Location
+		zh, en string
+	}{
+		{"Mon-Fri 09:00-18:00", sh, "周一至周五 09:00–18:00（北京时间）", "Mon–Fri 09:00–18:00 (China time)"},
+		{"09:00-18:00", sh, "每天 09:00–18:00（北京时间）", "every day 09:00–18:00 (China time)"},
+		{"Sat,Sun 10:00-16:00", sh, "周六、周日 10:00–16:00（北京时间）", "Sat, Sun 10:00–16:00 (China time)"},
+		{"Mon,Wed,Fri-Sun 08:30-12:00", sh, "周一、周三、周五至周日 08:30–12:00（北京时间）", "Mon, Wed, Fri–Sun 08:30–12:00 (China time)"},
+		{"Fri 22:00-06:00", berlin, "周五 22:00–06:00（Europe/Berlin）", "Fri 22:00–06:00 (Europe/Berlin)"},
+		{"24/7", sh, "全天 24 小时", "around the clock"},
+	}
+	for _, tt := range tests {
+		h, err := dialogs.ParseSupportHours(tt.spec, tt.loc)
+		require.NoError(t, err, tt.spec)
+		w := h.When()
+		assert.Equal(t, tt.zh, f.render.Text("zh-Hans", w.Key, w.Args), tt.spec)
+		assert.Equal(t, tt.en, f.render.Text("en", w.Key, w.Args), tt.spec)
+	}
+
+	h, err := dialogs.ParseSupportHours("Mon-Fri 09:00-18:00", sh)
+	require.NoError(t, err)
+	f.now = time.Date(2026, 11, 28, 10, 0, 0, 0, sh) // Saturday
+	f.engine = dialogs.NewEngine(f.backend, mustBins(t), dialogs.WithClock(f.clock), dialogs.WithSupportHours(h))
+	c := &chat{t: t, f: f, id: 27}
+	text := c.rendered(c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"}))
+	assert.Contains(t, text, "客服工作时间为周一至周五 09:00–18:00（北京时间）")
+	assert.NotContains(t, text, "Asia/Shanghai")
+	assert.NotContains(t, text, "Mon")
 }

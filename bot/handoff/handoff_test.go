@@ -744,3 +744,27 @@ func TestOpenTwicePostsOneCard(t *testing.T) {
 	f.wire.settle(t)
 	assert.Equal(t, 2, strings.Count(describe(f.inThread(th)), "Support request"))
 }
+
+// TestCloseLeavesANewerHandOffOpen: a close of an earlier hand-off (read
+// before the merchant left and handed off again) does not mark the newer
+// one closed.
+func TestCloseLeavesANewerHandOffOpen(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	in := info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)
+	require.NoError(t, d.Open(ctx, m1, in))
+	f.wire.settle(t)
+	_, first, err := d.OpenSince(ctx, m1)
+	require.NoError(t, err)
+	require.NoError(t, d.Left(ctx, m1))
+	f.clock.Advance(time.Minute)
+	require.NoError(t, d.Open(ctx, m1, in))
+	f.wire.settle(t)
+
+	require.NoError(t, d.CloseStale(ctx, m1, first))
+	open, since, err := d.OpenSince(ctx, m1)
+	require.NoError(t, err)
+	assert.True(t, open, "the newer hand-off stays open")
+	assert.Greater(t, since, first)
+}

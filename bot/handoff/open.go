@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/merchantbot/merchantbot/backend"
 	"github.com/merchantbot/merchantbot/bot/outbox"
 	"github.com/merchantbot/merchantbot/dialogs"
@@ -252,15 +254,12 @@ func (d *Desk) handBack(ctx context.Context, chat int64, c conv, agentName strin
 		"Step": dialogs.Text{Key: dialogs.MsgID("step_" + stepOrMenu(c.Step))}}))
 }
 
-// closeConv marks the conversation closed, says why in the topic, marks
-// the title and closes the topic.
+// closeConv says why in the topic, marks the title, closes the topic and
+// then marks the conversation closed. In that order: a caller whose turn
+// failed half-way is tried again (Left, handBack) and does nothing for a
+// conversation marked closed, so the agent may be told twice but not
+// never.
 func (d *Desk) closeConv(ctx context.Context, chat int64, c conv, why string) error {
-	pipe := d.rdb.TxPipeline()
-	pipe.HSet(ctx, d.keyConv(chat), "open", "", "ag", "", "an", "")
-	pipe.ZRem(ctx, d.keyAnnounce(), itoa(chat))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("close hand-off: %w", err)
-	}
 	_, err := d.out.Enqueue(ctx, d.group, "",
 		d.groupText(chat, c.Thread, why),
 		d.retitle(chat, c, dialogs.MsgHOStateClosed),
@@ -268,9 +267,22 @@ func (d *Desk) closeConv(ctx context.Context, chat int64, c conv, why string) er
 	if err != nil {
 		return fmt.Errorf("enqueue close: %w", err)
 	}
+	// Only this hand-off (its Since): one the merchant opened since is not
+	// closed by the mark.
+	err = closeScript.Run(ctx, d.rdb, []string{d.keyConv(chat), d.keyAnnounce()},
+		strconv.FormatInt(c.Since, 10), itoa(chat)).Err()
+	if err != nil {
+		return fmt.Errorf("close hand-off: %w", err)
+	}
 	d.log.Info("hand-off closed", "chat_id", chat, "thread", c.Thread)
 	return nil
 }
+
+var closeScript = redis.NewScript(`
+if (redis.call("HGET", KEYS[1], "since") or "0") ~= ARGV[1] then return 0 end
+redis.call("HSET", KEYS[1], "open", "", "ag", "", "an", "")
+redis.call("ZREM", KEYS[2], ARGV[2])
+return 1`)
 
 // Left is the dialog's HandOffEnd effect: the merchant went back to the bot
 // on their own. The agent is told and the topic closed.
