@@ -158,9 +158,7 @@ func TestAgentAlbumGoesAsOneAndSignature(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 	f.agentSays(d, alice, th, telegramtest.UserMessage{Kind: "photo", MediaGroup: "g1"})
 	f.agentSays(d, alice, th, telegramtest.UserMessage{Kind: "photo", MediaGroup: "g1"})
 	require.NoError(t, d.Flush(ctx, m1))
@@ -608,9 +606,7 @@ func TestRelayIsByValueNotByReference(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 
 	id := f.merchantSays(d, m1, telegramtest.UserMessage{Text: "please call me"})
 	photo := f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "photo", Text: "front"})
@@ -645,9 +641,7 @@ func TestOnlyAgentsActInTheGroup(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 	before := f.topic(m1, "Zhang San Store").Name
 
 	f.press(d, eve, th, "🙋 Claim")
@@ -693,8 +687,7 @@ func TestOnlyAgentsActInTheGroup(t *testing.T) {
 	// The card of this hand-off is stale once it ended and another began.
 	require.NoError(t, d.Left(ctx, m1))
 	f.clock.Advance(time.Minute)
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
+	f.openZhang(t, d)
 	b, _ := card.Button("↩️ Hand back")
 	f.pressData(d, alice, card, b.CallbackData)
 	f.wire.settle(t)
@@ -708,10 +701,7 @@ func TestOnlyAgentsActInTheGroup(t *testing.T) {
 func TestAgentsListedInSupportAgents(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk(handoff.WithAgents(eve.ID))
-	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 	f.agentSays(d, eve, th, telegramtest.UserMessage{Text: "hi, Eve here"})
 	f.wire.settle(t)
 	m, ok := f.srv.LastSent(m1)

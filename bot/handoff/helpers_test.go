@@ -363,6 +363,15 @@ func (f *fixture) pressData(d *handoff.Desk, agent models.User, m telegramtest.M
 }
 
 // topic is the merchant's topic thread as the fake holds it.
+// openZhang opens a hand-off of m1 (Zhang San Store, from the card step,
+// in English) on d and returns its topic's thread once the card is in it.
+func (f *fixture) openZhang(t *testing.T, d *handoff.Desk) int {
+	t.Helper()
+	require.NoError(t, d.Open(context.Background(), m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
+	f.wire.settle(t)
+	return f.topic(m1, "Zhang San Store").ThreadID
+}
+
 func (f *fixture) topic(chat int64, name string) telegramtest.Topic {
 	f.t.Helper()
 	for _, tp := range f.srv.Topics(group) {

@@ -9,11 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/merchantbot/merchantbot/dialogs"
 	"github.com/merchantbot/merchantbot/dialogs/parse/leaktest"
 	"github.com/merchantbot/merchantbot/dialogs/store/redistest"
 	"github.com/merchantbot/merchantbot/internal/telegramtest"
-	"github.com/merchantbot/merchantbot/locales"
 )
 
 // leakyTexts are a merchant's messages during a hand-off with card, ID,
@@ -38,9 +36,7 @@ func TestNothingReadableReachesTheGroupOrRedis(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 
 	inputs := append([]string(nil), leakyTexts...)
 	for _, s := range leakyTexts {
@@ -64,8 +60,7 @@ func TestNothingReadableReachesTheGroupOrRedis(t *testing.T) {
 	// A second hand-off: its context card is made from the kept lines.
 	f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
 	f.wire.settle(t)
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
+	f.openZhang(t, d)
 
 	var seen []string
 	for _, m := range f.srv.Sent(group) {
@@ -117,9 +112,7 @@ func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
 			f := newFixture(t)
 			d := f.desk()
 			ctx := context.Background()
-			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-			f.wire.settle(t)
-			th := f.topic(m1, "Zhang San Store").ThreadID
+			th := f.openZhang(t, d)
 			before := len(f.inThread(th))
 			var said []string
 			for _, b := range tt.batches {
@@ -139,8 +132,7 @@ func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
 			// The next hand-off's context card lists the last messages.
 			f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})
 			f.wire.settle(t)
-			require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-			f.wire.settle(t)
+			f.openZhang(t, d)
 			var cards []string
 			for _, m := range f.srv.Sent(group) {
 				if strings.Contains(m.Text, "Last messages") {
@@ -182,9 +174,7 @@ func TestUncopiedContentReachesTheGroupMasked(t *testing.T) {
 	f := newFixture(t)
 	d := f.desk()
 	ctx := context.Background()
-	require.NoError(t, d.Open(ctx, m1, info("822100050110001", "Zhang San Store", locales.English, dialogs.StepCard)))
-	f.wire.settle(t)
-	th := f.topic(m1, "Zhang San Store").ThreadID
+	th := f.openZhang(t, d)
 	before := len(f.inThread(th))
 
 	question, option := "my ID 110105199001011234?", "card 6222021234567890128"

@@ -195,14 +195,7 @@ func TestLoadtestSmall(t *testing.T) {
 			if slices.Contains(args, "-durable-floor") {
 				// The durable floor stores each update and commits each reply:
 				// two round trips per update, every merchant through.
-				_, durable, ok := strings.Cut(report, "the durable floor (")
-				require.True(t, ok, report)
-				m := regexp.MustCompile(`merchants completed\s+(\d+)/(\d+)`).FindStringSubmatch(durable)
-				require.Len(t, m, 3, durable)
-				assert.Equal(t, m[2], m[1], durable)
-				n := regexp.MustCompile(`\n\s+updates\s+(\d+)`).FindStringSubmatch(durable)
-				require.Len(t, n, 2, durable)
-				updates, _ := strconv.Atoi(n[1])
+				durable, updates := floorRun(t, report, "the durable floor (")
 				assert.Contains(t, durable, fmt.Sprintf("rpush %d,", 2*updates), "each update stored, each reply put in the outbox")
 				assert.Contains(t, durable, fmt.Sprintf("exec %d,", updates), "each reply committed in a MULTI")
 			}
@@ -210,14 +203,7 @@ func TestLoadtestSmall(t *testing.T) {
 				// The contract floor also takes each applied update off its
 				// queue, records its id and marks each reply sent: three
 				// round trips per update.
-				_, contract, ok := strings.Cut(report, "the contract floor (")
-				require.True(t, ok, report)
-				m := regexp.MustCompile(`merchants completed\s+(\d+)/(\d+)`).FindStringSubmatch(contract)
-				require.Len(t, m, 3, contract)
-				assert.Equal(t, m[2], m[1], contract)
-				n := regexp.MustCompile(`\n\s+updates\s+(\d+)`).FindStringSubmatch(contract)
-				require.Len(t, n, 2, contract)
-				updates, _ := strconv.Atoi(n[1])
+				contract, updates := floorRun(t, report, "the contract floor (")
 				for _, c := range []string{"zadd", "zremrangebyscore", "exec", "lpop"} {
 					assert.Regexp(t, fmt.Sprintf(`\b%s %d\b`, c, updates), contract, "each update stored by id, taken off the queue in the MULTI, its reply marked")
 				}
@@ -225,6 +211,21 @@ func TestLoadtestSmall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// floorRun is the part of report from the heading that starts with title,
+// every merchant of it through, and its updates.
+func floorRun(t *testing.T, report, title string) (string, int) {
+	t.Helper()
+	_, run, ok := strings.Cut(report, title)
+	require.True(t, ok, report)
+	m := regexp.MustCompile(`merchants completed\s+(\d+)/(\d+)`).FindStringSubmatch(run)
+	require.Len(t, m, 3, run)
+	assert.Equal(t, m[2], m[1], run)
+	n := regexp.MustCompile(`\n\s+updates\s+(\d+)`).FindStringSubmatch(run)
+	require.Len(t, n, 2, run)
+	updates, _ := strconv.Atoi(n[1])
+	return run, updates
 }
 
 // buildTools builds merchantbot-load and merchantbot into one directory,
