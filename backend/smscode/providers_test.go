@@ -213,6 +213,26 @@ func TestTencentTimeout(t *testing.T) {
 	err = p.Send(context.Background(), phone, "123456")
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, smscode.ErrUnanswered, "refused connection: %v", err)
+
+	// A deadline that ran out before the request went: nothing was sent.
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, cfg = newFakeTencent(t, okAnswer)
+	p, err = smscode.NewTencent(cfg)
+	require.NoError(t, err)
+	err = p.Send(gone, phone, "123456")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, smscode.ErrUnanswered, "never written: %v", err)
+}
+
+// hangingDial is a transport whose connection never comes: it waits for
+// the request's context and writes nothing (a host that drops the SYN, a
+// DNS lookup that hangs).
+type hangingDial struct{}
+
+func (hangingDial) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
 }
 
 type gateway struct {
@@ -318,6 +338,14 @@ func TestWebhookUnanswered(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, p.Send(ctx, phone, "123456"), smscode.ErrUnanswered, "timed out after sending")
+
+	// Timed out before any connection: nothing was sent, nothing kept.
+	p, err = smscode.NewWebhook(smscode.WebhookConfig{URL: slow.URL, Secret: secret, AllowHTTP: true,
+		Client: &http.Client{Timeout: 50 * time.Millisecond, Transport: hangingDial{}}})
+	require.NoError(t, err)
+	err = p.Send(context.Background(), phone, "123456")
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, smscode.ErrUnanswered, "never connected: %v", err)
 
 	for status, lost := range map[int]bool{http.StatusGatewayTimeout: true, http.StatusBadRequest: false, http.StatusInternalServerError: false} {
 		g := &gateway{secret: secret, status: status}

@@ -33,7 +33,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http/httptrace"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -59,6 +61,21 @@ var ErrUnanswered = errors.New("the provider's answer was lost")
 
 // unanswered is err, for a request the provider may have acted on.
 func unanswered(err error) error { return fmt.Errorf("%w: %w", ErrUnanswered, err) }
+
+// traced returns ctx with an HTTP trace, and a report of whether a request
+// made with it was written out whole: until then (a dial that hangs or is
+// refused, a deadline that ran out first) the provider has nothing to act
+// on, and a failure is a send that did not happen.
+func traced(ctx context.Context) (context.Context, func() bool) {
+	var wrote atomic.Bool
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	}), wrote.Load
+}
 
 // MinKeySize is the shortest HMAC key New takes.
 const MinKeySize = 32

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -102,6 +101,7 @@ type sendSmsAnswer struct {
 // error naming Tencent's code; no error holds the phone, the code or an
 // answer's body.
 func (t *Tencent) Send(ctx context.Context, phone, code string) error {
+	ctx, wrote := traced(ctx)
 	req := tchttp.NewCommonRequest("sms", "2021-01-11", "SendSms")
 	req.SetContext(ctx)
 	if err := req.SetActionParameters(map[string]any{
@@ -115,7 +115,7 @@ func (t *Tencent) Send(ctx context.Context, phone, code string) error {
 	}
 	resp := tchttp.NewCommonResponse()
 	if err := t.client.Send(req, resp); err != nil {
-		return tencentError(ctx, err)
+		return tencentError(ctx, err, wrote())
 	}
 	var a sendSmsAnswer
 	if err := json.Unmarshal(resp.GetBody(), &a); err != nil {
@@ -134,31 +134,26 @@ func (t *Tencent) Send(ctx context.Context, phone, code string) error {
 // tencentError keeps of an SDK error what is safe to log: Tencent's code
 // and, for an error Tencent's API gave, its message masked. The SDK's own
 // client errors may quote the request or the answer's body: only their code
-// is kept.
-func tencentError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return unanswered(fmt.Errorf("tencent sms: %w", ctx.Err()))
-	}
-	// A dial error is a request never sent; any other network error (a
-	// timeout, a connection cut) one that Tencent may have taken. The SDK
-	// wraps Go's error in its ClientError.NetworkError.
-	var op *net.OpError
-	dial := errors.As(err, &op) && op.Op == "dial"
+// is kept. A failure other than Tencent's own refusal, once the request was
+// written (wrote), may have been acted on: ErrUnanswered.
+func tencentError(ctx context.Context, err error, wrote bool) error {
 	var sdk *tcerr.TencentCloudSDKError
-	if !errors.As(err, &sdk) {
+	switch {
+	case ctx.Err() != nil:
+		err = fmt.Errorf("tencent sms: %w", ctx.Err())
+	case !errors.As(err, &sdk):
 		// A transport error: it names the endpoint, not the request body.
 		msg, _ := parse.Mask(err.Error())
-		if dial {
-			return fmt.Errorf("tencent sms: %s", msg)
-		}
-		return unanswered(fmt.Errorf("tencent sms: %s", msg))
+		err = fmt.Errorf("tencent sms: %s", msg)
+	case strings.HasPrefix(sdk.Code, "ClientError"):
+		err = fmt.Errorf("tencent sms: %s", sdk.Code)
+	default:
+		// Tencent's API answered with an error: nothing was sent.
+		msg, _ := parse.Mask(sdk.Message)
+		return fmt.Errorf("tencent sms: %s: %s (request %s)", sdk.Code, msg, sdk.RequestId)
 	}
-	if strings.HasPrefix(sdk.Code, "ClientError") {
-		if sdk.Code == "ClientError.NetworkError" && !dial {
-			return unanswered(fmt.Errorf("tencent sms: %s", sdk.Code))
-		}
-		return fmt.Errorf("tencent sms: %s", sdk.Code)
+	if wrote {
+		return unanswered(err) // Tencent has the request: it may have sent the code
 	}
-	msg, _ := parse.Mask(sdk.Message)
-	return fmt.Errorf("tencent sms: %s: %s (request %s)", sdk.Code, msg, sdk.RequestId)
+	return err
 }

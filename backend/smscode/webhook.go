@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -85,6 +84,7 @@ func (w *Webhook) Send(ctx context.Context, phone, code string) error {
 	if err != nil {
 		return errors.New("sms webhook: encode")
 	}
+	ctx, wrote := traced(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
 		return errors.New("sms webhook: build the request")
@@ -95,18 +95,18 @@ func (w *Webhook) Send(ctx context.Context, phone, code string) error {
 	req.Header.Set(HeaderSignature, sig)
 	resp, err := w.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return unanswered(fmt.Errorf("sms webhook: %w", ctx.Err()))
+		switch ue := (*url.Error)(nil); {
+		case ctx.Err() != nil:
+			err = fmt.Errorf("sms webhook: %w", ctx.Err())
+		case errors.As(err, &ue):
+			err = fmt.Errorf("sms webhook: %s", ue.Err) // without the URL's query, which may hold a token
+		default:
+			err = errors.New("sms webhook: request failed")
 		}
-		var op *net.OpError
-		if errors.As(err, &op) && op.Op == "dial" {
-			return fmt.Errorf("sms webhook: %s", op.Err) // no connection: nothing was sent
+		if wrote() {
+			return unanswered(err) // the gateway has the request: it may have sent the code
 		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return unanswered(fmt.Errorf("sms webhook: %s", ue.Err)) // without the URL's query, which may hold a token
-		}
-		return unanswered(errors.New("sms webhook: request failed"))
+		return err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
