@@ -2,6 +2,8 @@ package handoff_test
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,6 +130,15 @@ func TestSplitNumbersDoNotReachTheGroup(t *testing.T) {
 				seen = append(seen, m.Text)
 			}
 			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+
+			// Nor do the lines kept in Redis for the next context card.
+			kept, err := f.rdb.LRange(ctx, f.prefix+"{ho}:recent:"+strconv.FormatInt(m1, 10), 0, -1).Result()
+			require.NoError(t, err)
+			slices.Reverse(kept)
+			for i := range kept {
+				kept[i] = strings.NewReplacer("👤 ", "", "🎧 ", "").Replace(kept[i])
+			}
+			assert.Empty(t, leaktest.Leaks(asRead(said...), asRead(kept...)), "Redis keeps:\n%s", strings.Join(kept, "\n"))
 
 			// The next hand-off's context card lists the last messages.
 			f.agentSays(d, alice, th, telegramtest.UserMessage{Text: "/close"})

@@ -2,6 +2,7 @@ package handoff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -193,22 +194,11 @@ func (d *Desk) card(c conv, info dialogs.HandOffInfo, apps []backend.Receipt, re
 	}
 	if len(recent) > 0 {
 		lines = append(lines, "", d.text(lang, dialogs.MsgHOCardRecent, nil))
-		// Kept newest first, each masked alone: masked again, read together
-		// (a number split over messages), without the 👤/🎧 in front.
-		heads, bodies := make([]string, len(recent)), make([]string, len(recent))
-		for i := range recent {
-			line := recent[len(recent)-1-i]
-			heads[i], bodies[i] = "", line
-			for _, h := range []string{"👤 ", "🎧 "} {
-				if rest, ok := strings.CutPrefix(line, h); ok {
-					heads[i], bodies[i] = h, rest
-				}
-			}
-		}
-		bodies, _ = parse.MaskAcross(bodies)
-		for i := range bodies {
-			lines = append(lines, heads[i]+bodies[i])
-		}
+		// Kept newest first, masked (lines kept before the list was
+		// masked as a whole are masked again here).
+		oldest := slices.Clone(recent)
+		slices.Reverse(oldest)
+		lines = append(lines, maskLines(oldest)...)
 	}
 	lines = append(lines, "", d.text(lang, dialogs.MsgHOCardHelp, nil))
 	return clip(strings.Join(lines, "\n"), 4000)
@@ -227,16 +217,61 @@ func (d *Desk) groupText(chat int64, thread int, text string) outbox.Call {
 }
 
 // remember keeps the last few lines of the conversation, masked, for the
-// next context card.
+// next context card: the new line is masked together with the two kept
+// before it, which are masked again in Redis when it completes a number
+// split over them (parse.MaskAcross), so no list of kept lines holds one.
 func (d *Desk) remember(ctx context.Context, chat int64, line string) {
-	line, _ = maskSensitive(clip(strings.ReplaceAll(line, "\n", " "), 200))
-	pipe := d.rdb.TxPipeline()
-	pipe.LPush(ctx, d.keyRecent(chat), line)
-	pipe.LTrim(ctx, d.keyRecent(chat), 0, 4)
-	pipe.Expire(ctx, d.keyRecent(chat), mapTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
+	line = clip(strings.ReplaceAll(line, "\n", " "), 200)
+	key := d.keyRecent(chat)
+	var err error
+	for range 3 { // the agent's lines and the merchant's may come at once
+		err = d.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			prev, err := tx.LRange(ctx, key, 0, 1).Result() // newest first
+			if err != nil {
+				return err
+			}
+			lines := append(slices.Clone(prev), line)
+			slices.Reverse(lines[:len(prev)]) // oldest first, the new line last
+			masked := maskLines(lines)
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				for i, m := range masked[:len(prev)] {
+					if m != lines[i] {
+						p.LSet(ctx, key, int64(len(prev)-1-i), m)
+					}
+				}
+				p.LPush(ctx, key, masked[len(prev)])
+				p.LTrim(ctx, key, 0, 4)
+				p.Expire(ctx, key, mapTTL)
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
+	if err != nil {
 		d.log.Warn("recent messages not kept", "chat_id", chat, "err", err)
 	}
+}
+
+// maskLines masks kept lines (oldest first) read together, as a number
+// split over them would be read, without the 👤/🎧 in front of each.
+func maskLines(lines []string) []string {
+	heads, bodies := make([]string, len(lines)), make([]string, len(lines))
+	for i, line := range lines {
+		heads[i], bodies[i] = "", line
+		for _, h := range []string{"👤 ", "🎧 "} {
+			if rest, ok := strings.CutPrefix(line, h); ok {
+				heads[i], bodies[i] = h, rest
+			}
+		}
+	}
+	bodies, _ = parse.MaskAcross(bodies)
+	for i := range bodies {
+		bodies[i] = heads[i] + bodies[i]
+	}
+	return bodies
 }
 
 // handBack ends the hand-off from the group (/close or the button): the
