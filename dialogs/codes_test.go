@@ -123,6 +123,22 @@ func TestTriesLeftCountAcrossResentCodes(t *testing.T) {
 		out := c.text("000000")
 		assert.Equal(t, dialogs.MsgID("code_wrong_last"), keys(out)[0], "the acquirer saw four wrong codes for this merchant")
 	})
+	t.Run("another merchant's phone starts with every try", func(t *testing.T) {
+		f := newFixture(t, nil)
+		c := &chat{t: t, f: f, id: 97}
+		identifyByCode(c)
+		for range dialogs.MaxCodeAttempts - 1 {
+			c.text("000000")
+		}
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+		c.send(dialogs.Input{Kind: dialogs.InCommand, Text: "back"})
+		require.Equal(t, dialogs.StepMerchant, mustLoad(t, f, 97).Step)
+		c.text("822100050110004") // another merchant, another phone on file
+		require.Equal(t, dialogs.MsgID("code_sent"), keys(c.text("13800000004"))[0])
+		out := c.text("000000")
+		require.Equal(t, dialogs.MsgID("code_wrong"), keys(out)[0])
+		assert.Equal(t, dialogs.MaxCodeAttempts-1, out.Replies[0].Args["Left"], "the acquirer counts wrong codes by phone")
+	})
 }
 
 // lostMerchant fails to look up merchant no, as an acquirer down for a

@@ -251,7 +251,7 @@ func (t *turn) dispatch() {
 		if t.rated(in.Data) {
 			return
 		}
-		if in.Seq != t.st.Seq && !(checksItself(in.Data) && !t.hasDraft()) {
+		if in.Seq != t.st.Seq && !(checksItself(in.Data) && !t.hasDraft() && t.st.Step != StepSupport) {
 			t.stale()
 			return
 		}
@@ -719,7 +719,8 @@ func (t *turn) resume() {
 // newest application while it is rejected for a reason an edit can fix
 // (resubmit), so a language switched or a change begun and cancelled after
 // the notice came does not make it stale. With a draft under way (its own
-// first tap's, when tapped twice) an old one is stale as any other.
+// first tap's, when tapped twice), or at support (the tap would end the
+// conversation with the agent), an old one is stale as any other.
 func checksItself(data string) bool { return strings.HasPrefix(data, "rs:") }
 
 // stale answers a button that is no longer live and asks the question

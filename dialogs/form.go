@@ -45,6 +45,9 @@ func (t *turn) form(f *Form) {
 	}
 	t.editFromForm(values)
 	t.filling = false
+	if n := len(t.out.Replies); n > 0 && t.st.Step == StepBranch && t.out.Replies[n-1].Key == msgBranchPick {
+		return // the form's branch found the list to pick from: that is the question
+	}
 	t.prompt()
 }
 
@@ -52,10 +55,11 @@ func (t *turn) form(f *Form) {
 // from an edit of the card, or in a reopened application, the accepted card
 // leads back to the summary (or on to the reserved phone) without visiting
 // the steps of the other fields. Each one given that differs from the answer
-// kept is applied as its summary edit would be, in the dialog's order; one
-// refused is asked again, and the rest wait for the merchant.
+// kept is applied as its summary edit would be: the branch last, since from
+// a branch list a typed name is a search that waits for a tap; one refused
+// is asked again, and the rest wait for the merchant.
 func (t *turn) editFromForm(values map[string]string) {
-	for _, step := range []string{StepHolder, StepBranch, StepPhone} {
+	for _, step := range []string{StepHolder, StepPhone, StepBranch} {
 		v := strings.TrimSpace(values[step])
 		if v == "" || v == formAnswer(t.st, step) || t.st.Step != StepSummary {
 			continue

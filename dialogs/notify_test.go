@@ -228,9 +228,24 @@ func TestResubmitButtonOutlivesOtherTurns(t *testing.T) {
 	assert.Equal(t, "张三", st.Holder)
 
 	// Tapped twice: the second tap finds the draft the first opened.
+	// (And at support an old copy would end the conversation: stale.)
 	out = c.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + a.ID, Seq: seq})
 	assert.True(t, out.Stale, "a repeated tap changes nothing")
 	assert.Equal(t, st, mustLoad(t, f, 41))
+
+	g := newFixture(t, nil)
+	s := &chat{t: t, f: g, id: 42}
+	b := submitted(t, s)
+	g.engine = dialogs.NewEngine(rejecting{g.backend, backend.ReasonCreditCard}, mustBins(t), dialogs.WithClock(g.clock))
+	ev = backend.EventOf(b)
+	ev.Status, ev.Reason = backend.StatusRejected, backend.ReasonCreditCard
+	event(t, s, ev)
+	seq = s.seq
+	s.send(dialogs.Input{Kind: dialogs.InCommand, Text: "support"})
+	require.Equal(t, dialogs.StepSupport, mustLoad(t, g, 42).Step)
+	out = s.send(dialogs.Input{Kind: dialogs.InButton, Data: "rs:" + b.ID, Seq: seq})
+	assert.True(t, out.Stale, "at support the old button does not end the conversation")
+	assert.Equal(t, dialogs.StepSupport, mustLoad(t, g, 42).Step)
 }
 
 // The holder, bank and branch of the rejected application are kept, the

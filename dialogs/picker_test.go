@@ -936,3 +936,33 @@ func TestPickerSymbolsAnsweredForTheQuestionAsked(t *testing.T) {
 	out = c.text("南山🏦")
 	assert.Equal(t, []dialogs.MsgID{"branch_chars"}, keys(out), "at the branch question, the branch's")
 }
+
+// The card form sent from "edit card" with the branch list on: the reserved
+// phone it gave is taken, and the branch it gave is a search whose list the
+// merchant picks from, as typed; the pick leads back to the summary.
+func TestPickerFormFromTheCardEdit(t *testing.T) {
+	const newCard, newPhone = "6222021000000000017", "13700000000" // ICBC, as the first
+	f, _, _ := pickerFixture(t)
+	c := &chat{t: t, f: f, id: 540}
+	toBranch(c)
+	c.text("深圳")
+	c.text("福田")
+	c.press("br:p.102584002002")
+	c.text(reservedPhone)
+	require.Equal(t, dialogs.StepSummary, mustLoad(t, f, 540).Step)
+
+	c.press("sum:edit.card")
+	out := c.send(dialogs.Input{Kind: dialogs.InForm, Returning: true, Form: &dialogs.Form{
+		Card: newCard, Holder: "张三", Branch: "南山", ReservedPhone: newPhone}})
+	st := mustLoad(t, f, 540)
+	assert.Equal(t, newPhone, st.Secrets.ReservedPhone, "the reserved phone the form gave")
+	assert.Equal(t, dialogs.StepBranch, st.Step, "the branch the form gave is a search to pick from")
+	assert.True(t, hasButton(out, "br:p.102584002001"))
+	assert.Equal(t, []dialogs.MsgID{"card_accepted", "branch_pick"}, keys(out), "the list is the question: not asked again")
+	c.press("br:p.102584002001")
+	st = mustLoad(t, f, 540)
+	assert.Equal(t, dialogs.StepSummary, st.Step)
+	assert.Equal(t, newCard, st.Secrets.CardNumber)
+	assert.Equal(t, newPhone, st.Secrets.ReservedPhone)
+	assert.Contains(t, st.Branch, "南山科技园支行")
+}

@@ -66,6 +66,10 @@ func (t *turn) code(text string) {
 		return
 	}
 	if st.CodeAttempts >= MaxCodeAttempts {
+		if wait := CodeResendAfter - t.now().Sub(st.CodeSentAt); wait > CodeResendAfter {
+			t.sayPaused(wait) // the acquirer paused codes: Resend cannot help yet
+			return
+		}
 		t.say(msgCodeLocked, nil, row(btn(msgBtnResend, "code:resend")))
 		return
 	}

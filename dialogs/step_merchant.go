@@ -28,6 +28,11 @@ func (t *turn) merchantNo(text string) {
 	if !ok {
 		return
 	}
+	if no != t.st.PendingNo && no != t.st.MerchantNo {
+		// The acquirer counts wrong codes by phone: another merchant's
+		// phone starts with every try.
+		t.st.CodeAttempts = 0
+	}
 	t.st.PendingNo = no
 	if t.fire(evMerchantOK) {
 		t.prompt()
