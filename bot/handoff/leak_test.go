@@ -214,3 +214,33 @@ func TestUncopiedContentReachesTheGroupMasked(t *testing.T) {
 	assert.True(t, copied, "a document with a plain name is copied:\n%s", all)
 	assert.Empty(t, f.wire.Lost())
 }
+
+// TestEditedSplitNumbersDoNotReachTheGroup: a card split over two batches
+// (the topic shows it masked) whose pieces the merchant then edits, each
+// still a piece alone, is not put back in the topic in clear by the edits:
+// each edit is read with the merchant's other last messages.
+func TestEditedSplitNumbersDoNotReachTheGroup(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	th := f.openZhang(t, d)
+	before := len(f.inThread(th))
+	var ids []int
+	for _, s := range []string{"6222021234", "567890128"} {
+		ids = append(ids, f.merchantSays(d, m1, telegramtest.UserMessage{Text: s}))
+		require.NoError(t, d.Flush(ctx, m1))
+		f.wire.settle(t)
+	}
+	edits := []string{"6222021234 ", "567890128 ok"}
+	for i, s := range edits {
+		f.merchantEdits(d, m1, ids[i], s)
+		f.wire.settle(t)
+	}
+	var seen []string
+	for _, m := range f.inThread(th)[before:] {
+		seen = append(seen, m.Text)
+	}
+	assert.Len(t, seen, 2, "each piece is edited in place:\n%s", strings.Join(seen, "\n"))
+	assert.Empty(t, leaktest.Leaks(asRead(edits...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+	assert.Empty(t, f.wire.Lost())
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 	p := pendingOf(msg)
 	p.Edited = edited
 	if edited && c.Thread != 0 {
+		p = d.maskEdit(ctx, chat, c, p)
 		done, err := d.followEdit(ctx, chat, c, p)
 		if err != nil || done {
 			if done {
@@ -399,6 +401,44 @@ func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pendin
 		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
 	}
 	return all[len(tail):]
+}
+
+// maskEdit masks an edit of one of the merchant's last relayed messages
+// read together with the others kept in the tail, as maskAcross does for a
+// batch: an edit that completes a number split over messages hides it in
+// every piece (those in the group are edited there). The tail keeps the
+// edited text, so a later edit or batch reads it too. An edit of an older
+// message is masked alone.
+func (d *Desk) maskEdit(ctx context.Context, chat int64, c conv, p pending) pending {
+	var tail []pending
+	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
+		_ = json.Unmarshal(raw, &tail)
+	}
+	at := slices.IndexFunc(tail, func(t pending) bool { return t.ID == p.ID })
+	if at < 0 {
+		return p
+	}
+	tail[at] = p
+	texts := make([]string, len(tail))
+	for i, t := range tail {
+		texts[i] = t.Text
+	}
+	masked, _ := parse.MaskAcross(texts)
+	for i := range tail {
+		if masked[i] == tail[i].Text {
+			continue
+		}
+		tail[i].Text, tail[i].Sensitive = masked[i], true
+		if i != at {
+			if _, err := d.followEdit(ctx, chat, c, tail[i]); err != nil {
+				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
+			}
+		}
+	}
+	if raw, err := json.Marshal(tail); err == nil {
+		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
+	}
+	return tail[at]
 }
 
 func reverse(v []any) []any {
