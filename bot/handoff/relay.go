@@ -210,9 +210,14 @@ func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (b
 		}
 		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
 	case p.Card:
-		// The dialog deleted the message; the group's copy loses its caption.
-		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID,
-			Caption: d.text(d.lang, dialogs.MsgHOMasked, nil) + " " + clip(p.Text, 900)}, outbox.Group, tag(tagGroup, chat), true)
+		// The dialog deleted the message: the group was told what it was
+		// in a text of ours (batch), which is edited.
+		text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
+	case p.ByValue:
+		// Not copied: what it says was posted in a text of ours (batch).
+		text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
 	default:
 		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
 	}
@@ -496,14 +501,14 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 		case p.ByValue && !p.Card:
 			text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagM2G, chat), false))
+				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
 		case p.Card:
 			// The dialog removes the message from the merchant's chat, so it
 			// cannot be copied: the group is told what it was, masked.
 			text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagM2G, chat), false))
+				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
 		default:
 			// The caption is always given: the masked one the bot read, or
