@@ -276,3 +276,38 @@ func TestSplitNumberAfterAPollIsMaskedInThePoll(t *testing.T) {
 	assert.Contains(t, all, "• **********", "the poll's option is masked")
 	assert.Empty(t, f.wire.Lost())
 }
+
+// TestSplitNumberBatchRetried: a batch that completes a card split with
+// the previous one, retried because the outbox could not take it (its
+// relay, or the edit hiding the earlier piece), reads each piece once and
+// hides both pieces in the topic.
+func TestSplitNumberBatchRetried(t *testing.T) {
+	for _, refused := range []string{"sendMessage", "editMessageText"} {
+		t.Run(refused, func(t *testing.T) {
+			f := newFixture(t)
+			d := f.desk()
+			ctx := context.Background()
+			th := f.openZhang(t, d)
+			before := len(f.inThread(th))
+			f.merchantSays(d, m1, telegramtest.UserMessage{Text: "6222021234"})
+			require.NoError(t, d.Flush(ctx, m1))
+			f.wire.settle(t)
+			f.merchantSays(d, m1, telegramtest.UserMessage{Text: "567890128"})
+			f.wire.refuseNext(refused)
+			require.Error(t, d.Flush(ctx, m1))
+			require.NoError(t, d.Flush(ctx, m1))
+			f.wire.settle(t)
+
+			var seen []string
+			for _, m := range f.inThread(th)[before:] {
+				seen = append(seen, m.Text)
+			}
+			all := strings.Join(seen, "\n")
+			assert.Len(t, seen, 2, "each piece once:\n%s", all)
+			for _, piece := range []string{"6222021234", "567890128"} {
+				assert.NotContains(t, all, piece, "a piece of the card is left in clear")
+			}
+			assert.Empty(t, f.wire.Lost())
+		})
+	}
+}

@@ -349,7 +349,21 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 			list = append(list, p)
 		}
 	}
-	list = d.maskAcross(ctx, chat, c, list)
+	// On a failure they are put back for the retry rather than lost; the
+	// tail is saved only once the batch is on its way, so the retry reads
+	// the tail as it was (each piece once) and re-masks its pieces again.
+	putBack := func() {
+		back := make([]any, len(vals))
+		for i, v := range vals {
+			back[i] = v
+		}
+		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+	}
+	list, tail, err := d.maskAcross(ctx, chat, c, list)
+	if err != nil {
+		putBack()
+		return err
+	}
 	calls, parts := d.batch(chat, c.Thread, list)
 	pipe := d.rdb.TxPipeline()
 	for first, ps := range parts {
@@ -357,16 +371,15 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 		pipe.Set(ctx, d.keyParts(chat, first), raw, mapTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && len(parts) > 0 {
+		putBack()
 		return fmt.Errorf("save batch: %w", err)
 	}
 	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
-		// Put them back for the retry rather than lose them.
-		back := make([]any, len(vals))
-		for i, v := range vals {
-			back[i] = v
-		}
-		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+		putBack()
 		return fmt.Errorf("enqueue relay: %w", err)
+	}
+	if raw, err := json.Marshal(tail); err == nil {
+		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
 	}
 	d.waiting(ctx, chat, len(calls))
 	return nil
@@ -379,8 +392,10 @@ const tailSize = 2
 // maskAcross masks the batch's texts read together, and with the last
 // messages relayed before it: a card, ID number or code split over
 // messages, lines or commas (each piece alone no sensitive number) is
-// hidden in every piece. A piece already in the group is edited there.
-func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) []pending {
+// hidden in every piece. A piece already in the group is edited there; an
+// edit that cannot be queued fails the batch (retried). It returns the
+// batch masked and the new tail, for flush to save once the batch is queued.
+func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) (batch, newTail []pending, err error) {
 	var tail []pending
 	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
 		_ = json.Unmarshal(raw, &tail) // damaged: the batch alone
@@ -397,15 +412,17 @@ func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pendin
 		}
 		all[i].Text, all[i].Sensitive = masked[i], true
 		if i < len(tail) {
-			if _, err := d.followEdit(ctx, chat, c, all[i]); err != nil {
-				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
+			done, err := d.followEdit(ctx, chat, c, all[i])
+			if err != nil {
+				return nil, nil, fmt.Errorf("re-mask relay: %w", err)
+			}
+			if !done {
+				// Its group message is not known (yet, or ever): it stays as sent.
+				d.log.Warn("support relay not re-masked: its group message is not known", "chat_id", chat)
 			}
 		}
 	}
-	if raw, err := json.Marshal(all[max(0, len(all)-tailSize):]); err == nil {
-		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
-	}
-	return all[len(tail):]
+	return all[len(tail):], all[max(0, len(all)-tailSize):], nil
 }
 
 // maskEdit masks an edit of one of the merchant's last relayed messages
