@@ -378,7 +378,6 @@ func (f *fixture) pressData(d *handoff.Desk, agent models.User, m telegramtest.M
 	require.NoError(f.t, d.HandleGroup(context.Background(), &models.Update{CallbackQuery: q}))
 }
 
-// topic is the merchant's topic thread as the fake holds it.
 // openZhang opens a hand-off of m1 (Zhang San Store, from the card step,
 // in English) on d and returns its topic's thread once the card is in it.
 func (f *fixture) openZhang(t *testing.T, d *handoff.Desk) int {
@@ -388,6 +387,7 @@ func (f *fixture) openZhang(t *testing.T, d *handoff.Desk) int {
 	return f.topic(m1, "Zhang San Store").ThreadID
 }
 
+// topic is the merchant's topic thread as the fake holds it.
 func (f *fixture) topic(chat int64, name string) telegramtest.Topic {
 	f.t.Helper()
 	for _, tp := range f.srv.Topics(group) {
