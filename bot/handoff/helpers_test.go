@@ -50,6 +50,16 @@ type wire struct {
 	wake  chan struct{}
 	posts []post
 	lost  []string // calls refused and not handled
+	// refuse counts, per method, the next Enqueues holding such a call
+	// that fail (an outbox that cannot be written).
+	refuse map[string]int
+}
+
+// refuseNext makes the next Enqueue holding a call of method fail.
+func (w *wire) refuseNext(method string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.refuse[method]++
 }
 
 type queued struct {
@@ -65,7 +75,7 @@ type post struct {
 
 func newWire(t testing.TB, srv *telegramtest.Server) *wire {
 	w := &wire{t: t, url: srv.URL() + "/bot" + srv.Token() + "/", http: &http.Client{Timeout: 5 * time.Second},
-		once: map[string]bool{}, wake: make(chan struct{}, 1)}
+		once: map[string]bool{}, wake: make(chan struct{}, 1), refuse: map[string]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx) }()
@@ -76,6 +86,12 @@ func newWire(t testing.TB, srv *telegramtest.Server) *wire {
 func (w *wire) Enqueue(_ context.Context, chat int64, once string, calls ...outbox.Call) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for _, c := range calls {
+		if w.refuse[c.Method] > 0 {
+			w.refuse[c.Method]--
+			return false, errors.New("outbox not written")
+		}
+	}
 	if once != "" {
 		if w.once[once] {
 			return false, nil
@@ -362,7 +378,6 @@ func (f *fixture) pressData(d *handoff.Desk, agent models.User, m telegramtest.M
 	require.NoError(f.t, d.HandleGroup(context.Background(), &models.Update{CallbackQuery: q}))
 }
 
-// topic is the merchant's topic thread as the fake holds it.
 // openZhang opens a hand-off of m1 (Zhang San Store, from the card step,
 // in English) on d and returns its topic's thread once the card is in it.
 func (f *fixture) openZhang(t *testing.T, d *handoff.Desk) int {
@@ -372,6 +387,7 @@ func (f *fixture) openZhang(t *testing.T, d *handoff.Desk) int {
 	return f.topic(m1, "Zhang San Store").ThreadID
 }
 
+// topic is the merchant's topic thread as the fake holds it.
 func (f *fixture) topic(chat int64, name string) telegramtest.Topic {
 	f.t.Helper()
 	for _, tp := range f.srv.Topics(group) {

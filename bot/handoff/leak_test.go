@@ -214,3 +214,100 @@ func TestUncopiedContentReachesTheGroupMasked(t *testing.T) {
 	assert.True(t, copied, "a document with a plain name is copied:\n%s", all)
 	assert.Empty(t, f.wire.Lost())
 }
+
+// TestEditedSplitNumbersDoNotReachTheGroup: a card split over two batches
+// (the topic shows it masked) whose pieces the merchant then edits, each
+// still a piece alone, is not put back in the topic in clear by the edits:
+// each edit is read with the merchant's other last messages.
+func TestEditedSplitNumbersDoNotReachTheGroup(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	th := f.openZhang(t, d)
+	before := len(f.inThread(th))
+	var ids []int
+	for _, s := range []string{"6222021234", "567890128"} {
+		ids = append(ids, f.merchantSays(d, m1, telegramtest.UserMessage{Text: s}))
+		require.NoError(t, d.Flush(ctx, m1))
+		f.wire.settle(t)
+	}
+	edits := []string{"6222021234 ", "567890128 ok"}
+	for i, s := range edits {
+		f.merchantEdits(d, m1, ids[i], s)
+		f.wire.settle(t)
+	}
+	var seen []string
+	for _, m := range f.inThread(th)[before:] {
+		seen = append(seen, m.Text)
+	}
+	assert.Len(t, seen, 2, "each piece is edited in place:\n%s", strings.Join(seen, "\n"))
+	assert.Empty(t, leaktest.Leaks(asRead(edits...), asRead(seen...)), "the topic reads:\n%s", strings.Join(seen, "\n"))
+	assert.Empty(t, f.wire.Lost())
+}
+
+// TestSplitNumberAfterAPollIsMaskedInThePoll: a poll is posted by value
+// (not copied); a card split between its last option and the merchant's
+// next message, relayed in the next batch, is hidden in the poll's text in
+// the topic too, which is edited (as a text's piece is, maskAcross).
+func TestSplitNumberAfterAPollIsMaskedInThePoll(t *testing.T) {
+	f := newFixture(t)
+	d := f.desk()
+	ctx := context.Background()
+	th := f.openZhang(t, d)
+	before := len(f.inThread(th))
+	f.merchantSays(d, m1, telegramtest.UserMessage{Kind: "poll", Poll: &models.Poll{Question: "which?",
+		Options: []models.PollOption{{Text: "no"}, {Text: "6222021234"}}}})
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+	f.merchantSays(d, m1, telegramtest.UserMessage{Text: "567890128"})
+	require.NoError(t, d.Flush(ctx, m1))
+	f.wire.settle(t)
+
+	var seen []string
+	for _, m := range f.inThread(th)[before:] {
+		seen = append(seen, m.Text)
+	}
+	all := strings.Join(seen, "\n")
+	assert.Len(t, seen, 2, "the poll's text is edited in place:\n%s", all)
+	assert.Empty(t, leaktest.Leaks(asRead("6222021234", "567890128"), asRead(seen...)), "the topic reads:\n%s", all)
+	for _, piece := range []string{"6222021234", "567890128"} {
+		assert.NotContains(t, all, piece, "a piece of the card is left in clear")
+	}
+	assert.Contains(t, all, "• **********", "the poll's option is masked")
+	assert.Empty(t, f.wire.Lost())
+}
+
+// TestSplitNumberBatchRetried: a batch that completes a card split with
+// the previous one, retried because the outbox could not take it (its
+// relay, or the edit hiding the earlier piece), reads each piece once and
+// hides both pieces in the topic.
+func TestSplitNumberBatchRetried(t *testing.T) {
+	for _, refused := range []string{"sendMessage", "editMessageText"} {
+		t.Run(refused, func(t *testing.T) {
+			f := newFixture(t)
+			d := f.desk()
+			ctx := context.Background()
+			th := f.openZhang(t, d)
+			before := len(f.inThread(th))
+			f.merchantSays(d, m1, telegramtest.UserMessage{Text: "6222021234"})
+			require.NoError(t, d.Flush(ctx, m1))
+			f.wire.settle(t)
+			f.merchantSays(d, m1, telegramtest.UserMessage{Text: "567890128"})
+			f.wire.refuseNext(refused)
+			require.Error(t, d.Flush(ctx, m1))
+			require.NoError(t, d.Flush(ctx, m1))
+			f.wire.settle(t)
+
+			var seen []string
+			for _, m := range f.inThread(th)[before:] {
+				seen = append(seen, m.Text)
+			}
+			all := strings.Join(seen, "\n")
+			assert.Len(t, seen, 2, "each piece once:\n%s", all)
+			for _, piece := range []string{"6222021234", "567890128"} {
+				assert.NotContains(t, all, piece, "a piece of the card is left in clear")
+			}
+			assert.Empty(t, f.wire.Lost())
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func (d *Desk) Relay(ctx context.Context, chat int64, msg *models.Message, edite
 	p := pendingOf(msg)
 	p.Edited = edited
 	if edited && c.Thread != 0 {
+		p = d.maskEdit(ctx, chat, c, p)
 		done, err := d.followEdit(ctx, chat, c, p)
 		if err != nil || done {
 			if done {
@@ -208,9 +210,14 @@ func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (b
 		}
 		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
 	case p.Card:
-		// The dialog deleted the message; the group's copy loses its caption.
-		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID,
-			Caption: d.text(d.lang, dialogs.MsgHOMasked, nil) + " " + clip(p.Text, 900)}, outbox.Group, tag(tagGroup, chat), true)
+		// The dialog deleted the message: the group was told what it was
+		// in a text of ours (batch), which is edited.
+		text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
+	case p.ByValue:
+		// Not copied: what it says was posted in a text of ours (batch).
+		text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
 	default:
 		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
 	}
@@ -342,7 +349,21 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 			list = append(list, p)
 		}
 	}
-	list = d.maskAcross(ctx, chat, c, list)
+	// On a failure they are put back for the retry rather than lost; the
+	// tail is saved only once the batch is on its way, so the retry reads
+	// the tail as it was (each piece once) and re-masks its pieces again.
+	putBack := func() {
+		back := make([]any, len(vals))
+		for i, v := range vals {
+			back[i] = v
+		}
+		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+	}
+	list, tail, err := d.maskAcross(ctx, chat, c, list)
+	if err != nil {
+		putBack()
+		return err
+	}
 	calls, parts := d.batch(chat, c.Thread, list)
 	pipe := d.rdb.TxPipeline()
 	for first, ps := range parts {
@@ -350,16 +371,15 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 		pipe.Set(ctx, d.keyParts(chat, first), raw, mapTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && len(parts) > 0 {
+		putBack()
 		return fmt.Errorf("save batch: %w", err)
 	}
 	if _, err := d.out.Enqueue(ctx, d.group, "", calls...); err != nil {
-		// Put them back for the retry rather than lose them.
-		back := make([]any, len(vals))
-		for i, v := range vals {
-			back[i] = v
-		}
-		d.rdb.LPush(ctx, d.keyPending(chat), reverse(back)...)
+		putBack()
 		return fmt.Errorf("enqueue relay: %w", err)
+	}
+	if raw, err := json.Marshal(tail); err == nil {
+		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
 	}
 	d.waiting(ctx, chat, len(calls))
 	return nil
@@ -372,8 +392,10 @@ const tailSize = 2
 // maskAcross masks the batch's texts read together, and with the last
 // messages relayed before it: a card, ID number or code split over
 // messages, lines or commas (each piece alone no sensitive number) is
-// hidden in every piece. A piece already in the group is edited there.
-func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) []pending {
+// hidden in every piece. A piece already in the group is edited there; an
+// edit that cannot be queued fails the batch (retried). It returns the
+// batch masked and the new tail, for flush to save once the batch is queued.
+func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) (batch, newTail []pending, err error) {
 	var tail []pending
 	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
 		_ = json.Unmarshal(raw, &tail) // damaged: the batch alone
@@ -390,15 +412,55 @@ func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pendin
 		}
 		all[i].Text, all[i].Sensitive = masked[i], true
 		if i < len(tail) {
-			if _, err := d.followEdit(ctx, chat, c, all[i]); err != nil {
+			done, err := d.followEdit(ctx, chat, c, all[i])
+			if err != nil {
+				return nil, nil, fmt.Errorf("re-mask relay: %w", err)
+			}
+			if !done {
+				// Its group message is not known (yet, or ever): it stays as sent.
+				d.log.Warn("support relay not re-masked: its group message is not known", "chat_id", chat)
+			}
+		}
+	}
+	return all[len(tail):], all[max(0, len(all)-tailSize):], nil
+}
+
+// maskEdit masks an edit of one of the merchant's last relayed messages
+// read together with the others kept in the tail, as maskAcross does for a
+// batch: an edit that completes a number split over messages hides it in
+// every piece (those in the group are edited there). The tail keeps the
+// edited text, so a later edit or batch reads it too. An edit of an older
+// message is masked alone.
+func (d *Desk) maskEdit(ctx context.Context, chat int64, c conv, p pending) pending {
+	var tail []pending
+	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
+		_ = json.Unmarshal(raw, &tail)
+	}
+	at := slices.IndexFunc(tail, func(t pending) bool { return t.ID == p.ID })
+	if at < 0 {
+		return p
+	}
+	tail[at] = p
+	texts := make([]string, len(tail))
+	for i, t := range tail {
+		texts[i] = t.Text
+	}
+	masked, _ := parse.MaskAcross(texts)
+	for i := range tail {
+		if masked[i] == tail[i].Text {
+			continue
+		}
+		tail[i].Text, tail[i].Sensitive = masked[i], true
+		if i != at {
+			if _, err := d.followEdit(ctx, chat, c, tail[i]); err != nil {
 				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
 			}
 		}
 	}
-	if raw, err := json.Marshal(all[max(0, len(all)-tailSize):]); err == nil {
+	if raw, err := json.Marshal(tail); err == nil {
 		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
 	}
-	return all[len(tail):]
+	return tail[at]
 }
 
 func reverse(v []any) []any {
@@ -456,14 +518,14 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 		case p.ByValue && !p.Card:
 			text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagM2G, chat), false))
+				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
 		case p.Card:
 			// The dialog removes the message from the merchant's chat, so it
 			// cannot be copied: the group is told what it was, masked.
 			text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagM2G, chat), false))
+				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
 		default:
 			// The caption is always given: the masked one the bot read, or
