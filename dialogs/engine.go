@@ -733,8 +733,15 @@ func checksItself(data string) bool { return strings.HasPrefix(data, "rs:") }
 func (t *turn) stale() {
 	t.out.Stale = true
 	t.say(MsgStaleButton, nil)
-	kept, arrived := *t.st, len(t.arrivals)
+	kept, arrived, said := *t.st, len(t.arrivals), len(t.out.Replies)
 	t.prompt()
+	if *t.st == kept {
+		return
+	}
+	// Asked again, the question would not be the one on the screen (the
+	// branch list's search word reset, a city asked): the screen's stands,
+	// and nothing changes.
+	t.out.Replies = t.out.Replies[:said]
 	*t.st = kept
 	t.arrivals = t.arrivals[:arrived]
 	if t.fsm != nil {

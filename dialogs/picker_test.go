@@ -840,6 +840,8 @@ func TestPickerStaleTapKeepsTheLiveList(t *testing.T) {
 
 		out := c.send(dialogs.Input{Kind: dialogs.InButton, Data: "br:p.102221000000", Seq: fullSeq})
 		require.True(t, out.Stale, "a button of the older full list")
+		assert.Equal(t, []dialogs.MsgID{dialogs.MsgStaleButton}, keys(out),
+			"no full list shown again: its buttons would not match the search the chat holds")
 		assert.Equal(t, live.Seq, out.Seq, "nothing changed: the live list's buttons stay live")
 		st := mustLoad(t, f, 530)
 		assert.Equal(t, before.PickWord, st.PickWord)
