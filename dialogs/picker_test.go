@@ -473,7 +473,7 @@ func TestPickerTypedBranchIsNotEnough(t *testing.T) {
 	require.Empty(t, st.BranchID)
 	out := c.press("sum:confirm")
 	assert.Equal(t, []dialogs.MsgID{"summary_incomplete", "ask_city"}, keys(out))
-	assert.Contains(t, c.all(out), "开户支行还没有填写")
+	assert.Contains(t, c.all(out), "开户支行还需要您补充或确认")
 	assert.Equal(t, dialogs.StepCity, mustLoad(t, f, 512).Step)
 	c.text("沈阳")
 	out = c.press("br:p.102221000000")
@@ -897,7 +897,7 @@ func TestPickerBackFromAnEditInAnotherCityAsksTheBranch(t *testing.T) {
 	st := mustLoad(t, f, 532)
 	assert.Equal(t, dialogs.StepBranch, st.Step, "no summary without a branch")
 	assert.Equal(t, []dialogs.MsgID{"summary_incomplete", "ask_branch_pick"}, keys(out))
-	assert.Contains(t, c.all(out), "开户支行还没有填写", "the missing answer is named")
+	assert.Contains(t, c.all(out), "开户支行还需要您补充或确认", "the missing answer is named")
 	assert.True(t, hasButton(out, "br:p.102221000000"), "the new city's branches")
 
 	// The same from the city question, the new city taken.
