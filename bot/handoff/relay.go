@@ -396,33 +396,49 @@ const tailSize = 2
 // edit that cannot be queued fails the batch (retried). It returns the
 // batch masked and the new tail, for flush to save once the batch is queued.
 func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pending) (batch, newTail []pending, err error) {
-	var tail []pending
-	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
-		_ = json.Unmarshal(raw, &tail) // damaged: the batch alone
-	}
+	tail := d.tailOf(ctx, chat)
 	all := append(tail, list...)
-	texts := make([]string, len(all))
-	for i, p := range all {
-		texts[i] = p.Text
-	}
-	masked, _ := parse.MaskAcross(texts)
-	for i := range all {
-		if masked[i] == all[i].Text {
+	for i, changed := range maskTogether(all) {
+		if !changed || i >= len(tail) {
 			continue
 		}
-		all[i].Text, all[i].Sensitive = masked[i], true
-		if i < len(tail) {
-			done, err := d.followEdit(ctx, chat, c, all[i])
-			if err != nil {
-				return nil, nil, fmt.Errorf("re-mask relay: %w", err)
-			}
-			if !done {
-				// Its group message is not known (yet, or ever): it stays as sent.
-				d.log.Warn("support relay not re-masked: its group message is not known", "chat_id", chat)
-			}
+		done, err := d.followEdit(ctx, chat, c, all[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("re-mask relay: %w", err)
+		}
+		if !done {
+			// Its group message is not known (yet, or ever): it stays as sent.
+			d.log.Warn("support relay not re-masked: its group message is not known", "chat_id", chat)
 		}
 	}
 	return all[len(tail):], all[max(0, len(all)-tailSize):], nil
+}
+
+// tailOf is the merchant's last relayed messages, kept to read a number
+// split over them (none when missing or damaged).
+func (d *Desk) tailOf(ctx context.Context, chat int64) []pending {
+	var tail []pending
+	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
+		_ = json.Unmarshal(raw, &tail) // damaged: none
+	}
+	return tail
+}
+
+// maskTogether masks the pieces' texts read together (parse.MaskAcross),
+// in place, and reports which changed.
+func maskTogether(ps []pending) []bool {
+	texts := make([]string, len(ps))
+	for i, p := range ps {
+		texts[i] = p.Text
+	}
+	masked, _ := parse.MaskAcross(texts)
+	changed := make([]bool, len(ps))
+	for i := range ps {
+		if masked[i] != ps[i].Text {
+			ps[i].Text, ps[i].Sensitive, changed[i] = masked[i], true, true
+		}
+	}
+	return changed
 }
 
 // maskEdit masks an edit of one of the merchant's last relayed messages
@@ -432,29 +448,18 @@ func (d *Desk) maskAcross(ctx context.Context, chat int64, c conv, list []pendin
 // edited text, so a later edit or batch reads it too. An edit of an older
 // message is masked alone.
 func (d *Desk) maskEdit(ctx context.Context, chat int64, c conv, p pending) pending {
-	var tail []pending
-	if raw, err := d.rdb.Get(ctx, d.keyTail(chat)).Bytes(); err == nil {
-		_ = json.Unmarshal(raw, &tail)
-	}
+	tail := d.tailOf(ctx, chat)
 	at := slices.IndexFunc(tail, func(t pending) bool { return t.ID == p.ID })
 	if at < 0 {
 		return p
 	}
 	tail[at] = p
-	texts := make([]string, len(tail))
-	for i, t := range tail {
-		texts[i] = t.Text
-	}
-	masked, _ := parse.MaskAcross(texts)
-	for i := range tail {
-		if masked[i] == tail[i].Text {
+	for i, changed := range maskTogether(tail) {
+		if !changed || i == at {
 			continue
 		}
-		tail[i].Text, tail[i].Sensitive = masked[i], true
-		if i != at {
-			if _, err := d.followEdit(ctx, chat, c, tail[i]); err != nil {
-				d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
-			}
+		if _, err := d.followEdit(ctx, chat, c, tail[i]); err != nil {
+			d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
 		}
 	}
 	if raw, err := json.Marshal(tail); err == nil {
