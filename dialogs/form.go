@@ -35,7 +35,7 @@ func (t *turn) form(f *Form) {
 		v := strings.TrimSpace(values[step])
 		delete(values, step)
 		d, ok := t.steps[step]
-		if !ok || d.text == nil || v == "" || unreadable(v) || utf8.RuneCountInString(v) > maxTextRunes {
+		if !ok || !formTakes(d, v) {
 			break
 		}
 		d.text(t, v)
@@ -65,7 +65,7 @@ func (t *turn) editFromForm(values map[string]string) {
 			continue
 		}
 		d, ok := t.steps[step]
-		if !ok || d.text == nil || d.field == nil || !d.field.editable || unreadable(v) || utf8.RuneCountInString(v) > maxTextRunes {
+		if !ok || d.field == nil || !d.field.editable || !formTakes(d, v) {
 			continue
 		}
 		t.st.Editing = true
@@ -77,6 +77,12 @@ func (t *turn) editFromForm(values map[string]string) {
 			return // refused, and said why: the question is asked again
 		}
 	}
+}
+
+// formTakes reports a form value that step d reads as it would typed
+// text: some, readable, no longer than a message is read.
+func formTakes(d *stepDef, v string) bool {
+	return d.text != nil && v != "" && !unreadable(v) && utf8.RuneCountInString(v) <= maxTextRunes
 }
 
 // formAnswer is the answer kept for a step the form fills ("" none).

@@ -66,7 +66,7 @@ func (t *turn) code(text string) {
 		return
 	}
 	if st.CodeAttempts >= MaxCodeAttempts {
-		if wait := CodeResendAfter - t.now().Sub(st.CodeSentAt); wait > CodeResendAfter {
+		if wait, paused := t.codesPaused(); paused {
 			t.sayPaused(wait) // the acquirer paused codes: Resend cannot help yet
 			return
 		}
@@ -219,11 +219,19 @@ func (t *turn) tooSoon(err error) {
 // within the minute between two codes, in minutes when it paused codes for
 // this phone for longer.
 func (t *turn) sayCodeWait(key MsgID) {
-	if wait := CodeResendAfter - t.now().Sub(t.st.CodeSentAt); wait > CodeResendAfter {
+	if wait, paused := t.codesPaused(); paused {
 		t.sayPaused(wait)
 		return
 	}
 	t.say(key, Arg{"Seconds": t.resendIn()}, row(btn(msgBtnResend, "code:resend")))
+}
+
+// codesPaused reports the acquirer pausing codes for this phone longer
+// than the minute between two codes (tooSoon set CodeSentAt ahead), and how
+// long the pause lasts from now.
+func (t *turn) codesPaused() (time.Duration, bool) {
+	wait := CodeResendAfter - t.now().Sub(t.st.CodeSentAt)
+	return wait, wait > CodeResendAfter
 }
 
 // sayPaused says that no code can be sent to this phone for wait. It names

@@ -161,7 +161,7 @@ func ParseSupportHours(s string, loc *time.Location) (SupportHours, error) {
 	h := SupportHours{loc: loc}
 	if s == "24/7" {
 		h.always = true
-		h.days = [7]bool{true, true, true, true, true, true, true}
+		h.days = everyDay
 		h.from, h.to = 0, 24*60
 		return h, nil
 	}
@@ -170,7 +170,7 @@ func ParseSupportHours(s string, loc *time.Location) (SupportHours, error) {
 	switch len(fields) {
 	case 1:
 		timePart = fields[0]
-		h.days = [7]bool{true, true, true, true, true, true, true}
+		h.days = everyDay
 	case 2:
 		dayPart, timePart = fields[0], fields[1]
 		if err := h.parseDays(dayPart); err != nil {
@@ -226,6 +226,9 @@ func clockMinutes(s string) (int, error) {
 	return h*60 + m, nil
 }
 
+// everyDay is SupportHours.days open every day of the week.
+var everyDay = [7]bool{true, true, true, true, true, true, true}
+
 // dayIDs names the days of the week, by time.Weekday.
 var dayIDs = [7]MsgID{msgHoursSun, msgHoursMon, msgHoursTue, msgHoursWed, msgHoursThu, msgHoursFri, msgHoursSat}
 
@@ -259,7 +262,7 @@ func (h SupportHours) when() Text {
 		i = j + 1
 	}
 	list := Text{Key: msgHoursEveryDay}
-	if len(days) > 0 && h.days != [7]bool{true, true, true, true, true, true, true} {
+	if len(days) > 0 && h.days != everyDay {
 		list = days[len(days)-1]
 		for k := len(days) - 2; k >= 0; k-- {
 			list = Text{Key: msgHoursDayList, Args: Arg{"A": days[k], "B": list}}

@@ -209,15 +209,10 @@ func (d *Desk) followEdit(ctx context.Context, chat int64, c conv, p pending) (b
 			text = d.text(d.lang, dialogs.MsgHOMasked, nil) + "\n" + text
 		}
 		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
-	case p.Card:
-		// The dialog deleted the message: the group was told what it was
-		// in a text of ours (batch), which is edited.
-		text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
-		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
-	case p.ByValue:
-		// Not copied: what it says was posted in a text of ours (batch).
-		text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
-		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: clip(text, 4000)}, outbox.Group, tag(tagGroup, chat), true)
+	case p.Card || p.ByValue:
+		// Not copied: the group was told what it was in a text of ours
+		// (batch), which is edited.
+		cl = call("editMessageText", editText{ChatID: d.group, MessageID: groupID, Text: d.standIn(p)}, outbox.Group, tag(tagGroup, chat), true)
 	default:
 		cl = call("editMessageCaption", editCaption{ChatID: d.group, MessageID: groupID, Caption: clip(p.Text, 1000)}, outbox.Group, tag(tagGroup, chat), true)
 	}
@@ -378,9 +373,7 @@ func (d *Desk) flush(ctx context.Context, chat int64) error {
 		putBack()
 		return fmt.Errorf("enqueue relay: %w", err)
 	}
-	if raw, err := json.Marshal(tail); err == nil {
-		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
-	}
+	d.saveTail(ctx, chat, tail)
 	d.waiting(ctx, chat, len(calls))
 	return nil
 }
@@ -462,10 +455,27 @@ func (d *Desk) maskEdit(ctx context.Context, chat int64, c conv, p pending) pend
 			d.log.Warn("support relay not re-masked", "chat_id", chat, "err", err)
 		}
 	}
+	d.saveTail(ctx, chat, tail)
+	return tail[at]
+}
+
+// standIn is the text of ours that stands in the group for a message not
+// copied: what it was (a card's media, a poll, a contact...) and what it
+// says, masked.
+func (d *Desk) standIn(p pending) string {
+	head := dialogs.MsgHONotCopied
+	if p.Card {
+		head = dialogs.MsgHOMediaMasked
+	}
+	return clip(d.text(d.lang, head, dialogs.Arg{"Value": p.Media})+"\n"+p.Text, 4000)
+}
+
+// saveTail keeps the merchant's last relayed messages (masked) for the
+// next batch or edit to read with.
+func (d *Desk) saveTail(ctx context.Context, chat int64, tail []pending) {
 	if raw, err := json.Marshal(tail); err == nil {
 		d.rdb.Set(ctx, d.keyTail(chat), raw, 24*time.Hour)
 	}
-	return tail[at]
 }
 
 func reverse(v []any) []any {
@@ -520,16 +530,11 @@ func (d *Desk) batch(chat int64, thread int, list []pending) ([]outbox.Call, map
 			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
 				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
-		case p.ByValue && !p.Card:
-			text := d.text(d.lang, dialogs.MsgHONotCopied, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
-			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
-				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
-			i++
-		case p.Card:
-			// The dialog removes the message from the merchant's chat, so it
-			// cannot be copied: the group is told what it was, masked.
-			text := d.text(d.lang, dialogs.MsgHOMediaMasked, dialogs.Arg{"Value": p.Media}) + "\n" + p.Text
-			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: clip(text, 4000)},
+		case p.Card || p.ByValue:
+			// Not copied (the dialog removes a card's message from the
+			// merchant's chat; a poll or a contact says what no caption can
+			// replace): the group is told what it was, masked.
+			calls = append(calls, call("sendMessage", sendMessage{ChatID: d.group, MessageThreadID: thread, Text: d.standIn(p)},
 				outbox.Group, tag(tagM2G, chat, strconv.Itoa(p.ID)), false))
 			i++
 		default:
